@@ -1,0 +1,1 @@
+"""Pages and endpoints that belong to no feature: the home page and the health check."""

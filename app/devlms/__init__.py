@@ -1,0 +1,31 @@
+"""The development LMS: a real LTI 1.3 platform for demos and tests (off in production).
+
+It runs as its own application on its own origin (``MICROCRED_DEVLMS_URL``) so that the tool
+meets it exactly as it meets Moodle or Canvas: over HTTP, in an iframe, with signed tokens.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+
+from config import ConfigurationError, load_settings
+
+
+def create_devlms_app(config_override: Mapping[str, Any] | None = None) -> Flask:
+    """Create the development LMS application."""
+    from app import build_base_app
+    from app.devlms.api import bp as api_bp
+    from app.devlms.views import bp as ui_bp
+
+    settings = load_settings(config_override)
+    if not settings.devlms_enabled:
+        raise ConfigurationError(
+            "The development LMS is switched off (MICROCRED_DEVLMS_ENABLED, or production mode)."
+        )
+    app = build_base_app(__name__, settings, component="devlms", session_cookie="devlms_session")
+    app.register_blueprint(ui_bp)
+    app.register_blueprint(api_bp)
+    return app

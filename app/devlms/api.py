@@ -1,0 +1,221 @@
+"""The development LMS's protocol endpoints: OIDC auth, token, JWKS, AGS, NRPS, Deep Linking
+return. Thin: each parses the request, calls ``platform``, ``gradebook`` or ``deep_linking``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import requests
+from flask import Blueprint, Response, current_app, jsonify, render_template, request, session, url_for
+from itsdangerous import BadSignature, URLSafeSerializer
+
+from app.db import db_session
+from app.devlms import deep_linking, gradebook, platform
+from app.devlms.models import DevCourse, DevLink, DevUser
+from app.devlms.platform import (
+    SCOPE_LINEITEM,
+    SCOPE_LINEITEM_READONLY,
+    SCOPE_NRPS,
+    SCOPE_RESULT,
+    SCOPE_SCORE,
+    PlatformError,
+)
+from config import Settings
+
+bp = Blueprint("devlms_api", __name__, template_folder="templates")
+
+LINEITEM_TYPE = "application/vnd.ims.lis.v2.lineitem+json"
+CONTAINER_TYPE = "application/vnd.ims.lis.v2.lineitemcontainer+json"
+RESULTS_TYPE = "application/vnd.ims.lis.v2.resultcontainer+json"
+SCORE_TYPE = "application/vnd.ims.lis.v1.score+json"
+MEMBERSHIP_TYPE = "application/vnd.ims.lti-nrps.v2.membershipcontainer+json"
+
+
+def settings() -> Settings:
+    s: Settings = current_app.config["MICROCRED_SETTINGS"]
+    return s
+
+
+def http() -> requests.Session:
+    client = current_app.extensions.get("devlms_http")
+    if client is None:
+        client = requests.Session()
+        client.headers["User-Agent"] = "Microcred-devlms/0.1"
+        current_app.extensions["devlms_http"] = client
+    return client
+
+
+def message_hints() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="devlms-message-hint")
+
+
+def current_user() -> DevUser | None:
+    user_id = session.get("user_id")
+    return db_session().get(DevUser, user_id) if user_id else None
+
+
+@bp.errorhandler(PlatformError)
+def _platform_error(exc: PlatformError) -> Any:
+    if request.path.startswith("/api/") or request.path in {"/token"}:
+        response = jsonify({"error": exc.error, "error_description": exc.description})
+        if exc.status == 401:
+            response.headers["WWW-Authenticate"] = f'Bearer error="{exc.error}"'
+        return response, exc.status
+    return render_template("devlms/error.html", error=exc), exc.status
+
+
+# --- keys, OIDC, token -------------------------------------------------------------------------
+
+@bp.get("/jwks")
+@bp.get("/.well-known/jwks.json", endpoint="jwks")
+def jwks() -> Response:
+    return jsonify(platform.platform_jwks(db_session()))
+
+
+@bp.route("/auth", methods=["GET", "POST"])
+def auth() -> str:
+    """The OIDC authorization endpoint: check the request, sign an id_token, form-post it."""
+    params = {k: v for k, v in (request.form if request.method == "POST" else request.args).items()}
+    s = db_session()
+    checked = platform.check_auth_request(s, params, current_user())
+    try:
+        hint = message_hints().loads(checked.message_hint or "")
+    except BadSignature as exc:
+        raise PlatformError(400, "invalid_request", "lti_message_hint is not one this LMS issued.") from exc
+    base = settings().devlms_url
+    if hint.get("link"):
+        link = s.get(DevLink, hint["link"])
+        if link is None or link.tool_id != checked.tool.id:
+            raise PlatformError(404, "invalid_request", "The activity of this launch no longer exists.")
+        course = s.get(DevCourse, link.course_id)
+        assert course is not None
+        claims = platform.resource_link_claims(base, checked, link, course)
+    else:
+        course = s.get(DevCourse, hint.get("deep_link"))
+        if course is None:
+            raise PlatformError(404, "invalid_request", "The course of this request no longer exists.")
+        data = deep_linking.make_data(current_app.config["SECRET_KEY"], course.id, checked.tool.id,
+                                      checked.user.id)
+        claims = platform.deep_linking_claims(base, checked, course, data)
+    if not platform.course_roles(course, checked.user):
+        raise PlatformError(403, "access_denied", "You are not enrolled in this course.")
+    id_token = platform.sign(s, claims)
+    return render_template("devlms/form_post.html", action=checked.redirect_uri,
+                           fields={"id_token": id_token, "state": checked.state})
+
+
+@bp.post("/token")
+def token() -> Response:
+    body = platform.issue_access_token(db_session(), request.form.to_dict(),
+                                       settings().devlms_url + url_for("devlms_api.token"), http())
+    response = jsonify(body)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+# --- AGS -------------------------------------------------------------------------------------------
+
+def _bearer(any_of: list[str]) -> platform.DevTool:
+    tool = platform.authorize_bearer(db_session(), request.headers.get("Authorization"), any_of)
+    type_id = request.args.get("type_id")
+    if type_id is not None and type_id != str(tool.id):
+        raise PlatformError(404, "not_found", "type_id does not match the tool of this token.")
+    return tool
+
+
+def _json_body() -> Any:
+    body = request.get_json(silent=True, force=True)
+    if body is None:
+        raise PlatformError(400, "invalid_request", "The body must be JSON.")
+    return body
+
+
+def _with_next(response: Response, next_page: int | None) -> Response:
+    if next_page is not None:
+        args = request.args.to_dict()
+        args["page"] = str(next_page)
+        url = settings().devlms_url + url_for(request.endpoint or "", **(request.view_args or {}), **args)
+        response.headers["Link"] = f'<{url}>; rel="next"'
+    return response
+
+
+@bp.route("/api/lti/courses/<int:course_id>/lineitems", methods=["GET", "POST"])
+def line_items(course_id: int) -> Any:
+    s = db_session()
+    if s.get(DevCourse, course_id) is None:
+        raise PlatformError(404, "not_found", f"No course {course_id}.")
+    if request.method == "POST":
+        tool = _bearer([SCOPE_LINEITEM])
+        item = gradebook.create_line_item(s, course_id, tool, _json_body())
+        response = jsonify(gradebook.line_item_json(settings().devlms_url, item, tool))
+        response.status_code = 201
+        response.content_type = LINEITEM_TYPE
+        return response
+    tool = _bearer([SCOPE_LINEITEM, SCOPE_LINEITEM_READONLY])
+    page = gradebook.list_line_items(s, course_id, tool, request.args.to_dict())
+    response = jsonify([gradebook.line_item_json(settings().devlms_url, i, tool) for i in page.items])
+    response.content_type = CONTAINER_TYPE
+    return _with_next(response, page.next_page)
+
+
+@bp.route("/api/lti/courses/<int:course_id>/lineitems/<int:item_id>/lineitem",
+          methods=["GET", "PUT", "DELETE"])
+def line_item(course_id: int, item_id: int) -> Any:
+    s = db_session()
+    tool = _bearer([SCOPE_LINEITEM] if request.method != "GET" else [SCOPE_LINEITEM, SCOPE_LINEITEM_READONLY])
+    item = gradebook.get_line_item(s, course_id, item_id, tool)
+    if request.method == "DELETE":
+        gradebook.delete_line_item(s, item)
+        return Response(status=204)
+    if request.method == "PUT":
+        item = gradebook.update_line_item(s, item, _json_body())
+    response = jsonify(gradebook.line_item_json(settings().devlms_url, item, tool))
+    response.content_type = LINEITEM_TYPE
+    return response
+
+
+@bp.post("/api/lti/courses/<int:course_id>/lineitems/<int:item_id>/lineitem/scores")
+def scores(course_id: int, item_id: int) -> Response:
+    s = db_session()
+    tool = _bearer([SCOPE_SCORE])
+    item = gradebook.get_line_item(s, course_id, item_id, tool)
+    if request.mimetype != SCORE_TYPE:
+        raise PlatformError(415, "invalid_request", f"Content-Type must be {SCORE_TYPE}.")
+    gradebook.post_score(s, item, _json_body())
+    return Response(status=204)
+
+
+@bp.get("/api/lti/courses/<int:course_id>/lineitems/<int:item_id>/lineitem/results")
+def results(course_id: int, item_id: int) -> Response:
+    s = db_session()
+    tool = _bearer([SCOPE_RESULT])
+    item = gradebook.get_line_item(s, course_id, item_id, tool)
+    body, next_page = gradebook.list_results(s, settings().devlms_url, item, tool, request.args.to_dict())
+    response = jsonify(body)
+    response.content_type = RESULTS_TYPE
+    return _with_next(response, next_page)
+
+
+# --- NRPS --------------------------------------------------------------------------------------------
+
+@bp.get("/api/lti/courses/<int:course_id>/memberships")
+def course_memberships(course_id: int) -> Response:
+    s = db_session()
+    _bearer([SCOPE_NRPS])
+    course = s.get(DevCourse, course_id)
+    if course is None:
+        raise PlatformError(404, "not_found", f"No course {course_id}.")
+    body, next_page = gradebook.memberships(s, settings().devlms_url, course, request.args.to_dict())
+    response = jsonify(body)
+    response.content_type = MEMBERSHIP_TYPE
+    return _with_next(response, next_page)
+
+
+# --- Deep Linking return -----------------------------------------------------------------------------
+
+@bp.post("/deep_linking/return")
+def deep_linking_return() -> str:
+    result = deep_linking.receive(db_session(), request.form.get("JWT", ""), settings().devlms_url,
+                                  current_app.config["SECRET_KEY"], http())
+    return render_template("devlms/deep_linking_done.html", result=result)

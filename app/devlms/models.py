@@ -1,0 +1,180 @@
+"""The development LMS's own tables (prefixed ``devlms_``): its keys, the tools registered in
+it, courses, people, enrolments, links, line items, scores and issued tokens.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Float, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.db import Base, utcnow
+
+
+class DevPlatformKey(Base):
+    """The platform's RS256 key pair (it signs id_tokens)."""
+
+    __tablename__ = "devlms_platform_key"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kid: Mapped[str] = mapped_column(String(64), unique=True)
+    private_pem: Mapped[str] = mapped_column(Text)
+    """A development platform's key: kept in clear, the LMS is never run in production."""
+    public_jwk: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DevTool(Base):
+    """An LTI 1.3 tool registered in this platform (as an admin would in Moodle or Canvas)."""
+
+    __tablename__ = "devlms_tool"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    client_id: Mapped[str] = mapped_column(String(64), unique=True)
+    deployment_id: Mapped[str] = mapped_column(String(255))
+    flavour: Mapped[str] = mapped_column(String(16), default="moodle")
+    """``moodle`` or ``canvas``: which platform's habits to imitate."""
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    """``active``, or ``pending`` until an admin activates it (Moodle, after registration)."""
+    initiate_login_uri: Mapped[str] = mapped_column(String(1024))
+    redirect_uris: Mapped[list[str]] = mapped_column(JSON)
+    target_link_uri: Mapped[str] = mapped_column(String(1024))
+    jwks_uri: Mapped[str] = mapped_column(String(1024))
+    deep_link_uri: Mapped[str | None] = mapped_column(String(1024))
+    scopes: Mapped[list[str]] = mapped_column(JSON)
+    """Service scopes the tool may be granted tokens for."""
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DevUser(Base):
+    __tablename__ = "devlms_user"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sub: Mapped[str] = mapped_column(String(64), unique=True)
+    """The LTI ``sub``: opaque and stable."""
+    given_name: Mapped[str] = mapped_column(String(100))
+    family_name: Mapped[str] = mapped_column(String(100))
+    email: Mapped[str] = mapped_column(String(320))
+
+    @property
+    def name(self) -> str:
+        return f"{self.given_name} {self.family_name}"
+
+
+class DevCourse(Base):
+    __tablename__ = "devlms_course"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    label: Mapped[str] = mapped_column(String(50))
+    context_id: Mapped[str] = mapped_column(String(64), unique=True)
+
+    enrolments: Mapped[list[DevEnrolment]] = relationship(back_populates="course")
+
+
+class DevEnrolment(Base):
+    __tablename__ = "devlms_enrolment"
+    __table_args__ = (UniqueConstraint("course_id", "user_id", name="uq_devlms_enrolment_course_user"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("devlms_course.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("devlms_user.id", ondelete="CASCADE"))
+    role: Mapped[str] = mapped_column(String(32))
+    """``Instructor``, ``TeachingAssistant`` or ``Learner``."""
+
+    course: Mapped[DevCourse] = relationship(back_populates="enrolments")
+    user: Mapped[DevUser] = relationship()
+
+
+class DevLineItem(Base):
+    """A gradebook column (AGS line item)."""
+
+    __tablename__ = "devlms_line_item"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("devlms_course.id", ondelete="CASCADE"))
+    tool_id: Mapped[int] = mapped_column(ForeignKey("devlms_tool.id", ondelete="CASCADE"))
+    label: Mapped[str] = mapped_column(String(255))
+    score_maximum: Mapped[float] = mapped_column(Float)
+    resource_id: Mapped[str | None] = mapped_column(String(255))
+    resource_link_id: Mapped[str | None] = mapped_column(String(64))
+    tag: Mapped[str | None] = mapped_column(String(255))
+    start_date_time: Mapped[str | None] = mapped_column(String(40))
+    end_date_time: Mapped[str | None] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DevLink(Base):
+    """A tool link placed in a course (a resource link), optionally graded by a line item."""
+
+    __tablename__ = "devlms_link"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("devlms_course.id", ondelete="CASCADE"))
+    tool_id: Mapped[int] = mapped_column(ForeignKey("devlms_tool.id", ondelete="CASCADE"))
+    resource_link_id: Mapped[str] = mapped_column(String(64), unique=True)
+    title: Mapped[str] = mapped_column(String(255))
+    text: Mapped[str | None] = mapped_column(Text)
+    url: Mapped[str | None] = mapped_column(String(1024))
+    """Launch URL from Deep Linking; the tool's default target link URI when empty."""
+    custom: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    line_item_id: Mapped[int | None] = mapped_column(ForeignKey("devlms_line_item.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DevGrade(Base):
+    """The gradebook cell: what the last accepted score left for one learner and line item."""
+
+    __tablename__ = "devlms_grade"
+    __table_args__ = (UniqueConstraint("line_item_id", "user_id", name="uq_devlms_grade_line_item_user"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    line_item_id: Mapped[int] = mapped_column(ForeignKey("devlms_line_item.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("devlms_user.id", ondelete="CASCADE"))
+    score_given: Mapped[float | None] = mapped_column(Float)
+    score_maximum: Mapped[float | None] = mapped_column(Float)
+    comment: Mapped[str | None] = mapped_column(Text)
+    activity_progress: Mapped[str] = mapped_column(String(32))
+    grading_progress: Mapped[str] = mapped_column(String(32))
+    timestamp: Mapped[datetime] = mapped_column()
+    """The score's own timestamp, as the tool sent it."""
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DevScoreLog(Base):
+    """Every score POST that was accepted, in order (what the tool actually sent)."""
+
+    __tablename__ = "devlms_score_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    line_item_id: Mapped[int] = mapped_column(ForeignKey("devlms_line_item.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("devlms_user.id", ondelete="CASCADE"))
+    body: Mapped[dict[str, Any]] = mapped_column(JSON)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DevAccessToken(Base):
+    """A bearer token issued by the token endpoint (stored as a SHA-256 hash)."""
+
+    __tablename__ = "devlms_access_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    tool_id: Mapped[int] = mapped_column(ForeignKey("devlms_tool.id", ondelete="CASCADE"))
+    scopes: Mapped[list[str]] = mapped_column(JSON)
+    expires_at: Mapped[datetime] = mapped_column()
+
+
+class DevUsedJti(Base):
+    """A client-assertion ``jti`` already used: a second use is refused until it expires."""
+
+    __tablename__ = "devlms_used_jti"
+    __table_args__ = (UniqueConstraint("tool_id", "jti", name="uq_devlms_used_jti_tool_jti"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tool_id: Mapped[int] = mapped_column(ForeignKey("devlms_tool.id", ondelete="CASCADE"))
+    jti: Mapped[str] = mapped_column(String(255))
+    expires_at: Mapped[datetime] = mapped_column()

@@ -1,0 +1,81 @@
+"""The demo: the development LMS with the tool registered on both sides, one course with an
+instructor and three educators, and two activities (one graded)."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.devlms.models import DevCourse, DevEnrolment, DevLineItem, DevLink, DevTool, DevUser
+from app.devlms.platform import ALL_SCOPES, new_client_id, platform_key
+from app.lti.registrations import register_platform
+from config import Settings
+
+DEMO_DEPLOYMENT_ID = "1"
+PEOPLE = [
+    ("Maria", "Alvarez", "maria.alvarez@example.edu", "Instructor"),
+    ("Jordan", "Lee", "jordan.lee@example.edu", "Learner"),
+    ("Priya", "Natarajan", "priya.natarajan@example.edu", "Learner"),
+    ("Samuel", "Okafor", "samuel.okafor@example.edu", "Learner"),
+]
+
+
+def register_tool(session: Session, settings: Settings, *, name: str = "Microcred",
+                  flavour: str = "moodle") -> DevTool:
+    """Register the tool in the development LMS and the LMS in the tool (idempotent)."""
+    tool = session.scalars(select(DevTool).where(DevTool.name == name)).first()
+    base = settings.base_url
+    if tool is None:
+        tool = DevTool(name=name, client_id=new_client_id(), deployment_id=DEMO_DEPLOYMENT_ID,
+                       flavour=flavour, status="active", initiate_login_uri="", redirect_uris=[],
+                       target_link_uri="", jwks_uri="", scopes=list(ALL_SCOPES))
+        session.add(tool)
+    # URLs follow the configured origins, so re-seeding after a port change repairs them.
+    tool.initiate_login_uri = f"{base}/lti/login"
+    tool.redirect_uris = [f"{base}/lti/launch"]
+    tool.target_link_uri = f"{base}/lti/launch"
+    tool.deep_link_uri = f"{base}/lti/launch"
+    tool.jwks_uri = f"{base}/.well-known/jwks.json"
+    session.flush()
+    platform_key(session)
+    lms = settings.devlms_url
+    register_platform(session, name="Development LMS", issuer=lms, client_id=tool.client_id,
+                      auth_login_url=f"{lms}/auth", auth_token_url=f"{lms}/token",
+                      key_set_url=f"{lms}/jwks", platform_family=flavour,
+                      active_deployment_ids=[tool.deployment_id])
+    return tool
+
+
+def seed_demo(session: Session, settings: Settings) -> DevCourse:
+    """Create the demo course, people and activities once; later calls change nothing."""
+    tool = register_tool(session, settings)
+    course = session.scalars(select(DevCourse).where(DevCourse.label == "EDU-101")).first()
+    if course is not None:
+        return course
+    course = DevCourse(title="Teaching with Evidence", label="EDU-101", context_id=uuid.uuid4().hex)
+    session.add(course)
+    session.flush()
+    for index, (given, family, email, role) in enumerate(PEOPLE, start=1):
+        user = session.scalars(select(DevUser).where(DevUser.email == email)).first()
+        if user is None:
+            user = DevUser(sub=f"devlms-{index}-{uuid.uuid4().hex[:8]}", given_name=given,
+                           family_name=family, email=email)
+            session.add(user)
+            session.flush()
+        session.add(DevEnrolment(course_id=course.id, user_id=user.id, role=role))
+    column = DevLineItem(course_id=course.id, tool_id=tool.id, label="Micro-credential: Formative Assessment",
+                         score_maximum=100, resource_id="demo-formative-assessment", tag="microcredential")
+    session.add(column)
+    session.flush()
+    welcome = DevLink(course_id=course.id, tool_id=tool.id, resource_link_id=uuid.uuid4().hex,
+                      title="Microcred: welcome", text="Meet Microcred", custom={})
+    graded = DevLink(course_id=course.id, tool_id=tool.id, resource_link_id=uuid.uuid4().hex,
+                     title="Micro-credential: Formative Assessment", text="A graded micro-credential",
+                     custom={"credential": "demo-formative-assessment"}, line_item_id=column.id)
+    session.add_all([welcome, graded])
+    session.flush()
+    column.resource_link_id = graded.resource_link_id
+    session.commit()
+    return course

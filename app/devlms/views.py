@@ -1,0 +1,131 @@
+"""The development LMS's pages: pick who you are, open a course, launch the tool in an iframe,
+add activities by Deep Linking, read the gradebook."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, redirect, render_template, request, session, url_for
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+
+from app.db import db_session
+from app.devlms.api import current_user, message_hints
+from app.devlms.models import (
+    DevCourse,
+    DevEnrolment,
+    DevGrade,
+    DevLineItem,
+    DevLink,
+    DevTool,
+    DevUser,
+)
+
+bp = Blueprint("devlms", __name__, template_folder="templates", static_folder="static",
+               static_url_path="/devlms-static")
+
+
+def _course_for_user(course_id: int) -> tuple[DevCourse, DevUser, str]:
+    user = current_user()
+    if user is None:
+        abort(Response(render_template("devlms/choose_user_first.html"), status=403))
+    course = db_session().get(DevCourse, course_id)
+    if course is None:
+        abort(404)
+    enrolment = next((e for e in course.enrolments if e.user_id == user.id), None)
+    if enrolment is None:
+        abort(Response(render_template("devlms/not_enrolled.html", course=course, user=user), status=403))
+    return course, user, enrolment.role
+
+
+@bp.get("/")
+def home() -> str:
+    s = db_session()
+    users = s.scalars(select(DevUser).order_by(DevUser.id)).all()
+    user = current_user()
+    enrolments = []
+    if user is not None:
+        enrolments = s.scalars(select(DevEnrolment).where(DevEnrolment.user_id == user.id)).all()
+    tools = s.scalars(select(DevTool).order_by(DevTool.id)).all()
+    return render_template("devlms/home.html", users=users, user=user, enrolments=enrolments,
+                           tools=tools)
+
+
+@bp.post("/act-as")
+def act_as() -> Response:
+    user = db_session().get(DevUser, request.form.get("user_id", type=int))
+    if user is None:
+        abort(400)
+    session["user_id"] = user.id
+    return redirect(request.form.get("next") or url_for("devlms.home"))
+
+
+@bp.get("/courses/<int:course_id>")
+def course(course_id: int) -> str:
+    course, user, role = _course_for_user(course_id)
+    s = db_session()
+    links = s.scalars(select(DevLink).where(DevLink.course_id == course.id).order_by(DevLink.id)).all()
+    current = None
+    if request.args.get("open"):
+        current = next((link for link in links if str(link.id) == request.args["open"]), None)
+    tools = s.scalars(select(DevTool).where(DevTool.status == "active").order_by(DevTool.id)).all()
+    return render_template("devlms/course.html", course=course, user=user, role=role, links=links,
+                           current=current, tools=tools, adding=request.args.get("add", type=int))
+
+
+@bp.get("/launch/link/<int:link_id>")
+def launch_link(link_id: int) -> str:
+    """Start a resource link launch: the third-party initiated login, POSTed into the iframe."""
+    s = db_session()
+    link = s.get(DevLink, link_id)
+    if link is None:
+        abort(404)
+    _course, user, _role = _course_for_user(link.course_id)
+    tool = s.get(DevTool, link.tool_id)
+    assert tool is not None
+    return _initiate(tool, user, {"link": link.id}, link.url or tool.target_link_uri)
+
+
+@bp.get("/launch/deep-link/<int:course_id>/<int:tool_id>")
+def launch_deep_link(course_id: int, tool_id: int) -> str:
+    course, user, role = _course_for_user(course_id)
+    if role not in {"Instructor", "TeachingAssistant"}:
+        abort(403)
+    tool = db_session().get(DevTool, tool_id)
+    if tool is None:
+        abort(404)
+    return _initiate(tool, user, {"deep_link": course.id}, tool.deep_link_uri or tool.target_link_uri)
+
+
+def _initiate(tool: DevTool, user: DevUser, hint: dict[str, Any], target_link_uri: str) -> str:
+    from app.devlms.api import settings
+
+    params = {
+        "iss": settings().devlms_url,
+        "login_hint": user.sub,
+        "target_link_uri": target_link_uri,
+        "lti_message_hint": message_hints().dumps(hint),
+        "client_id": tool.client_id,
+        "lti_deployment_id": tool.deployment_id,
+    }
+    return render_template("devlms/form_post.html", action=tool.initiate_login_uri, fields=params)
+
+
+@bp.get("/courses/<int:course_id>/gradebook")
+def gradebook_page(course_id: int) -> str:
+    course, user, role = _course_for_user(course_id)
+    if role not in {"Instructor", "TeachingAssistant"}:
+        abort(403)
+    s = db_session()
+    columns = s.scalars(select(DevLineItem).where(DevLineItem.course_id == course.id)
+                        .order_by(DevLineItem.id)).all()
+    learners = [e.user for e in sorted(course.enrolments, key=lambda e: e.id) if e.role == "Learner"]
+    grades = {(g.line_item_id, g.user_id): g for g in s.scalars(
+        select(DevGrade).where(DevGrade.line_item_id.in_([c.id for c in columns]))).all()}
+    return render_template("devlms/gradebook.html", course=course, user=user, columns=columns,
+                           learners=learners, grades=grades)
+
+
+@bp.app_context_processor
+def _inject_user() -> dict[str, Any]:
+    return {"user": current_user()}

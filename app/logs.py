@@ -1,0 +1,83 @@
+"""JSON-lines logging to stdout, each line carrying the request id.
+
+A request id comes from a well-formed ``X-Request-Id`` header (a load balancer's) or is made
+here; it is echoed in the response header and shown on error pages, so a person can quote it
+and an operator can find the matching log lines. Query strings and bodies are never logged:
+they carry id_tokens, hints and tokens.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sys
+import time
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import Flask, Response, g, has_request_context, request
+
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+# Attributes every LogRecord has; anything else passed as ``extra=`` is emitted as a field.
+_STANDARD = set(vars(logging.LogRecord("x", 0, "x", 0, "x", None, None))) | {"message", "asctime"}
+
+
+class JsonFormatter(logging.Formatter):
+    """Format a record as one JSON object per line."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
+        if has_request_context():
+            entry["request_id"] = getattr(g, "request_id", None)
+        for key, value in vars(record).items():
+            if key not in _STANDARD and not key.startswith("_"):
+                entry[key] = value
+        if record.exc_info:
+            entry["exc"] = self.formatException(record.exc_info)
+        return json.dumps(entry, default=str)
+
+
+def configure_logging(level: str) -> None:
+    """Send every log line to stdout as JSON (idempotent: safe for many apps in one process)."""
+    root = logging.getLogger()
+    root.setLevel(level)
+    if not any(getattr(h, "_microcred", False) for h in root.handlers):
+        handler = logging.StreamHandler(sys.stdout)
+        handler.setFormatter(JsonFormatter())
+        handler._microcred = True  # type: ignore[attr-defined]
+        root.addHandler(handler)
+    # werkzeug's own access log duplicates ours in a non-JSON format.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+
+
+def init_app(app: Flask, *, component: str) -> None:
+    """Give every request an id and log it once, when it ends."""
+    access = logging.getLogger(f"{component}.access")
+
+    @app.before_request
+    def _start() -> None:
+        header = request.headers.get("X-Request-Id", "")
+        g.request_id = header if _REQUEST_ID.match(header) else uuid.uuid4().hex
+        g.request_started = time.perf_counter()
+
+    @app.after_request
+    def _finish(response: Response) -> Response:
+        response.headers["X-Request-Id"] = g.get("request_id", "")
+        started = g.get("request_started")
+        access.info(
+            "request",
+            extra={
+                "method": request.method,
+                "path": request.path,
+                "status": response.status_code,
+                "duration_ms": round((time.perf_counter() - started) * 1000, 1) if started else None,
+            },
+        )
+        return response

@@ -1,0 +1,50 @@
+"""All LTI plumbing; the only package that imports pylti1p3."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import requests
+from cryptography.fernet import Fernet
+from flask import Flask, current_app
+
+from app.db import get_db
+from app.lti.keys import key_cipher
+from app.lti.storage import DatabaseLaunchDataStorage
+from app.lti.tool_config import DatabaseToolConf
+from config import Settings
+
+USER_AGENT = "Microcred/0.1 (LTI 1.3 tool; +https://github.com/microcred)"
+
+
+@dataclass
+class LtiRuntime:
+    """What LTI services need from the app, built once per app."""
+
+    settings: Settings
+    cipher: Fernet
+    http: requests.Session
+
+    def tool_conf(self) -> DatabaseToolConf:
+        return DatabaseToolConf(get_db(current_app).session(), self.cipher)
+
+    def storage(self) -> DatabaseLaunchDataStorage:
+        return DatabaseLaunchDataStorage(get_db(current_app))
+
+
+def make_http_session() -> requests.Session:
+    """Return the HTTP client for calls to LMSs (Canvas requires a User-Agent)."""
+    session = requests.Session()
+    session.headers["User-Agent"] = USER_AGENT
+    return session
+
+
+def init_app(app: Flask, settings: Settings) -> None:
+    app.extensions["lti"] = LtiRuntime(settings=settings, cipher=key_cipher(settings.secret_key),
+                                       http=make_http_session())
+
+
+def runtime() -> LtiRuntime:
+    """Return the current app's LTI runtime."""
+    rt: LtiRuntime = current_app.extensions["lti"]
+    return rt

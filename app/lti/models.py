@@ -1,0 +1,152 @@
+"""The LTI tables: registrations, deployments, tool keys, short-lived state, and what launches
+tell us about users, contexts and resource links.
+
+One table per LTI concept, each with a named unique constraint (see STYLE.md).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.db import Base, utcnow
+
+
+class Registration(Base):
+    """A platform (an LMS) that has registered this tool: one (issuer, client_id) pair."""
+
+    __tablename__ = "lti_registration"
+    __table_args__ = (UniqueConstraint("issuer", "client_id", name="uq_lti_registration_issuer_client"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True, default=lambda: str(uuid.uuid4()))
+    """Stable public identifier, for URLs that must name a registration."""
+    name: Mapped[str] = mapped_column(String(200))
+    """What operators call this platform, e.g. "District Moodle"."""
+    issuer: Mapped[str] = mapped_column(String(255))
+    """The platform's ``iss``: exactly as it appears in its id_tokens."""
+    client_id: Mapped[str] = mapped_column(String(255))
+    """The client id the platform gave this tool."""
+    auth_login_url: Mapped[str] = mapped_column(String(1024))
+    """OIDC authorization endpoint (Canvas: on its SSO host, never derived from the issuer)."""
+    auth_token_url: Mapped[str] = mapped_column(String(1024))
+    """OAuth2 token endpoint for AGS and NRPS access tokens."""
+    auth_audience: Mapped[str | None] = mapped_column(String(1024))
+    """``aud`` for our client assertions when it is not the token URL."""
+    key_set_url: Mapped[str] = mapped_column(String(1024))
+    """The platform's JWKS URL."""
+    platform_family: Mapped[str] = mapped_column(String(32), default="generic")
+    """``moodle``, ``canvas`` or ``generic``: which quirks apply."""
+    auto_approve_deployments: Mapped[bool] = mapped_column(Boolean, default=False)
+    """Approve a new deployment id on first sight instead of holding it pending."""
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    deployments: Mapped[list[Deployment]] = relationship(back_populates="registration")
+
+
+class Deployment(Base):
+    """One deployment of the tool inside a registration (Canvas: per account, course, copy)."""
+
+    __tablename__ = "lti_deployment"
+    __table_args__ = (
+        UniqueConstraint("registration_id", "deployment_id", name="uq_lti_deployment_registration_deployment"),
+    )
+
+    PENDING = "pending"
+    ACTIVE = "active"
+    REFUSED = "refused"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    registration_id: Mapped[int] = mapped_column(ForeignKey("lti_registration.id", ondelete="CASCADE"))
+    deployment_id: Mapped[str] = mapped_column(String(255))
+    """The platform's ``deployment_id`` claim."""
+    status: Mapped[str] = mapped_column(String(16), default=PENDING)
+    """``pending`` until an operator approves it, then ``active`` (or ``refused``)."""
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column()
+
+    registration: Mapped[Registration] = relationship(back_populates="deployments")
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == self.ACTIVE
+
+
+class ToolKey(Base):
+    """An RS256 key pair of the tool; the private half is encrypted at rest."""
+
+    __tablename__ = "lti_tool_key"
+
+    ACTIVE = "active"
+    NEXT = "next"
+    RETIRED = "retired"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kid: Mapped[str] = mapped_column(String(64), unique=True)
+    """RFC 7638 thumbprint of the public key; the ``kid`` in our JWKS and JWT headers."""
+    public_jwk: Mapped[dict[str, Any]] = mapped_column(JSON)
+    private_key_encrypted: Mapped[str] = mapped_column(Text)
+    """PKCS#8 PEM encrypted with a key derived from the secret key (Fernet)."""
+    status: Mapped[str] = mapped_column(String(16), default=ACTIVE)
+    """``next`` (published, not yet signing), ``active`` (signing) or ``retired``."""
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class LtiState(Base):
+    """Short-lived LTI values (OIDC state, nonces, launch data, cached platform keys)."""
+
+    __tablename__ = "lti_state"
+    __table_args__ = (Index("ix_lti_state_expires_at", "expires_at"),)
+
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    value: Mapped[Any] = mapped_column(JSON)
+    expires_at: Mapped[datetime] = mapped_column()
+
+
+class LtiUser(Base):
+    """A person as one platform knows them (``sub``); profile claims as of the last launch."""
+
+    __tablename__ = "lti_user"
+    __table_args__ = (UniqueConstraint("registration_id", "sub", name="uq_lti_user_registration_sub"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    registration_id: Mapped[int] = mapped_column(ForeignKey("lti_registration.id", ondelete="CASCADE"))
+    sub: Mapped[str] = mapped_column(String(255))
+    name: Mapped[str | None] = mapped_column(String(255))
+    given_name: Mapped[str | None] = mapped_column(String(255))
+    family_name: Mapped[str | None] = mapped_column(String(255))
+    email: Mapped[str | None] = mapped_column(String(320))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class LtiContext(Base):
+    """A course (LTI context) within one deployment."""
+
+    __tablename__ = "lti_context"
+    __table_args__ = (UniqueConstraint("deployment_id", "context_id", name="uq_lti_context_deployment_context"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    deployment_id: Mapped[int] = mapped_column(ForeignKey("lti_deployment.id", ondelete="CASCADE"))
+    context_id: Mapped[str] = mapped_column(String(255))
+    title: Mapped[str | None] = mapped_column(String(255))
+    label: Mapped[str | None] = mapped_column(String(255))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class LtiResourceLink(Base):
+    """A placement of the tool in a course (a link or an assignment)."""
+
+    __tablename__ = "lti_resource_link"
+    __table_args__ = (
+        UniqueConstraint("context_id", "resource_link_id", name="uq_lti_resource_link_context_link"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    context_id: Mapped[int] = mapped_column(ForeignKey("lti_context.id", ondelete="CASCADE"))
+    resource_link_id: Mapped[str] = mapped_column(String(255))
+    title: Mapped[str | None] = mapped_column(String(255))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

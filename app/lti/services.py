@@ -1,0 +1,79 @@
+"""What a launch records: the user, course and resource link, by idempotent upserts.
+
+Called only after the launch validated (deployment active included), so a refused launch
+writes nothing here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from app.lti.launch import Launch
+from app.lti.models import Deployment, LtiContext, LtiResourceLink, LtiUser
+
+T = TypeVar("T")
+
+
+def _upsert(session: Session, find: Callable[[], T | None], make: Callable[[], T]) -> T:
+    """Return the row ``find`` gives, or insert ``make()``; a concurrent insert is retried."""
+    for attempt in range(3):
+        row = find()
+        if row is not None:
+            return row
+        try:
+            with session.begin_nested():
+                row = make()
+                session.add(row)
+            return row
+        except IntegrityError:
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+def record_launch(session: Session, launch: Launch) -> None:
+    """Store the user, context and resource link the launch names, updating what changed."""
+    deployment = session.scalars(
+        select(Deployment).where(Deployment.registration_id == launch.registration_id,
+                                 Deployment.deployment_id == launch.deployment_id)
+    ).one()
+    who = launch.user
+    if who is not None:
+        user = _upsert(
+            session,
+            lambda: session.scalars(select(LtiUser).where(
+                LtiUser.registration_id == launch.registration_id,
+                LtiUser.sub == who.sub)).first(),
+            lambda: LtiUser(registration_id=launch.registration_id, sub=who.sub),
+        )
+        user.name = who.name
+        user.given_name = who.given_name
+        user.family_name = who.family_name
+        user.email = who.email
+    if launch.context is not None:
+        ctx = launch.context
+        context = _upsert(
+            session,
+            lambda: session.scalars(select(LtiContext).where(
+                LtiContext.deployment_id == deployment.id,
+                LtiContext.context_id == ctx.id)).first(),
+            lambda: LtiContext(deployment_id=deployment.id, context_id=ctx.id),
+        )
+        context.title = ctx.title
+        context.label = ctx.label
+        if launch.resource_link is not None:
+            link_claim = launch.resource_link
+            link = _upsert(
+                session,
+                lambda: session.scalars(select(LtiResourceLink).where(
+                    LtiResourceLink.context_id == context.id,
+                    LtiResourceLink.resource_link_id == link_claim.id)).first(),
+                lambda: LtiResourceLink(context_id=context.id, resource_link_id=link_claim.id),
+            )
+            link.title = link_claim.title
+    session.commit()

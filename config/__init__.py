@@ -1,0 +1,217 @@
+"""Settings read from the environment, with documented defaults.
+
+Every setting is one row of ``SETTINGS``: its environment variable, its default and what it is
+for. ``load_settings()`` reads them once per ``create_app`` call; nothing reads the environment at
+import time. README's configuration table lists the same rows (a test keeps the two in step).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class ConfigurationError(RuntimeError):
+    """A setting is missing or malformed; the message says which and how to fix it."""
+
+
+def _bool(value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off", ""}:
+        return False
+    raise ValueError(f"expected true or false, got {value!r}")
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One configurable value: where it comes from and what it means."""
+
+    env: str
+    default: str | None
+    doc: str
+    parse: Any = str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting(
+        "MICROCRED_ENV",
+        "development",
+        "`development` (the embedded default) or `production`. Production refuses to start "
+        "without `MICROCRED_SECRET_KEY` and switches the development LMS off.",
+    ),
+    Setting(
+        "MICROCRED_SECRET_KEY",
+        None,
+        "Signs sessions and encrypts the tool's private keys at rest. Development generates one "
+        "into `instance/secret_key` on first start; production must set it (32+ random bytes).",
+    ),
+    Setting(
+        "MICROCRED_INSTANCE_PATH",
+        str(PROJECT_ROOT / "instance"),
+        "Folder for the SQLite database, the generated secret key and local files.",
+    ),
+    Setting(
+        "MICROCRED_DATABASE_URL",
+        None,
+        "SQLAlchemy URL. Default: `sqlite:///<instance>/microcred.sqlite`. For PostgreSQL use "
+        "`postgresql+psycopg://user:pass@host:5432/microcred`.",
+    ),
+    Setting(
+        "MICROCRED_BASE_URL",
+        "http://127.0.0.1:5000",
+        "The tool's public origin as LMSs reach it (scheme, host, port; no trailing slash). "
+        "Every URL the tool gives an LMS (login, launch, JWKS) is built from it.",
+    ),
+    Setting(
+        "MICROCRED_DEVLMS_ENABLED",
+        None,
+        "Serve the development LMS. Default: on in development, off in production.",
+        _bool,
+    ),
+    Setting(
+        "MICROCRED_DEVLMS_URL",
+        "http://127.0.0.1:5001",
+        "The development LMS's origin; it is also its LTI issuer.",
+    ),
+    Setting(
+        "MICROCRED_LOG_LEVEL",
+        "INFO",
+        "Log level of the JSON-lines log on stdout (DEBUG, INFO, WARNING, ERROR).",
+    ),
+    Setting(
+        "MICROCRED_HTTP_TIMEOUT",
+        "10",
+        "Seconds to wait for an LMS (JWKS, tokens, AGS, NRPS) before giving up.",
+        float,
+    ),
+    Setting(
+        "MICROCRED_PLATFORM_JWKS_CACHE_SECONDS",
+        "300",
+        "How long a platform's public keys are kept before they are fetched again.",
+        int,
+    ),
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The typed settings of one application instance."""
+
+    env: str
+    secret_key: str
+    instance_path: Path
+    database_url: str
+    base_url: str
+    devlms_enabled: bool
+    devlms_url: str
+    log_level: str
+    http_timeout: float
+    platform_jwks_cache_seconds: int
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+
+def _read(values: Mapping[str, str | None], setting: Setting) -> Any:
+    raw = values.get(setting.env)
+    if raw is None or raw == "":
+        raw = setting.default
+    if raw is None:
+        return None
+    try:
+        return setting.parse(raw)
+    except ValueError as exc:
+        raise ConfigurationError(f"{setting.env}: {exc}") from None
+
+
+def _development_secret(instance_path: Path) -> str:
+    """Return the development secret from the instance folder, creating it on first start."""
+    path = instance_path / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    instance_path.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    # O_EXCL: two processes starting together keep whichever secret was written first.
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key)
+    return key
+
+
+def load_settings(overrides: Mapping[str, Any] | None = None) -> Settings:
+    """Read settings from the environment, then apply ``overrides`` (keyed by env var name)."""
+    values: dict[str, Any] = {s.env: os.environ.get(s.env) for s in SETTINGS}
+    extra: dict[str, Any] = {}
+    for key, value in (overrides or {}).items():
+        if key in values:
+            values[key] = value if value is None or isinstance(value, str) else str(value)
+        else:
+            extra[key] = value
+    read = {s.env: _read(values, s) for s in SETTINGS}
+
+    env = read["MICROCRED_ENV"]
+    if env not in {"development", "production"}:
+        raise ConfigurationError(
+            f"MICROCRED_ENV must be 'development' or 'production', not {env!r}."
+        )
+    instance_path = Path(read["MICROCRED_INSTANCE_PATH"])
+    secret_key = read["MICROCRED_SECRET_KEY"]
+    if not secret_key:
+        if env == "production":
+            raise ConfigurationError(
+                "MICROCRED_SECRET_KEY is not set. Production needs a long random secret, e.g. "
+                "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`."
+            )
+        secret_key = _development_secret(instance_path)
+    elif env == "production" and len(secret_key) < 32:
+        raise ConfigurationError("MICROCRED_SECRET_KEY must be at least 32 characters long.")
+
+    database_url = read["MICROCRED_DATABASE_URL"] or f"sqlite:///{instance_path}/microcred.sqlite"
+    devlms_enabled = read["MICROCRED_DEVLMS_ENABLED"]
+    if devlms_enabled is None:
+        devlms_enabled = env != "production"
+    level = str(read["MICROCRED_LOG_LEVEL"]).upper()
+    if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+        raise ConfigurationError(
+            f"MICROCRED_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, not {level!r}."
+        )
+    return Settings(
+        env=env,
+        secret_key=secret_key,
+        instance_path=instance_path,
+        database_url=database_url,
+        base_url=str(read["MICROCRED_BASE_URL"]).rstrip("/"),
+        devlms_enabled=devlms_enabled,
+        devlms_url=str(read["MICROCRED_DEVLMS_URL"]).rstrip("/"),
+        log_level=level,
+        http_timeout=read["MICROCRED_HTTP_TIMEOUT"],
+        platform_jwks_cache_seconds=read["MICROCRED_PLATFORM_JWKS_CACHE_SECONDS"],
+        extra=extra,
+    )
+
+
+def setting_names() -> list[str]:
+    """Return every environment variable the app reads."""
+    return [s.env for s in SETTINGS]
+
+
+__all__ = [
+    "SETTINGS",
+    "ConfigurationError",
+    "Settings",
+    "load_settings",
+    "setting_names",
+]

@@ -1,0 +1,100 @@
+"""Shared fixtures: a real database (SQLite by default, PostgreSQL when
+``MICROCRED_TEST_DATABASE=postgresql``), schema made by the Alembic migrations, every table
+emptied after each test, and apps built from a fresh settings mapping per test."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from tests.support.live import LiveServers, live_servers
+from tests.support.postgres import PostgresServer, start_postgres
+
+TEST_SECRET = "test-secret-key-that-is-long-enough-for-production-0123456789"
+
+
+def backend() -> str:
+    return os.environ.get("MICROCRED_TEST_DATABASE", "sqlite")
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    server = start_postgres()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+    from app import migrate
+
+    if backend() == "postgresql":
+        server: PostgresServer = request.getfixturevalue("postgres_server")
+        url = server.create_database("microcred_test")
+    else:
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite'}"
+    migrate.upgrade(url)
+    return url
+
+
+@pytest.fixture
+def clean_database(database_url: str) -> Iterator[str]:
+    yield database_url
+    from app.models import metadata
+
+    engine = create_engine(database_url)
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
+            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
+            for table in reversed(metadata.sorted_tables):
+                conn.execute(table.delete())
+    engine.dispose()
+
+
+@pytest.fixture
+def settings_override(clean_database: str, tmp_path: Path) -> dict[str, Any]:
+    return {
+        "MICROCRED_ENV": "development",
+        "MICROCRED_SECRET_KEY": TEST_SECRET,
+        "MICROCRED_DATABASE_URL": clean_database,
+        "MICROCRED_INSTANCE_PATH": str(tmp_path / "instance"),
+        "MICROCRED_BASE_URL": "http://127.0.0.1:5000",
+        "MICROCRED_DEVLMS_URL": "http://127.0.0.1:5001",
+        "MICROCRED_LOG_LEVEL": "WARNING",
+    }
+
+
+@pytest.fixture
+def app(settings_override: dict[str, Any]) -> Iterator[Any]:
+    from app import create_app
+
+    application = create_app(settings_override)
+    yield application
+    application.extensions["db"].dispose()
+
+
+@pytest.fixture
+def client(app: Any) -> Any:
+    return app.test_client()
+
+
+@pytest.fixture
+def live(settings_override: dict[str, Any]) -> Iterator[LiveServers]:
+    """The tool and the development LMS on loopback, with the demo seeded."""
+    from app.db import get_db
+    from app.devlms.seed import seed_demo
+
+    with live_servers(settings_override) as servers:
+        settings = servers.tool.config["MICROCRED_SETTINGS"]
+        with get_db(servers.tool).begin() as session:
+            seed_demo(session, settings)
+        yield servers
