@@ -66,6 +66,68 @@ def init_app(app: Flask) -> None:
             for row in keys.list_keys(session):
                 click.echo(f"{row.kid}\t{row.status}\t{row.created_at.isoformat()}")
 
+    @app.cli.group("platforms")
+    def platforms_group() -> None:
+        """LMS platforms registered with the tool."""
+
+    @platforms_group.command("add")
+    @click.option("--name", required=True, help="What operators call it, e.g. 'District Moodle'.")
+    @click.option("--issuer", required=True, help="Platform ID / issuer (iss), exactly.")
+    @click.option("--client-id", required=True, help="The client id the LMS gave the tool.")
+    @click.option("--auth-login-url", required=True, help="OIDC authentication request URL.")
+    @click.option("--token-url", required=True, help="OAuth2 access token URL.")
+    @click.option("--jwks-url", required=True, help="The platform's public keyset URL.")
+    @click.option("--auth-audience", default=None, help="Token audience, if not the token URL.")
+    @click.option("--family", type=click.Choice(["moodle", "canvas", "generic"]), default="generic")
+    @click.option("--deployment-id", "deployment_ids", multiple=True,
+                  help="Deployment id(s) to approve now (repeatable).")
+    def platforms_add(name: str, issuer: str, client_id: str, auth_login_url: str,
+                      token_url: str, jwks_url: str, auth_audience: str | None, family: str,
+                      deployment_ids: tuple[str, ...]) -> None:
+        """Register an LMS (or update the registration with the same issuer and client id)."""
+        from app.lti.registrations import register_platform
+
+        for label, url in (("--auth-login-url", auth_login_url), ("--token-url", token_url),
+                           ("--jwks-url", jwks_url)):
+            if not url.startswith(("https://", "http://")):
+                raise click.BadParameter(f"{url!r} is not an http(s) URL.", param_hint=label)
+        with get_db(current_app).begin() as session:
+            registration = register_platform(
+                session, name=name, issuer=issuer, client_id=client_id,
+                auth_login_url=auth_login_url, auth_token_url=token_url, key_set_url=jwks_url,
+                auth_audience=auth_audience, platform_family=family,
+                active_deployment_ids=deployment_ids)
+            click.echo(f"Registered {registration.name}: issuer {issuer}, client id {client_id}, "
+                       f"approved deployments: {', '.join(deployment_ids) or 'none yet'}.")
+
+    @platforms_group.command("list")
+    def platforms_list() -> None:
+        """List registrations and their deployments."""
+        from app.lti.registrations import list_registrations
+
+        with get_db(current_app).begin() as session:
+            for registration in list_registrations(session):
+                click.echo(f"{registration.name}\t{registration.issuer}\t{registration.client_id}")
+                for deployment in registration.deployments:
+                    click.echo(f"    deployment {deployment.deployment_id}\t{deployment.status}")
+
+    @platforms_group.command("approve-deployment")
+    @click.option("--issuer", required=True)
+    @click.option("--client-id", required=True)
+    @click.argument("deployment_id")
+    def approve_deployment(issuer: str, client_id: str, deployment_id: str) -> None:
+        """Approve DEPLOYMENT_ID of a registered platform (e.g. one recorded as pending)."""
+        from app.lti.models import Deployment
+        from app.lti.registrations import set_deployment_status
+        from app.lti.tool_config import find_registration
+
+        with get_db(current_app).begin() as session:
+            registration = find_registration(session, issuer, client_id)
+            if registration is None:
+                raise click.ClickException(f"No platform with issuer {issuer} and client id {client_id}.")
+            set_deployment_status(session, registration, deployment_id, Deployment.ACTIVE)
+            click.echo(f"Deployment {deployment_id} of {registration.name} approved.")
+
     @app.cli.command("serve")
     @click.option("--devlms/--no-devlms", default=None,
                   help="Also serve the development LMS (default: when it is enabled).")

@@ -44,12 +44,27 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
+class _StdoutHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Write to whatever ``sys.stdout`` is at the time of each record (test capture swaps it)."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stdout)
+
+    @property  # type: ignore[override]
+    def stream(self) -> Any:
+        return sys.stdout
+
+    @stream.setter
+    def stream(self, _value: Any) -> None:
+        pass
+
+
 def configure_logging(level: str) -> None:
     """Send every log line to stdout as JSON (idempotent: safe for many apps in one process)."""
     root = logging.getLogger()
     root.setLevel(level)
     if not any(getattr(h, "_microcred", False) for h in root.handlers):
-        handler = logging.StreamHandler(sys.stdout)
+        handler = _StdoutHandler()
         handler.setFormatter(JsonFormatter())
         handler._microcred = True  # type: ignore[attr-defined]
         root.addHandler(handler)

@@ -47,3 +47,8 @@ def set_deployment_status(session: Session, registration: Registration, deployme
     deployment.decided_at = utcnow()
     session.flush()
     return deployment
+
+
+def list_registrations(session: Session) -> list[Registration]:
+    """Return every registration, by name."""
+    return list(session.scalars(select(Registration).order_by(Registration.name)).all())

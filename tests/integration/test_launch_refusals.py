@@ -1,0 +1,125 @@
+"""Launches the tool refuses, each with a 4xx page that says what failed and what to do."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import requests
+from sqlalchemy import select
+
+from app.db import get_db
+from app.devlms.models import DevTool
+from app.lti.models import Deployment
+from tests.support.lms import LmsUser, forms, submit
+
+
+def test_login_without_issuer_is_a_clear_400(live):
+    response = requests.get(f"{live.tool_url}/lti/login", params={"login_hint": "x"}, timeout=30)
+    assert response.status_code == 400
+    assert "does not say which LMS" in response.text
+    assert "request id" in response.text
+
+
+def test_login_from_an_unknown_issuer_is_a_clear_400(live):
+    response = requests.post(f"{live.tool_url}/lti/login", timeout=30,
+                             data={"iss": "https://unknown.example", "login_hint": "1",
+                                   "target_link_uri": f"{live.tool_url}/lti/launch"})
+    assert response.status_code == 400
+    assert "https://unknown.example" in response.text
+    assert "register" in response.text
+
+
+def test_login_with_a_foreign_target_link_uri_is_refused(live):
+    educator = LmsUser(live, "jordan.lee@example.edu")
+    form = educator.initiation(f"/launch/link/{educator.link_id('Microcred: welcome')}")
+    form.fields["target_link_uri"] = "https://evil.example/phish"
+    response = submit(educator.http, live.devlms_url, form)
+    assert response.status_code == 400
+    assert "not an address of this tool" in response.text
+
+
+def test_login_redirects_with_every_parameter_moodle_requires(live):
+    """LTI-CHECKLIST B: scope, response_type, response_mode, prompt, client_id, redirect_uri,
+    login_hint, state, nonce, and lti_message_hint echoed unaltered."""
+    educator = LmsUser(live, "jordan.lee@example.edu")
+    form = educator.initiation(f"/launch/link/{educator.link_id('Microcred: welcome')}")
+    response = educator.http.post(f"{live.tool_url}/lti/login", data=form.fields,
+                                  allow_redirects=False, timeout=30)
+    assert response.status_code == 302
+    from urllib.parse import parse_qs, urlsplit
+
+    location = urlsplit(response.headers["Location"])
+    params = {k: v[0] for k, v in parse_qs(location.query).items()}
+    assert f"{location.scheme}://{location.netloc}{location.path}" == f"{live.devlms_url}/auth"
+    assert params["scope"] == "openid" and params["response_type"] == "id_token"
+    assert params["response_mode"] == "form_post" and params["prompt"] == "none"
+    assert params["client_id"] == form.fields["client_id"]
+    assert params["redirect_uri"] == f"{live.tool_url}/lti/launch"
+    assert params["login_hint"] == form.fields["login_hint"]
+    assert params["lti_message_hint"] == form.fields["lti_message_hint"]
+    assert params["state"] and params["nonce"]
+
+
+def test_login_also_accepts_get(live):
+    educator = LmsUser(live, "jordan.lee@example.edu")
+    form = educator.initiation(f"/launch/link/{educator.link_id('Microcred: welcome')}")
+    response = educator.http.get(f"{live.tool_url}/lti/login", params=form.fields,
+                                 allow_redirects=False, timeout=30)
+    assert response.status_code == 302
+
+
+def _id_token_post(live, email="jordan.lee@example.edu"):
+    user = LmsUser(live, email)
+    form = user.initiation(f"/launch/link/{user.link_id('Microcred: welcome')}")
+    auth_page = submit(user.http, live.devlms_url, form)
+    return user, auth_page, forms(auth_page.text)[0]
+
+
+def test_unknown_deployment_is_recorded_pending_and_refused_with_a_message(live):
+    with get_db(live.devlms).begin() as session:
+        session.scalars(select(DevTool)).one().deployment_id = "course-copy-7"
+    user, auth_page, post = _id_token_post(live)
+    response = submit(user.http, auth_page.url, post)
+    assert response.status_code == 403
+    assert "deployment course-copy-7 is not approved yet" in response.text
+    assert "approve" in response.text
+    with get_db(live.tool).begin() as session:
+        row = session.scalars(select(Deployment).where(Deployment.deployment_id == "course-copy-7")).one()
+        assert row.status == Deployment.PENDING
+
+
+def test_tampered_id_token_is_refused(live):
+    user, auth_page, post = _id_token_post(live)
+    header, body, signature = post.fields["id_token"].split(".")
+    claims = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+    claims["name"] = "Someone Else"
+    forged = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
+    post.fields["id_token"] = f"{header}.{forged}.{signature}"
+    response = submit(user.http, auth_page.url, post)
+    assert response.status_code == 400
+    assert "signature" in response.text
+    assert "Someone Else" not in response.text
+
+
+def test_launch_with_a_state_the_browser_never_got_is_refused(live):
+    user, auth_page, post = _id_token_post(live)
+    stranger = requests.Session()  # another browser: no state cookie
+    response = submit(stranger, auth_page.url, post)
+    assert response.status_code == 400
+    assert "could not be matched to the sign-in" in response.text
+
+
+def test_launch_without_id_token_is_refused(live):
+    response = requests.post(f"{live.tool_url}/lti/launch", data={"state": "x"}, timeout=30)
+    assert response.status_code == 400
+    assert "Traceback" not in response.text
+
+
+def test_launch_as_json_client_gets_a_json_error(live):
+    response = requests.post(f"{live.tool_url}/lti/launch", data={}, timeout=30,
+                             headers={"Accept": "application/json"})
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "missing_state"
+    assert error["request_id"] == response.headers["X-Request-Id"]

@@ -1,0 +1,68 @@
+"""Settings: environment first, documented defaults, fail fast in production."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from config import PROJECT_ROOT, ConfigurationError, load_settings, setting_names
+
+
+def test_production_refuses_to_start_without_a_secret_key(tmp_path):
+    with pytest.raises(ConfigurationError, match="MICROCRED_SECRET_KEY is not set"):
+        load_settings({"MICROCRED_ENV": "production", "MICROCRED_SECRET_KEY": "",
+                       "MICROCRED_INSTANCE_PATH": str(tmp_path)})
+
+
+def test_production_refuses_a_short_secret_key(tmp_path):
+    with pytest.raises(ConfigurationError, match="at least 32"):
+        load_settings({"MICROCRED_ENV": "production", "MICROCRED_SECRET_KEY": "short",
+                       "MICROCRED_INSTANCE_PATH": str(tmp_path)})
+
+
+def test_development_generates_its_secret_once_into_the_instance_folder(tmp_path):
+    first = load_settings({"MICROCRED_SECRET_KEY": "", "MICROCRED_INSTANCE_PATH": str(tmp_path)})
+    second = load_settings({"MICROCRED_SECRET_KEY": "", "MICROCRED_INSTANCE_PATH": str(tmp_path)})
+    assert first.secret_key == second.secret_key
+    assert len(first.secret_key) >= 32
+    path = Path(tmp_path) / "secret_key"
+    assert path.read_text() == first.secret_key
+    assert path.stat().st_mode & 0o077 == 0
+
+
+def test_development_lms_is_off_in_production_by_default(tmp_path):
+    settings = load_settings({"MICROCRED_ENV": "production", "MICROCRED_SECRET_KEY": "x" * 40,
+                              "MICROCRED_INSTANCE_PATH": str(tmp_path)})
+    assert settings.devlms_enabled is False
+
+
+def test_defaults_give_sqlite_in_the_instance_folder(tmp_path):
+    settings = load_settings({"MICROCRED_INSTANCE_PATH": str(tmp_path), "MICROCRED_DATABASE_URL": ""})
+    assert settings.database_url == f"sqlite:///{tmp_path}/microcred.sqlite"
+    assert settings.devlms_enabled is True
+
+
+@pytest.mark.parametrize(("name", "value", "message"), [
+    ("MICROCRED_ENV", "staging", "MICROCRED_ENV must be"),
+    ("MICROCRED_DEVLMS_ENABLED", "perhaps", "MICROCRED_DEVLMS_ENABLED"),
+    ("MICROCRED_HTTP_TIMEOUT", "soon", "MICROCRED_HTTP_TIMEOUT"),
+    ("MICROCRED_LOG_LEVEL", "LOUD", "MICROCRED_LOG_LEVEL"),
+])
+def test_malformed_settings_name_the_variable(tmp_path, name, value, message):
+    with pytest.raises(ConfigurationError, match=message):
+        load_settings({name: value, "MICROCRED_INSTANCE_PATH": str(tmp_path)})
+
+
+def test_environment_is_read_at_load_time_not_import_time(tmp_path, monkeypatch):
+    monkeypatch.setenv("MICROCRED_BASE_URL", "https://tool.example.org/")
+    settings = load_settings({"MICROCRED_INSTANCE_PATH": str(tmp_path)})
+    assert settings.base_url == "https://tool.example.org"
+
+
+def test_readme_documents_every_setting():
+    readme = (PROJECT_ROOT / "README.md").read_text()
+    documented = set(re.findall(r"`(MICROCRED_[A-Z_]+)`", readme))
+    missing = [name for name in setting_names() if name not in documented]
+    assert not missing, f"README does not document: {missing}"
