@@ -1,0 +1,47 @@
+"""axe-core in Playwright: inject it into a page or a frame, run the WCAG 2 A/AA rules, and fail
+readably on serious or critical violations."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from playwright.sync_api import Frame, Page
+
+AXE_JS = Path(__file__).resolve().parent / "node_modules" / "axe-core" / "axe.min.js"
+AXE_TAGS = ["wcag2a", "wcag2aa"]
+BLOCKING_IMPACTS = {"serious", "critical"}
+
+
+def axe_violations(target: Page | Frame) -> list[dict[str, Any]]:
+    """Inject axe-core into a page or a frame (iframes included, cross-origin too) and return the
+    WCAG 2 A/AA violations in that document alone: frames are checked on their own."""
+    if not target.evaluate("() => typeof window.axe !== 'undefined'"):
+        target.add_script_tag(path=str(AXE_JS))
+    options = {"runOnly": {"type": "tag", "values": AXE_TAGS}, "iframes": False}
+    result: dict[str, Any] = target.evaluate(
+        "async (options) => await window.axe.run(document, options)", options)
+    # An empty document passes every rule by having nothing to check: make sure it checked.
+    assert result["passes"] or result["violations"], f"axe checked nothing on {target.url}"
+    return list(result["violations"])
+
+
+def describe(violations: list[dict[str, Any]]) -> str:
+    lines = []
+    for v in violations:
+        lines.append(f"[{v.get('impact')}] {v['id']}: {v['help']} ({v.get('helpUrl', '')})")
+        for node in v.get("nodes", []):
+            target = json.dumps(node.get("target"))
+            lines.append(f"    at {target}: {node.get('html', '')[:200]}")
+            summary = (node.get("failureSummary") or "").strip().replace("\n", "\n      ")
+            if summary:
+                lines.append(f"      {summary}")
+    return "\n".join(lines)
+
+
+def assert_accessible(target: Page | Frame, where: str) -> None:
+    """Fail on serious or critical WCAG 2 A/AA violations, listing each with its elements."""
+    blocking = [v for v in axe_violations(target) if v.get("impact") in BLOCKING_IMPACTS]
+    assert not blocking, (f"axe found {len(blocking)} serious/critical accessibility "
+                          f"violation(s) on {where}:\n{describe(blocking)}")
