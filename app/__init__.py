@@ -17,14 +17,20 @@ from config import Settings, load_settings
 MAX_FORM_BYTES = 2 * 1024 * 1024
 
 
-def build_base_app(import_name: str, settings: Settings, *, component: str,
-                   session_cookie: str) -> Flask:
+def build_base_app(
+    import_name: str, settings: Settings, *, component: str, session_cookie: str
+) -> Flask:
     """Make a Flask app with the parts every Microcred app shares: logging, errors, database."""
     from app import errors, logs
     from app.db import Database
 
-    app = Flask(import_name, instance_path=str(settings.instance_path),
-                instance_relative_config=False)
+    # No app-level static route: it would shadow the blueprints' own /static folders.
+    app = Flask(
+        import_name,
+        instance_path=str(settings.instance_path),
+        instance_relative_config=False,
+        static_folder=None,
+    )
     app.config.update(
         SECRET_KEY=settings.secret_key,
         SESSION_COOKIE_NAME=session_cookie,

@@ -79,26 +79,50 @@ def init_app(app: Flask) -> None:
     @click.option("--jwks-url", required=True, help="The platform's public keyset URL.")
     @click.option("--auth-audience", default=None, help="Token audience, if not the token URL.")
     @click.option("--family", type=click.Choice(["moodle", "canvas", "generic"]), default="generic")
-    @click.option("--deployment-id", "deployment_ids", multiple=True,
-                  help="Deployment id(s) to approve now (repeatable).")
-    def platforms_add(name: str, issuer: str, client_id: str, auth_login_url: str,
-                      token_url: str, jwks_url: str, auth_audience: str | None, family: str,
-                      deployment_ids: tuple[str, ...]) -> None:
+    @click.option(
+        "--deployment-id",
+        "deployment_ids",
+        multiple=True,
+        help="Deployment id(s) to approve now (repeatable).",
+    )
+    def platforms_add(
+        name: str,
+        issuer: str,
+        client_id: str,
+        auth_login_url: str,
+        token_url: str,
+        jwks_url: str,
+        auth_audience: str | None,
+        family: str,
+        deployment_ids: tuple[str, ...],
+    ) -> None:
         """Register an LMS (or update the registration with the same issuer and client id)."""
         from app.lti.registrations import register_platform
 
-        for label, url in (("--auth-login-url", auth_login_url), ("--token-url", token_url),
-                           ("--jwks-url", jwks_url)):
+        for label, url in (
+            ("--auth-login-url", auth_login_url),
+            ("--token-url", token_url),
+            ("--jwks-url", jwks_url),
+        ):
             if not url.startswith(("https://", "http://")):
                 raise click.BadParameter(f"{url!r} is not an http(s) URL.", param_hint=label)
         with get_db(current_app).begin() as session:
             registration = register_platform(
-                session, name=name, issuer=issuer, client_id=client_id,
-                auth_login_url=auth_login_url, auth_token_url=token_url, key_set_url=jwks_url,
-                auth_audience=auth_audience, platform_family=family,
-                active_deployment_ids=deployment_ids)
-            click.echo(f"Registered {registration.name}: issuer {issuer}, client id {client_id}, "
-                       f"approved deployments: {', '.join(deployment_ids) or 'none yet'}.")
+                session,
+                name=name,
+                issuer=issuer,
+                client_id=client_id,
+                auth_login_url=auth_login_url,
+                auth_token_url=token_url,
+                key_set_url=jwks_url,
+                auth_audience=auth_audience,
+                platform_family=family,
+                active_deployment_ids=deployment_ids,
+            )
+            click.echo(
+                f"Registered {registration.name}: issuer {issuer}, client id {client_id}, "
+                f"approved deployments: {', '.join(deployment_ids) or 'none yet'}."
+            )
 
     @platforms_group.command("list")
     def platforms_list() -> None:
@@ -124,13 +148,18 @@ def init_app(app: Flask) -> None:
         with get_db(current_app).begin() as session:
             registration = find_registration(session, issuer, client_id)
             if registration is None:
-                raise click.ClickException(f"No platform with issuer {issuer} and client id {client_id}.")
+                raise click.ClickException(
+                    f"No platform with issuer {issuer} and client id {client_id}."
+                )
             set_deployment_status(session, registration, deployment_id, Deployment.ACTIVE)
             click.echo(f"Deployment {deployment_id} of {registration.name} approved.")
 
     @app.cli.command("serve")
-    @click.option("--devlms/--no-devlms", default=None,
-                  help="Also serve the development LMS (default: when it is enabled).")
+    @click.option(
+        "--devlms/--no-devlms",
+        default=None,
+        help="Also serve the development LMS (default: when it is enabled).",
+    )
     def serve(devlms: bool | None) -> None:
         """Serve the tool (and the development LMS) until interrupted."""
         from app.devlms import create_devlms_app
@@ -146,8 +175,9 @@ def init_app(app: Flask) -> None:
             servers.append(start_server(create_devlms_app(), lms_host, lms_port))
             click.echo(f"Development LMS:  {settings.devlms_url}/")
             click.echo("")
-            click.echo(f"Open {settings.devlms_url}/ , pick a user, open the course and launch "
-                       "the tool.")
+            click.echo(
+                f"Open {settings.devlms_url}/ , pick a user, open the course and launch the tool."
+            )
         click.echo("Press Ctrl+C to stop.")
         try:
             while True:

@@ -24,8 +24,15 @@ class AppError(Exception):
     code = "bad_request"
     title = "Something is not right with this request"
 
-    def __init__(self, message: str, *, hint: str | None = None, status: int | None = None,
-                 code: str | None = None, title: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        hint: str | None = None,
+        status: int | None = None,
+        code: str | None = None,
+        title: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
@@ -68,9 +75,15 @@ class ExternalRequestError(AppError):
     code = "external_request_failed"
     title = "The LMS did not answer as expected"
 
-    def __init__(self, message: str, *, url: str | None = None,
-                 response_status: int | None = None, response_text: str | None = None,
-                 hint: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        url: str | None = None,
+        response_status: int | None = None,
+        response_text: str | None = None,
+        hint: str | None = None,
+    ) -> None:
         super().__init__(message, hint=hint)
         self.url = url
         self.response_status = response_status
@@ -80,10 +93,15 @@ class ExternalRequestError(AppError):
 # Friendly words for the HTTP errors Flask raises itself (routing, methods, body size).
 _HTTP_MESSAGES: dict[int, tuple[str, str]] = {
     400: ("Bad request", "The request could not be understood. Go back and try again."),
-    404: ("Page not found", "There is no page at this address. Check the link, or start again "
-          "from your course page."),
-    405: ("Method not allowed", "This address does not accept that kind of request. If you "
-          "followed a link from your LMS, launch the tool again from the course page."),
+    404: (
+        "Page not found",
+        "There is no page at this address. Check the link, or start again from your course page.",
+    ),
+    405: (
+        "Method not allowed",
+        "This address does not accept that kind of request. If you "
+        "followed a link from your LMS, launch the tool again from the course page.",
+    ),
     413: ("Too large", "What you sent is larger than this server accepts."),
     429: ("Too many requests", "Too many requests in a short time. Wait a minute and try again."),
 }
@@ -94,24 +112,37 @@ def wants_json() -> bool:
     if request.path.startswith("/api/") or request.is_json:
         return True
     best = request.accept_mimetypes.best_match(["text/html", "application/json"])
-    return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes[
-        "text/html"]
+    return (
+        best == "application/json"
+        and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
+    )
 
 
-def error_response(status: int, code: str, title: str, message: str,
-                   hint: str | None = None) -> Response:
+def error_response(
+    status: int, code: str, title: str, message: str, hint: str | None = None
+) -> Response:
     """Render one error as a page or as JSON, always with the request id."""
     request_id = getattr(g, "request_id", None)
-    body: dict[str, Any] = {"error": {"code": code, "title": title, "message": message,
-                                      "request_id": request_id}}
+    body: dict[str, Any] = {
+        "error": {"code": code, "title": title, "message": message, "request_id": request_id}
+    }
     if hint:
         body["error"]["hint"] = hint
     if wants_json():
         response = jsonify(body)
     else:
-        response = Response(render_template("errors/error.html", status=status, code=code,
-                                            title=title, message=message, hint=hint,
-                                            request_id=request_id), mimetype="text/html")
+        response = Response(
+            render_template(
+                "errors/error.html",
+                status=status,
+                code=code,
+                title=title,
+                message=message,
+                hint=hint,
+                request_id=request_id,
+            ),
+            mimetype="text/html",
+        )
     response.status_code = status
     return response
 
@@ -121,8 +152,10 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(AppError)
     def _app_error(exc: AppError) -> Response:
-        log.info("request refused", extra={"error_code": exc.code, "status": exc.status,
-                                            "reason": exc.message})
+        log.info(
+            "request refused",
+            extra={"error_code": exc.code, "status": exc.status, "reason": exc.message},
+        )
         return error_response(exc.status, exc.code, exc.title, exc.message, exc.hint)
 
     @app.errorhandler(HTTPException)
@@ -138,7 +171,9 @@ def init_app(app: Flask) -> None:
     def _unexpected(exc: Exception) -> Response:
         log.exception("unhandled error")
         return error_response(
-            500, "internal_error", "Something went wrong on our side",
+            500,
+            "internal_error",
+            "Something went wrong on our side",
             "The tool hit an unexpected problem and nothing you sent was changed by it. Try "
             "again; if it keeps happening, give the request id below to your tool administrator.",
         )

@@ -44,13 +44,13 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
-class _StdoutHandler(logging.StreamHandler):  # type: ignore[type-arg]
+class _StdoutHandler(logging.StreamHandler):
     """Write to whatever ``sys.stdout`` is at the time of each record (test capture swaps it)."""
 
     def __init__(self) -> None:
         super().__init__(sys.stdout)
 
-    @property  # type: ignore[override]
+    @property
     def stream(self) -> Any:
         return sys.stdout
 
@@ -92,7 +92,9 @@ def init_app(app: Flask, *, component: str) -> None:
                 "method": request.method,
                 "path": request.path,
                 "status": response.status_code,
-                "duration_ms": round((time.perf_counter() - started) * 1000, 1) if started else None,
+                "duration_ms": round((time.perf_counter() - started) * 1000, 1)
+                if started
+                else None,
             },
         )
         return response

@@ -12,14 +12,24 @@ from config import PROJECT_ROOT, ConfigurationError, load_settings, setting_name
 
 def test_production_refuses_to_start_without_a_secret_key(tmp_path):
     with pytest.raises(ConfigurationError, match="MICROCRED_SECRET_KEY is not set"):
-        load_settings({"MICROCRED_ENV": "production", "MICROCRED_SECRET_KEY": "",
-                       "MICROCRED_INSTANCE_PATH": str(tmp_path)})
+        load_settings(
+            {
+                "MICROCRED_ENV": "production",
+                "MICROCRED_SECRET_KEY": "",
+                "MICROCRED_INSTANCE_PATH": str(tmp_path),
+            }
+        )
 
 
 def test_production_refuses_a_short_secret_key(tmp_path):
     with pytest.raises(ConfigurationError, match="at least 32"):
-        load_settings({"MICROCRED_ENV": "production", "MICROCRED_SECRET_KEY": "short",
-                       "MICROCRED_INSTANCE_PATH": str(tmp_path)})
+        load_settings(
+            {
+                "MICROCRED_ENV": "production",
+                "MICROCRED_SECRET_KEY": "short",
+                "MICROCRED_INSTANCE_PATH": str(tmp_path),
+            }
+        )
 
 
 def test_development_generates_its_secret_once_into_the_instance_folder(tmp_path):
@@ -33,23 +43,33 @@ def test_development_generates_its_secret_once_into_the_instance_folder(tmp_path
 
 
 def test_development_lms_is_off_in_production_by_default(tmp_path):
-    settings = load_settings({"MICROCRED_ENV": "production", "MICROCRED_SECRET_KEY": "x" * 40,
-                              "MICROCRED_INSTANCE_PATH": str(tmp_path)})
+    settings = load_settings(
+        {
+            "MICROCRED_ENV": "production",
+            "MICROCRED_SECRET_KEY": "x" * 40,
+            "MICROCRED_INSTANCE_PATH": str(tmp_path),
+        }
+    )
     assert settings.devlms_enabled is False
 
 
 def test_defaults_give_sqlite_in_the_instance_folder(tmp_path):
-    settings = load_settings({"MICROCRED_INSTANCE_PATH": str(tmp_path), "MICROCRED_DATABASE_URL": ""})
+    settings = load_settings(
+        {"MICROCRED_INSTANCE_PATH": str(tmp_path), "MICROCRED_DATABASE_URL": ""}
+    )
     assert settings.database_url == f"sqlite:///{tmp_path}/microcred.sqlite"
     assert settings.devlms_enabled is True
 
 
-@pytest.mark.parametrize(("name", "value", "message"), [
-    ("MICROCRED_ENV", "staging", "MICROCRED_ENV must be"),
-    ("MICROCRED_DEVLMS_ENABLED", "perhaps", "MICROCRED_DEVLMS_ENABLED"),
-    ("MICROCRED_HTTP_TIMEOUT", "soon", "MICROCRED_HTTP_TIMEOUT"),
-    ("MICROCRED_LOG_LEVEL", "LOUD", "MICROCRED_LOG_LEVEL"),
-])
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("MICROCRED_ENV", "staging", "MICROCRED_ENV must be"),
+        ("MICROCRED_DEVLMS_ENABLED", "perhaps", "MICROCRED_DEVLMS_ENABLED"),
+        ("MICROCRED_HTTP_TIMEOUT", "soon", "MICROCRED_HTTP_TIMEOUT"),
+        ("MICROCRED_LOG_LEVEL", "LOUD", "MICROCRED_LOG_LEVEL"),
+    ],
+)
 def test_malformed_settings_name_the_variable(tmp_path, name, value, message):
     with pytest.raises(ConfigurationError, match=message):
         load_settings({name: value, "MICROCRED_INSTANCE_PATH": str(tmp_path)})

@@ -9,8 +9,9 @@ from werkzeug.wrappers import Response
 from app.db import db_session
 from app.errors import AppError
 
-bp = Blueprint("core", __name__, template_folder="templates", static_folder="static",
-               static_url_path="/static")
+bp = Blueprint(
+    "core", __name__, template_folder="templates", static_folder="static", static_url_path="/static"
+)
 
 
 @bp.get("/")
@@ -25,6 +26,10 @@ def healthz() -> Response:
     try:
         db_session().execute(text("SELECT 1"))
     except Exception as exc:
-        raise AppError("The database is not reachable.", status=503, code="database_unavailable",
-                       title="Not ready") from exc
+        raise AppError(
+            "The database is not reachable.",
+            status=503,
+            code="database_unavailable",
+            title="Not ready",
+        ) from exc
     return jsonify({"status": "ok"})

@@ -7,7 +7,16 @@ from __future__ import annotations
 from typing import Any
 
 import requests
-from flask import Blueprint, Response, current_app, jsonify, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    jsonify,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from app.db import db_session
@@ -67,6 +76,7 @@ def _platform_error(exc: PlatformError) -> Any:
 
 # --- keys, OIDC, token -------------------------------------------------------------------------
 
+
 @bp.get("/jwks")
 @bp.get("/.well-known/jwks.json", endpoint="jwks")
 def jwks() -> Response:
@@ -82,39 +92,54 @@ def auth() -> str:
     try:
         hint = message_hints().loads(checked.message_hint or "")
     except BadSignature as exc:
-        raise PlatformError(400, "invalid_request", "lti_message_hint is not one this LMS issued.") from exc
+        raise PlatformError(
+            400, "invalid_request", "lti_message_hint is not one this LMS issued."
+        ) from exc
     base = settings().devlms_url
     if hint.get("link"):
         link = s.get(DevLink, hint["link"])
         if link is None or link.tool_id != checked.tool.id:
-            raise PlatformError(404, "invalid_request", "The activity of this launch no longer exists.")
+            raise PlatformError(
+                404, "invalid_request", "The activity of this launch no longer exists."
+            )
         course = s.get(DevCourse, link.course_id)
         assert course is not None
         claims = platform.resource_link_claims(base, checked, link, course)
     else:
         course = s.get(DevCourse, hint.get("deep_link"))
         if course is None:
-            raise PlatformError(404, "invalid_request", "The course of this request no longer exists.")
-        data = deep_linking.make_data(current_app.config["SECRET_KEY"], course.id, checked.tool.id,
-                                      checked.user.id)
+            raise PlatformError(
+                404, "invalid_request", "The course of this request no longer exists."
+            )
+        data = deep_linking.make_data(
+            current_app.config["SECRET_KEY"], course.id, checked.tool.id, checked.user.id
+        )
         claims = platform.deep_linking_claims(base, checked, course, data)
     if not platform.course_roles(course, checked.user):
         raise PlatformError(403, "access_denied", "You are not enrolled in this course.")
     id_token = platform.sign(s, claims)
-    return render_template("devlms/form_post.html", action=checked.redirect_uri,
-                           fields={"id_token": id_token, "state": checked.state})
+    return render_template(
+        "devlms/form_post.html",
+        action=checked.redirect_uri,
+        fields={"id_token": id_token, "state": checked.state},
+    )
 
 
 @bp.post("/token")
 def token() -> Response:
-    body = platform.issue_access_token(db_session(), request.form.to_dict(),
-                                       settings().devlms_url + url_for("devlms_api.token"), http())
+    body = platform.issue_access_token(
+        db_session(),
+        request.form.to_dict(),
+        settings().devlms_url + url_for("devlms_api.token"),
+        http(),
+    )
     response = jsonify(body)
     response.headers["Cache-Control"] = "no-store"
     return response
 
 
-# --- AGS -------------------------------------------------------------------------------------------
+# --- AGS ----------
+
 
 def _bearer(any_of: list[str]) -> platform.DevTool:
     tool = platform.authorize_bearer(db_session(), request.headers.get("Authorization"), any_of)
@@ -133,9 +158,9 @@ def _json_body() -> Any:
 
 def _with_next(response: Response, next_page: int | None) -> Response:
     if next_page is not None:
-        args = request.args.to_dict()
-        args["page"] = str(next_page)
-        url = settings().devlms_url + url_for(request.endpoint or "", **(request.view_args or {}), **args)
+        values: dict[str, Any] = {**(request.view_args or {}), **request.args.to_dict()}
+        values["page"] = str(next_page)
+        url = settings().devlms_url + url_for(request.endpoint or "", **values)
         response.headers["Link"] = f'<{url}>; rel="next"'
     return response
 
@@ -154,16 +179,22 @@ def line_items(course_id: int) -> Any:
         return response
     tool = _bearer([SCOPE_LINEITEM, SCOPE_LINEITEM_READONLY])
     page = gradebook.list_line_items(s, course_id, tool, request.args.to_dict())
-    response = jsonify([gradebook.line_item_json(settings().devlms_url, i, tool) for i in page.items])
+    response = jsonify(
+        [gradebook.line_item_json(settings().devlms_url, i, tool) for i in page.items]
+    )
     response.content_type = CONTAINER_TYPE
     return _with_next(response, page.next_page)
 
 
-@bp.route("/api/lti/courses/<int:course_id>/lineitems/<int:item_id>/lineitem",
-          methods=["GET", "PUT", "DELETE"])
+@bp.route(
+    "/api/lti/courses/<int:course_id>/lineitems/<int:item_id>/lineitem",
+    methods=["GET", "PUT", "DELETE"],
+)
 def line_item(course_id: int, item_id: int) -> Any:
     s = db_session()
-    tool = _bearer([SCOPE_LINEITEM] if request.method != "GET" else [SCOPE_LINEITEM, SCOPE_LINEITEM_READONLY])
+    tool = _bearer(
+        [SCOPE_LINEITEM] if request.method != "GET" else [SCOPE_LINEITEM, SCOPE_LINEITEM_READONLY]
+    )
     item = gradebook.get_line_item(s, course_id, item_id, tool)
     if request.method == "DELETE":
         gradebook.delete_line_item(s, item)
@@ -191,13 +222,16 @@ def results(course_id: int, item_id: int) -> Response:
     s = db_session()
     tool = _bearer([SCOPE_RESULT])
     item = gradebook.get_line_item(s, course_id, item_id, tool)
-    body, next_page = gradebook.list_results(s, settings().devlms_url, item, tool, request.args.to_dict())
+    body, next_page = gradebook.list_results(
+        s, settings().devlms_url, item, tool, request.args.to_dict()
+    )
     response = jsonify(body)
     response.content_type = RESULTS_TYPE
     return _with_next(response, next_page)
 
 
-# --- NRPS --------------------------------------------------------------------------------------------
+# --- NRPS ----------
+
 
 @bp.get("/api/lti/courses/<int:course_id>/memberships")
 def course_memberships(course_id: int) -> Response:
@@ -206,16 +240,24 @@ def course_memberships(course_id: int) -> Response:
     course = s.get(DevCourse, course_id)
     if course is None:
         raise PlatformError(404, "not_found", f"No course {course_id}.")
-    body, next_page = gradebook.memberships(s, settings().devlms_url, course, request.args.to_dict())
+    body, next_page = gradebook.memberships(
+        s, settings().devlms_url, course, request.args.to_dict()
+    )
     response = jsonify(body)
     response.content_type = MEMBERSHIP_TYPE
     return _with_next(response, next_page)
 
 
-# --- Deep Linking return -----------------------------------------------------------------------------
+# --- Deep Linking return ----------
+
 
 @bp.post("/deep_linking/return")
 def deep_linking_return() -> str:
-    result = deep_linking.receive(db_session(), request.form.get("JWT", ""), settings().devlms_url,
-                                  current_app.config["SECRET_KEY"], http())
+    result = deep_linking.receive(
+        db_session(),
+        request.form.get("JWT", ""),
+        settings().devlms_url,
+        current_app.config["SECRET_KEY"],
+        http(),
+    )
     return render_template("devlms/deep_linking_done.html", result=result)

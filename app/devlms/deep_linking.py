@@ -43,8 +43,9 @@ class DeepLinkingResult:
     error_message: str | None = None
 
 
-def receive(session: Session, token: str, base_url: str, secret: str, http: requests.Session
-            ) -> DeepLinkingResult:
+def receive(
+    session: Session, token: str, base_url: str, secret: str, http: requests.Session
+) -> DeepLinkingResult:
     """Verify a Deep Linking response and create what it asks for."""
     if not token:
         raise PlatformError(400, "invalid_request", "The Deep Linking response has no JWT.")
@@ -61,21 +62,27 @@ def receive(session: Session, token: str, base_url: str, secret: str, http: requ
     if claims.get(CLAIM + "version") != "1.3.0":
         raise PlatformError(400, "invalid_request", "version must be 1.3.0.")
     if claims.get(CLAIM + "deployment_id") != tool.deployment_id:
-        raise PlatformError(400, "invalid_request", "deployment_id does not match this tool's deployment.")
+        raise PlatformError(
+            400, "invalid_request", "deployment_id does not match this tool's deployment."
+        )
     if not claims.get("nonce"):
         raise PlatformError(400, "invalid_request", "The response has no nonce.")
     try:
         data = _serializer(secret).loads(claims.get(DL + "data") or "", max_age=DATA_MAX_AGE)
     except BadSignature as exc:
-        raise PlatformError(400, "invalid_request",
-                            "The 'data' claim is not the one this platform sent (or it expired).") from exc
+        raise PlatformError(
+            400,
+            "invalid_request",
+            "The 'data' claim is not the one this platform sent (or it expired).",
+        ) from exc
     if data.get("tool") != tool.id:
         raise PlatformError(400, "invalid_request", "The 'data' claim belongs to another tool.")
     course = session.get(DevCourse, data["course"])
     if course is None:
         raise PlatformError(404, "not_found", "The course of this Deep Linking request is gone.")
-    result = DeepLinkingResult(course=course, message=claims.get(DL + "msg"),
-                               error_message=claims.get(DL + "errormsg"))
+    result = DeepLinkingResult(
+        course=course, message=claims.get(DL + "msg"), error_message=claims.get(DL + "errormsg")
+    )
     items = claims.get(DL + "content_items") or []
     if not isinstance(items, list):
         raise PlatformError(400, "invalid_request", "content_items must be a list.")
@@ -88,24 +95,39 @@ def receive(session: Session, token: str, base_url: str, secret: str, http: requ
     return result
 
 
-def _create_link(session: Session, course: DevCourse, tool: DevTool, item: dict[str, Any]) -> DevLink:
+def _create_link(
+    session: Session, course: DevCourse, tool: DevTool, item: dict[str, Any]
+) -> DevLink:
     custom = item.get("custom") or {}
     if not isinstance(custom, dict) or not all(isinstance(v, str) for v in custom.values()):
         raise PlatformError(400, "invalid_request", "custom must map names to strings.")
-    link = DevLink(course_id=course.id, tool_id=tool.id, resource_link_id=uuid.uuid4().hex,
-                   title=str(item.get("title") or tool.name)[:255], text=item.get("text"),
-                   url=item.get("url"), custom=custom)
+    link = DevLink(
+        course_id=course.id,
+        tool_id=tool.id,
+        resource_link_id=uuid.uuid4().hex,
+        title=str(item.get("title") or tool.name)[:255],
+        text=item.get("text"),
+        url=item.get("url"),
+        custom=custom,
+    )
     line_item = item.get("lineItem")
     if line_item is not None:
         if not isinstance(line_item, dict):
             raise PlatformError(400, "invalid_request", "lineItem must be an object.")
         maximum = line_item.get("scoreMaximum")
         if isinstance(maximum, bool) or not isinstance(maximum, int | float) or maximum <= 0:
-            raise PlatformError(400, "invalid_request", "lineItem.scoreMaximum must be a number greater than 0.")
-        column = DevLineItem(course_id=course.id, tool_id=tool.id,
-                             label=str(line_item.get("label") or link.title)[:255],
-                             score_maximum=float(maximum), resource_id=line_item.get("resourceId"),
-                             tag=line_item.get("tag"), resource_link_id=link.resource_link_id)
+            raise PlatformError(
+                400, "invalid_request", "lineItem.scoreMaximum must be a number greater than 0."
+            )
+        column = DevLineItem(
+            course_id=course.id,
+            tool_id=tool.id,
+            label=str(line_item.get("label") or link.title)[:255],
+            score_maximum=float(maximum),
+            resource_id=line_item.get("resourceId"),
+            tag=line_item.get("tag"),
+            resource_link_id=link.resource_link_id,
+        )
         session.add(column)
         session.flush()
         link.line_item_id = column.id

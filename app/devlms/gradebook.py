@@ -52,13 +52,16 @@ def _page_args(args: dict[str, str], default_limit: int = 50) -> tuple[int, int]
         limit = int(args.get("limit", default_limit))
         page = int(args.get("page", 1))
     except ValueError as exc:
-        raise PlatformError(400, "invalid_request", "limit and page must be whole numbers.") from exc
+        raise PlatformError(
+            400, "invalid_request", "limit and page must be whole numbers."
+        ) from exc
     if limit < 1 or page < 1:
         raise PlatformError(400, "invalid_request", "limit and page must be at least 1.")
     return min(limit, MAX_LIMIT), page
 
 
-# --- line items ----------------------------------------------------------------------------------
+# --- line items ----------
+
 
 def line_item_json(base_url: str, item: DevLineItem, tool: DevTool) -> dict[str, Any]:
     body: dict[str, Any] = {
@@ -66,9 +69,13 @@ def line_item_json(base_url: str, item: DevLineItem, tool: DevTool) -> dict[str,
         "label": item.label,
         "scoreMaximum": item.score_maximum,
     }
-    for key, value in (("resourceId", item.resource_id), ("resourceLinkId", item.resource_link_id),
-                       ("tag", item.tag), ("startDateTime", item.start_date_time),
-                       ("endDateTime", item.end_date_time)):
+    for key, value in (
+        ("resourceId", item.resource_id),
+        ("resourceLinkId", item.resource_link_id),
+        ("tag", item.tag),
+        ("startDateTime", item.start_date_time),
+        ("endDateTime", item.end_date_time),
+    ):
         if value is not None:
             body[key] = value
     return body
@@ -83,14 +90,20 @@ def get_line_item(session: Session, course_id: int, item_id: int, tool: DevTool)
 
 def list_line_items(session: Session, course_id: int, tool: DevTool, args: dict[str, str]) -> Page:
     limit, page = _page_args(args)
-    query = select(DevLineItem).where(DevLineItem.course_id == course_id,
-                                      DevLineItem.tool_id == tool.id)
-    for param, column in (("resource_link_id", DevLineItem.resource_link_id),
-                          ("resource_id", DevLineItem.resource_id), ("tag", DevLineItem.tag)):
+    query = select(DevLineItem).where(
+        DevLineItem.course_id == course_id, DevLineItem.tool_id == tool.id
+    )
+    for param, column in (
+        ("resource_link_id", DevLineItem.resource_link_id),
+        ("resource_id", DevLineItem.resource_id),
+        ("tag", DevLineItem.tag),
+    ):
         if args.get(param):
             query = query.where(column == args[param])
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    items = session.scalars(query.order_by(DevLineItem.id).offset((page - 1) * limit).limit(limit)).all()
+    items = session.scalars(
+        query.order_by(DevLineItem.id).offset((page - 1) * limit).limit(limit)
+    ).all()
     return Page(list(items), _paginate(total, page, limit))
 
 
@@ -133,14 +146,18 @@ def delete_line_item(session: Session, item: DevLineItem) -> None:
     session.commit()
 
 
-# --- scores and results --------------------------------------------------------------------------
+# --- scores and results ----------
+
 
 def _learner(session: Session, course_id: int, user_sub: Any) -> DevUser:
     user = session.scalars(select(DevUser).where(DevUser.sub == str(user_sub))).first()
     enrolment = None
     if user is not None:
-        enrolment = session.scalars(select(DevEnrolment).where(
-            DevEnrolment.course_id == course_id, DevEnrolment.user_id == user.id)).first()
+        enrolment = session.scalars(
+            select(DevEnrolment).where(
+                DevEnrolment.course_id == course_id, DevEnrolment.user_id == user.id
+            )
+        ).first()
     if user is None or enrolment is None or enrolment.role != "Learner":
         # Moodle's exact, unhelpful answer (tools must recognise it as "not gradable").
         raise PlatformError(400, "invalid_request", "Incorrect score received")
@@ -159,34 +176,55 @@ def post_score(session: Session, item: DevLineItem, body: Any) -> DevGrade:
         if body.get(required) in (None, ""):
             raise PlatformError(400, "invalid_request", f"{required} is required.")
     if not isinstance(body["timestamp"], str) or not TIMESTAMP.match(body["timestamp"]):
-        raise PlatformError(400, "invalid_request",
-                            "timestamp must be ISO 8601 with a time zone, e.g. 2026-11-23T10:00:00.123Z.")
+        raise PlatformError(
+            400,
+            "invalid_request",
+            "timestamp must be ISO 8601 with a time zone, e.g. 2026-11-23T10:00:00.123Z.",
+        )
     if body["activityProgress"] not in ACTIVITY:
-        raise PlatformError(400, "invalid_request", f"activityProgress must be one of {sorted(ACTIVITY)}.")
+        raise PlatformError(
+            400, "invalid_request", f"activityProgress must be one of {sorted(ACTIVITY)}."
+        )
     if body["gradingProgress"] not in GRADING:
-        raise PlatformError(400, "invalid_request", f"gradingProgress must be one of {sorted(GRADING)}.")
+        raise PlatformError(
+            400, "invalid_request", f"gradingProgress must be one of {sorted(GRADING)}."
+        )
     given, maximum = body.get("scoreGiven"), body.get("scoreMaximum")
     if given is not None:
         if maximum is None:
             raise PlatformError(400, "invalid_request", "scoreMaximum is required with scoreGiven.")
-        if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in (given, maximum)):
-            raise PlatformError(400, "invalid_request", "scoreGiven and scoreMaximum must be numbers.")
+        if not all(
+            isinstance(v, int | float) and not isinstance(v, bool) for v in (given, maximum)
+        ):
+            raise PlatformError(
+                400, "invalid_request", "scoreGiven and scoreMaximum must be numbers."
+            )
         if maximum <= 0 or given < 0:
-            raise PlatformError(400, "invalid_request",
-                                "scoreMaximum must be greater than 0 and scoreGiven not negative.")
+            raise PlatformError(
+                400,
+                "invalid_request",
+                "scoreMaximum must be greater than 0 and scoreGiven not negative.",
+            )
     user = _learner(session, item.course_id, body["userId"])
     timestamp = _parse_timestamp(body["timestamp"])
-    grade = session.scalars(select(DevGrade).where(DevGrade.line_item_id == item.id,
-                                                   DevGrade.user_id == user.id)).first()
+    grade = session.scalars(
+        select(DevGrade).where(DevGrade.line_item_id == item.id, DevGrade.user_id == user.id)
+    ).first()
     if grade is not None and int(timestamp.timestamp()) <= int(grade.timestamp.timestamp()):
-        raise PlatformError(409, "conflict",
-                            f"Refusing score with an earlier timestamp for item {item.id} and user {user.sub}")
+        raise PlatformError(
+            409,
+            "conflict",
+            f"Refusing score with an earlier timestamp for item {item.id} and user {user.sub}",
+        )
     if grade is None:
         grade = DevGrade(line_item_id=item.id, user_id=user.id)
         session.add(grade)
     fully_graded = body["gradingProgress"] == "FullyGraded"
     # Moodle: only FullyGraded sets a grade; anything else clears it.
-    grade.score_given = float(given) * item.score_maximum / float(maximum) if fully_graded and given is not None else None
+    scaled: float | None = None
+    if fully_graded and given is not None and maximum is not None:
+        scaled = float(given) * item.score_maximum / float(maximum)
+    grade.score_given = scaled
     grade.score_maximum = item.score_maximum if grade.score_given is not None else None
     grade.comment = body.get("comment")
     grade.activity_progress = body["activityProgress"]
@@ -198,20 +236,29 @@ def post_score(session: Session, item: DevLineItem, body: Any) -> DevGrade:
     return grade
 
 
-def list_results(session: Session, base_url: str, item: DevLineItem, tool: DevTool,
-                 args: dict[str, str]) -> tuple[list[dict[str, Any]], int | None]:
+def list_results(
+    session: Session, base_url: str, item: DevLineItem, tool: DevTool, args: dict[str, str]
+) -> tuple[list[dict[str, Any]], int | None]:
     limit, page = _page_args(args)
-    query = (select(DevGrade, DevUser).join(DevUser, DevUser.id == DevGrade.user_id)
-             .where(DevGrade.line_item_id == item.id))
+    query = (
+        select(DevGrade, DevUser)
+        .join(DevUser, DevUser.id == DevGrade.user_id)
+        .where(DevGrade.line_item_id == item.id)
+    )
     if args.get("user_id"):
         query = query.where(DevUser.sub == args["user_id"])
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = session.execute(query.order_by(DevGrade.id).offset((page - 1) * limit).limit(limit)).all()
+    rows = session.execute(
+        query.order_by(DevGrade.id).offset((page - 1) * limit).limit(limit)
+    ).all()
     item_url = line_item_url(base_url, item.course_id, item.id, tool)
     results = []
     for grade, user in rows:
-        result: dict[str, Any] = {"id": f"{item_url.split('?')[0]}/results/{grade.id}",
-                                  "scoreOf": item_url, "userId": user.sub}
+        result: dict[str, Any] = {
+            "id": f"{item_url.split('?')[0]}/results/{grade.id}",
+            "scoreOf": item_url,
+            "userId": user.sub,
+        }
         if grade.score_given is not None:
             result["resultScore"] = grade.score_given
             result["resultMaximum"] = grade.score_maximum
@@ -221,31 +268,44 @@ def list_results(session: Session, base_url: str, item: DevLineItem, tool: DevTo
     return results, _paginate(total, page, limit)
 
 
-# --- NRPS -------------------------------------------------------------------------------------------
+# --- NRPS ----------
 
-def memberships(session: Session, base_url: str, course: DevCourse, args: dict[str, str]
-                ) -> tuple[dict[str, Any], int | None]:
+
+def memberships(
+    session: Session, base_url: str, course: DevCourse, args: dict[str, str]
+) -> tuple[dict[str, Any], int | None]:
     from app.devlms.platform import ROLE_URIS
 
     limit, page = _page_args(args, default_limit=20)
-    query = (select(DevEnrolment, DevUser).join(DevUser, DevUser.id == DevEnrolment.user_id)
-             .where(DevEnrolment.course_id == course.id))
+    query = (
+        select(DevEnrolment, DevUser)
+        .join(DevUser, DevUser.id == DevEnrolment.user_id)
+        .where(DevEnrolment.course_id == course.id)
+    )
     if args.get("role"):
         wanted = args["role"]
-        query = query.where(DevEnrolment.role.in_(
-            [name for name, uris in ROLE_URIS.items() if wanted in uris or wanted == name]))
+        query = query.where(
+            DevEnrolment.role.in_(
+                [name for name, uris in ROLE_URIS.items() if wanted in uris or wanted == name]
+            )
+        )
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = session.execute(query.order_by(DevEnrolment.id).offset((page - 1) * limit).limit(limit)).all()
-    members = [{
-        "status": "Active",
-        "name": user.name,
-        "given_name": user.given_name,
-        "family_name": user.family_name,
-        "email": user.email,
-        "user_id": user.sub,
-        "lis_person_sourcedid": f"devlms:{user.id}",
-        "roles": ROLE_URIS[enrolment.role],
-    } for enrolment, user in rows]
+    rows = session.execute(
+        query.order_by(DevEnrolment.id).offset((page - 1) * limit).limit(limit)
+    ).all()
+    members = [
+        {
+            "status": "Active",
+            "name": user.name,
+            "given_name": user.given_name,
+            "family_name": user.family_name,
+            "email": user.email,
+            "user_id": user.sub,
+            "lis_person_sourcedid": f"devlms:{user.id}",
+            "roles": ROLE_URIS[enrolment.role],
+        }
+        for enrolment, user in rows
+    ]
     body = {
         "id": f"{base_url}/api/lti/courses/{course.id}/memberships",
         "context": {"id": course.context_id, "label": course.label, "title": course.title},

@@ -77,7 +77,9 @@ class DevCourse(Base):
 
 class DevEnrolment(Base):
     __tablename__ = "devlms_enrolment"
-    __table_args__ = (UniqueConstraint("course_id", "user_id", name="uq_devlms_enrolment_course_user"),)
+    __table_args__ = (
+        UniqueConstraint("course_id", "user_id", name="uq_devlms_enrolment_course_user"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     course_id: Mapped[int] = mapped_column(ForeignKey("devlms_course.id", ondelete="CASCADE"))
@@ -121,7 +123,9 @@ class DevLink(Base):
     url: Mapped[str | None] = mapped_column(String(1024))
     """Launch URL from Deep Linking; the tool's default target link URI when empty."""
     custom: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    line_item_id: Mapped[int | None] = mapped_column(ForeignKey("devlms_line_item.id", ondelete="SET NULL"))
+    line_item_id: Mapped[int | None] = mapped_column(
+        ForeignKey("devlms_line_item.id", ondelete="SET NULL")
+    )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -129,7 +133,9 @@ class DevGrade(Base):
     """The gradebook cell: what the last accepted score left for one learner and line item."""
 
     __tablename__ = "devlms_grade"
-    __table_args__ = (UniqueConstraint("line_item_id", "user_id", name="uq_devlms_grade_line_item_user"),)
+    __table_args__ = (
+        UniqueConstraint("line_item_id", "user_id", name="uq_devlms_grade_line_item_user"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     line_item_id: Mapped[int] = mapped_column(ForeignKey("devlms_line_item.id", ondelete="CASCADE"))

@@ -19,12 +19,13 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 import jwt
 import requests
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from jwt.algorithms import RSAAlgorithm
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
@@ -70,7 +71,8 @@ class PlatformError(Exception):
         self.description = description
 
 
-# --- keys -------------------------------------------------------------------------------------
+# --- keys ----------
+
 
 def platform_key(session: Session) -> DevPlatformKey:
     """Return the platform's signing key, creating it on first use."""
@@ -78,8 +80,9 @@ def platform_key(session: Session) -> DevPlatformKey:
     if key is not None:
         return key
     private_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = private_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                    serialization.NoEncryption()).decode()
+    pem = private_key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
     jwk: dict[str, Any] = RSAAlgorithm.to_jwk(private_key.public_key(), as_dict=True)
     kid = "devlms-" + secrets.token_hex(8)
     jwk.update({"kid": kid, "alg": "RS256", "use": "sig"})
@@ -98,7 +101,8 @@ def sign(session: Session, claims: dict[str, Any]) -> str:
     return jwt.encode(claims, key.private_pem, algorithm="RS256", headers={"kid": key.kid})
 
 
-# --- the OIDC authorization endpoint ----------------------------------------------------------
+# --- the OIDC authorization endpoint ----------
+
 
 @dataclass(frozen=True)
 class AuthRequest:
@@ -112,35 +116,51 @@ class AuthRequest:
     message_hint: str | None
 
 
-def check_auth_request(session: Session, params: dict[str, str], current_user: DevUser | None
-                       ) -> AuthRequest:
+def check_auth_request(
+    session: Session, params: dict[str, str], current_user: DevUser | None
+) -> AuthRequest:
     """Check an OIDC authentication request the way Moodle's ``auth.php`` does."""
-    expected = {"scope": "openid", "response_type": "id_token", "response_mode": "form_post",
-                "prompt": "none"}
+    expected = {
+        "scope": "openid",
+        "response_type": "id_token",
+        "response_mode": "form_post",
+        "prompt": "none",
+    }
     for name, value in expected.items():
         if params.get(name) != value:
-            raise PlatformError(400, "invalid_request",
-                                f"'{name}' must be '{value}', got {params.get(name)!r}.")
+            raise PlatformError(
+                400, "invalid_request", f"'{name}' must be '{value}', got {params.get(name)!r}."
+            )
     client_id = params.get("client_id")
     tool = session.scalars(select(DevTool).where(DevTool.client_id == client_id)).first()
     if not client_id or tool is None:
         raise PlatformError(400, "unauthorized_client", f"Unknown client_id {client_id!r}.")
     if tool.status != "active":
-        raise PlatformError(400, "unauthorized_client",
-                            f"The tool {tool.name!r} is not active in this LMS yet.")
+        raise PlatformError(
+            400, "unauthorized_client", f"The tool {tool.name!r} is not active in this LMS yet."
+        )
     redirect_uri = params.get("redirect_uri", "")
     if redirect_uri not in tool.redirect_uris:
-        raise PlatformError(400, "invalid_request",
-                            f"redirect_uri {redirect_uri!r} is not registered for this tool.")
+        raise PlatformError(
+            400,
+            "invalid_request",
+            f"redirect_uri {redirect_uri!r} is not registered for this tool.",
+        )
     for name in ("state", "nonce", "login_hint"):
         if not params.get(name):
             raise PlatformError(400, "invalid_request", f"'{name}' is missing.")
     if current_user is None or params["login_hint"] != current_user.sub:
-        raise PlatformError(400, "login_required",
-                            "login_hint does not match the user signed in to this LMS.")
-    return AuthRequest(tool=tool, user=current_user, redirect_uri=redirect_uri,
-                       state=params["state"], nonce=params["nonce"],
-                       message_hint=params.get("lti_message_hint"))
+        raise PlatformError(
+            400, "login_required", "login_hint does not match the user signed in to this LMS."
+        )
+    return AuthRequest(
+        tool=tool,
+        user=current_user,
+        redirect_uri=redirect_uri,
+        state=params["state"],
+        nonce=params["nonce"],
+        message_hint=params.get("lti_message_hint"),
+    )
 
 
 def course_roles(course: DevCourse, user: DevUser) -> list[str]:
@@ -150,8 +170,15 @@ def course_roles(course: DevCourse, user: DevUser) -> list[str]:
     return []
 
 
-def _base_claims(base_url: str, tool: DevTool, user: DevUser, nonce: str, course: DevCourse,
-                 message_type: str, target_link_uri: str) -> dict[str, Any]:
+def _base_claims(
+    base_url: str,
+    tool: DevTool,
+    user: DevUser,
+    nonce: str,
+    course: DevCourse,
+    message_type: str,
+    target_link_uri: str,
+) -> dict[str, Any]:
     now = int(time.time())
     lti = "https://purl.imsglobal.org/spec/lti/claim/"
     return {
@@ -171,11 +198,15 @@ def _base_claims(base_url: str, tool: DevTool, user: DevUser, nonce: str, course
         lti + "deployment_id": tool.deployment_id,
         lti + "target_link_uri": target_link_uri,
         lti + "roles": course_roles(course, user),
-        lti + "context": {"id": course.context_id, "label": course.label, "title": course.title,
-                          "type": ["http://purl.imsglobal.org/vocab/lis/v2/course#CourseOffering"]},
+        lti + "context": {
+            "id": course.context_id,
+            "label": course.label,
+            "title": course.title,
+            "type": ["http://purl.imsglobal.org/vocab/lis/v2/course#CourseOffering"],
+        },
         lti + "tool_platform": {
             "guid": hashlib.sha256(base_url.encode()).hexdigest()[:32],
-            "name": "Microcred development LMS",
+            "name": "the development LMS",
             "product_family_code": tool.flavour,
             "version": "dev",
         },
@@ -184,8 +215,10 @@ def _base_claims(base_url: str, tool: DevTool, user: DevUser, nonce: str, course
             "return_url": f"{base_url}/courses/{course.id}",
             "locale": "en",
         },
-        lti + "lis": {"person_sourcedid": f"devlms:{user.id}",
-                      "course_offering_sourcedid": f"devlms:{course.id}"},
+        lti + "lis": {
+            "person_sourcedid": f"devlms:{user.id}",
+            "course_offering_sourcedid": f"devlms:{course.id}",
+        },
         "https://purl.imsglobal.org/spec/lti-nrps/claim/namesroleservice": {
             "context_memberships_url": f"{base_url}/api/lti/courses/{course.id}/memberships",
             "service_versions": ["2.0"],
@@ -199,18 +232,30 @@ def line_items_url(base_url: str, course_id: int, tool: DevTool) -> str:
 
 
 def line_item_url(base_url: str, course_id: int, line_item_id: int, tool: DevTool) -> str:
-    return f"{base_url}/api/lti/courses/{course_id}/lineitems/{line_item_id}/lineitem?type_id={tool.id}"
+    items = f"{base_url}/api/lti/courses/{course_id}/lineitems"
+    return f"{items}/{line_item_id}/lineitem?type_id={tool.id}"
 
 
-def resource_link_claims(base_url: str, auth: AuthRequest, link: DevLink, course: DevCourse
-                         ) -> dict[str, Any]:
+def resource_link_claims(
+    base_url: str, auth: AuthRequest, link: DevLink, course: DevCourse
+) -> dict[str, Any]:
     """Return the id_token claims of an LtiResourceLinkRequest for ``link``."""
     tool = auth.tool
-    claims = _base_claims(base_url, tool, auth.user, auth.nonce, course, "LtiResourceLinkRequest",
-                          link.url or tool.target_link_uri)
+    claims = _base_claims(
+        base_url,
+        tool,
+        auth.user,
+        auth.nonce,
+        course,
+        "LtiResourceLinkRequest",
+        link.url or tool.target_link_uri,
+    )
     lti = "https://purl.imsglobal.org/spec/lti/claim/"
-    claims[lti + "resource_link"] = {"id": link.resource_link_id, "title": link.title,
-                                     "description": link.text or ""}
+    claims[lti + "resource_link"] = {
+        "id": link.resource_link_id,
+        "title": link.title,
+        "description": link.text or "",
+    }
     claims[lti + "custom"] = dict(link.custom or {})
     ags: dict[str, Any] = {
         "scope": [s for s in tool.scopes if "lti-ags" in s],
@@ -222,12 +267,20 @@ def resource_link_claims(base_url: str, auth: AuthRequest, link: DevLink, course
     return claims
 
 
-def deep_linking_claims(base_url: str, auth: AuthRequest, course: DevCourse, data: str
-                        ) -> dict[str, Any]:
+def deep_linking_claims(
+    base_url: str, auth: AuthRequest, course: DevCourse, data: str
+) -> dict[str, Any]:
     """Return the id_token claims of an LtiDeepLinkingRequest from ``course``'s add screen."""
     tool = auth.tool
-    claims = _base_claims(base_url, tool, auth.user, auth.nonce, course, "LtiDeepLinkingRequest",
-                          tool.deep_link_uri or tool.target_link_uri)
+    claims = _base_claims(
+        base_url,
+        tool,
+        auth.user,
+        auth.nonce,
+        course,
+        "LtiDeepLinkingRequest",
+        tool.deep_link_uri or tool.target_link_uri,
+    )
     claims["https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings"] = {
         "deep_link_return_url": f"{base_url}/deep_linking/return",
         "accept_types": ["ltiResourceLink"],
@@ -244,7 +297,7 @@ def deep_linking_claims(base_url: str, auth: AuthRequest, course: DevCourse, dat
     return claims
 
 
-# --- verifying what the tool signs --------------------------------------------------------------
+# --- verifying what the tool signs ----------
 
 _jwks_cache: dict[str, tuple[float, dict[str, Any]]] = {}
 JWKS_CACHE_SECONDS = 60
@@ -259,14 +312,16 @@ def _tool_jwks(tool: DevTool, http: requests.Session, *, refresh: bool = False) 
         response.raise_for_status()
         keyset: dict[str, Any] = response.json()
     except (requests.RequestException, ValueError) as exc:
-        raise PlatformError(400, "invalid_client",
-                            f"Could not fetch the tool's JWKS from {tool.jwks_uri}: {exc}") from exc
+        raise PlatformError(
+            400, "invalid_client", f"Could not fetch the tool's JWKS from {tool.jwks_uri}: {exc}"
+        ) from exc
     _jwks_cache[tool.jwks_uri] = (time.monotonic() + JWKS_CACHE_SECONDS, keyset)
     return keyset
 
 
-def verify_tool_jwt(tool: DevTool, token: str, http: requests.Session, *, audience: str,
-                    error: str) -> dict[str, Any]:
+def verify_tool_jwt(
+    tool: DevTool, token: str, http: requests.Session, *, audience: str, error: str
+) -> dict[str, Any]:
     """Verify a JWT the tool signed: RS256, a ``kid`` from its JWKS, ``aud``, ``exp``, ``iat``."""
     try:
         header = jwt.get_unverified_header(token)
@@ -285,9 +340,13 @@ def verify_tool_jwt(tool: DevTool, token: str, http: requests.Session, *, audien
     if jwk is None:
         raise PlatformError(400, error, f"No key with kid {kid!r} in the tool's JWKS.")
     try:
-        public_key = RSAAlgorithm.from_jwk(jwk)
+        public_key = cast(RSAPublicKey, RSAAlgorithm.from_jwk(jwk))
         claims: dict[str, Any] = jwt.decode(
-            token, public_key, algorithms=["RS256"], audience=audience, leeway=5,  # type: ignore[arg-type]
+            token,
+            public_key,
+            algorithms=["RS256"],
+            audience=audience,
+            leeway=5,
             options={"require": ["iss", "aud", "exp", "iat"]},
         )
     except jwt.InvalidSignatureError as exc:
@@ -301,21 +360,25 @@ def verify_tool_jwt(tool: DevTool, token: str, http: requests.Session, *, audien
     return claims
 
 
-def issue_access_token(session: Session, form: dict[str, str], token_url: str,
-                       http: requests.Session) -> dict[str, Any]:
+def issue_access_token(
+    session: Session, form: dict[str, str], token_url: str, http: requests.Session
+) -> dict[str, Any]:
     """Answer a client-credentials grant (RFC 6749 §4.4 with an RFC 7523 client assertion)."""
     if form.get("grant_type") != "client_credentials":
         raise PlatformError(400, "unsupported_grant_type", "grant_type must be client_credentials.")
     if form.get("client_assertion_type") != CLIENT_ASSERTION_TYPE:
-        raise PlatformError(400, "invalid_request",
-                            f"client_assertion_type must be {CLIENT_ASSERTION_TYPE}.")
+        raise PlatformError(
+            400, "invalid_request", f"client_assertion_type must be {CLIENT_ASSERTION_TYPE}."
+        )
     assertion = form.get("client_assertion")
     if not assertion:
         raise PlatformError(400, "invalid_request", "client_assertion is missing.")
     try:
         unverified = jwt.decode(assertion, options={"verify_signature": False})
     except jwt.InvalidTokenError as exc:
-        raise PlatformError(401, "invalid_client", f"client_assertion cannot be decoded: {exc}") from exc
+        raise PlatformError(
+            401, "invalid_client", f"client_assertion cannot be decoded: {exc}"
+        ) from exc
     client_id = unverified.get("iss")
     tool = session.scalars(select(DevTool).where(DevTool.client_id == str(client_id))).first()
     if tool is None or tool.status != "active":
@@ -325,10 +388,13 @@ def issue_access_token(session: Session, form: dict[str, str], token_url: str,
     except PlatformError as exc:
         raise PlatformError(401, exc.error, exc.description) from exc
     if claims.get("sub") != tool.client_id:
-        raise PlatformError(401, "invalid_client", "The assertion's sub must equal its iss (the client_id).")
+        raise PlatformError(
+            401, "invalid_client", "The assertion's sub must equal its iss (the client_id)."
+        )
     if claims["exp"] - claims["iat"] > ASSERTION_MAX_AGE:
-        raise PlatformError(401, "invalid_client",
-                            f"The assertion may live at most {ASSERTION_MAX_AGE} seconds.")
+        raise PlatformError(
+            401, "invalid_client", f"The assertion may live at most {ASSERTION_MAX_AGE} seconds."
+        )
     jti = claims.get("jti")
     if not jti:
         raise PlatformError(401, "invalid_client", "The assertion has no jti.")
@@ -336,37 +402,59 @@ def issue_access_token(session: Session, form: dict[str, str], token_url: str,
     session.execute(delete(DevUsedJti).where(DevUsedJti.expires_at < now - timedelta(minutes=10)))
     try:
         with session.begin_nested():
-            session.add(DevUsedJti(tool_id=tool.id, jti=str(jti),
-                                   expires_at=now + timedelta(seconds=ASSERTION_MAX_AGE)))
+            session.add(
+                DevUsedJti(
+                    tool_id=tool.id,
+                    jti=str(jti),
+                    expires_at=now + timedelta(seconds=ASSERTION_MAX_AGE),
+                )
+            )
     except IntegrityError as exc:
-        raise PlatformError(401, "invalid_client", "This assertion's jti was already used.") from exc
+        raise PlatformError(
+            401, "invalid_client", "This assertion's jti was already used."
+        ) from exc
     requested = (form.get("scope") or "").split()
     if not requested:
         raise PlatformError(400, "invalid_scope", "No scope requested.")
     unknown = [s for s in requested if s not in tool.scopes]
     if unknown:
-        raise PlatformError(400, "invalid_scope",
-                            f"Scopes not granted to this tool: {' '.join(unknown)}.")
+        raise PlatformError(
+            400, "invalid_scope", f"Scopes not granted to this tool: {' '.join(unknown)}."
+        )
     token = secrets.token_urlsafe(32)
-    session.add(DevAccessToken(token_hash=hashlib.sha256(token.encode()).hexdigest(),
-                               tool_id=tool.id, scopes=requested,
-                               expires_at=now + timedelta(seconds=ACCESS_TOKEN_SECONDS)))
+    session.add(
+        DevAccessToken(
+            token_hash=hashlib.sha256(token.encode()).hexdigest(),
+            tool_id=tool.id,
+            scopes=requested,
+            expires_at=now + timedelta(seconds=ACCESS_TOKEN_SECONDS),
+        )
+    )
     session.commit()
-    return {"access_token": token, "token_type": "Bearer", "expires_in": ACCESS_TOKEN_SECONDS,
-            "scope": " ".join(requested)}
+    return {
+        "access_token": token,
+        "token_type": "Bearer",
+        "expires_in": ACCESS_TOKEN_SECONDS,
+        "scope": " ".join(requested),
+    }
 
 
 def authorize_bearer(session: Session, authorization: str | None, any_of: list[str]) -> DevTool:
     """Return the tool behind a bearer token that carries one of ``any_of`` scopes."""
     if not authorization or not authorization.startswith("Bearer "):
-        raise PlatformError(401, "invalid_token", "An 'Authorization: Bearer <token>' header is required.")
+        raise PlatformError(
+            401, "invalid_token", "An 'Authorization: Bearer <token>' header is required."
+        )
     digest = hashlib.sha256(authorization[7:].strip().encode()).hexdigest()
     row = session.scalars(select(DevAccessToken).where(DevAccessToken.token_hash == digest)).first()
     if row is None or row.expires_at <= utcnow():
         raise PlatformError(401, "invalid_token", "The access token is unknown or has expired.")
     if not set(any_of) & set(row.scopes):
-        raise PlatformError(403, "insufficient_scope",
-                            f"This token lacks the scope needed here (one of: {' '.join(any_of)}).")
+        raise PlatformError(
+            403,
+            "insufficient_scope",
+            f"This token lacks the scope needed here (one of: {' '.join(any_of)}).",
+        )
     tool = session.get(DevTool, row.tool_id)
     assert tool is not None
     return tool

@@ -22,15 +22,25 @@ PEOPLE = [
 ]
 
 
-def register_tool(session: Session, settings: Settings, *, name: str = "Microcred",
-                  flavour: str = "moodle") -> DevTool:
+def register_tool(
+    session: Session, settings: Settings, *, name: str = "Microcred", flavour: str = "moodle"
+) -> DevTool:
     """Register the tool in the development LMS and the LMS in the tool (idempotent)."""
     tool = session.scalars(select(DevTool).where(DevTool.name == name)).first()
     base = settings.base_url
     if tool is None:
-        tool = DevTool(name=name, client_id=new_client_id(), deployment_id=DEMO_DEPLOYMENT_ID,
-                       flavour=flavour, status="active", initiate_login_uri="", redirect_uris=[],
-                       target_link_uri="", jwks_uri="", scopes=list(ALL_SCOPES))
+        tool = DevTool(
+            name=name,
+            client_id=new_client_id(),
+            deployment_id=DEMO_DEPLOYMENT_ID,
+            flavour=flavour,
+            status="active",
+            initiate_login_uri="",
+            redirect_uris=[],
+            target_link_uri="",
+            jwks_uri="",
+            scopes=list(ALL_SCOPES),
+        )
         session.add(tool)
     # URLs follow the configured origins, so re-seeding after a port change repairs them.
     tool.initiate_login_uri = f"{base}/lti/login"
@@ -41,10 +51,17 @@ def register_tool(session: Session, settings: Settings, *, name: str = "Microcre
     session.flush()
     platform_key(session)
     lms = settings.devlms_url
-    register_platform(session, name="Development LMS", issuer=lms, client_id=tool.client_id,
-                      auth_login_url=f"{lms}/auth", auth_token_url=f"{lms}/token",
-                      key_set_url=f"{lms}/jwks", platform_family=flavour,
-                      active_deployment_ids=[tool.deployment_id])
+    register_platform(
+        session,
+        name="Development LMS",
+        issuer=lms,
+        client_id=tool.client_id,
+        auth_login_url=f"{lms}/auth",
+        auth_token_url=f"{lms}/token",
+        key_set_url=f"{lms}/jwks",
+        platform_family=flavour,
+        active_deployment_ids=[tool.deployment_id],
+    )
     return tool
 
 
@@ -60,20 +77,42 @@ def seed_demo(session: Session, settings: Settings) -> DevCourse:
     for index, (given, family, email, role) in enumerate(PEOPLE, start=1):
         user = session.scalars(select(DevUser).where(DevUser.email == email)).first()
         if user is None:
-            user = DevUser(sub=f"devlms-{index}-{uuid.uuid4().hex[:8]}", given_name=given,
-                           family_name=family, email=email)
+            user = DevUser(
+                sub=f"devlms-{index}-{uuid.uuid4().hex[:8]}",
+                given_name=given,
+                family_name=family,
+                email=email,
+            )
             session.add(user)
             session.flush()
         session.add(DevEnrolment(course_id=course.id, user_id=user.id, role=role))
-    column = DevLineItem(course_id=course.id, tool_id=tool.id, label="Micro-credential: Formative Assessment",
-                         score_maximum=100, resource_id="demo-formative-assessment", tag="microcredential")
+    column = DevLineItem(
+        course_id=course.id,
+        tool_id=tool.id,
+        label="Micro-credential: Formative Assessment",
+        score_maximum=100,
+        resource_id="demo-formative-assessment",
+        tag="microcredential",
+    )
     session.add(column)
     session.flush()
-    welcome = DevLink(course_id=course.id, tool_id=tool.id, resource_link_id=uuid.uuid4().hex,
-                      title="Microcred: welcome", text="Meet Microcred", custom={})
-    graded = DevLink(course_id=course.id, tool_id=tool.id, resource_link_id=uuid.uuid4().hex,
-                     title="Micro-credential: Formative Assessment", text="A graded micro-credential",
-                     custom={"credential": "demo-formative-assessment"}, line_item_id=column.id)
+    welcome = DevLink(
+        course_id=course.id,
+        tool_id=tool.id,
+        resource_link_id=uuid.uuid4().hex,
+        title="Microcred: welcome",
+        text="Meet Microcred",
+        custom={},
+    )
+    graded = DevLink(
+        course_id=course.id,
+        tool_id=tool.id,
+        resource_link_id=uuid.uuid4().hex,
+        title="Micro-credential: Formative Assessment",
+        text="A graded micro-credential",
+        custom={"credential": "demo-formative-assessment"},
+        line_item_id=column.id,
+    )
     session.add_all([welcome, graded])
     session.flush()
     column.resource_link_id = graded.resource_link_id

@@ -3,6 +3,7 @@ add activities by Deep Linking, read the gradebook."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from flask import Blueprint, abort, redirect, render_template, request, session, url_for
@@ -21,8 +22,13 @@ from app.devlms.models import (
     DevUser,
 )
 
-bp = Blueprint("devlms", __name__, template_folder="templates", static_folder="static",
-               static_url_path="/devlms-static")
+bp = Blueprint(
+    "devlms",
+    __name__,
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/devlms-static",
+)
 
 
 def _course_for_user(course_id: int) -> tuple[DevCourse, DevUser, str]:
@@ -34,7 +40,11 @@ def _course_for_user(course_id: int) -> tuple[DevCourse, DevUser, str]:
         abort(404)
     enrolment = next((e for e in course.enrolments if e.user_id == user.id), None)
     if enrolment is None:
-        abort(Response(render_template("devlms/not_enrolled.html", course=course, user=user), status=403))
+        abort(
+            Response(
+                render_template("devlms/not_enrolled.html", course=course, user=user), status=403
+            )
+        )
     return course, user, enrolment.role
 
 
@@ -43,12 +53,13 @@ def home() -> str:
     s = db_session()
     users = s.scalars(select(DevUser).order_by(DevUser.id)).all()
     user = current_user()
-    enrolments = []
+    enrolments: Sequence[DevEnrolment] = ()
     if user is not None:
         enrolments = s.scalars(select(DevEnrolment).where(DevEnrolment.user_id == user.id)).all()
     tools = s.scalars(select(DevTool).order_by(DevTool.id)).all()
-    return render_template("devlms/home.html", users=users, user=user, enrolments=enrolments,
-                           tools=tools)
+    return render_template(
+        "devlms/home.html", users=users, user=user, enrolments=enrolments, tools=tools
+    )
 
 
 @bp.post("/act-as")
@@ -64,13 +75,23 @@ def act_as() -> Response:
 def course(course_id: int) -> str:
     course, user, role = _course_for_user(course_id)
     s = db_session()
-    links = s.scalars(select(DevLink).where(DevLink.course_id == course.id).order_by(DevLink.id)).all()
+    links = s.scalars(
+        select(DevLink).where(DevLink.course_id == course.id).order_by(DevLink.id)
+    ).all()
     current = None
     if request.args.get("open"):
         current = next((link for link in links if str(link.id) == request.args["open"]), None)
     tools = s.scalars(select(DevTool).where(DevTool.status == "active").order_by(DevTool.id)).all()
-    return render_template("devlms/course.html", course=course, user=user, role=role, links=links,
-                           current=current, tools=tools, adding=request.args.get("add", type=int))
+    return render_template(
+        "devlms/course.html",
+        course=course,
+        user=user,
+        role=role,
+        links=links,
+        current=current,
+        tools=tools,
+        adding=request.args.get("add", type=int),
+    )
 
 
 @bp.get("/launch/link/<int:link_id>")
@@ -94,7 +115,9 @@ def launch_deep_link(course_id: int, tool_id: int) -> str:
     tool = db_session().get(DevTool, tool_id)
     if tool is None:
         abort(404)
-    return _initiate(tool, user, {"deep_link": course.id}, tool.deep_link_uri or tool.target_link_uri)
+    return _initiate(
+        tool, user, {"deep_link": course.id}, tool.deep_link_uri or tool.target_link_uri
+    )
 
 
 def _initiate(tool: DevTool, user: DevUser, hint: dict[str, Any], target_link_uri: str) -> str:
@@ -117,13 +140,26 @@ def gradebook_page(course_id: int) -> str:
     if role not in {"Instructor", "TeachingAssistant"}:
         abort(403)
     s = db_session()
-    columns = s.scalars(select(DevLineItem).where(DevLineItem.course_id == course.id)
-                        .order_by(DevLineItem.id)).all()
-    learners = [e.user for e in sorted(course.enrolments, key=lambda e: e.id) if e.role == "Learner"]
-    grades = {(g.line_item_id, g.user_id): g for g in s.scalars(
-        select(DevGrade).where(DevGrade.line_item_id.in_([c.id for c in columns]))).all()}
-    return render_template("devlms/gradebook.html", course=course, user=user, columns=columns,
-                           learners=learners, grades=grades)
+    columns = s.scalars(
+        select(DevLineItem).where(DevLineItem.course_id == course.id).order_by(DevLineItem.id)
+    ).all()
+    learners = [
+        e.user for e in sorted(course.enrolments, key=lambda e: e.id) if e.role == "Learner"
+    ]
+    grades = {
+        (g.line_item_id, g.user_id): g
+        for g in s.scalars(
+            select(DevGrade).where(DevGrade.line_item_id.in_([c.id for c in columns]))
+        ).all()
+    }
+    return render_template(
+        "devlms/gradebook.html",
+        course=course,
+        user=user,
+        columns=columns,
+        learners=learners,
+        grades=grades,
+    )
 
 
 @bp.app_context_processor

@@ -40,8 +40,9 @@ def make_http_session() -> requests.Session:
 
 
 def init_app(app: Flask, settings: Settings) -> None:
-    app.extensions["lti"] = LtiRuntime(settings=settings, cipher=key_cipher(settings.secret_key),
-                                       http=make_http_session())
+    app.extensions["lti"] = LtiRuntime(
+        settings=settings, cipher=key_cipher(settings.secret_key), http=make_http_session()
+    )
 
 
 def runtime() -> LtiRuntime:

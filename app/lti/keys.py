@@ -35,9 +35,13 @@ class SigningKey:
     @property
     def public_pem(self) -> str:
         private_key = serialization.load_pem_private_key(self.private_pem.encode(), password=None)
-        return private_key.public_key().public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-        ).decode()
+        return (
+            private_key.public_key()
+            .public_bytes(
+                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+            )
+            .decode()
+        )
 
     def __repr__(self) -> str:
         return f"SigningKey(kid={self.kid!r}, private_pem=<hidden>)"
@@ -45,8 +49,9 @@ class SigningKey:
 
 def key_cipher(secret_key: str) -> Fernet:
     """Return the cipher that protects private keys at rest, derived from the app secret."""
-    derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
-                   info=b"microcred tool private keys").derive(secret_key.encode())
+    derived = HKDF(
+        algorithm=hashes.SHA256(), length=32, salt=None, info=b"microcred tool private keys"
+    ).derive(secret_key.encode())
     return Fernet(base64.urlsafe_b64encode(derived))
 
 
@@ -73,8 +78,12 @@ def generate_key(cipher: Fernet, status: str = ToolKey.ACTIVE) -> ToolKey:
         serialization.NoEncryption(),
     )
     jwk = public_jwk(private_key.public_key())
-    return ToolKey(kid=jwk["kid"], public_jwk=jwk,
-                   private_key_encrypted=cipher.encrypt(pem).decode(), status=status)
+    return ToolKey(
+        kid=jwk["kid"],
+        public_jwk=jwk,
+        private_key_encrypted=cipher.encrypt(pem).decode(),
+        status=status,
+    )
 
 
 def ensure_active_key(session: Session, cipher: Fernet) -> ToolKey:

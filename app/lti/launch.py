@@ -154,16 +154,23 @@ class _MessageLaunch(FlaskMessageLaunch):
         assert registration is not None  # validate_registration passed
         deployment_id = self._get_deployment_id()
         row = self._db_session.scalars(
-            select(Deployment).where(Deployment.registration_id == registration.id,
-                                     Deployment.deployment_id == deployment_id)
+            select(Deployment).where(
+                Deployment.registration_id == registration.id,
+                Deployment.deployment_id == deployment_id,
+            )
         ).first()
         if row is None:
-            row = Deployment(registration_id=registration.id, deployment_id=deployment_id,
-                             status=Deployment.PENDING)
+            row = Deployment(
+                registration_id=registration.id,
+                deployment_id=deployment_id,
+                status=Deployment.PENDING,
+            )
             self._db_session.add(row)
             self._db_session.commit()
-            log.info("deployment recorded as pending",
-                     extra={"registration": registration.uuid, "deployment_id": deployment_id})
+            log.info(
+                "deployment recorded as pending",
+                extra={"registration": registration.uuid, "deployment_id": deployment_id},
+            )
         raise _deployment_refusal(registration, row)
 
 
@@ -182,8 +189,9 @@ def _deployment_refusal(registration: Registration, row: Deployment) -> Deployme
     )
 
 
-def login(session: Session, tool_conf: DatabaseToolConf, storage: Any, launch_url: str,
-          base_url: str) -> Response:
+def login(
+    session: Session, tool_conf: DatabaseToolConf, storage: Any, launch_url: str, base_url: str
+) -> Response:
     """Answer a third-party initiated login with the redirect to the platform's auth endpoint."""
     request = FlaskRequest()
     issuer = request.get_param("iss")
@@ -194,8 +202,11 @@ def login(session: Session, tool_conf: DatabaseToolConf, storage: Any, launch_ur
             code="missing_issuer",
         )
     if not request.get_param("login_hint"):
-        raise LaunchError("The login request has no 'login_hint'.",
-                          hint="Launch the tool from your course page.", code="missing_login_hint")
+        raise LaunchError(
+            "The login request has no 'login_hint'.",
+            hint="Launch the tool from your course page.",
+            code="missing_login_hint",
+        )
     client_id = request.get_param("client_id")
     if find_registration(session, issuer, client_id) is None:
         raise LaunchError(
@@ -220,11 +231,21 @@ def login(session: Session, tool_conf: DatabaseToolConf, storage: Any, launch_ur
         raise explain(exc) from exc
 
 
-def validate_launch(session: Session, tool_conf: DatabaseToolConf, storage: Any,
-                    requests_session: Any, jwks_cache_seconds: int) -> Launch:
+def validate_launch(
+    session: Session,
+    tool_conf: DatabaseToolConf,
+    storage: Any,
+    requests_session: Any,
+    jwks_cache_seconds: int,
+) -> Launch:
     """Validate the id_token POSTed by the platform and return the launch it describes."""
-    message_launch = _MessageLaunch(FlaskRequest(), tool_conf, launch_data_storage=storage,
-                                    requests_session=requests_session, db_session=session)
+    message_launch = _MessageLaunch(
+        FlaskRequest(),
+        tool_conf,
+        launch_data_storage=storage,
+        requests_session=requests_session,
+        db_session=session,
+    )
     message_launch.set_public_key_caching(storage, cache_lifetime=jwks_cache_seconds)
     try:
         data = message_launch.get_launch_data()
@@ -237,11 +258,21 @@ def validate_launch(session: Session, tool_conf: DatabaseToolConf, storage: Any,
     return _to_launch(message_launch, data, registration)
 
 
-def _to_launch(message_launch: _MessageLaunch, data: Mapping[str, Any],
-               registration: Registration) -> Launch:
+def _to_launch(
+    message_launch: _MessageLaunch, data: Mapping[str, Any], registration: Registration
+) -> Launch:
     sub = data.get("sub")
-    user = LaunchUser(sub=sub, name=data.get("name"), given_name=data.get("given_name"),
-                      family_name=data.get("family_name"), email=data.get("email")) if sub else None
+    user = (
+        LaunchUser(
+            sub=sub,
+            name=data.get("name"),
+            given_name=data.get("given_name"),
+            family_name=data.get("family_name"),
+            email=data.get("email"),
+        )
+        if sub
+        else None
+    )
     context = data.get(CLAIM + "context")
     link = data.get(CLAIM + "resource_link")
     ags = data.get(AGS_CLAIM)
@@ -256,14 +287,25 @@ def _to_launch(message_launch: _MessageLaunch, data: Mapping[str, Any],
         deployment_id=data[CLAIM + "deployment_id"],
         user=user,
         roles=tuple(data.get(CLAIM + "roles") or ()),
-        context=LaunchContext(id=context["id"], title=context.get("title"),
-                              label=context.get("label")) if context else None,
-        resource_link=LaunchResourceLink(id=link["id"], title=link.get("title"),
-                                         description=link.get("description")) if link else None,
+        context=LaunchContext(
+            id=context["id"], title=context.get("title"), label=context.get("label")
+        )
+        if context
+        else None,
+        resource_link=LaunchResourceLink(
+            id=link["id"], title=link.get("title"), description=link.get("description")
+        )
+        if link
+        else None,
         target_link_uri=data.get(CLAIM + "target_link_uri"),
         custom=dict(data.get(CLAIM + "custom") or {}),
-        ags=AgsEndpoint(scopes=tuple(ags.get("scope") or ()), lineitems_url=ags.get("lineitems"),
-                        lineitem_url=ags.get("lineitem")) if ags else None,
+        ags=AgsEndpoint(
+            scopes=tuple(ags.get("scope") or ()),
+            lineitems_url=ags.get("lineitems"),
+            lineitem_url=ags.get("lineitem"),
+        )
+        if ags
+        else None,
         nrps_url=(nrps or {}).get("context_memberships_url"),
         deep_linking_settings=data.get(DL_CLAIM),
         platform_name=platform.get("name"),

@@ -20,7 +20,9 @@ class Registration(Base):
     """A platform (an LMS) that has registered this tool: one (issuer, client_id) pair."""
 
     __tablename__ = "lti_registration"
-    __table_args__ = (UniqueConstraint("issuer", "client_id", name="uq_lti_registration_issuer_client"),)
+    __table_args__ = (
+        UniqueConstraint("issuer", "client_id", name="uq_lti_registration_issuer_client"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     uuid: Mapped[str] = mapped_column(String(36), unique=True, default=lambda: str(uuid.uuid4()))
@@ -53,7 +55,9 @@ class Deployment(Base):
 
     __tablename__ = "lti_deployment"
     __table_args__ = (
-        UniqueConstraint("registration_id", "deployment_id", name="uq_lti_deployment_registration_deployment"),
+        UniqueConstraint(
+            "registration_id", "deployment_id", name="uq_lti_deployment_registration_deployment"
+        ),
     )
 
     PENDING = "pending"
@@ -61,7 +65,9 @@ class Deployment(Base):
     REFUSED = "refused"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    registration_id: Mapped[int] = mapped_column(ForeignKey("lti_registration.id", ondelete="CASCADE"))
+    registration_id: Mapped[int] = mapped_column(
+        ForeignKey("lti_registration.id", ondelete="CASCADE")
+    )
     deployment_id: Mapped[str] = mapped_column(String(255))
     """The platform's ``deployment_id`` claim."""
     status: Mapped[str] = mapped_column(String(16), default=PENDING)
@@ -111,10 +117,14 @@ class LtiUser(Base):
     """A person as one platform knows them (``sub``); profile claims as of the last launch."""
 
     __tablename__ = "lti_user"
-    __table_args__ = (UniqueConstraint("registration_id", "sub", name="uq_lti_user_registration_sub"),)
+    __table_args__ = (
+        UniqueConstraint("registration_id", "sub", name="uq_lti_user_registration_sub"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    registration_id: Mapped[int] = mapped_column(ForeignKey("lti_registration.id", ondelete="CASCADE"))
+    registration_id: Mapped[int] = mapped_column(
+        ForeignKey("lti_registration.id", ondelete="CASCADE")
+    )
     sub: Mapped[str] = mapped_column(String(255))
     name: Mapped[str | None] = mapped_column(String(255))
     given_name: Mapped[str | None] = mapped_column(String(255))
@@ -127,7 +137,9 @@ class LtiContext(Base):
     """A course (LTI context) within one deployment."""
 
     __tablename__ = "lti_context"
-    __table_args__ = (UniqueConstraint("deployment_id", "context_id", name="uq_lti_context_deployment_context"),)
+    __table_args__ = (
+        UniqueConstraint("deployment_id", "context_id", name="uq_lti_context_deployment_context"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     deployment_id: Mapped[int] = mapped_column(ForeignKey("lti_deployment.id", ondelete="CASCADE"))
@@ -142,7 +154,9 @@ class LtiResourceLink(Base):
 
     __tablename__ = "lti_resource_link"
     __table_args__ = (
-        UniqueConstraint("context_id", "resource_link_id", name="uq_lti_resource_link_context_link"),
+        UniqueConstraint(
+            "context_id", "resource_link_id", name="uq_lti_resource_link_context_link"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

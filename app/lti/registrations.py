@@ -11,13 +11,25 @@ from app.db import utcnow
 from app.lti.models import Deployment, Registration
 
 
-def register_platform(session: Session, *, name: str, issuer: str, client_id: str,
-                      auth_login_url: str, auth_token_url: str, key_set_url: str,
-                      auth_audience: str | None = None, platform_family: str = "generic",
-                      active_deployment_ids: Iterable[str] = ()) -> Registration:
+def register_platform(
+    session: Session,
+    *,
+    name: str,
+    issuer: str,
+    client_id: str,
+    auth_login_url: str,
+    auth_token_url: str,
+    key_set_url: str,
+    auth_audience: str | None = None,
+    platform_family: str = "generic",
+    active_deployment_ids: Iterable[str] = (),
+) -> Registration:
     """Create or update the registration for (issuer, client_id) and approve deployments."""
-    registration = session.scalars(select(Registration).where(
-        Registration.issuer == issuer, Registration.client_id == client_id)).first()
+    registration = session.scalars(
+        select(Registration).where(
+            Registration.issuer == issuer, Registration.client_id == client_id
+        )
+    ).first()
     if registration is None:
         registration = Registration(issuer=issuer, client_id=client_id)
         session.add(registration)
@@ -34,12 +46,15 @@ def register_platform(session: Session, *, name: str, issuer: str, client_id: st
     return registration
 
 
-def set_deployment_status(session: Session, registration: Registration, deployment_id: str,
-                          status: str) -> Deployment:
+def set_deployment_status(
+    session: Session, registration: Registration, deployment_id: str, status: str
+) -> Deployment:
     """Record an operator's decision on a deployment (creating the row if unseen)."""
-    deployment = session.scalars(select(Deployment).where(
-        Deployment.registration_id == registration.id,
-        Deployment.deployment_id == deployment_id)).first()
+    deployment = session.scalars(
+        select(Deployment).where(
+            Deployment.registration_id == registration.id, Deployment.deployment_id == deployment_id
+        )
+    ).first()
     if deployment is None:
         deployment = Deployment(registration_id=registration.id, deployment_id=deployment_id)
         session.add(deployment)

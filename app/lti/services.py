@@ -39,16 +39,20 @@ def _upsert(session: Session, find: Callable[[], T | None], make: Callable[[], T
 def record_launch(session: Session, launch: Launch) -> None:
     """Store the user, context and resource link the launch names, updating what changed."""
     deployment = session.scalars(
-        select(Deployment).where(Deployment.registration_id == launch.registration_id,
-                                 Deployment.deployment_id == launch.deployment_id)
+        select(Deployment).where(
+            Deployment.registration_id == launch.registration_id,
+            Deployment.deployment_id == launch.deployment_id,
+        )
     ).one()
     who = launch.user
     if who is not None:
         user = _upsert(
             session,
-            lambda: session.scalars(select(LtiUser).where(
-                LtiUser.registration_id == launch.registration_id,
-                LtiUser.sub == who.sub)).first(),
+            lambda: session.scalars(
+                select(LtiUser).where(
+                    LtiUser.registration_id == launch.registration_id, LtiUser.sub == who.sub
+                )
+            ).first(),
             lambda: LtiUser(registration_id=launch.registration_id, sub=who.sub),
         )
         user.name = who.name
@@ -59,9 +63,11 @@ def record_launch(session: Session, launch: Launch) -> None:
         ctx = launch.context
         context = _upsert(
             session,
-            lambda: session.scalars(select(LtiContext).where(
-                LtiContext.deployment_id == deployment.id,
-                LtiContext.context_id == ctx.id)).first(),
+            lambda: session.scalars(
+                select(LtiContext).where(
+                    LtiContext.deployment_id == deployment.id, LtiContext.context_id == ctx.id
+                )
+            ).first(),
             lambda: LtiContext(deployment_id=deployment.id, context_id=ctx.id),
         )
         context.title = ctx.title
@@ -70,9 +76,12 @@ def record_launch(session: Session, launch: Launch) -> None:
             link_claim = launch.resource_link
             link = _upsert(
                 session,
-                lambda: session.scalars(select(LtiResourceLink).where(
-                    LtiResourceLink.context_id == context.id,
-                    LtiResourceLink.resource_link_id == link_claim.id)).first(),
+                lambda: session.scalars(
+                    select(LtiResourceLink).where(
+                        LtiResourceLink.context_id == context.id,
+                        LtiResourceLink.resource_link_id == link_claim.id,
+                    )
+                ).first(),
                 lambda: LtiResourceLink(context_id=context.id, resource_link_id=link_claim.id),
             )
             link.title = link_claim.title

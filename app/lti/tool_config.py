@@ -24,8 +24,9 @@ def find_registration(session: Session, issuer: str, client_id: str | None) -> R
     """Find a registration by (issuer, client_id); without a client_id, the issuer's only one."""
     if client_id:
         return session.scalars(
-            select(Registration).where(Registration.issuer == issuer,
-                                       Registration.client_id == client_id)
+            select(Registration).where(
+                Registration.issuer == issuer, Registration.client_id == client_id
+            )
         ).first()
     candidates = session.scalars(
         select(Registration).where(Registration.issuer == issuer).limit(2)
@@ -54,8 +55,10 @@ class DatabaseToolConf(ToolConfAbstract[Any]):
             raise LookupError(f"no registration for {iss}")
         return registration
 
-    def find_registration_by_params(self, iss: str, client_id: str | None, *args: Any,
-                                    **kwargs: Any) -> PyltiRegistration | None:  # type: ignore[override]
+    # pylti1p3 types this as never None, but its callers test for None; so do we.
+    def find_registration_by_params(  # type: ignore[override]
+        self, iss: str, client_id: str | None, *args: Any, **kwargs: Any
+    ) -> PyltiRegistration | None:
         row = find_registration(self._session, iss, client_id)
         if row is None:
             return None
@@ -82,14 +85,17 @@ class DatabaseToolConf(ToolConfAbstract[Any]):
     def find_deployment(self, iss: str, deployment_id: str) -> PyltiDeployment | None:
         return self.find_deployment_by_params(iss, deployment_id, None)
 
-    def find_deployment_by_params(self, iss: str, deployment_id: str, client_id: str | None,
-                                  *args: Any, **kwargs: Any) -> PyltiDeployment | None:  # type: ignore[override]
+    def find_deployment_by_params(
+        self, iss: str, deployment_id: str, client_id: str | None, *args: Any, **kwargs: Any
+    ) -> PyltiDeployment | None:
         registration = find_registration(self._session, iss, client_id)
         if registration is None:
             return None
         row = self._session.scalars(
-            select(Deployment).where(Deployment.registration_id == registration.id,
-                                     Deployment.deployment_id == deployment_id)
+            select(Deployment).where(
+                Deployment.registration_id == registration.id,
+                Deployment.deployment_id == deployment_id,
+            )
         ).first()
         if row is None or not row.is_active:
             return None

@@ -19,16 +19,18 @@ def tool_url(endpoint: str) -> str:
 @bp.route("/lti/login", methods=["GET", "POST"])
 def login() -> Response:
     rt = runtime()
-    return launch.login(db_session(), rt.tool_conf(), rt.storage(), tool_url("lti.launch"),
-                        rt.settings.base_url)
+    return launch.login(
+        db_session(), rt.tool_conf(), rt.storage(), tool_url("lti.launch"), rt.settings.base_url
+    )
 
 
 @bp.post("/lti/launch", endpoint="launch")
 def launch_view() -> str:
     rt = runtime()
     session = db_session()
-    validated = launch.validate_launch(session, rt.tool_conf(), rt.storage(), rt.http,
-                                       rt.settings.platform_jwks_cache_seconds)
+    validated = launch.validate_launch(
+        session, rt.tool_conf(), rt.storage(), rt.http, rt.settings.platform_jwks_cache_seconds
+    )
     services.record_launch(session, validated)
     return render_template("lti/launched.html", launch=validated)
 

@@ -90,10 +90,6 @@ def test_instructor_launches_graded_activity_in_iframe(page: Page, live: LiveSer
     page.screenshot(path=str(artifacts / "launch-in-iframe-instructor.png"), full_page=True)
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "app bug: the tool app's own /static route (Flask's default static folder, app/static, which "
-    "does not exist) shadows the core blueprint's /static, so microcred.css is a 404 and the "
-    "tool's pages are unstyled. Remove this mark once the stylesheet is served."))
 def test_tool_page_in_iframe_is_styled(page: Page, live: LiveServers) -> None:
     failed: list[str] = []
     page.on("response", lambda r: failed.append(f"{r.status} {r.url}")

@@ -46,7 +46,9 @@ def test_unexpected_error_is_a_500_page_without_a_stack_trace(app, capsys):
     page = response.get_data(as_text=True)
     assert "Something went wrong on our side" in page
     assert "secret internals" not in page and "Traceback" not in page
-    logged = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    logged = [
+        json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")
+    ]
     failure = next(entry for entry in logged if entry["msg"] == "unhandled error")
     assert "secret internals" in failure["exc"]
     assert failure["request_id"] == response.headers["X-Request-Id"]
@@ -69,7 +71,9 @@ def test_each_request_is_logged_as_one_json_line_without_query_string(settings_o
 
     app = create_app({**settings_override, "MICROCRED_LOG_LEVEL": "INFO"})
     app.test_client().get("/healthz?login_hint=private")
-    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    lines = [
+        json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")
+    ]
     entry = next(e for e in lines if e.get("path") == "/healthz")
     assert entry["status"] == 200 and entry["method"] == "GET" and entry["request_id"]
     assert "private" not in json.dumps(lines)

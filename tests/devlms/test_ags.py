@@ -28,11 +28,16 @@ def ags(live):
         users = {u.email: u.sub for u in session.scalars(select(DevUser))}
     tool = demo_tool(live)
     base = f"{live.devlms_url}/api/lti/courses/{item.course_id}/lineitems"
-    return {"http": http, "item_id": item.id, "users": users, "tool": tool,
-            "lineitems": f"{base}?type_id={tool.id}",
-            "lineitem": f"{base}/{item.id}/lineitem?type_id={tool.id}",
-            "scores": f"{base}/{item.id}/lineitem/scores?type_id={tool.id}",
-            "results": f"{base}/{item.id}/lineitem/results?type_id={tool.id}"}
+    return {
+        "http": http,
+        "item_id": item.id,
+        "users": users,
+        "tool": tool,
+        "lineitems": f"{base}?type_id={tool.id}",
+        "lineitem": f"{base}/{item.id}/lineitem?type_id={tool.id}",
+        "scores": f"{base}/{item.id}/lineitem/scores?type_id={tool.id}",
+        "results": f"{base}/{item.id}/lineitem/results?type_id={tool.id}",
+    }
 
 
 def stamp(offset_seconds: float = 0) -> str:
@@ -41,13 +46,21 @@ def stamp(offset_seconds: float = 0) -> str:
 
 
 def post_score(ags, **body):
-    return ags["http"].post(ags["scores"], json=body, headers={"Content-Type": SCORE_TYPE}, timeout=30)
+    return ags["http"].post(
+        ags["scores"], json=body, headers={"Content-Type": SCORE_TYPE}, timeout=30
+    )
 
 
 def score(ags, email="jordan.lee@example.edu", **changes):
-    body = {"userId": ags["users"][email], "timestamp": stamp(), "activityProgress": "Completed",
-            "gradingProgress": "FullyGraded", "scoreGiven": 80, "scoreMaximum": 100,
-            "comment": "Well evidenced."}
+    body = {
+        "userId": ags["users"][email],
+        "timestamp": stamp(),
+        "activityProgress": "Completed",
+        "gradingProgress": "FullyGraded",
+        "scoreGiven": 80,
+        "scoreMaximum": 100,
+        "comment": "Well evidenced.",
+    }
     body.update(changes)
     return {k: v for k, v in body.items() if v is not None}
 
@@ -55,8 +68,11 @@ def score(ags, email="jordan.lee@example.edu", **changes):
 def grade(live, ags, email="jordan.lee@example.edu"):
     with get_db(live.devlms).begin() as session:
         user = session.scalars(select(DevUser).where(DevUser.email == email)).one()
-        return session.scalars(select(DevGrade).where(DevGrade.user_id == user.id,
-                                                      DevGrade.line_item_id == ags["item_id"])).first()
+        return session.scalars(
+            select(DevGrade).where(
+                DevGrade.user_id == user.id, DevGrade.line_item_id == ags["item_id"]
+            )
+        ).first()
 
 
 def test_fully_graded_score_reaches_the_gradebook(live, ags):
@@ -120,8 +136,14 @@ def test_score_for_an_unknown_user_is_refused(ags):
 
 def test_pending_manual_score_leaves_no_grade_like_moodle(live, ags):
     assert post_score(ags, **score(ags, timestamp=stamp(-5))).status_code == 204
-    pending = score(ags, activityProgress="Submitted", gradingProgress="PendingManual",
-                    scoreGiven=None, scoreMaximum=None, comment=None)
+    pending = score(
+        ags,
+        activityProgress="Submitted",
+        gradingProgress="PendingManual",
+        scoreGiven=None,
+        scoreMaximum=None,
+        comment=None,
+    )
     assert post_score(ags, **pending).status_code == 204
     cell = grade(live, ags)
     assert cell.score_given is None
@@ -134,29 +156,44 @@ def test_score_with_wrong_content_type_is_refused(ags):
 
 
 def test_score_without_a_token_is_refused(ags):
-    response = requests.post(ags["scores"], json=score(ags), headers={"Content-Type": SCORE_TYPE}, timeout=30)
+    response = requests.post(
+        ags["scores"], json=score(ags), headers={"Content-Type": SCORE_TYPE}, timeout=30
+    )
     assert response.status_code == 401
     assert response.headers["WWW-Authenticate"].startswith("Bearer")
 
 
 def test_token_without_score_scope_cannot_post_scores(live, ags):
     token = access_token(live, [SCOPE_LINEITEM_READONLY])
-    response = requests.post(ags["scores"], json=score(ags), timeout=30,
-                             headers={"Content-Type": SCORE_TYPE, "Authorization": f"Bearer {token}"})
+    response = requests.post(
+        ags["scores"],
+        json=score(ags),
+        timeout=30,
+        headers={"Content-Type": SCORE_TYPE, "Authorization": f"Bearer {token}"},
+    )
     assert response.status_code == 403
     assert response.json()["error"] == "insufficient_scope"
 
 
 def test_line_items_create_get_update_delete(ags):
     http = ags["http"]
-    created = http.post(ags["lineitems"], json={"label": "Reflection", "scoreMaximum": 10,
-                                                "resourceId": "cred-7", "tag": "microcredential"},
-                        timeout=30)
+    created = http.post(
+        ags["lineitems"],
+        json={
+            "label": "Reflection",
+            "scoreMaximum": 10,
+            "resourceId": "cred-7",
+            "tag": "microcredential",
+        },
+        timeout=30,
+    )
     assert created.status_code == 201, created.text
     item = created.json()
     assert item["id"].endswith(f"?type_id={ags['tool'].id}")
     assert http.get(item["id"], timeout=30).json()["label"] == "Reflection"
-    updated = http.put(item["id"], json={"label": "Reflection (v2)", "scoreMaximum": 20}, timeout=30)
+    updated = http.put(
+        item["id"], json={"label": "Reflection (v2)", "scoreMaximum": 20}, timeout=30
+    )
     assert updated.json()["scoreMaximum"] == 20
     assert http.delete(item["id"], timeout=30).status_code == 204
     assert http.get(item["id"], timeout=30).status_code == 404
@@ -185,6 +222,8 @@ def test_line_items_are_paged_with_link_headers(ags):
 
 def test_line_items_filter_by_resource_id(ags):
     http = ags["http"]
-    http.post(ags["lineitems"], json={"label": "Other", "scoreMaximum": 5, "resourceId": "x"}, timeout=30)
+    http.post(
+        ags["lineitems"], json={"label": "Other", "scoreMaximum": 5, "resourceId": "x"}, timeout=30
+    )
     found = http.get(ags["lineitems"] + "&resource_id=x", timeout=30).json()
     assert [i["label"] for i in found] == ["Other"]

@@ -39,9 +39,13 @@ def response_claims(live, request_claims, items, **changes):
     tool = demo_tool(live)
     now = int(time.time())
     claims = {
-        "iss": tool.client_id, "aud": live.devlms_url, "iat": now, "exp": now + 300,
+        "iss": tool.client_id,
+        "aud": live.devlms_url,
+        "iat": now,
+        "exp": now + 300,
         "nonce": uuid.uuid4().hex,
-        LTI + "message_type": "LtiDeepLinkingResponse", LTI + "version": "1.3.0",
+        LTI + "message_type": "LtiDeepLinkingResponse",
+        LTI + "version": "1.3.0",
         LTI + "deployment_id": tool.deployment_id,
         DL + "data": request_claims[DL + "deep_linking_settings"]["data"],
         DL + "content_items": items,
@@ -54,10 +58,19 @@ def return_url(request_claims):
     return request_claims[DL + "deep_linking_settings"]["deep_link_return_url"]
 
 
-GRADED = {"type": "ltiResourceLink", "title": "Micro-credential: Questioning", "text": "Earn it",
-          "url": "http://127.0.0.1:5000/lti/launch", "custom": {"credential": "questioning"},
-          "lineItem": {"scoreMaximum": 100, "label": "Questioning", "resourceId": "questioning",
-                       "tag": "microcredential"}}
+GRADED = {
+    "type": "ltiResourceLink",
+    "title": "Micro-credential: Questioning",
+    "text": "Earn it",
+    "url": "http://127.0.0.1:5000/lti/launch",
+    "custom": {"credential": "questioning"},
+    "lineItem": {
+        "scoreMaximum": 100,
+        "label": "Questioning",
+        "resourceId": "questioning",
+        "tag": "microcredential",
+    },
+}
 
 
 def test_signed_response_creates_links_and_gradebook_columns(live, request_claims):
@@ -78,9 +91,15 @@ def test_response_signed_with_a_foreign_key_is_refused(live, request_claims):
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
 
-    pem = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption()).decode()
+    pem = (
+        rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        .private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        .decode()
+    )
     token = tool_sign(live, response_claims(live, request_claims, [GRADED]), key_pem=pem)
     page = requests.post(return_url(request_claims), data={"JWT": token}, timeout=30)
     assert page.status_code == 400
@@ -88,21 +107,30 @@ def test_response_signed_with_a_foreign_key_is_refused(live, request_claims):
 
 
 def test_response_for_another_audience_is_refused(live, request_claims):
-    token = tool_sign(live, response_claims(live, request_claims, [GRADED], aud="https://other.example"))
+    token = tool_sign(
+        live, response_claims(live, request_claims, [GRADED], aud="https://other.example")
+    )
     page = requests.post(return_url(request_claims), data={"JWT": token}, timeout=30)
     assert page.status_code == 400
 
 
 def test_response_with_tampered_data_is_refused(live, request_claims):
-    token = tool_sign(live, response_claims(live, request_claims, [GRADED], **{DL + "data": "forged"}))
+    token = tool_sign(
+        live, response_claims(live, request_claims, [GRADED], **{DL + "data": "forged"})
+    )
     page = requests.post(return_url(request_claims), data={"JWT": token}, timeout=30)
     assert page.status_code == 400
     assert "data" in page.text
 
 
 def test_response_with_wrong_deployment_is_refused(live, request_claims):
-    token = tool_sign(live, response_claims(live, request_claims, [GRADED], **{LTI + "deployment_id": "99"}))
-    assert requests.post(return_url(request_claims), data={"JWT": token}, timeout=30).status_code == 400
+    token = tool_sign(
+        live, response_claims(live, request_claims, [GRADED], **{LTI + "deployment_id": "99"})
+    )
+    assert (
+        requests.post(return_url(request_claims), data={"JWT": token}, timeout=30).status_code
+        == 400
+    )
 
 
 def test_line_item_without_score_maximum_is_refused_and_nothing_created(live, request_claims):
@@ -111,11 +139,15 @@ def test_line_item_without_score_maximum_is_refused_and_nothing_created(live, re
     page = requests.post(return_url(request_claims), data={"JWT": token}, timeout=30)
     assert page.status_code == 400
     with get_db(live.devlms).begin() as session:
-        assert session.scalars(select(DevLink).where(DevLink.title == GRADED["title"])).first() is None
+        assert (
+            session.scalars(select(DevLink).where(DevLink.title == GRADED["title"])).first() is None
+        )
 
 
 def test_empty_response_adds_nothing_and_shows_the_message(live, request_claims):
-    token = tool_sign(live, response_claims(live, request_claims, [], **{DL + "msg": "Nothing chosen"}))
+    token = tool_sign(
+        live, response_claims(live, request_claims, [], **{DL + "msg": "Nothing chosen"})
+    )
     page = requests.post(return_url(request_claims), data={"JWT": token}, timeout=30)
     assert page.status_code == 200
     assert "Nothing was added" in page.text and "Nothing chosen" in page.text

@@ -42,7 +42,9 @@ def test_roster_is_paged_with_link_next(live):
 def test_roster_filters_by_role(live):
     headers = {"Authorization": f"Bearer {access_token(live, [SCOPE_NRPS])}"}
     role = "http://purl.imsglobal.org/vocab/lis/v2/membership#Instructor"
-    body = requests.get(memberships_url(live), params={"role": role}, headers=headers, timeout=30).json()
+    body = requests.get(
+        memberships_url(live), params={"role": role}, headers=headers, timeout=30
+    ).json()
     assert [m["name"] for m in body["members"]] == ["Maria Alvarez"]
 
 

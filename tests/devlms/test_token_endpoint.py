@@ -14,8 +14,9 @@ from tests.support.tokens import assertion_claims, request_token, tool_sign
 
 def _other_key_pem() -> str:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                             serialization.NoEncryption()).decode()
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
 
 
 def test_valid_assertion_gets_a_scoped_bearer_token(live):
@@ -29,7 +30,9 @@ def test_valid_assertion_gets_a_scoped_bearer_token(live):
 
 
 def test_assertion_signed_with_another_key_is_refused(live):
-    response = request_token(live, tool_sign(live, assertion_claims(live), key_pem=_other_key_pem()))
+    response = request_token(
+        live, tool_sign(live, assertion_claims(live), key_pem=_other_key_pem())
+    )
     assert response.status_code == 401
     assert response.json()["error"] == "invalid_client"
     assert "signature" in response.json()["error_description"]
@@ -45,13 +48,17 @@ def test_reused_jti_is_refused(live):
 
 def test_expired_assertion_is_refused(live):
     now = int(time.time())
-    response = request_token(live, tool_sign(live, assertion_claims(live, iat=now - 600, exp=now - 300)))
+    response = request_token(
+        live, tool_sign(live, assertion_claims(live, iat=now - 600, exp=now - 300))
+    )
     assert response.status_code == 401
     assert "expired" in response.json()["error_description"]
 
 
 def test_assertion_for_another_audience_is_refused(live):
-    response = request_token(live, tool_sign(live, assertion_claims(live, aud="https://elsewhere.example/token")))
+    response = request_token(
+        live, tool_sign(live, assertion_claims(live, aud="https://elsewhere.example/token"))
+    )
     assert response.status_code == 401
     assert "aud" in response.json()["error_description"]
 
@@ -69,14 +76,19 @@ def test_assertion_without_jti_is_refused(live):
 
 
 def test_unknown_kid_is_refused(live):
-    response = request_token(live, tool_sign(live, assertion_claims(live), kid="not-a-published-kid"))
+    response = request_token(
+        live, tool_sign(live, assertion_claims(live), kid="not-a-published-kid")
+    )
     assert response.status_code == 401
     assert "kid" in response.json()["error_description"]
 
 
 def test_scope_not_granted_is_refused(live):
-    response = request_token(live, tool_sign(live, assertion_claims(live)),
-                             ["https://purl.imsglobal.org/spec/lti-ags/scope/everything"])
+    response = request_token(
+        live,
+        tool_sign(live, assertion_claims(live)),
+        ["https://purl.imsglobal.org/spec/lti-ags/scope/everything"],
+    )
     assert response.status_code == 400
     assert response.json()["error"] == "invalid_scope"
 
@@ -84,7 +96,9 @@ def test_scope_not_granted_is_refused(live):
 def test_wrong_grant_type_is_refused(live):
     import requests
 
-    response = requests.post(f"{live.devlms_url}/token", data={"grant_type": "password"}, timeout=30)
+    response = requests.post(
+        f"{live.devlms_url}/token", data={"grant_type": "password"}, timeout=30
+    )
     assert response.status_code == 400
     assert response.json()["error"] == "unsupported_grant_type"
 

@@ -22,9 +22,15 @@ def test_login_without_issuer_is_a_clear_400(live):
 
 
 def test_login_from_an_unknown_issuer_is_a_clear_400(live):
-    response = requests.post(f"{live.tool_url}/lti/login", timeout=30,
-                             data={"iss": "https://unknown.example", "login_hint": "1",
-                                   "target_link_uri": f"{live.tool_url}/lti/launch"})
+    response = requests.post(
+        f"{live.tool_url}/lti/login",
+        timeout=30,
+        data={
+            "iss": "https://unknown.example",
+            "login_hint": "1",
+            "target_link_uri": f"{live.tool_url}/lti/launch",
+        },
+    )
     assert response.status_code == 400
     assert "https://unknown.example" in response.text
     assert "register" in response.text
@@ -44,8 +50,9 @@ def test_login_redirects_with_every_parameter_moodle_requires(live):
     login_hint, state, nonce, and lti_message_hint echoed unaltered."""
     educator = LmsUser(live, "jordan.lee@example.edu")
     form = educator.initiation(f"/launch/link/{educator.link_id('Microcred: welcome')}")
-    response = educator.http.post(f"{live.tool_url}/lti/login", data=form.fields,
-                                  allow_redirects=False, timeout=30)
+    response = educator.http.post(
+        f"{live.tool_url}/lti/login", data=form.fields, allow_redirects=False, timeout=30
+    )
     assert response.status_code == 302
     from urllib.parse import parse_qs, urlsplit
 
@@ -64,8 +71,9 @@ def test_login_redirects_with_every_parameter_moodle_requires(live):
 def test_login_also_accepts_get(live):
     educator = LmsUser(live, "jordan.lee@example.edu")
     form = educator.initiation(f"/launch/link/{educator.link_id('Microcred: welcome')}")
-    response = educator.http.get(f"{live.tool_url}/lti/login", params=form.fields,
-                                 allow_redirects=False, timeout=30)
+    response = educator.http.get(
+        f"{live.tool_url}/lti/login", params=form.fields, allow_redirects=False, timeout=30
+    )
     assert response.status_code == 302
 
 
@@ -85,7 +93,9 @@ def test_unknown_deployment_is_recorded_pending_and_refused_with_a_message(live)
     assert "deployment course-copy-7 is not approved yet" in response.text
     assert "approve" in response.text
     with get_db(live.tool).begin() as session:
-        row = session.scalars(select(Deployment).where(Deployment.deployment_id == "course-copy-7")).one()
+        row = session.scalars(
+            select(Deployment).where(Deployment.deployment_id == "course-copy-7")
+        ).one()
         assert row.status == Deployment.PENDING
 
 
@@ -103,7 +113,7 @@ def test_tampered_id_token_is_refused(live):
 
 
 def test_launch_with_a_state_the_browser_never_got_is_refused(live):
-    user, auth_page, post = _id_token_post(live)
+    _user, auth_page, post = _id_token_post(live)
     stranger = requests.Session()  # another browser: no state cookie
     response = submit(stranger, auth_page.url, post)
     assert response.status_code == 400
@@ -117,8 +127,9 @@ def test_launch_without_id_token_is_refused(live):
 
 
 def test_launch_as_json_client_gets_a_json_error(live):
-    response = requests.post(f"{live.tool_url}/lti/launch", data={}, timeout=30,
-                             headers={"Accept": "application/json"})
+    response = requests.post(
+        f"{live.tool_url}/lti/launch", data={}, timeout=30, headers={"Accept": "application/json"}
+    )
     assert response.status_code == 400
     error = response.json()["error"]
     assert error["code"] == "missing_state"

@@ -41,8 +41,9 @@ def test_private_key_is_encrypted_at_rest(app):
 def test_signatures_verify_with_the_published_key(app, client):
     with app.app_context(), get_db(app).begin() as session:
         signing = keys.signing_key(session, app.extensions["lti"].cipher)
-    token = jwt.encode({"hello": "platform"}, signing.private_pem, algorithm="RS256",
-                       headers={"kid": signing.kid})
+    token = jwt.encode(
+        {"hello": "platform"}, signing.private_pem, algorithm="RS256", headers={"kid": signing.kid}
+    )
     (published,) = client.get("/.well-known/jwks.json").get_json()["keys"]
     assert published["kid"] == signing.kid
     public = jwt.algorithms.RSAAlgorithm.from_jwk(json.dumps(published))
@@ -56,10 +57,14 @@ def test_pylti1p3_client_assertions_carry_our_published_kid(app, client):
     from app.lti.tool_config import DatabaseToolConf
 
     with app.app_context(), get_db(app).begin() as session:
-        row = Registration(name="x", issuer="https://lms.example", client_id="c1",
-                           auth_login_url="https://lms.example/auth",
-                           auth_token_url="https://lms.example/token",
-                           key_set_url="https://lms.example/jwks")
+        row = Registration(
+            name="x",
+            issuer="https://lms.example",
+            client_id="c1",
+            auth_login_url="https://lms.example/auth",
+            auth_token_url="https://lms.example/token",
+            key_set_url="https://lms.example/jwks",
+        )
         session.add(row)
         session.flush()
         conf = DatabaseToolConf(session, app.extensions["lti"].cipher)

@@ -40,7 +40,9 @@ def live_servers(overrides: Mapping[str, Any]) -> Iterator[LiveServers]:
     devlms = create_devlms_app(config)
     tool_server.app = tool
     lms_server.app = devlms
-    threads = [threading.Thread(target=s.serve_forever, daemon=True) for s in (tool_server, lms_server)]
+    threads = [
+        threading.Thread(target=s.serve_forever, daemon=True) for s in (tool_server, lms_server)
+    ]
     for thread in threads:
         thread.start()
     try:

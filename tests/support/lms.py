@@ -58,13 +58,16 @@ class LmsUser:
         with get_db(live.devlms).begin() as session:
             user = session.scalars(select(DevUser).where(DevUser.email == email)).one()
             self.user_id, self.sub = user.id, user.sub
-        response = self.http.post(f"{live.devlms_url}/act-as", data={"user_id": self.user_id},
-                                  timeout=30)
+        response = self.http.post(
+            f"{live.devlms_url}/act-as", data={"user_id": self.user_id}, timeout=30
+        )
         response.raise_for_status()
 
     def link_id(self, title_starts: str) -> int:
         with get_db(self.live.devlms).begin() as session:
-            return session.scalars(select(DevLink.id).where(DevLink.title.startswith(title_starts))).one()
+            return session.scalars(
+                select(DevLink.id).where(DevLink.title.startswith(title_starts))
+            ).one()
 
     def course_id(self) -> int:
         with get_db(self.live.devlms).begin() as session:

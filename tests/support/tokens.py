@@ -24,33 +24,45 @@ def demo_tool(live: LiveServers) -> DevTool:
         return tool
 
 
-def tool_sign(live: LiveServers, claims: dict[str, Any], *, kid: str | None = None,
-              key_pem: str | None = None) -> str:
+def tool_sign(
+    live: LiveServers, claims: dict[str, Any], *, kid: str | None = None, key_pem: str | None = None
+) -> str:
     """Sign ``claims`` with the tool's active key (or the given one), as the tool would."""
     with live.tool.app_context(), get_db(live.tool).begin() as session:
         key = keys.signing_key(session, live.tool.extensions["lti"].cipher)
-    return jwt.encode(claims, key_pem or key.private_pem, algorithm="RS256",
-                      headers={"kid": kid or key.kid})
+    return jwt.encode(
+        claims, key_pem or key.private_pem, algorithm="RS256", headers={"kid": kid or key.kid}
+    )
 
 
 def assertion_claims(live: LiveServers, **changes: Any) -> dict[str, Any]:
     tool = demo_tool(live)
     now = int(time.time())
-    claims: dict[str, Any] = {"iss": tool.client_id, "sub": tool.client_id,
-                              "aud": f"{live.devlms_url}/token", "iat": now, "exp": now + 60,
-                              "jti": uuid.uuid4().hex}
+    claims: dict[str, Any] = {
+        "iss": tool.client_id,
+        "sub": tool.client_id,
+        "aud": f"{live.devlms_url}/token",
+        "iat": now,
+        "exp": now + 60,
+        "jti": uuid.uuid4().hex,
+    }
     claims.update(changes)
     return {k: v for k, v in claims.items() if v is not None}
 
 
-def request_token(live: LiveServers, assertion: str, scopes: list[str] | None = None
-                  ) -> requests.Response:
-    return requests.post(f"{live.devlms_url}/token", data={
-        "grant_type": "client_credentials",
-        "client_assertion_type": CLIENT_ASSERTION_TYPE,
-        "client_assertion": assertion,
-        "scope": " ".join(scopes or ALL_SCOPES),
-    }, timeout=30)
+def request_token(
+    live: LiveServers, assertion: str, scopes: list[str] | None = None
+) -> requests.Response:
+    return requests.post(
+        f"{live.devlms_url}/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_assertion_type": CLIENT_ASSERTION_TYPE,
+            "client_assertion": assertion,
+            "scope": " ".join(scopes or ALL_SCOPES),
+        },
+        timeout=30,
+    )
 
 
 def access_token(live: LiveServers, scopes: list[str] | None = None) -> str:
