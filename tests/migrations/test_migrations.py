@@ -1,0 +1,217 @@
+"""The Alembic migrations build exactly the models' schema, undo it cleanly, and run from the CLI.
+
+The round trip and the drift check run on SQLite (a temporary file) and on PostgreSQL (a fresh
+database on the session's throwaway server) whatever ``MICROCRED_TEST_DATABASE`` says, since a
+migration may work on one backend and not on the other.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Column, MetaData, String, create_engine, func, inspect, select
+
+from app import migrate
+from app.models import metadata
+from config import PROJECT_ROOT
+
+MODEL_TABLES = frozenset(metadata.tables)
+VERSION_TABLE = "alembic_version"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The URL of an empty database on each backend."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'migrations.sqlite'}"
+    server = request.getfixturevalue("postgres_server")
+    return str(server.create_database(f"microcred_migrations_{uuid.uuid4().hex[:12]}"))
+
+
+def table_names(url: str) -> set[str]:
+    engine = create_engine(url)
+    try:
+        return set(inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+
+
+def current_revision(url: str) -> str | None:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            return MigrationContext.configure(connection).get_current_revision()
+    finally:
+        engine.dispose()
+
+
+def script_directory() -> ScriptDirectory:
+    return ScriptDirectory.from_config(migrate.alembic_config("sqlite://"))
+
+
+def schema_diffs(url: str, target: MetaData) -> list[Any]:
+    """What autogenerate would put in a new migration to bring the database to ``target``."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            return list(compare_metadata(context, target))
+    finally:
+        engine.dispose()
+
+
+def test_upgrade_downgrade_upgrade(empty_database: str) -> None:
+    url = empty_database
+    head = script_directory().get_current_head()
+    assert table_names(url) == set()
+
+    migrate.upgrade(url)
+    assert table_names(url) == MODEL_TABLES | {VERSION_TABLE}
+    assert current_revision(url) == head
+
+    migrate.downgrade(url, "base")
+    assert table_names(url) == {VERSION_TABLE}
+    assert current_revision(url) is None
+
+    migrate.upgrade(url)
+    assert table_names(url) == MODEL_TABLES | {VERSION_TABLE}
+    assert current_revision(url) == head
+
+
+def test_every_revision_downgrades_and_upgrades_again(empty_database: str) -> None:
+    """Each migration's downgrade undoes its upgrade, not only the chain as a whole."""
+    url = empty_database
+    revisions = list(reversed(list(script_directory().walk_revisions("base", "heads"))))
+    assert revisions, "no migrations found"
+    for revision in revisions:
+        before = table_names(url)
+        migrate.upgrade(url, revision.revision)
+        after = table_names(url)
+        migrate.downgrade(url, revision.down_revision or "base")
+        assert table_names(url) == before | {VERSION_TABLE}, revision.revision
+        migrate.upgrade(url, revision.revision)
+        assert table_names(url) == after, revision.revision
+        assert current_revision(url) == revision.revision
+    assert table_names(url) == MODEL_TABLES | {VERSION_TABLE}
+
+
+def test_models_match_migrations(empty_database: str) -> None:
+    """A model change without a migration fails here: autogenerate must find nothing to do."""
+    url = empty_database
+    migrate.upgrade(url)
+    diffs = schema_diffs(url, metadata)
+    assert diffs == [], (
+        "app.models and the migrations differ; write a migration "
+        f"(`alembic revision --autogenerate -m ...`):\n{diffs}"
+    )
+    # The same comparison through migrations/env.py, as `alembic check` does it.
+    command.check(migrate.alembic_config(url))
+
+
+def test_drift_check_notices_model_changes(empty_database: str) -> None:
+    """The comparison above has teeth: a new column and changed types are reported."""
+    url = empty_database
+    migrate.upgrade(url)
+    changed = MetaData(naming_convention=metadata.naming_convention)
+    for table in metadata.sorted_tables:
+        table.to_metadata(changed)
+    changed.tables["lti_state"].append_column(Column("note", String(50)))
+    changed.tables["lti_user"].c.email.type = String(100)
+    changed.tables["lti_context"].c.updated_at.type = String(40)  # was UTCDateTime
+
+    found = set()
+    for diff in schema_diffs(url, changed):
+        for entry in diff if isinstance(diff, list) else [diff]:
+            if entry[0] == "add_column":
+                found.add((entry[0], entry[2], entry[3].name))
+            else:
+                found.add((entry[0], entry[2], entry[3]))
+    assert found == {
+        ("add_column", "lti_state", "note"),
+        ("modify_type", "lti_user", "email"),
+        ("modify_type", "lti_context", "updated_at"),
+    }
+
+
+def _flask_command() -> list[str]:
+    script = shutil.which("flask", path=str(Path(sys.executable).parent))
+    return [script] if script else [sys.executable, "-m", "flask"]
+
+
+def _run_flask(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(
+        [*_flask_command(), "--app", "app", *args],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert result.returncode == 0, (
+        f"flask {' '.join(args)} exited {result.returncode}\n"
+        f"stdout:\n{result.stdout}\nstderr:\n{result.stderr}"
+    )
+    return result
+
+
+def _row_counts(url: str) -> dict[str, int]:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            return {
+                table.name: connection.scalar(select(func.count()).select_from(table)) or 0
+                for table in metadata.sorted_tables
+            }
+    finally:
+        engine.dispose()
+
+
+def test_cli_upgrade_then_demo_seed_twice(tmp_path: Path) -> None:
+    database = tmp_path / "cli.sqlite"
+    instance = tmp_path / "instance"
+    env = {key: value for key, value in os.environ.items() if not key.startswith("MICROCRED_")}
+    env.update(
+        MICROCRED_DATABASE_URL=f"sqlite:///{database}",
+        MICROCRED_INSTANCE_PATH=str(instance),
+        MICROCRED_LOG_LEVEL="WARNING",
+    )
+
+    upgraded = _run_flask(env, "db", "upgrade")
+    assert "Database upgraded to head." in upgraded.stdout
+    url = f"sqlite:///{database}"
+    assert table_names(url) == MODEL_TABLES | {VERSION_TABLE}
+    assert current_revision(url) == script_directory().get_current_head()
+
+    first = _run_flask(env, "demo", "seed")
+    assert "Demo course ready" in first.stdout
+    seeded = _row_counts(url)
+    for table in (
+        "devlms_course",
+        "devlms_user",
+        "devlms_enrolment",
+        "devlms_tool",
+        "devlms_link",
+        "lti_registration",
+        "lti_deployment",
+    ):
+        assert seeded[table] > 0, table
+
+    second = _run_flask(env, "demo", "seed")
+    assert "Demo course ready" in second.stdout
+    assert _row_counts(url) == seeded
+
+    # Upgrading an up-to-date database changes nothing.
+    _run_flask(env, "db", "upgrade")
+    assert _row_counts(url) == seeded
