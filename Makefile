@@ -1,0 +1,79 @@
+# Microcred: `make run` to try it, `make test` to check it. GNU make; Debian (or similar).
+#
+#   make run                 install into .venv, migrate the SQLite database, seed the demo, serve
+#   make test                install what the suite needs (as root: Debian packages too), run it
+#   make test DB=postgresql  the same on a throwaway PostgreSQL server
+#   make lint                ruff and mypy
+#   make clean               remove .venv and build leftovers (never instance/, your data)
+#   make reset-demo          delete the demo SQLite database (instance/microcred.sqlite*)
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# Stamps live inside .venv: a deleted or recreated virtualenv is reinstalled, and pip runs again
+# only when pyproject.toml is newer than the stamp.
+APP_STAMP := $(VENV)/.microcred-installed
+TEST_STAMP := $(VENV)/.microcred-installed-test
+
+BROWSER_DIR := tests/browser
+NODE_STAMP := $(BROWSER_DIR)/node_modules/.microcred-npm-ci
+
+# The suite's database: sqlite (default) or postgresql (the fixtures start their own server).
+DB ?= $(or $(MICROCRED_TEST_DATABASE),sqlite)
+PYTEST_ARGS ?=
+
+INSTANCE_PATH := $(or $(MICROCRED_INSTANCE_PATH),instance)
+
+.PHONY: help run test lint clean reset-demo system-deps browser-deps
+
+help:
+	@sed -n 's/^#   //p' $(firstword $(MAKEFILE_LIST))
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(APP_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -e .
+	touch $@
+
+$(TEST_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -e '.[test]'
+	touch $@ $(APP_STAMP)
+
+run: $(APP_STAMP)
+	$(BIN)/flask --app app db upgrade
+	$(BIN)/flask --app app demo seed
+	exec $(BIN)/flask --app app serve
+
+system-deps:
+	scripts/system-deps.sh
+
+# axe-core for the browser tests' accessibility checks, once the browser tests exist.
+ifneq ($(wildcard $(BROWSER_DIR)/package.json),)
+browser-deps: $(NODE_STAMP)
+$(NODE_STAMP): $(BROWSER_DIR)/package.json $(wildcard $(BROWSER_DIR)/package-lock.json)
+	npm ci --prefix $(BROWSER_DIR) --no-audit --no-fund
+	touch $@
+else
+browser-deps:
+endif
+
+test: system-deps $(TEST_STAMP) browser-deps
+	@case '$(DB)' in sqlite|postgresql) ;; \
+	  *) echo "DB must be sqlite or postgresql, not '$(DB)'" >&2; exit 2;; esac
+	MICROCRED_TEST_DATABASE=$(DB) $(BIN)/pytest $(PYTEST_ARGS)
+
+lint: $(TEST_STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+clean:
+	rm -rf $(VENV) $(APP_STAMP) $(TEST_STAMP) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
+
+# Deletes only the demo database (and its WAL files); the secret key and other files stay.
+reset-demo:
+	rm -f $(INSTANCE_PATH)/microcred.sqlite $(INSTANCE_PATH)/microcred.sqlite-*

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Install the Debian packages the test suite needs, but only those whose commands are missing:
+#   chromium       /usr/bin/chromium (the browser tests drive it through Playwright)
+#   redis-server   redis-server
+#   postgresql     initdb and pg_ctl (the suite starts throwaway servers with them)
+#   npm            npm (installs axe-core for the browser tests' accessibility checks)
+# As root it runs `apt-get install -y`; otherwise it says what to install and fails.
+set -euo pipefail
+
+have() { command -v "$1" >/dev/null 2>&1; }
+
+have_postgres() {
+    local tool
+    for tool in initdb pg_ctl; do
+        have "$tool" || compgen -G "/usr/lib/postgresql/*/bin/$tool" >/dev/null || return 1
+    done
+}
+
+missing=()
+[[ -x /usr/bin/chromium ]] || missing+=(chromium)
+have redis-server || missing+=(redis-server)
+have_postgres || missing+=(postgresql)
+have npm || missing+=(npm)
+
+if ((${#missing[@]} == 0)); then
+    echo "system-deps: chromium, redis-server, postgresql and npm are installed."
+    exit 0
+fi
+
+echo "system-deps: missing Debian packages: ${missing[*]}"
+if [[ $(id -u) -ne 0 ]]; then
+    cat >&2 <<MSG
+system-deps: not running as root, so these cannot be installed from here. Install them with
+
+    sudo apt-get update && sudo apt-get install -y ${missing[*]}
+
+(or run: sudo scripts/system-deps.sh), then run make test again.
+MSG
+    exit 1
+fi
+if ! have apt-get; then
+    echo "system-deps: apt-get is not available; install ${missing[*]} with your package manager." >&2
+    exit 1
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+apt-get update
+apt-get install -y "${missing[@]}"
+echo "system-deps: installed ${missing[*]}."
