@@ -227,3 +227,34 @@ def test_line_items_filter_by_resource_id(ags):
     )
     found = http.get(ags["lineitems"] + "&resource_id=x", timeout=30).json()
     assert [i["label"] for i in found] == ["Other"]
+
+
+def test_gradebook_page_shows_the_score_comment_and_progress(live, ags):
+    assert post_score(ags, **score(ags)).status_code == 204
+    instructor = requests.Session()
+    with get_db(live.devlms).begin() as session:
+        maria = session.scalars(
+            select(DevUser).where(DevUser.email == "maria.alvarez@example.edu")
+        ).one()
+        item = session.get(DevLineItem, ags["item_id"])
+        course_id = item.course_id
+    instructor.post(f"{live.devlms_url}/act-as", data={"user_id": maria.id}, timeout=30)
+    page = instructor.get(f"{live.devlms_url}/courses/{course_id}/gradebook", timeout=30)
+    assert page.status_code == 200
+    assert "Jordan Lee" in page.text and "Well evidenced." in page.text
+    assert "Completed · FullyGraded" in page.text
+    assert "Maria Alvarez</th>" not in page.text  # instructors are not gradebook rows
+
+
+def test_learners_cannot_open_the_gradebook(live, ags):
+    learner = requests.Session()
+    with get_db(live.devlms).begin() as session:
+        jordan = session.scalars(
+            select(DevUser).where(DevUser.email == "jordan.lee@example.edu")
+        ).one()
+        course_id = session.get(DevLineItem, ags["item_id"]).course_id
+    learner.post(f"{live.devlms_url}/act-as", data={"user_id": jordan.id}, timeout=30)
+    assert (
+        learner.get(f"{live.devlms_url}/courses/{course_id}/gradebook", timeout=30).status_code
+        == 403
+    )
