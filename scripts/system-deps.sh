@@ -29,13 +29,14 @@ fi
 
 echo "system-deps: missing Debian packages: ${missing[*]}"
 if [[ $(id -u) -ne 0 ]]; then
-    cat >&2 <<MSG
-system-deps: not running as root, so these cannot be installed from here. Install them with
-
-    sudo apt-get update && sudo apt-get install -y ${missing[*]}
-
-(or run: sudo scripts/system-deps.sh), then run make test again.
-MSG
+    {
+        echo "system-deps: not running as root, so they cannot be installed from here."
+        echo "Install them with"
+        echo
+        echo "    sudo apt-get update && sudo apt-get install -y ${missing[*]}"
+        echo
+        echo "(or: sudo scripts/system-deps.sh), then run make test again."
+    } >&2
     exit 1
 fi
 if ! have apt-get; then
