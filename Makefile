@@ -25,6 +25,11 @@ NODE_STAMP := $(BROWSER_DIR)/node_modules/.microcred-npm-ci
 # The suite's database: sqlite (default) or postgresql (the fixtures start their own server).
 DB ?= $(or $(MICROCRED_TEST_DATABASE),sqlite)
 PYTEST_ARGS ?=
+ifneq ($(filter test,$(MAKECMDGOALS)),)
+ifeq ($(filter $(DB),sqlite postgresql),)
+$(error DB must be sqlite or postgresql, not '$(DB)')
+endif
+endif
 
 INSTANCE_PATH := $(or $(MICROCRED_INSTANCE_PATH),instance)
 
@@ -63,8 +68,6 @@ browser-deps:
 endif
 
 test: system-deps $(TEST_STAMP) browser-deps
-	@case '$(DB)' in sqlite|postgresql) ;; \
-	  *) echo "DB must be sqlite or postgresql, not '$(DB)'" >&2; exit 2;; esac
 	MICROCRED_TEST_DATABASE=$(DB) $(BIN)/pytest $(PYTEST_ARGS)
 
 lint: $(TEST_STAMP)
