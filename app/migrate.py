@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from alembic import command
 from alembic.config import Config
 
-from config import PROJECT_ROOT
+import migrations
 
 
 def alembic_config(database_url: str) -> Config:
-    config = Config(str(PROJECT_ROOT / "alembic.ini"))
-    config.set_main_option("script_location", str(PROJECT_ROOT / "migrations"))
+    """Return an Alembic config for ``database_url``.
+
+    Built in code rather than read from ``alembic.ini``: the migrations ship inside the
+    installed package, so ``flask db upgrade`` works from a wheel as well as from a checkout.
+    """
+    config = Config()
+    config.set_main_option("script_location", str(Path(migrations.__file__).parent))
+    config.set_main_option("path_separator", "os")
     config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
     return config
 

@@ -55,8 +55,9 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "MICROCRED_INSTANCE_PATH",
-        str(PROJECT_ROOT / "instance"),
-        "Folder for the SQLite database, the generated secret key and local files.",
+        "instance",
+        "Folder for the SQLite database, the generated secret key and local files (a relative "
+        "path is taken from the working directory).",
     ),
     Setting(
         "MICROCRED_DATABASE_URL",
@@ -167,7 +168,7 @@ def load_settings(overrides: Mapping[str, Any] | None = None) -> Settings:
         raise ConfigurationError(
             f"MICROCRED_ENV must be 'development' or 'production', not {env!r}."
         )
-    instance_path = Path(read["MICROCRED_INSTANCE_PATH"])
+    instance_path = Path(read["MICROCRED_INSTANCE_PATH"]).resolve()
     secret_key = read["MICROCRED_SECRET_KEY"]
     if not secret_key:
         if env == "production":
