@@ -96,9 +96,18 @@ def platform_jwks(session: Session) -> dict[str, Any]:
     return {"keys": [platform_key(session).public_jwk]}
 
 
+# Loaded private keys by kid: parsing a PEM runs RSA's checks (~30 ms), too slow per launch.
+_loaded_keys: dict[str, rsa.RSAPrivateKey] = {}
+
+
 def sign(session: Session, claims: dict[str, Any]) -> str:
     key = platform_key(session)
-    return jwt.encode(claims, key.private_pem, algorithm="RS256", headers={"kid": key.kid})
+    private_key = _loaded_keys.get(key.kid)
+    if private_key is None:
+        loaded = serialization.load_pem_private_key(key.private_pem.encode(), password=None)
+        assert isinstance(loaded, rsa.RSAPrivateKey)
+        private_key = _loaded_keys[key.kid] = loaded
+    return jwt.encode(claims, private_key, algorithm="RS256", headers={"kid": key.kid})
 
 
 # --- the OIDC authorization endpoint ----------

@@ -31,12 +31,17 @@ class SigningKey:
 
     kid: str
     private_pem: str
+    public_jwk: dict[str, Any]
 
     @property
     def public_pem(self) -> str:
-        private_key = serialization.load_pem_private_key(self.private_pem.encode(), password=None)
+        # From the JWK's numbers: loading the private PEM instead runs RSA's consistency checks
+        # (about 30 ms), and pylti1p3 wants the public key on every login and launch.
+        numbers = rsa.RSAPublicNumbers(
+            _b64url_to_int(self.public_jwk["e"]), _b64url_to_int(self.public_jwk["n"])
+        )
         return (
-            private_key.public_key()
+            numbers.public_key()
             .public_bytes(
                 serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
             )
@@ -58,6 +63,10 @@ def key_cipher(secret_key: str) -> Fernet:
 def _b64url_uint(value: int) -> str:
     raw = value.to_bytes((value.bit_length() + 7) // 8, "big")
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def _b64url_to_int(value: str) -> int:
+    return int.from_bytes(base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)), "big")
 
 
 def public_jwk(public_key: rsa.RSAPublicKey) -> dict[str, Any]:
@@ -116,7 +125,7 @@ def signing_key(session: Session, cipher: Fernet) -> SigningKey:
     """Return the key to sign with now."""
     key = ensure_active_key(session, cipher)
     pem = cipher.decrypt(key.private_key_encrypted.encode()).decode()
-    return SigningKey(kid=key.kid, private_pem=pem)
+    return SigningKey(kid=key.kid, private_pem=pem, public_jwk=dict(key.public_jwk))
 
 
 def jwks(session: Session, cipher: Fernet) -> dict[str, list[dict[str, Any]]]:
