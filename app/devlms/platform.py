@@ -245,6 +245,21 @@ def line_item_url(base_url: str, course_id: int, line_item_id: int, tool: DevToo
     return f"{items}/{line_item_id}/lineitem?type_id={tool.id}"
 
 
+AGS_CLAIM = "https://purl.imsglobal.org/spec/lti-ags/claim/endpoint"
+
+
+def _ags_claim(
+    base_url: str, course: DevCourse, tool: DevTool, line_item_id: int | None
+) -> dict[str, Any]:
+    ags: dict[str, Any] = {
+        "scope": [s for s in tool.scopes if "lti-ags" in s],
+        "lineitems": line_items_url(base_url, course.id, tool),
+    }
+    if line_item_id is not None:
+        ags["lineitem"] = line_item_url(base_url, course.id, line_item_id, tool)
+    return ags
+
+
 def resource_link_claims(
     base_url: str, auth: AuthRequest, link: DevLink, course: DevCourse
 ) -> dict[str, Any]:
@@ -266,13 +281,7 @@ def resource_link_claims(
         "description": link.text or "",
     }
     claims[lti + "custom"] = dict(link.custom or {})
-    ags: dict[str, Any] = {
-        "scope": [s for s in tool.scopes if "lti-ags" in s],
-        "lineitems": line_items_url(base_url, course.id, tool),
-    }
-    if link.line_item_id is not None:
-        ags["lineitem"] = line_item_url(base_url, course.id, link.line_item_id, tool)
-    claims["https://purl.imsglobal.org/spec/lti-ags/claim/endpoint"] = ags
+    claims[AGS_CLAIM] = _ags_claim(base_url, course, tool, link.line_item_id)
     return claims
 
 
@@ -299,10 +308,7 @@ def deep_linking_claims(
         "title": f"Add to {course.title}",
         "data": data,
     }
-    claims["https://purl.imsglobal.org/spec/lti-ags/claim/endpoint"] = {
-        "scope": [s for s in tool.scopes if "lti-ags" in s],
-        "lineitems": line_items_url(base_url, course.id, tool),
-    }
+    claims[AGS_CLAIM] = _ags_claim(base_url, course, tool, None)
     return claims
 
 
