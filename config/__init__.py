@@ -83,6 +83,18 @@ SETTINGS: tuple[Setting, ...] = (
         "The development LMS's origin; it is also its LTI issuer.",
     ),
     Setting(
+        "MICROCRED_STATE_STORE",
+        "database",
+        "Where short-lived LTI state lives (OIDC state, nonces, launch data, platform keys): "
+        "`database` (the embedded default) or `redis` (the scaled shape; needs "
+        "`MICROCRED_REDIS_URL`).",
+    ),
+    Setting(
+        "MICROCRED_REDIS_URL",
+        None,
+        "Redis URL for `MICROCRED_STATE_STORE=redis`, e.g. `redis://127.0.0.1:6379/0`.",
+    ),
+    Setting(
         "MICROCRED_LOG_LEVEL",
         "INFO",
         "Log level of the JSON-lines log on stdout (DEBUG, INFO, WARNING, ERROR).",
@@ -113,6 +125,8 @@ class Settings:
     base_url: str
     devlms_enabled: bool
     devlms_url: str
+    state_store: str
+    redis_url: str | None
     log_level: str
     http_timeout: float
     platform_jwks_cache_seconds: int
@@ -189,6 +203,16 @@ def load_settings(overrides: Mapping[str, Any] | None = None) -> Settings:
         raise ConfigurationError(
             f"MICROCRED_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, not {level!r}."
         )
+    state_store = str(read["MICROCRED_STATE_STORE"]).lower()
+    if state_store not in {"database", "redis"}:
+        raise ConfigurationError(
+            f"MICROCRED_STATE_STORE must be 'database' or 'redis', not {state_store!r}."
+        )
+    if state_store == "redis" and not read["MICROCRED_REDIS_URL"]:
+        raise ConfigurationError(
+            "MICROCRED_STATE_STORE is 'redis' but MICROCRED_REDIS_URL is not set "
+            "(e.g. redis://127.0.0.1:6379/0)."
+        )
     return Settings(
         env=env,
         secret_key=secret_key,
@@ -197,6 +221,8 @@ def load_settings(overrides: Mapping[str, Any] | None = None) -> Settings:
         base_url=str(read["MICROCRED_BASE_URL"]).rstrip("/"),
         devlms_enabled=devlms_enabled,
         devlms_url=str(read["MICROCRED_DEVLMS_URL"]).rstrip("/"),
+        state_store=state_store,
+        redis_url=read["MICROCRED_REDIS_URL"],
         log_level=level,
         http_timeout=read["MICROCRED_HTTP_TIMEOUT"],
         platform_jwks_cache_seconds=read["MICROCRED_PLATFORM_JWKS_CACHE_SECONDS"],

@@ -14,6 +14,7 @@ from sqlalchemy import create_engine, text
 
 from tests.support.live import LiveServers, live_servers
 from tests.support.postgres import PostgresServer, start_postgres
+from tests.support.redis import RedisServer, start_redis
 
 TEST_SECRET = "test-secret-key-that-is-long-enough-for-production-0123456789"
 
@@ -29,6 +30,26 @@ def postgres_server() -> Iterator[PostgresServer]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    server = start_redis()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def redis_url(redis_server: RedisServer) -> Iterator[str]:
+    """A Redis database emptied after the test."""
+    import redis
+
+    yield redis_server.url
+    client = redis.Redis.from_url(redis_server.url)
+    client.flushdb()
+    client.close()
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,8 @@ from flask import Flask, current_app
 
 from app.db import get_db
 from app.lti.keys import key_cipher
-from app.lti.storage import DatabaseLaunchDataStorage
+from app.lti.state import DatabaseStateStore, RedisStateStore, StateStore
+from app.lti.storage import StateStoreLaunchDataStorage
 from app.lti.tool_config import DatabaseToolConf
 from config import Settings
 
@@ -24,12 +25,13 @@ class LtiRuntime:
     settings: Settings
     cipher: Fernet
     http: requests.Session
+    store: StateStore
 
     def tool_conf(self) -> DatabaseToolConf:
         return DatabaseToolConf(get_db(current_app).session(), self.cipher)
 
-    def storage(self) -> DatabaseLaunchDataStorage:
-        return DatabaseLaunchDataStorage(get_db(current_app))
+    def storage(self) -> StateStoreLaunchDataStorage:
+        return StateStoreLaunchDataStorage(self.store)
 
 
 def make_http_session() -> requests.Session:
@@ -39,9 +41,19 @@ def make_http_session() -> requests.Session:
     return session
 
 
+def make_state_store(app: Flask, settings: Settings) -> StateStore:
+    if settings.state_store == "redis":
+        assert settings.redis_url is not None
+        return RedisStateStore(settings.redis_url)
+    return DatabaseStateStore(get_db(app))
+
+
 def init_app(app: Flask, settings: Settings) -> None:
     app.extensions["lti"] = LtiRuntime(
-        settings=settings, cipher=key_cipher(settings.secret_key), http=make_http_session()
+        settings=settings,
+        cipher=key_cipher(settings.secret_key),
+        http=make_http_session(),
+        store=make_state_store(app, settings),
     )
 
 

@@ -1,0 +1,134 @@
+"""Short-lived LTI state behind one interface: OIDC state, nonces, launch data, platform keys.
+
+TTL-bound values with an atomic ``take`` (get and delete: of two concurrent callers exactly one
+receives the value) and ``add`` (set only if absent). The database backs it in the embedded
+default; Redis in the scaled shape (``MICROCRED_STATE_STORE=redis``), so that any instance can
+finish a launch another started and a value used once is gone for all of them.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from datetime import timedelta
+from typing import Any, Protocol
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+
+from app.db import Database, utcnow
+from app.lti.models import LtiState
+
+PURGE_ONE_IN = 50
+
+
+class StateStore(Protocol):
+    """What every backend offers. Keys are strings; values are JSON-serialisable."""
+
+    def put(self, key: str, value: Any, ttl: int) -> None:
+        """Store ``value`` for ``ttl`` seconds, replacing any earlier value."""
+
+    def get(self, key: str) -> Any | None:
+        """Return the live value, or ``None``."""
+
+    def take(self, key: str) -> Any | None:
+        """Remove and return the live value; ``None`` if absent, expired or already taken."""
+
+    def add(self, key: str, value: Any, ttl: int) -> bool:
+        """Store ``value`` only if no live value exists; tell whether it was stored."""
+
+    def purge_expired(self) -> int:
+        """Delete expired values (a no-op where the backend expires them itself)."""
+
+
+class DatabaseStateStore:
+    """``lti_state`` rows with an expiry; ``take`` is one ``DELETE … RETURNING``."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def put(self, key: str, value: Any, ttl: int) -> None:
+        # About one write in PURGE_ONE_IN also clears expired rows, so the table stays small
+        # without a separate cleaning job.
+        if secrets.randbelow(PURGE_ONE_IN) == 0:
+            self.purge_expired()
+        expires_at = utcnow() + timedelta(seconds=ttl)
+        for attempt in range(3):
+            try:
+                with self._db.begin() as session:
+                    row = session.get(LtiState, key)
+                    if row is None:
+                        session.add(LtiState(key=key, value=value, expires_at=expires_at))
+                    else:
+                        row.value = value
+                        row.expires_at = expires_at
+                return
+            except IntegrityError:
+                if attempt == 2:  # another writer inserted the same key between read and insert
+                    raise
+
+    def get(self, key: str) -> Any | None:
+        with self._db.session_factory() as session:
+            return session.scalar(
+                select(LtiState.value).where(LtiState.key == key, LtiState.expires_at > utcnow())
+            )
+
+    def take(self, key: str) -> Any | None:
+        with self._db.begin() as session:
+            row = session.execute(
+                delete(LtiState)
+                .where(LtiState.key == key, LtiState.expires_at > utcnow())
+                .returning(LtiState.value)
+            ).first()
+            return None if row is None else row[0]
+
+    def add(self, key: str, value: Any, ttl: int) -> bool:
+        now = utcnow()
+        try:
+            with self._db.begin() as session:
+                session.execute(
+                    delete(LtiState).where(LtiState.key == key, LtiState.expires_at <= now)
+                )
+                session.add(LtiState(key=key, value=value, expires_at=now + timedelta(seconds=ttl)))
+            return True
+        except IntegrityError:
+            return False
+
+    def purge_expired(self) -> int:
+        with self._db.begin() as session:
+            result = session.execute(delete(LtiState).where(LtiState.expires_at <= utcnow()))
+            return int(getattr(result, "rowcount", 0) or 0)
+
+
+class RedisStateStore:
+    """Redis keys with native expiry; ``take`` is ``GETDEL``, ``add`` is ``SET NX``."""
+
+    PREFIX = "microcred:lti:"
+
+    def __init__(self, url: str) -> None:
+        import redis
+
+        self._redis = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
+
+    def _key(self, key: str) -> str:
+        return self.PREFIX + key
+
+    def put(self, key: str, value: Any, ttl: int) -> None:
+        self._redis.set(self._key(key), json.dumps(value), ex=max(1, ttl))
+
+    def get(self, key: str) -> Any | None:
+        raw = self._redis.get(self._key(key))
+        return None if raw is None else json.loads(raw)
+
+    def take(self, key: str) -> Any | None:
+        raw = self._redis.getdel(self._key(key))
+        return None if raw is None else json.loads(raw)
+
+    def add(self, key: str, value: Any, ttl: int) -> bool:
+        return bool(self._redis.set(self._key(key), json.dumps(value), ex=max(1, ttl), nx=True))
+
+    def purge_expired(self) -> int:
+        return 0
+
+    def close(self) -> None:
+        self._redis.close()
