@@ -10,6 +10,7 @@ from flask import Flask, current_app
 
 from app.db import get_db
 from app.lti.keys import key_cipher
+from app.lti.platform_keys import PlatformKeys
 from app.lti.state import DatabaseStateStore, RedisStateStore, StateStore
 from app.lti.storage import StateStoreLaunchDataStorage
 from app.lti.tool_config import DatabaseToolConf
@@ -32,6 +33,14 @@ class LtiRuntime:
 
     def storage(self) -> StateStoreLaunchDataStorage:
         return StateStoreLaunchDataStorage(self.store)
+
+    def platform_keys(self) -> PlatformKeys:
+        return PlatformKeys(
+            store=self.store,
+            http=self.http,
+            default_ttl=self.settings.platform_jwks_cache_seconds,
+            timeout=self.settings.http_timeout,
+        )
 
 
 def make_http_session() -> requests.Session:

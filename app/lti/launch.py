@@ -1,30 +1,18 @@
-"""OIDC login initiation and the id_token launch, through pylti1p3.
+"""The ``Launch`` value object: what a validated launch tells the rest of the app.
 
-Login: LTI Core §5.1.1 / 1EdTech Security Framework §5.1.1 (third-party initiated login).
-Launch: Security Framework §5.1.3 (authentication response validation), LTI Core §5.3.
-
-The rest of the app never sees pylti1p3: a successful launch becomes a ``Launch`` value object.
+Nothing outside ``app/lti`` sees pylti1p3 or raw claims: a validated id_token (LTI Core §5.3,
+5.4) becomes a ``Launch`` with typed parts, and a missing one a ``NoLaunch``.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from pylti1p3.contrib.flask import FlaskMessageLaunch, FlaskOIDCLogin, FlaskRequest
-from pylti1p3.exception import LtiException, OIDCException
 from pylti1p3.roles import StaffRole, StudentRole, TeacherRole, TeachingAssistantRole
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-from werkzeug.wrappers import Response
 
-from app.lti.errors import DeploymentNotApproved, LaunchError, explain
-from app.lti.models import Deployment, Registration
-from app.lti.tool_config import DatabaseToolConf, find_registration
-
-log = logging.getLogger(__name__)
+from app.lti.models import Registration
 
 CLAIM = "https://purl.imsglobal.org/spec/lti/claim/"
 AGS_CLAIM = "https://purl.imsglobal.org/spec/lti-ags/claim/endpoint"
@@ -108,7 +96,12 @@ class Launch:
 
     @property
     def is_anonymous(self) -> bool:
+        """No ``sub``: the person may look but not submit (LTI-CHECKLIST A17)."""
         return self.user is None
+
+    @property
+    def can_submit(self) -> bool:
+        return self.user is not None
 
     @property
     def role_labels(self) -> list[str]:
@@ -131,136 +124,11 @@ class NoLaunch:
     resource_link = None
     is_instructor = is_teaching_assistant = is_learner = is_staff = False
     is_anonymous = True
+    can_submit = False
 
 
-class _MessageLaunch(FlaskMessageLaunch):
-    """pylti1p3's launch with the deployment step recording unknown deployments as pending."""
-
-    def __init__(self, *args: Any, db_session: Session, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._db_session = db_session
-
-    def validate_deployment(self) -> _MessageLaunch:
-        try:
-            super().validate_deployment()
-        except LtiException:
-            self._record_unknown_deployment()
-            raise
-        return self
-
-    def _record_unknown_deployment(self) -> None:
-        # Runs after the signature check, so only the real platform can create these rows.
-        registration = find_registration(self._db_session, self.get_iss(), self.get_client_id())
-        assert registration is not None  # validate_registration passed
-        deployment_id = self._get_deployment_id()
-        row = self._db_session.scalars(
-            select(Deployment).where(
-                Deployment.registration_id == registration.id,
-                Deployment.deployment_id == deployment_id,
-            )
-        ).first()
-        if row is None:
-            row = Deployment(
-                registration_id=registration.id,
-                deployment_id=deployment_id,
-                status=Deployment.PENDING,
-            )
-            self._db_session.add(row)
-            self._db_session.commit()
-            log.info(
-                "deployment recorded as pending",
-                extra={"registration": registration.uuid, "deployment_id": deployment_id},
-            )
-        raise _deployment_refusal(registration, row)
-
-
-def _deployment_refusal(registration: Registration, row: Deployment) -> DeploymentNotApproved:
-    if row.status == Deployment.REFUSED:
-        return DeploymentNotApproved(
-            f"{registration.name}'s deployment {row.deployment_id} has been refused by the "
-            "Microcred administrator.",
-            hint="Ask your tool administrator if this should change.",
-            title="This course's connection to Microcred is not allowed",
-        )
-    return DeploymentNotApproved(
-        f"{registration.name}'s deployment {row.deployment_id} is not approved yet.",
-        hint="Ask your Microcred tool administrator to approve it in the operator console, "
-        "then launch again.",
-    )
-
-
-def login(
-    session: Session, tool_conf: DatabaseToolConf, storage: Any, launch_url: str, base_url: str
-) -> Response:
-    """Answer a third-party initiated login with the redirect to the platform's auth endpoint."""
-    request = FlaskRequest()
-    issuer = request.get_param("iss")
-    if not issuer:
-        raise LaunchError(
-            "The login request does not say which LMS it comes from (no 'iss').",
-            hint="Launch the tool from your course page rather than opening this address.",
-            code="missing_issuer",
-        )
-    if not request.get_param("login_hint"):
-        raise LaunchError(
-            "The login request has no 'login_hint'.",
-            hint="Launch the tool from your course page.",
-            code="missing_login_hint",
-        )
-    client_id = request.get_param("client_id")
-    if find_registration(session, issuer, client_id) is None:
-        raise LaunchError(
-            f"No LMS with issuer {issuer!r}"
-            + (f" and client id {client_id!r}" if client_id else "")
-            + " is registered with Microcred.",
-            hint="Ask your tool administrator to register this LMS (or to check its client id).",
-            code="unknown_registration",
-        )
-    target = request.get_param("target_link_uri")
-    if target and not (target == base_url or target.startswith(base_url + "/")):
-        raise LaunchError(
-            f"The target link {target!r} is not an address of this tool.",
-            hint="An LMS administrator should check the tool's target link URI.",
-            code="foreign_target_link_uri",
-        )
-    try:
-        oidc = FlaskOIDCLogin(request, tool_conf, launch_data_storage=storage)
-        response: Response = oidc.redirect(launch_url)
-        return response
-    except OIDCException as exc:
-        raise explain(exc) from exc
-
-
-def validate_launch(
-    session: Session,
-    tool_conf: DatabaseToolConf,
-    storage: Any,
-    requests_session: Any,
-    jwks_cache_seconds: int,
-) -> Launch:
-    """Validate the id_token POSTed by the platform and return the launch it describes."""
-    message_launch = _MessageLaunch(
-        FlaskRequest(),
-        tool_conf,
-        launch_data_storage=storage,
-        requests_session=requests_session,
-        db_session=session,
-    )
-    message_launch.set_public_key_caching(storage, cache_lifetime=jwks_cache_seconds)
-    try:
-        data = message_launch.get_launch_data()
-    except LaunchError:
-        raise
-    except (LtiException, OIDCException) as exc:
-        raise explain(exc) from exc
-    registration = find_registration(session, data["iss"], message_launch.get_client_id())
-    assert registration is not None
-    return _to_launch(message_launch, data, registration)
-
-
-def _to_launch(
-    message_launch: _MessageLaunch, data: Mapping[str, Any], registration: Registration
-) -> Launch:
+def to_launch(launch_id: str, data: Mapping[str, Any], registration: Registration) -> Launch:
+    """Build the ``Launch`` of validated claims ``data``."""
     sub = data.get("sub")
     user = (
         LaunchUser(
@@ -279,7 +147,7 @@ def _to_launch(
     nrps = data.get(NRPS_CLAIM)
     platform = data.get(CLAIM + "tool_platform") or {}
     return Launch(
-        launch_id=message_launch.get_launch_id(),
+        launch_id=launch_id,
         message_type=data[CLAIM + "message_type"],
         registration_id=registration.id,
         issuer=data["iss"],

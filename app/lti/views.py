@@ -6,7 +6,8 @@ from flask import Blueprint, jsonify, render_template, url_for
 from werkzeug.wrappers import Response
 
 from app.db import db_session
-from app.lti import keys, launch, runtime, services
+from app.lti import keys, runtime, services, validation
+from app.lti import login as oidc_login
 
 bp = Blueprint("lti", __name__, template_folder="templates")
 
@@ -19,8 +20,13 @@ def tool_url(endpoint: str) -> str:
 @bp.route("/lti/login", methods=["GET", "POST"])
 def login() -> Response:
     rt = runtime()
-    return launch.login(
-        db_session(), rt.tool_conf(), rt.storage(), tool_url("lti.launch"), rt.settings.base_url
+    return oidc_login.login(
+        db_session(),
+        rt.tool_conf(),
+        rt.storage(),
+        rt.store,
+        tool_url("lti.launch"),
+        rt.settings.base_url,
     )
 
 
@@ -28,8 +34,13 @@ def login() -> Response:
 def launch_view() -> str:
     rt = runtime()
     session = db_session()
-    validated = launch.validate_launch(
-        session, rt.tool_conf(), rt.storage(), rt.http, rt.settings.platform_jwks_cache_seconds
+    validated = validation.validate_launch(
+        session,
+        rt.tool_conf(),
+        rt.storage(),
+        rt.store,
+        rt.platform_keys(),
+        rt.settings.base_url,
     )
     services.record_launch(session, validated)
     return render_template("lti/launched.html", launch=validated)

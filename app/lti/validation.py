@@ -1,0 +1,363 @@
+"""Validating the id_token launch (1EdTech Security Framework §5.1.3; LTI Core §5.3).
+
+pylti1p3 runs its chain (state, format, nonce, registration, signature, deployment, message);
+``SecureMessageLaunch`` strengthens each step where pylti1p3 falls short of LTI-CHECKLIST A:
+
+- state: the server-side login record is *taken* (single use, 10 minutes) — A10;
+- nonce: must equal the nonce issued with that state, and is consumed — A9;
+- signature: RS256 only (A6); the platform key by ``kid`` from the cached JWKS, refetched once
+  on an unknown ``kid``, rate-limited (A1); ``iss`` (A2), ``aud`` with no untrusted extras (A3),
+  ``azp`` (A4, A5), ``exp``/``iat`` with 60 s leeway (A7, A8);
+- deployment: at most 255 characters, known and approved, else recorded pending (A13);
+- message: type (A11), version (A12), ``target_link_uri`` ours and equal to the login's (A14),
+  ``resource_link.id`` (A15), ``roles`` present (A16); a missing ``sub`` is an anonymous launch
+  (A17), which pylti1p3 alone would refuse; unknown claims are ignored (A18).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, cast
+
+import jwt
+from pylti1p3.contrib.flask import FlaskMessageLaunch, FlaskRequest
+from pylti1p3.exception import LtiException, LtiKeyException, OIDCException
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.lti.errors import ADMIN, RELAUNCH, DeploymentNotApproved, LaunchError, explain
+from app.lti.launch import CLAIM, Launch, to_launch
+from app.lti.login import STATE_PREFIX, is_own_url
+from app.lti.models import Deployment, Registration
+from app.lti.platform_keys import PlatformKeys, PlatformKeysError
+from app.lti.state import StateStore
+from app.lti.storage import StateStoreLaunchDataStorage
+from app.lti.tool_config import DatabaseToolConf, find_registration
+
+log = logging.getLogger(__name__)
+
+ALLOWED_ALGORITHMS = ("RS256",)
+LEEWAY_SECONDS = 60
+MESSAGE_TYPES = ("LtiResourceLinkRequest", "LtiDeepLinkingRequest", "LtiSubmissionReviewRequest")
+MAX_DEPLOYMENT_ID = 255
+
+
+def _refused(code: str, message: str, hint: str = ADMIN) -> LaunchError:
+    return LaunchError(message, hint=hint, code=code)
+
+
+class SecureMessageLaunch(FlaskMessageLaunch):
+    """pylti1p3's launch with every check of LTI-CHECKLIST A."""
+
+    def __init__(
+        self,
+        request: FlaskRequest,
+        tool_conf: DatabaseToolConf,
+        *,
+        storage: StateStoreLaunchDataStorage,
+        store: StateStore,
+        keys: PlatformKeys,
+        db_session: Session,
+        base_url: str,
+    ) -> None:
+        super().__init__(
+            request, tool_conf, launch_data_storage=storage, requests_session=keys.http
+        )
+        self._storage = storage
+        self._store = store
+        self._keys = keys
+        self._db_session = db_session
+        self._base_url = base_url
+        self._login: dict[str, Any] = {}
+
+    # --- A10: state ------------------------------------------------------------------------
+
+    def validate_state(self) -> SecureMessageLaunch:
+        state = self._get_request_param("state")
+        if not state:
+            raise _refused(
+                "missing_state",
+                "The launch arrived without the login state the LMS should pass back.",
+                RELAUNCH,
+            )
+        record = self._store.take(STATE_PREFIX + state)
+        if record is None:
+            raise _refused(
+                "state_unknown",
+                "This launch does not match a sign-in in progress: it expired (after 10 minutes), "
+                "was already used, or was not started from this tool.",
+                RELAUNCH,
+            )
+        # The browser that finished the launch must be the one that started it: pylti1p3's
+        # state cookie (login CSRF). Iframes that drop cookies get other proofs in issue 4's
+        # session work; until then a missing cookie is refused, as pylti1p3 does.
+        if self._cookie_service.get_cookie(state) != state:
+            raise _refused(
+                "state_mismatch",
+                "This launch could not be matched to the sign-in that started it: your browser "
+                "did not send back the tool's sign-in cookie (it may block cookies inside the "
+                "course page).",
+                RELAUNCH + " " + ADMIN,
+            )
+        self._login = record
+        return self
+
+    # --- A9: nonce ---------------------------------------------------------------------------
+
+    def validate_nonce(self) -> SecureMessageLaunch:
+        nonce = self._get_jwt_body().get("nonce")
+        if not nonce:
+            raise _refused(
+                "missing_nonce", "The launch token has no nonce, so it cannot be trusted."
+            )
+        if nonce != self._login.get("nonce"):
+            raise _refused(
+                "nonce_mismatch",
+                "The launch token was not issued for this sign-in (nonce differs).",
+                RELAUNCH,
+            )
+        super().validate_nonce()  # pylti1p3: the nonce is one we issued
+        if self._storage.take_value(f"lti1p3-nonce-{nonce}") is None:
+            raise _refused("nonce_replayed", "This launch was already used.", RELAUNCH)
+        return self
+
+    # --- A2-A8: registration, keys, signature, claims ---------------------------------------
+
+    def get_client_id(self) -> str:
+        # With several audiences, pylti1p3 takes the first; the authorised party names us.
+        body: dict[str, Any] = dict(self._get_jwt_body())
+        aud = body.get("aud")
+        if isinstance(aud, list) and len(aud) > 1 and body.get("azp") in aud:
+            return str(body["azp"])
+        return super().get_client_id()
+
+    def fetch_public_key(self, key_set_url: str) -> Any:
+        try:
+            return self._keys.get(key_set_url)
+        except PlatformKeysError as exc:
+            raise _refused(
+                "jwks_unreachable",
+                f"Microcred could not fetch this LMS's public keys ({exc}).",
+                "Try again in a minute; if it persists, the LMS administrator should "
+                "check the key set URL registered with Microcred.",
+            ) from exc
+
+    def get_public_key(self) -> tuple[str, str]:
+        try:
+            return super().get_public_key()
+        except LtiKeyException as exc:
+            if not str(exc).startswith("Unable to find public key"):
+                raise
+        # The platform may have rotated its keys: look once more (rate-limited).
+        assert self._registration is not None
+        url = self._registration.get_key_set_url()
+        assert url is not None
+        keyset = self._keys.refetch(url)
+        if keyset is not None:
+            self._registration.set_key_set(cast(Any, keyset))
+            try:
+                return super().get_public_key()
+            except LtiKeyException:
+                pass
+        kid = self._jwt.get("header", {}).get("kid")
+        raise _refused(
+            "unknown_signing_key",
+            f"The LMS signed this launch with a key (kid {kid!r}) its published key "
+            "set does not contain.",
+            "An LMS administrator should check the key set (JWKS) URL registered with Microcred.",
+        )
+
+    def validate_jwt_signature(self) -> SecureMessageLaunch:
+        alg = self._jwt.get("header", {}).get("alg")
+        if alg not in ALLOWED_ALGORITHMS:
+            raise _refused(
+                "algorithm_not_allowed",
+                f"The launch token is signed with {alg!r}; only RS256 is accepted.",
+            )
+        public_key, _alg = self.get_public_key()
+        assert self._registration is not None
+        client_id = self._registration.get_client_id()
+        try:
+            claims = jwt.decode(
+                self._get_id_token(),
+                public_key,
+                algorithms=list(ALLOWED_ALGORITHMS),
+                audience=client_id,
+                issuer=self._registration.get_issuer(),
+                leeway=LEEWAY_SECONDS,
+                options={"require": ["iss", "aud", "exp", "iat", "nonce"]},
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise _refused("token_expired", "The launch token has expired.", RELAUNCH) from exc
+        except jwt.ImmatureSignatureError as exc:
+            raise _refused(
+                "token_from_the_future",
+                "The launch token was issued in the future: the LMS's clock is more "
+                "than a minute ahead.",
+                ADMIN,
+            ) from exc
+        except jwt.InvalidAudienceError as exc:
+            raise _refused(
+                "wrong_audience", "The launch token is meant for another tool (aud)."
+            ) from exc
+        except jwt.InvalidIssuerError as exc:
+            raise _refused("wrong_issuer", "The launch token's issuer is not this LMS.") from exc
+        except jwt.InvalidSignatureError as exc:
+            raise _refused(
+                "bad_signature",
+                "The launch token's signature does not verify with the LMS's key.",
+                RELAUNCH + " " + ADMIN,
+            ) from exc
+        except jwt.InvalidTokenError as exc:
+            raise _refused("invalid_token", f"The launch token is not valid: {exc}.") from exc
+        audiences = claims["aud"] if isinstance(claims["aud"], list) else [claims["aud"]]
+        if len(audiences) > 1 and "azp" not in claims:
+            raise _refused(
+                "missing_azp", "The launch token names several audiences but no authorised party."
+            )
+        if "azp" in claims and claims["azp"] != client_id:
+            raise _refused("wrong_azp", "The launch token's authorised party is another tool.")
+        untrusted = [a for a in audiences if a != client_id]
+        if untrusted:
+            raise _refused(
+                "untrusted_audience",
+                "The launch token is also addressed to other parties, which this tool "
+                "does not trust.",
+            )
+        return self
+
+    # --- A13: deployment ---------------------------------------------------------------------
+
+    def validate_deployment(self) -> SecureMessageLaunch:
+        deployment_id = self._get_deployment_id()
+        if not isinstance(deployment_id, str) or len(deployment_id) > MAX_DEPLOYMENT_ID:
+            raise _refused(
+                "bad_deployment_id",
+                f"The deployment id must be a string of at most {MAX_DEPLOYMENT_ID} characters.",
+            )
+        try:
+            super().validate_deployment()
+        except LtiException:
+            self._refuse_unknown_deployment()
+        return self
+
+    def _refuse_unknown_deployment(self) -> None:
+        # Runs after the signature check, so only the real platform can create these rows.
+        registration = find_registration(self._db_session, self.get_iss(), self.get_client_id())
+        assert registration is not None  # validate_registration passed
+        deployment_id = self._get_deployment_id()
+        row = self._db_session.scalars(
+            select(Deployment).where(
+                Deployment.registration_id == registration.id,
+                Deployment.deployment_id == deployment_id,
+            )
+        ).first()
+        if row is None:
+            row = Deployment(
+                registration_id=registration.id,
+                deployment_id=deployment_id,
+                status=Deployment.PENDING,
+            )
+            self._db_session.add(row)
+            self._db_session.commit()
+            log.info(
+                "deployment recorded as pending",
+                extra={"registration": registration.uuid, "deployment_id": deployment_id},
+            )
+        raise _deployment_refusal(registration, row)
+
+    # --- A11-A18: the message ------------------------------------------------------------------
+
+    def validate_message(self) -> SecureMessageLaunch:
+        body = self._get_jwt_body()
+        message_type = body.get(CLAIM + "message_type")
+        if message_type not in MESSAGE_TYPES:
+            raise _refused(
+                "bad_message_type",
+                f"The launch message type {message_type!r} is not one Microcred supports.",
+            )
+        if body.get(CLAIM + "version") != "1.3.0":
+            raise _refused("bad_version", "The launch is not an LTI 1.3.0 message (version).")
+        if not isinstance(body.get(CLAIM + "roles"), list):
+            raise _refused("missing_roles", "The launch message has no roles claim.")
+        link = body.get(CLAIM + "resource_link")
+        if message_type == "LtiResourceLinkRequest" and not (
+            isinstance(link, dict) and link.get("id")
+        ):
+            raise _refused("missing_resource_link", "The launch names no resource link (id).")
+        self._check_target_link_uri(body.get(CLAIM + "target_link_uri"), message_type)
+        if body.get("sub"):
+            super().validate_message()  # pylti1p3's own message validators, in full
+        elif message_type != "LtiResourceLinkRequest":
+            raise _refused(
+                "anonymous_not_allowed",
+                "This kind of launch needs to know who you are, and the LMS did not "
+                "say (no 'sub').",
+            )
+        return self
+
+    def _check_target_link_uri(self, claim: Any, message_type: str) -> None:
+        if not claim:
+            if message_type == "LtiResourceLinkRequest":
+                raise _refused(
+                    "missing_target_link_uri", "The launch message has no target_link_uri."
+                )
+            return
+        if not isinstance(claim, str) or not is_own_url(claim, self._base_url):
+            raise _refused(
+                "foreign_target_link_uri",
+                "The launch's target_link_uri is not an address of this tool.",
+            )
+        requested = self._login.get("target_link_uri")
+        if requested and requested != claim:
+            raise _refused(
+                "target_link_uri_mismatch",
+                "The launch's target_link_uri differs from the one its login asked for.",
+            )
+
+
+def _deployment_refusal(registration: Registration, row: Deployment) -> DeploymentNotApproved:
+    if row.status == Deployment.REFUSED:
+        return DeploymentNotApproved(
+            f"{registration.name}'s deployment {row.deployment_id} has been refused by the "
+            "Microcred administrator.",
+            hint="Ask your tool administrator if this should change.",
+            title="This course's connection to Microcred is not allowed",
+        )
+    return DeploymentNotApproved(
+        f"{registration.name}'s deployment {row.deployment_id} is not approved yet.",
+        hint="Ask your Microcred tool administrator to approve it in the operator console, "
+        "then launch again.",
+    )
+
+
+def validate_launch(
+    session: Session,
+    tool_conf: DatabaseToolConf,
+    storage: StateStoreLaunchDataStorage,
+    store: StateStore,
+    keys: PlatformKeys,
+    base_url: str,
+) -> Launch:
+    """Validate the id_token POSTed by the platform and return the launch it describes."""
+    message_launch = SecureMessageLaunch(
+        FlaskRequest(),
+        tool_conf,
+        storage=storage,
+        store=store,
+        keys=keys,
+        db_session=session,
+        base_url=base_url,
+    )
+    try:
+        data = message_launch.get_launch_data()
+    except LaunchError as exc:
+        log.info("launch refused", extra={"error_code": exc.code, "reason": exc.message})
+        raise
+    except (LtiException, OIDCException) as exc:
+        error = explain(exc)
+        log.info("launch refused", extra={"error_code": error.code, "reason": error.message})
+        raise error from exc
+    registration = find_registration(session, data["iss"], message_launch.get_client_id())
+    assert registration is not None
+    return to_launch(message_launch.get_launch_id(), data, registration)
