@@ -108,14 +108,26 @@ def client(app: Any) -> Any:
     return app.test_client()
 
 
-@pytest.fixture
-def live(settings_override: dict[str, Any]) -> Iterator[LiveServers]:
-    """The tool and the development LMS on loopback, with the demo seeded."""
+def _seeded_live(overrides: dict[str, Any]) -> Iterator[LiveServers]:
     from app.db import get_db
     from app.devlms.seed import seed_demo
 
-    with live_servers(settings_override) as servers:
+    with live_servers(overrides) as servers:
         settings = servers.tool.config["MICROCRED_SETTINGS"]
         with get_db(servers.tool).begin() as session:
             seed_demo(session, settings)
         yield servers
+
+
+@pytest.fixture
+def live(settings_override: dict[str, Any]) -> Iterator[LiveServers]:
+    """The tool and the development LMS on loopback, with the demo seeded."""
+    yield from _seeded_live(settings_override)
+
+
+@pytest.fixture
+def live_redis(settings_override: dict[str, Any], redis_url: str) -> Iterator[LiveServers]:
+    """As ``live``, with the tool's LTI state in Redis (the scaled shape)."""
+    yield from _seeded_live(
+        {**settings_override, "MICROCRED_STATE_STORE": "redis", "MICROCRED_REDIS_URL": redis_url}
+    )

@@ -58,6 +58,9 @@ def make_state_store(app: Flask, settings: Settings) -> StateStore:
 
 
 def init_app(app: Flask, settings: Settings) -> None:
+    from app.lti import frame_origins
+
+    frame_origins.init_app(app)
     app.extensions["lti"] = LtiRuntime(
         settings=settings,
         cipher=key_cipher(settings.secret_key),

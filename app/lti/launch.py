@@ -87,6 +87,8 @@ class Launch:
     nrps_url: str | None = None
     deep_linking_settings: Mapping[str, Any] | None = None
     platform_name: str | None = None
+    return_url: str | None = None
+    """``launch_presentation.return_url``: where the LMS wants the person sent back."""
     is_instructor: bool = False
     is_teaching_assistant: bool = False
     is_learner: bool = False
@@ -177,6 +179,7 @@ def to_launch(launch_id: str, data: Mapping[str, Any], registration: Registratio
         nrps_url=(nrps or {}).get("context_memberships_url"),
         deep_linking_settings=data.get(DL_CLAIM),
         platform_name=platform.get("name"),
+        return_url=(data.get(CLAIM + "launch_presentation") or {}).get("return_url"),
         is_instructor=TeacherRole(data).check(),
         is_teaching_assistant=TeachingAssistantRole(data).check(),
         is_learner=StudentRole(data).check(),

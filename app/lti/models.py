@@ -45,6 +45,9 @@ class Registration(Base):
     """``moodle``, ``canvas`` or ``generic``: which quirks apply."""
     auto_approve_deployments: Mapped[bool] = mapped_column(Boolean, default=False)
     """Approve a new deployment id on first sight instead of holding it pending."""
+    frame_origins: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
+    """Origins that frame the tool for this platform, learned from signed launches (a hosted
+    Canvas's course pages live on the school's domain, not on the issuer's)."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     deployments: Mapped[list[Deployment]] = relationship(back_populates="registration")

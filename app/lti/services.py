@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from app.lti import frame_origins
 from app.lti.launch import Launch
 from app.lti.models import Deployment, LtiContext, LtiResourceLink, LtiUser
 
@@ -85,4 +86,7 @@ def record_launch(session: Session, launch: Launch) -> None:
                 lambda: LtiResourceLink(context_id=context.id, resource_link_id=link_claim.id),
             )
             link.title = link_claim.title
+    learned = frame_origins.learn(session, launch.registration_id, launch.return_url)
     session.commit()
+    if learned:
+        frame_origins.forget_cached_origins()

@@ -60,7 +60,9 @@ def browser() -> Iterator[Browser]:
 @pytest.fixture
 def page(browser: Browser) -> Iterator[Page]:
     """A fresh page in its own context (its own cookies), so each test starts signed out."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    # bypass_csp lets the test inject axe-core into the tool's pages, whose Content-Security-
+    # Policy (rightly) forbids inline scripts; the pages themselves run no inline script.
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)
     context.set_default_timeout(TIMEOUT_MS)
     context.set_default_navigation_timeout(TIMEOUT_MS)
     expect.set_options(timeout=TIMEOUT_MS)

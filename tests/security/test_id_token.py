@@ -318,3 +318,28 @@ def test_unknown_claims_are_ignored(forge):  # A18
     pending = forge.start()
     claims = dict(pending.claims, **{"https://vendor.example/claim/shoe_size": 44, "xyz": [1]})
     assert pending.post(forge.sign(claims)).status_code == 200
+
+
+def _post_concurrently(pending, count=2):
+    import threading
+
+    import requests
+
+    statuses, barrier = [], threading.Barrier(count)
+
+    def post():
+        http = requests.Session()
+        http.cookies.update(pending.user.http.cookies)
+        barrier.wait()
+        statuses.append(pending.post(http=http).status_code)
+
+    threads = [threading.Thread(target=post) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return sorted(statuses)
+
+
+def test_two_concurrent_posts_of_one_id_token_exactly_one_wins(forge):  # A9, A10
+    assert _post_concurrently(forge.start(), 4) == [200, 400, 400, 400]

@@ -1,0 +1,119 @@
+"""Which origins may frame the tool, and the security headers that say so.
+
+An LMS shows the tool in an iframe; ``Content-Security-Policy: frame-ancestors`` limits that to
+the registered platforms: the origins of their issuer and authorization endpoint, plus origins
+learned from signed launches (``launch_presentation.return_url``: a hosted Canvas's course
+pages live on the school's domain, not on ``canvas.instructure.com``). The same origins may
+receive the tool's form posts (Deep Linking responses), so they make ``form-action`` too.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from urllib.parse import urlsplit
+
+from flask import Flask, Response, current_app
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.lti.models import Registration
+
+CACHE_SECONDS = 30
+MAX_LEARNED = 20
+
+
+def origin(url: str | None) -> str | None:
+    """Return ``scheme://host[:port]`` of an http(s) URL, or ``None``."""
+    if not url:
+        return None
+    parts = urlsplit(url)
+    if parts.scheme not in {"http", "https"} or not parts.netloc or "@" in parts.netloc:
+        return None
+    return f"{parts.scheme}://{parts.netloc.lower()}"
+
+
+class OriginCache:
+    """Every registered platform's origins, read from the database at most every 30 s.
+
+    Per application instance: another instance sees a new registration within ``CACHE_SECONDS``.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._expires = 0.0
+        self._origins: list[str] = []
+
+    def get(self, session: Session) -> list[str]:
+        now = time.monotonic()
+        with self._lock:
+            if self._expires > now:
+                return self._origins
+        found: set[str] = set()
+        for registration in session.scalars(select(Registration)):
+            for url in (registration.issuer, registration.auth_login_url):
+                value = origin(url)
+                if value:
+                    found.add(value)
+            found.update(registration.frame_origins or [])
+        with self._lock:
+            self._origins, self._expires = sorted(found), now + CACHE_SECONDS
+            return self._origins
+
+    def forget(self) -> None:
+        with self._lock:
+            self._expires = 0.0
+
+
+def learn(session: Session, registration_id: int, return_url: str | None) -> bool:
+    """Remember the origin a signed launch says the platform's pages are on; tell if it is new."""
+    value = origin(return_url)
+    if value is None:
+        return False
+    registration = session.get(Registration, registration_id)
+    if registration is None or value in (registration.frame_origins or []):
+        return False
+    registration.frame_origins = [*(registration.frame_origins or []), value][-MAX_LEARNED:]
+    return True
+
+
+def content_security_policy(origins: list[str]) -> str:
+    allowed = " ".join(["'self'", *origins])
+    return "; ".join(
+        [
+            "default-src 'self'",
+            "img-src 'self' data:",
+            "style-src 'self'",
+            "script-src 'self'",
+            "object-src 'none'",
+            "base-uri 'none'",
+            f"form-action {allowed}",
+            f"frame-ancestors {allowed}",
+        ]
+    )
+
+
+def init_app(app: Flask) -> None:
+    """Send the security headers on every response of the tool."""
+    from app.db import db_session
+
+    cache = app.extensions["lti_frame_origins"] = OriginCache()
+
+    @app.after_request
+    def _security_headers(response: Response) -> Response:
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        if "Content-Security-Policy" not in response.headers:
+            try:
+                origins = cache.get(db_session())
+            except Exception:  # the database is down: /healthz must still answer, framed or not
+                origins = []
+            response.headers["Content-Security-Policy"] = content_security_policy(origins)
+        return response
+
+
+def forget_cached_origins() -> None:
+    """Make this instance read the origins again on its next response."""
+    cache: OriginCache | None = current_app.extensions.get("lti_frame_origins")
+    if cache is not None:
+        cache.forget()
