@@ -11,6 +11,7 @@ from flask import Flask, current_app
 from app.db import get_db
 from app.lti.keys import key_cipher
 from app.lti.platform_keys import PlatformKeys
+from app.lti.session import SessionReader
 from app.lti.state import DatabaseStateStore, RedisStateStore, StateStore
 from app.lti.storage import StateStoreLaunchDataStorage
 from app.lti.tool_config import DatabaseToolConf
@@ -33,6 +34,11 @@ class LtiRuntime:
 
     def storage(self) -> StateStoreLaunchDataStorage:
         return StateStoreLaunchDataStorage(self.store)
+
+    def session_reader(self) -> SessionReader:
+        return SessionReader(
+            secret=self.settings.secret_key, store=self.store, db=get_db(current_app).session()
+        )
 
     def platform_keys(self) -> PlatformKeys:
         return PlatformKeys(

@@ -1,13 +1,18 @@
-"""LTI endpoints: OIDC login initiation, the launch, and the tool's JWKS."""
+"""LTI endpoints: OIDC login initiation, the launch, the post-launch home page and session
+API, and the tool's JWKS."""
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, render_template, url_for
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+from flask import Blueprint, g, jsonify, redirect, render_template, url_for
 from werkzeug.wrappers import Response
 
 from app.db import db_session
-from app.lti import keys, runtime, services, validation
+from app.lti import keys, runtime, services, session, validation
 from app.lti import login as oidc_login
+from app.lti.launch import Launch
 
 bp = Blueprint("lti", __name__, template_folder="templates")
 
@@ -15,6 +20,21 @@ bp = Blueprint("lti", __name__, template_folder="templates")
 def tool_url(endpoint: str) -> str:
     """Return one of our absolute URLs, built from the configured public origin."""
     return runtime().settings.base_url + url_for(endpoint)
+
+
+def _fresh_token(launch: Launch) -> str:
+    g.session_token = session.issue(runtime().settings.secret_key, launch)
+    return str(g.session_token)
+
+
+@bp.app_context_processor
+def _session_helpers() -> dict[str, Any]:
+    def with_session(endpoint: str, **values: Any) -> str:
+        """A link to one of our pages that carries the launch session."""
+        token = g.get("session_token")
+        return url_for(endpoint, **values, **({session.SESSION_PARAM: token} if token else {}))
+
+    return {"with_session": with_session, "session_field": session.SESSION_PARAM}
 
 
 @bp.route("/lti/login", methods=["GET", "POST"])
@@ -31,19 +51,55 @@ def login() -> Response:
 
 
 @bp.post("/lti/launch", endpoint="launch")
-def launch_view() -> str:
+def launch_view() -> Response:
+    """Validate the launch, then send the browser on with a session token (303 See Other)."""
     rt = runtime()
-    session = db_session()
+    s = db_session()
     validated = validation.validate_launch(
-        session,
-        rt.tool_conf(),
-        rt.storage(),
-        rt.store,
-        rt.platform_keys(),
-        rt.settings.base_url,
+        s, rt.tool_conf(), rt.storage(), rt.store, rt.platform_keys(), rt.settings.base_url
     )
-    services.record_launch(session, validated)
-    return render_template("lti/launched.html", launch=validated)
+    services.record_launch(s, validated)
+    token = _fresh_token(validated)
+    target = validated.target_link_uri or ""
+    path = urlsplit(target).path
+    if not target or path in {url_for("lti.launch"), "/"}:
+        values: dict[str, Any] = {session.SESSION_PARAM: token}
+        return redirect(url_for("lti.home", **values), code=303)
+    separator = "&" if "?" in target else "?"
+    return redirect(f"{target}{separator}{urlencode({session.SESSION_PARAM: token})}", code=303)
+
+
+@bp.get("/home")
+def home() -> str:
+    """Who launched: the landing page of a launch."""
+    launch = session.require_launch(runtime().session_reader())
+    _fresh_token(launch)
+    return render_template("lti/launched.html", launch=launch)
+
+
+@bp.get("/api/session")
+def session_info() -> Response:
+    """Tell a script who its session belongs to (``Authorization: Bearer <token>``)."""
+    launch = session.require_launch(runtime().session_reader())
+    return jsonify(
+        {
+            "user": None
+            if launch.user is None
+            else {"name": launch.user.display_name, "email": launch.user.email},
+            "anonymous": launch.is_anonymous,
+            "roles": launch.role_labels,
+            "course": launch.context.title if launch.context else None,
+            "resource_link": launch.resource_link.title if launch.resource_link else None,
+            "expires_in": session.SESSION_SECONDS,
+        }
+    )
+
+
+@bp.post("/api/session/refresh")
+def session_refresh() -> Response:
+    """Give a page that stays open a fresh token (the old one stays valid until it expires)."""
+    launch = session.require_launch(runtime().session_reader())
+    return jsonify({"token": _fresh_token(launch), "expires_in": session.SESSION_SECONDS})
 
 
 @bp.get("/.well-known/jwks.json")
