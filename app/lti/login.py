@@ -1,32 +1,61 @@
 """OIDC third-party initiated login (LTI Core §5.1.1; 1EdTech Security Framework §5.1.1).
 
 pylti1p3 builds the redirect to the platform's authorization endpoint (every parameter Moodle
-requires, ``lti_message_hint`` echoed unaltered) and sets its short-lived state cookie. We add a
-server-side record of the login, keyed by the state it issued: the nonce, the registration and
-the login's ``target_link_uri``. The launch takes that record exactly once (LTI-CHECKLIST A9,
-A10, A14, B).
+requires, ``lti_message_hint`` echoed unaltered) and its short-lived state cookie
+(``SameSite=None; Secure; Partitioned`` over HTTPS). We keep a server-side record of the login
+keyed by its state — the nonce, the registration, the login's ``target_link_uri``, the digest of
+a one-time browser proof, and the parameters a new-window retry needs — and answer with the
+launch bridge page, which stores the proof in the browser (its own session storage, and the
+LMS's platform storage when offered) before going on to the LMS (LTI-CHECKLIST A9, A10, A14,
+B, C).
 """
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from flask import make_response, render_template
 from pylti1p3.contrib.flask import FlaskOIDCLogin, FlaskRequest
 from pylti1p3.exception import OIDCException
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
 from app.lti.errors import LaunchError, explain
+from app.lti.frame_origins import origin
 from app.lti.state import StateStore
 from app.lti.tool_config import DatabaseToolConf, find_registration
 
 STATE_TTL_SECONDS = 600
 STATE_PREFIX = "login-state:"
+# What a new-window retry sends again (Canvas also sends ``deployment_id`` and region hints).
+LOGIN_PARAMETERS = (
+    "iss",
+    "login_hint",
+    "target_link_uri",
+    "lti_message_hint",
+    "client_id",
+    "lti_deployment_id",
+    "deployment_id",
+    "canvas_region",
+    "canvas_environment",
+)
 
 
 def is_own_url(url: str, base_url: str) -> bool:
     return url == base_url or url.startswith(base_url + "/")
+
+
+def proof_digest(proof: str) -> str:
+    return hashlib.sha256(proof.encode()).hexdigest()
+
+
+class _OIDCLogin(FlaskOIDCLogin):
+    def apply_cookies(self, response: Response) -> None:
+        """Set pylti1p3's state cookie on a response we render ourselves."""
+        self._cookie_service.update_response(response)
 
 
 def login(
@@ -37,8 +66,8 @@ def login(
     launch_url: str,
     base_url: str,
 ) -> Response:
-    """Answer a login initiation with the redirect to the platform's auth endpoint."""
-    request = FlaskRequest()
+    """Answer a login initiation with the bridge page that goes on to the platform's auth."""
+    request = FlaskRequest(request_is_secure=base_url.startswith("https://"))
     issuer = request.get_param("iss")
     if not issuer:
         raise LaunchError(
@@ -69,20 +98,40 @@ def login(
             hint="An LMS administrator should check the tool's target link URI.",
             code="foreign_target_link_uri",
         )
+    oidc = _OIDCLogin(request, tool_conf, launch_data_storage=storage)
     try:
-        redirect = FlaskOIDCLogin(request, tool_conf, launch_data_storage=storage)
-        redirect_object = redirect.get_redirect_object(launch_url)
+        redirect_object = oidc.get_redirect_object(launch_url)
     except OIDCException as exc:
         raise explain(exc) from exc
-    params = parse_qs(urlsplit(redirect_object.get_redirect_url()).query)
+    auth_url = redirect_object.get_redirect_url()
+    params = parse_qs(urlsplit(auth_url).query)
+    state = params["state"][0]
+    proof = secrets.token_urlsafe(24)
+    storage_target = request.get_param("lti_storage_target") or None
+    storage_origin = origin(registration.auth_login_url) if storage_target else None
     store.put(
-        STATE_PREFIX + params["state"][0],
+        STATE_PREFIX + state,
         {
             "nonce": params["nonce"][0],
             "registration_id": registration.id,
             "target_link_uri": target,
+            "proof": proof_digest(proof),
+            "storage_target": storage_target,
+            "storage_origin": storage_origin,
+            "params": {k: v for k in LOGIN_PARAMETERS if (v := request.get_param(k))},
         },
         STATE_TTL_SECONDS,
     )
-    response: Response = redirect_object.do_redirect()
+    response = make_response(
+        render_template(
+            "lti/login_bridge.html",
+            next_url=auth_url,
+            state=state,
+            proof=proof,
+            storage_target=storage_target,
+            storage_origin=storage_origin,
+        )
+    )
+    response.headers["Cache-Control"] = "no-store"
+    oidc.apply_cookies(response)
     return response

@@ -17,6 +17,7 @@ pylti1p3 runs its chain (state, format, nonce, registration, signature, deployme
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any, cast
 
 import jwt
@@ -69,6 +70,12 @@ class SecureMessageLaunch(FlaskMessageLaunch):
         self._db_session = db_session
         self._base_url = base_url
         self._login: dict[str, Any] = {}
+        self.bound_by_cookie = False
+
+    @property
+    def login_record(self) -> dict[str, Any]:
+        """What the login kept for this state (nonce, proof digest, storage, parameters)."""
+        return self._login
 
     # --- A10: state ------------------------------------------------------------------------
 
@@ -88,17 +95,10 @@ class SecureMessageLaunch(FlaskMessageLaunch):
                 "was already used, or was not started from this tool.",
                 RELAUNCH,
             )
-        # The browser that finished the launch must be the one that started it: pylti1p3's
-        # state cookie (login CSRF). Iframes that drop cookies get other proofs in issue 4's
-        # session work; until then a missing cookie is refused, as pylti1p3 does.
-        if self._cookie_service.get_cookie(state) != state:
-            raise _refused(
-                "state_mismatch",
-                "This launch could not be matched to the sign-in that started it: your browser "
-                "did not send back the tool's sign-in cookie (it may block cookies inside the "
-                "course page).",
-                RELAUNCH + " " + ADMIN,
-            )
+        # Is the browser finishing the launch the one that started it (login CSRF)? pylti1p3's
+        # state cookie says so when it comes back; inside an iframe that blocks third-party
+        # cookies it does not, and the launch bridge asks the browser for its proof instead.
+        self.bound_by_cookie = self._cookie_service.get_cookie(state) == state
         self._login = record
         return self
 
@@ -331,6 +331,16 @@ def _deployment_refusal(registration: Registration, row: Deployment) -> Deployme
     )
 
 
+@dataclass(frozen=True)
+class ValidatedLaunch:
+    """A launch whose token passed every check; ``bound_by_cookie`` if the state cookie also
+    proved the browser, else the launch bridge must."""
+
+    launch: Launch
+    bound_by_cookie: bool
+    login: dict[str, Any]
+
+
 def validate_launch(
     session: Session,
     tool_conf: DatabaseToolConf,
@@ -338,10 +348,10 @@ def validate_launch(
     store: StateStore,
     keys: PlatformKeys,
     base_url: str,
-) -> Launch:
+) -> ValidatedLaunch:
     """Validate the id_token POSTed by the platform and return the launch it describes."""
     message_launch = SecureMessageLaunch(
-        FlaskRequest(),
+        FlaskRequest(request_is_secure=base_url.startswith("https://")),
         tool_conf,
         storage=storage,
         store=store,
@@ -360,4 +370,8 @@ def validate_launch(
         raise error from exc
     registration = find_registration(session, data["iss"], message_launch.get_client_id())
     assert registration is not None
-    return to_launch(message_launch.get_launch_id(), data, registration)
+    return ValidatedLaunch(
+        launch=to_launch(message_launch.get_launch_id(), data, registration),
+        bound_by_cookie=message_launch.bound_by_cookie,
+        login=message_launch.login_record,
+    )

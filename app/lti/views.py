@@ -3,18 +3,27 @@ API, and the tool's JWKS."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-from flask import Blueprint, g, jsonify, redirect, render_template, url_for
+from flask import Blueprint, g, jsonify, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from app.db import db_session
-from app.lti import keys, runtime, services, session, validation
+from app.lti import bridge, keys, runtime, services, session, validation
 from app.lti import login as oidc_login
 from app.lti.launch import Launch
 
-bp = Blueprint("lti", __name__, template_folder="templates")
+log = logging.getLogger(__name__)
+
+bp = Blueprint(
+    "lti",
+    __name__,
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/lti/static",
+)
 
 
 def tool_url(endpoint: str) -> str:
@@ -51,16 +60,58 @@ def login() -> Response:
 
 
 @bp.post("/lti/launch", endpoint="launch")
-def launch_view() -> Response:
-    """Validate the launch, then send the browser on with a session token (303 See Other)."""
+def launch_view() -> Response | str:
+    """Validate the launch; finish it if the state cookie proved the browser, else ask the
+    browser for its proof through the launch bridge."""
     rt = runtime()
-    s = db_session()
     validated = validation.validate_launch(
-        s, rt.tool_conf(), rt.storage(), rt.store, rt.platform_keys(), rt.settings.base_url
+        db_session(),
+        rt.tool_conf(),
+        rt.storage(),
+        rt.store,
+        rt.platform_keys(),
+        rt.settings.base_url,
     )
-    services.record_launch(s, validated)
-    token = _fresh_token(validated)
-    target = validated.target_link_uri or ""
+    if validated.bound_by_cookie:
+        return _finish(validated.launch, "cookie")
+    pending = bridge.hold(rt.store, validated, request.form.get("state", ""))
+    return render_template("lti/launch_bridge.html", pending=pending)
+
+
+@bp.post("/lti/launch/confirm")
+def launch_confirm() -> Response | tuple[str, int]:
+    """The launch bridge posts the browser's proof here."""
+    rt = runtime()
+    try:
+        launch, method = bridge.confirm(
+            rt.store,
+            db_session(),
+            request.form.get("pending", ""),
+            request.form.get("proof", ""),
+            request.form.get("method", ""),
+        )
+    except bridge.BrowserNotProven as exc:
+        params: dict[str, Any] = dict(exc.login_params)
+        login_url = url_for("lti.login", **params)
+        return render_template(
+            "lti/new_window.html", error=exc, login_url=login_url, request_id=g.get("request_id")
+        ), exc.status
+    return _finish(launch, method)
+
+
+def _finish(launch: Launch, proven_by: str) -> Response:
+    """Record the launch and send the browser to its page with a session token (303)."""
+    services.record_launch(db_session(), launch)
+    log.info(
+        "launch",
+        extra={
+            "proven_by": proven_by,
+            "message_type": launch.message_type,
+            "registration_id": launch.registration_id,
+        },
+    )
+    token = _fresh_token(launch)
+    target = launch.target_link_uri or ""
     path = urlsplit(target).path
     if not target or path in {url_for("lti.launch"), "/"}:
         values: dict[str, Any] = {session.SESSION_PARAM: token}

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from app.db import get_db
 from app.devlms.models import DevLineItem, DevLink
-from tests.support.lms import LmsUser, field, forms, submit
+from tests.support.lms import LmsUser, bridge_data, field, forms, submit
 from tests.support.tokens import demo_tool, tool_sign
 
 DL = "https://purl.imsglobal.org/spec/lti-dl/claim/"
@@ -26,7 +26,8 @@ def request_claims(live):
     instructor = LmsUser(live, "maria.alvarez@example.edu")
     tool = demo_tool(live)
     initiation = instructor.initiation(f"/launch/deep-link/{instructor.course_id()}/{tool.id}")
-    auth_page = submit(instructor.http, live.devlms_url, initiation)
+    login_page = submit(instructor.http, live.devlms_url, initiation)
+    auth_page = instructor.http.get(bridge_data(login_page.text)["next"], timeout=30)
     post = forms(auth_page.text)[0]
     claims = jwt.decode(post.fields["id_token"], options={"verify_signature": False})
     launched = submit(instructor.http, auth_page.url, post)

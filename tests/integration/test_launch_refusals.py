@@ -11,7 +11,7 @@ from sqlalchemy import select
 from app.db import get_db
 from app.devlms.models import DevTool
 from app.lti.models import Deployment
-from tests.support.lms import LmsUser, forms, submit
+from tests.support.lms import LmsUser, bridge_data, forms, submit
 
 
 def test_login_without_issuer_is_a_clear_400(live):
@@ -50,13 +50,12 @@ def test_login_redirects_with_every_parameter_moodle_requires(live):
     login_hint, state, nonce, and lti_message_hint echoed unaltered."""
     educator = LmsUser(live, "jordan.lee@example.edu")
     form = educator.initiation(f"/launch/link/{educator.link_id('Microcred: welcome')}")
-    response = educator.http.post(
-        f"{live.tool_url}/lti/login", data=form.fields, allow_redirects=False, timeout=30
-    )
-    assert response.status_code == 302
+    response = educator.http.post(f"{live.tool_url}/lti/login", data=form.fields, timeout=30)
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "no-store"
     from urllib.parse import parse_qs, urlsplit
 
-    location = urlsplit(response.headers["Location"])
+    location = urlsplit(bridge_data(response.text)["next"])
     params = {k: v[0] for k, v in parse_qs(location.query).items()}
     assert f"{location.scheme}://{location.netloc}{location.path}" == f"{live.devlms_url}/auth"
     assert params["scope"] == "openid" and params["response_type"] == "id_token"
@@ -71,16 +70,16 @@ def test_login_redirects_with_every_parameter_moodle_requires(live):
 def test_login_also_accepts_get(live):
     educator = LmsUser(live, "jordan.lee@example.edu")
     form = educator.initiation(f"/launch/link/{educator.link_id('Microcred: welcome')}")
-    response = educator.http.get(
-        f"{live.tool_url}/lti/login", params=form.fields, allow_redirects=False, timeout=30
-    )
-    assert response.status_code == 302
+    response = educator.http.get(f"{live.tool_url}/lti/login", params=form.fields, timeout=30)
+    assert response.status_code == 200
+    assert bridge_data(response.text)["next"].startswith(f"{live.devlms_url}/auth?")
 
 
 def _id_token_post(live, email="jordan.lee@example.edu"):
     user = LmsUser(live, email)
     form = user.initiation(f"/launch/link/{user.link_id('Microcred: welcome')}")
-    auth_page = submit(user.http, live.devlms_url, form)
+    login_page = submit(user.http, live.devlms_url, form)
+    auth_page = user.http.get(bridge_data(login_page.text)["next"], timeout=30)
     return user, auth_page, forms(auth_page.text)[0]
 
 
@@ -112,12 +111,20 @@ def test_tampered_id_token_is_refused(live):
     assert "Someone Else" not in response.text
 
 
-def test_launch_with_a_state_the_browser_never_got_is_refused(live):
+def test_launch_from_a_browser_without_the_proof_is_offered_a_new_window(live):
+    """Another browser (or one that keeps nothing in the frame) has neither the state cookie
+    nor the login's proof: the launch is not finished there, and a new window is offered."""
     _user, auth_page, post = _id_token_post(live)
-    stranger = requests.Session()  # another browser: no state cookie
-    response = submit(stranger, auth_page.url, post)
-    assert response.status_code == 400
-    assert "could not be matched to the sign-in" in response.text
+    stranger = requests.Session()
+    bridge_page = submit(stranger, auth_page.url, post)
+    assert bridge_page.status_code == 200
+    assert bridge_data(bridge_page.text)["step"] == "launch"
+    confirm = forms(bridge_page.text)[0]
+    confirm.fields["proof"] = "not-the-proof"
+    response = submit(stranger, bridge_page.url, confirm)
+    assert response.status_code == 401
+    assert "Open Microcred in a new window" in response.text
+    assert "Welcome," not in response.text
 
 
 def test_launch_without_id_token_is_refused(live):

@@ -194,11 +194,16 @@ def test_unknown_state_is_refused(forge):  # A10
     refused(pending.post(state="state-never-issued"), 400, "expired")
 
 
-def test_state_from_another_browser_is_refused(forge):  # A10
+def test_state_from_another_browser_is_not_finished_without_its_proof(forge):  # A10, C
     import requests
 
+    from tests.support.lms import bridge_data, forms, submit
+
     pending = forge.start()
-    refused(pending.post(http=requests.Session()), 400, "sign-in cookie")
+    stranger = requests.Session()
+    bridge_page = pending.post(http=stranger)
+    assert bridge_data(bridge_page.text)["step"] == "launch"
+    refused(submit(stranger, bridge_page.url, forms(bridge_page.text)[0]), 401, "new window")
 
 
 # A11, A12 ------------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from sqlalchemy import select
 
 from app.db import get_db
 from app.devlms.models import DevPlatformKey
-from tests.support.lms import LmsUser, forms, submit
+from tests.support.lms import LmsUser, bridge_data, forms, submit
 
 CLAIM = "https://purl.imsglobal.org/spec/lti/claim/"
 
@@ -76,7 +76,8 @@ class Forge:
     def start(self, link_title: str = "Microcred: welcome") -> PendingLaunch:
         user = LmsUser(self.live, self.email)
         initiation = user.initiation(f"/launch/link/{user.link_id(link_title)}")
-        auth_page = submit(user.http, self.live.devlms_url, initiation)
+        login_page = submit(user.http, self.live.devlms_url, initiation)
+        auth_page = user.http.get(bridge_data(login_page.text)["next"], timeout=30)
         form = forms(auth_page.text)[0]
         return PendingLaunch(
             user=user,

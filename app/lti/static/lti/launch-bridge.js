@@ -1,0 +1,100 @@
+/*
+ * Microcred launch bridge: proves, without third-party cookies, that the browser finishing an
+ * LTI launch is the one that started it.
+ *
+ * Login page (data-step="login"): keep a one-time secret for this sign-in in the frame's own
+ * sessionStorage (partitioned per top-level site, so it works where cookies are blocked) and,
+ * when the LMS offers it, in the LMS's platform storage (LTI client-side postMessage storage:
+ * lti.capabilities, lti.put_data), then go on to the LMS's authorisation endpoint.
+ *
+ * Launch page (data-step="launch"): read the secret back (lti.get_data, else sessionStorage)
+ * and post it to the tool, which compares it with what it kept at login.
+ *
+ * Platform storage messages time out after 1.5 s (Canvas's mobile apps announce a storage
+ * target but never answer), and answers are only accepted from the LMS's origin.
+ */
+(function () {
+  "use strict";
+
+  var root = document.getElementById("launch-bridge");
+  if (!root) { return; }
+  var data = root.dataset;
+  var TIMEOUT_MS = 1500;
+  var KEY = "microcred_state_" + data.state;
+
+  function storageFrame() {
+    if (!data.storageTarget || !window.parent || window.parent === window) { return null; }
+    if (data.storageTarget === "_parent") { return window.parent; }
+    try { return window.parent.frames[data.storageTarget] || null; } catch (e) { return null; }
+  }
+
+  function ask(frame, message) {
+    return new Promise(function (resolve) {
+      var id = Math.random().toString(36).slice(2) + Date.now().toString(36);
+      message.message_id = id;
+      var timer = setTimeout(function () { finish(null); }, TIMEOUT_MS);
+      function finish(value) {
+        clearTimeout(timer);
+        window.removeEventListener("message", listen);
+        resolve(value);
+      }
+      function listen(event) {
+        if (event.origin !== data.storageOrigin) { return; }
+        var reply = event.data;
+        if (!reply || reply.message_id !== id || reply.subject !== message.subject + ".response") { return; }
+        finish(reply.error ? null : reply);
+      }
+      window.addEventListener("message", listen);
+      try { frame.postMessage(message, data.storageOrigin); } catch (e) { finish(null); }
+    });
+  }
+
+  function platformStorage() {
+    var frame = storageFrame();
+    if (!frame) { return Promise.resolve(null); }
+    return ask(frame, { subject: "lti.capabilities" }).then(function (reply) {
+      var supported = (reply && reply.supported_messages) || [];
+      var names = supported.map(function (m) { return m.subject; });
+      return names.indexOf("lti.put_data") >= 0 && names.indexOf("lti.get_data") >= 0 ? frame : null;
+    });
+  }
+
+  function sessionStore(value) {
+    try {
+      if (value === undefined) { return window.sessionStorage.getItem(KEY); }
+      window.sessionStorage.setItem(KEY, value);
+      return value;
+    } catch (e) { return null; }
+  }
+
+  function say(text) {
+    var status = document.getElementById("bridge-status");
+    if (status) { status.textContent = text; }
+  }
+
+  function login() {
+    sessionStore(data.proof);
+    platformStorage().then(function (frame) {
+      if (!frame) { return null; }
+      return ask(frame, { subject: "lti.put_data", key: KEY, value: data.proof });
+    }).then(function () {
+      say("Signing you in…");
+      window.location.replace(data.next);
+    });
+  }
+
+  function launch() {
+    var form = document.getElementById("bridge-form");
+    platformStorage().then(function (frame) {
+      if (!frame) { return null; }
+      return ask(frame, { subject: "lti.get_data", key: KEY });
+    }).then(function (reply) {
+      var fromPlatform = reply && typeof reply.value === "string" ? reply.value : "";
+      form.elements.proof.value = fromPlatform || sessionStore() || "";
+      form.elements.method.value = fromPlatform ? "platform_storage" : "session_storage";
+      form.submit();
+    });
+  }
+
+  if (data.step === "login") { login(); } else if (data.step === "launch") { launch(); }
+}());
