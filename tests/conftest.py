@@ -108,11 +108,11 @@ def client(app: Any) -> Any:
     return app.test_client()
 
 
-def _seeded_live(overrides: dict[str, Any]) -> Iterator[LiveServers]:
+def _seeded_live(overrides: dict[str, Any], lms_host: str = "127.0.0.1") -> Iterator[LiveServers]:
     from app.db import get_db
     from app.devlms.seed import seed_demo
 
-    with live_servers(overrides) as servers:
+    with live_servers(overrides, lms_host) as servers:
         settings = servers.tool.config["MICROCRED_SETTINGS"]
         with get_db(servers.tool).begin() as session:
             seed_demo(session, settings)
@@ -123,6 +123,13 @@ def _seeded_live(overrides: dict[str, Any]) -> Iterator[LiveServers]:
 def live(settings_override: dict[str, Any]) -> Iterator[LiveServers]:
     """The tool and the development LMS on loopback, with the demo seeded."""
     yield from _seeded_live(settings_override)
+
+
+@pytest.fixture
+def live_cross_site(settings_override: dict[str, Any]) -> Iterator[LiveServers]:
+    """As ``live``, with the LMS on ``localhost`` and the tool on ``127.0.0.1``: the tool in the
+    LMS's iframe is on another site, so the browser treats its cookies as third-party."""
+    yield from _seeded_live(settings_override, lms_host="localhost")
 
 
 @pytest.fixture

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, render_template
+from typing import Any
+
+from flask import Blueprint, current_app, g, jsonify, redirect, render_template, request, url_for
 from sqlalchemy import text
 from werkzeug.wrappers import Response
 
+from app import lti
 from app.db import db_session
 from app.errors import AppError
+from app.lti import services as lti_services
 
 bp = Blueprint(
     "core", __name__, template_folder="templates", static_folder="static", static_url_path="/static"
@@ -33,3 +37,40 @@ def healthz() -> Response:
             title="Not ready",
         ) from exc
     return jsonify({"status": "ok"})
+
+
+@bp.route("/profile", methods=["GET", "POST"])
+def profile() -> Response | tuple[str, int] | str:
+    """The person's own settings: for now, the name on their badges."""
+    launch = lti.require_launch()
+    session = db_session()
+    if launch.is_anonymous:
+        raise AppError(
+            "Your LMS did not tell Microcred who you are, so there is no profile to keep.",
+            status=403,
+            code="anonymous_launch",
+            title="No profile for anonymous visitors",
+            hint="Ask your LMS administrator to share your name with Microcred.",
+        )
+    user = lti_services.find_user(session, launch)
+    lti.session_token_for(launch)
+    if request.method == "POST":
+        typed = request.form.get("badge_name", "")
+        try:
+            name = lti_services.clean_badge_name(typed)
+        except lti_services.InvalidBadgeName as exc:
+            page = render_template(
+                "core/profile.html", launch=launch, user=user, value=typed, error=str(exc)
+            )
+            return page, 400
+        lti_services.set_badge_name(session, launch, name)
+        token_values: dict[str, Any] = {lti.session.SESSION_PARAM: g.session_token, "saved": 1}
+        return redirect(url_for("core.profile", **token_values), code=303)
+    value = (user.badge_name if user else None) or ""
+    return render_template(
+        "core/profile.html",
+        launch=launch,
+        user=user,
+        value=value,
+        saved=request.args.get("saved") == "1",
+    )

@@ -26,6 +26,11 @@ def create_devlms_app(config_override: Mapping[str, Any] | None = None) -> Flask
             "The development LMS is switched off (MICROCRED_DEVLMS_ENABLED, or production mode)."
         )
     app = build_base_app(__name__, settings, component="devlms", session_cookie="devlms_session")
+    if settings.devlms_url.startswith(("https://", "http://localhost")):
+        # As Moodle and Canvas do: the LMS's own session must survive the OIDC authorization
+        # request that a cross-site tool's iframe sends it, so it is SameSite=None (which
+        # browsers accept only on Secure cookies: over HTTPS, or on localhost).
+        app.config.update(SESSION_COOKIE_SAMESITE="None", SESSION_COOKIE_SECURE=True)
     app.register_blueprint(ui_bp)
     app.register_blueprint(api_bp)
     return app

@@ -117,12 +117,10 @@ def auth() -> str:
         claims = platform.deep_linking_claims(base, checked, course, data)
     if not platform.course_roles(course, checked.user):
         raise PlatformError(403, "access_denied", "You are not enrolled in this course.")
-    id_token = platform.sign(s, claims)
-    return render_template(
-        "devlms/form_post.html",
-        action=checked.redirect_uri,
-        fields={"id_token": id_token, "state": checked.state},
-    )
+    fields = {"id_token": platform.sign(s, claims), "state": checked.state}
+    if checked.tool.flavour in {"canvas", "canvas_mobile"}:
+        fields["lti_storage_target"] = "_parent"  # Canvas repeats it on the launch
+    return render_template("devlms/form_post.html", action=checked.redirect_uri, fields=fields)
 
 
 @bp.post("/token")

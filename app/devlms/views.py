@@ -22,6 +22,11 @@ from app.devlms.models import (
     DevUser,
 )
 
+# How the LMS treats a tool: Moodle (no platform storage), Canvas (platform storage answered in
+# the parent frame), or Canvas's mobile app (storage announced, never answered).
+FLAVOURS = {"moodle": "Moodle", "canvas": "Canvas", "canvas_mobile": "Canvas mobile app"}
+CANVAS_FLAVOURS = {"canvas", "canvas_mobile"}
+
 bp = Blueprint(
     "devlms",
     __name__,
@@ -58,7 +63,12 @@ def home() -> str:
         enrolments = s.scalars(select(DevEnrolment).where(DevEnrolment.user_id == user.id)).all()
     tools = s.scalars(select(DevTool).order_by(DevTool.id)).all()
     return render_template(
-        "devlms/home.html", users=users, user=user, enrolments=enrolments, tools=tools
+        "devlms/home.html",
+        users=users,
+        user=user,
+        enrolments=enrolments,
+        tools=tools,
+        flavours=FLAVOURS,
     )
 
 
@@ -82,6 +92,7 @@ def course(course_id: int) -> str:
     if request.args.get("open"):
         current = next((link for link in links if str(link.id) == request.args["open"]), None)
     tools = s.scalars(select(DevTool).where(DevTool.status == "active").order_by(DevTool.id)).all()
+    framed = s.get(DevTool, current.tool_id if current else request.args.get("add", type=int) or 0)
     return render_template(
         "devlms/course.html",
         course=course,
@@ -90,6 +101,7 @@ def course(course_id: int) -> str:
         links=links,
         current=current,
         tools=tools,
+        platform_storage=framed is not None and framed.flavour == "canvas",
         adding=request.args.get("add", type=int),
     )
 
@@ -131,7 +143,29 @@ def _initiate(tool: DevTool, user: DevUser, hint: dict[str, Any], target_link_ur
         "client_id": tool.client_id,
         "lti_deployment_id": tool.deployment_id,
     }
+    if tool.flavour in CANVAS_FLAVOURS:
+        # Canvas also names the deployment ``deployment_id``, adds its region hints, and offers
+        # platform storage in the parent frame (its mobile apps announce it but never answer).
+        params.update(
+            deployment_id=tool.deployment_id,
+            canvas_region="us-east-1",
+            canvas_environment="prod",
+            lti_storage_target="_parent",
+        )
     return render_template("devlms/form_post.html", action=tool.initiate_login_uri, fields=params)
+
+
+@bp.post("/tools/<int:tool_id>/flavour")
+def set_flavour(tool_id: int) -> Response:
+    """Make the LMS behave like Moodle, Canvas, or Canvas's mobile app towards a tool."""
+    s = db_session()
+    tool = s.get(DevTool, tool_id)
+    flavour = request.form.get("flavour", "")
+    if tool is None or flavour not in FLAVOURS:
+        abort(400)
+    tool.flavour = flavour
+    s.commit()
+    return redirect(url_for("devlms.home"))
 
 
 @bp.get("/courses/<int:course_id>/gradebook")

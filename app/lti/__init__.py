@@ -6,10 +6,12 @@ from dataclasses import dataclass
 
 import requests
 from cryptography.fernet import Fernet
-from flask import Flask, current_app
+from flask import Flask, current_app, g
 
 from app.db import get_db
+from app.lti import session
 from app.lti.keys import key_cipher
+from app.lti.launch import Launch
 from app.lti.platform_keys import PlatformKeys
 from app.lti.session import SessionReader
 from app.lti.state import DatabaseStateStore, RedisStateStore, StateStore
@@ -73,6 +75,17 @@ def init_app(app: Flask, settings: Settings) -> None:
         http=make_http_session(),
         store=make_state_store(app, settings),
     )
+
+
+def require_launch() -> Launch:
+    """Return the launch the request's session token belongs to, or refuse (401)."""
+    return session.require_launch(runtime().session_reader())
+
+
+def session_token_for(launch: Launch) -> str:
+    """Issue a fresh session token for this page's links and forms (sliding expiry)."""
+    g.session_token = session.issue(runtime().settings.secret_key, launch)
+    return str(g.session_token)
 
 
 def runtime() -> LtiRuntime:

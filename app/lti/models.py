@@ -133,6 +133,8 @@ class LtiUser(Base):
     given_name: Mapped[str | None] = mapped_column(String(255))
     family_name: Mapped[str | None] = mapped_column(String(255))
     email: Mapped[str | None] = mapped_column(String(320))
+    badge_name: Mapped[str | None] = mapped_column(String(120))
+    """The name the person wants on their badges, if not the LMS's."""
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 

@@ -90,3 +90,41 @@ def record_launch(session: Session, launch: Launch) -> None:
     session.commit()
     if learned:
         frame_origins.forget_cached_origins()
+
+
+BADGE_NAME_MAX = 120
+
+
+class InvalidBadgeName(ValueError):
+    """The name typed for badges cannot be used; the message says why."""
+
+
+def clean_badge_name(raw: str) -> str | None:
+    """Return the name to store (``None`` to use the LMS's name) or raise ``InvalidBadgeName``."""
+    name = " ".join(raw.split())
+    if len(name) > BADGE_NAME_MAX:
+        raise InvalidBadgeName(f"Use at most {BADGE_NAME_MAX} characters (this has {len(name)}).")
+    if any(not ch.isprintable() for ch in name):
+        raise InvalidBadgeName("Use letters, spaces and punctuation only.")
+    return name or None
+
+
+def find_user(session: Session, launch: Launch) -> LtiUser | None:
+    """Return the stored person of a launch (``None`` for an anonymous launch)."""
+    if launch.user is None:
+        return None
+    return session.scalars(
+        select(LtiUser).where(
+            LtiUser.registration_id == launch.registration_id, LtiUser.sub == launch.user.sub
+        )
+    ).first()
+
+
+def set_badge_name(session: Session, launch: Launch, name: str | None) -> LtiUser:
+    """Store the name the person wants on their badges."""
+    user = find_user(session, launch)
+    if user is None:
+        raise LookupError("no stored user for this launch")
+    user.badge_name = name
+    session.commit()
+    return user

@@ -11,7 +11,16 @@ from flask import Blueprint, g, jsonify, redirect, render_template, request, url
 from werkzeug.wrappers import Response
 
 from app.db import db_session
-from app.lti import bridge, keys, runtime, services, session, validation
+from app.lti import (
+    bridge,
+    keys,
+    require_launch,
+    runtime,
+    services,
+    session,
+    session_token_for,
+    validation,
+)
 from app.lti import login as oidc_login
 from app.lti.launch import Launch
 
@@ -29,11 +38,6 @@ bp = Blueprint(
 def tool_url(endpoint: str) -> str:
     """Return one of our absolute URLs, built from the configured public origin."""
     return runtime().settings.base_url + url_for(endpoint)
-
-
-def _fresh_token(launch: Launch) -> str:
-    g.session_token = session.issue(runtime().settings.secret_key, launch)
-    return str(g.session_token)
 
 
 @bp.app_context_processor
@@ -110,7 +114,7 @@ def _finish(launch: Launch, proven_by: str) -> Response:
             "registration_id": launch.registration_id,
         },
     )
-    token = _fresh_token(launch)
+    token = session_token_for(launch)
     target = launch.target_link_uri or ""
     path = urlsplit(target).path
     if not target or path in {url_for("lti.launch"), "/"}:
@@ -123,15 +127,15 @@ def _finish(launch: Launch, proven_by: str) -> Response:
 @bp.get("/home")
 def home() -> str:
     """Who launched: the landing page of a launch."""
-    launch = session.require_launch(runtime().session_reader())
-    _fresh_token(launch)
+    launch = require_launch()
+    session_token_for(launch)
     return render_template("lti/launched.html", launch=launch)
 
 
 @bp.get("/api/session")
 def session_info() -> Response:
     """Tell a script who its session belongs to (``Authorization: Bearer <token>``)."""
-    launch = session.require_launch(runtime().session_reader())
+    launch = require_launch()
     return jsonify(
         {
             "user": None
@@ -149,8 +153,8 @@ def session_info() -> Response:
 @bp.post("/api/session/refresh")
 def session_refresh() -> Response:
     """Give a page that stays open a fresh token (the old one stays valid until it expires)."""
-    launch = session.require_launch(runtime().session_reader())
-    return jsonify({"token": _fresh_token(launch), "expires_in": session.SESSION_SECONDS})
+    launch = require_launch()
+    return jsonify({"token": session_token_for(launch), "expires_in": session.SESSION_SECONDS})
 
 
 @bp.get("/.well-known/jwks.json")

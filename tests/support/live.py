@@ -26,15 +26,20 @@ def _placeholder(environ: Any, start_response: Any) -> list[bytes]:
 
 
 @contextmanager
-def live_servers(overrides: Mapping[str, Any]) -> Iterator[LiveServers]:
-    """Bind two free ports, build both apps for those origins, serve until the block ends."""
+def live_servers(
+    overrides: Mapping[str, Any], lms_host: str = "127.0.0.1"
+) -> Iterator[LiveServers]:
+    """Bind two free ports, build both apps for those origins, serve until the block ends.
+
+    ``lms_host="localhost"`` puts the LMS on another *site* than the tool (127.0.0.1), so the
+    tool in the LMS's iframe is third-party, as it is in production."""
     from app import create_app
     from app.devlms import create_devlms_app
 
     tool_server: BaseWSGIServer = make_server("127.0.0.1", 0, _placeholder, threaded=True)
     lms_server: BaseWSGIServer = make_server("127.0.0.1", 0, _placeholder, threaded=True)
     tool_url = f"http://127.0.0.1:{tool_server.server_port}"
-    lms_url = f"http://127.0.0.1:{lms_server.server_port}"
+    lms_url = f"http://{lms_host}:{lms_server.server_port}"
     config = {**overrides, "MICROCRED_BASE_URL": tool_url, "MICROCRED_DEVLMS_URL": lms_url}
     tool = create_app(config)
     devlms = create_devlms_app(config)

@@ -109,5 +109,7 @@ def bridge_data(html: str) -> dict[str, str]:
     match = re.search(r'<div id="launch-bridge"([^>]*)>', html)
     if not match:
         return {}
-    return {name.replace("-", "_"): unescape(value)
-            for name, value in re.findall(r'data-([\w-]+)="([^"]*)"', match.group(1))}
+    return {
+        name.replace("-", "_"): unescape(value)
+        for name, value in re.findall(r'data-([\w-]+)="([^"]*)"', match.group(1))
+    }

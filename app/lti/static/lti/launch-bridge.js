@@ -90,8 +90,9 @@
       return ask(frame, { subject: "lti.get_data", key: KEY });
     }).then(function (reply) {
       var fromPlatform = reply && typeof reply.value === "string" ? reply.value : "";
-      form.elements.proof.value = fromPlatform || sessionStore() || "";
-      form.elements.method.value = fromPlatform ? "platform_storage" : "session_storage";
+      var fromSession = fromPlatform ? "" : (sessionStore() || "");
+      form.elements.proof.value = fromPlatform || fromSession;
+      form.elements.method.value = fromPlatform ? "platform_storage" : (fromSession ? "session_storage" : "");
       form.submit();
     });
   }

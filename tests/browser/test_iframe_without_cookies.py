@@ -1,0 +1,139 @@
+"""Launches in a real browser where the tool is a third party inside the LMS's iframe
+(LTI-CHECKLIST C, J): the LMS on ``localhost``, the tool on ``127.0.0.1``, third-party cookies
+blocked. The state cookie never comes back, so the launch bridge must prove the browser:
+
+- Canvas: through the LMS's platform storage (postMessage), inside the iframe;
+- Moodle (no platform storage) and Canvas's mobile app (announces storage, never answers):
+  through the frame's session storage where the browser partitions it, else through the
+  "Open in a new window" page, whose new window then works.
+
+Then, inside the iframe, links and a form of the tool work on the session token alone.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Browser, Page, Playwright, expect
+from sqlalchemy import select
+
+from app.db import get_db
+from app.devlms.models import DevTool
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS
+from tests.browser.test_launch_in_iframe import act_as
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def strict_browser(playwright: Playwright) -> Iterator[Browser]:
+    chromium = playwright.chromium.launch(
+        executable_path=str(CHROMIUM), headless=True,
+        args=[*CHROMIUM_ARGS, "--test-third-party-cookie-phaseout"],
+    )
+    try:
+        yield chromium
+    finally:
+        chromium.close()
+
+
+@pytest.fixture
+def page(strict_browser: Browser) -> Iterator[Page]:
+    context = strict_browser.new_context(viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(TIMEOUT_MS)
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
+def _flavour(live, flavour: str) -> None:
+    with get_db(live.devlms).begin() as session:
+        session.scalars(select(DevTool)).one().flavour = flavour
+
+
+def _proofs(page: Page) -> list[str]:
+    """Record how each launch was proven (the bridge's confirm posts)."""
+    methods: list[str] = []
+
+    def seen(request) -> None:
+        if request.url.endswith("/lti/launch/confirm") and request.post_data:
+            found = re.search(r"method=(\w*)", request.post_data)
+            methods.append(found.group(1) if found else "")
+
+    page.on("request", seen)
+    return methods
+
+
+def _open(page: Page, live, activity: str = "Microcred: welcome") -> None:
+    page.get_by_role("link", name="Teaching with Evidence").click()
+    page.get_by_role("link", name=activity, exact=True).click()
+
+
+def _partitioned_storage(page: Page, live) -> bool:
+    """Whether this browser gives a third-party iframe session storage (it partitions it)."""
+    page.goto(f"{live.devlms_url}/")
+    page.evaluate("""url => new Promise(done => {
+        const frame = document.createElement("iframe");
+        frame.onload = done; frame.src = url; document.body.appendChild(frame); })""",
+                  f"{live.tool_url}/healthz")
+    probe = "() => { try { sessionStorage.setItem('x', '1'); return true }"
+    probe += " catch (e) { return false } }"
+    return bool(page.frames[-1].evaluate(probe))
+
+
+def _session_works_inside(frame_page, live) -> None:
+    """Follow two of the tool's links and post its form, all inside the frame."""
+    expect(frame_page.locator('dd[data-field="name"]')).to_have_text("Jordan Lee")
+    frame_page.get_by_role("link", name="Your profile").click()
+    expect(frame_page.get_by_role("heading", level=1)).to_have_text("Your profile")
+    frame_page.get_by_label("Name on your badges").fill("Jordan A. Lee")
+    frame_page.get_by_role("button", name="Save").click()
+    expect(frame_page.get_by_role("status")).to_contain_text("Saved")
+    expect(frame_page.get_by_label("Name on your badges")).to_have_value("Jordan A. Lee")
+    frame_page.get_by_role("link", name="Back to the start").click()
+    expect(frame_page.locator('dd[data-field="name"]')).to_have_text("Jordan Lee")
+
+
+def test_canvas_platform_storage_proves_the_launch_inside_the_iframe(page, live_cross_site,
+                                                                     artifacts):
+    live = live_cross_site
+    _flavour(live, "canvas")
+    proofs = _proofs(page)
+    act_as(page, live, "Jordan Lee")
+    _open(page, live)
+    tool = page.frame_locator("iframe.tool")
+    expect(tool.get_by_role("heading", level=1)).to_have_text("Welcome, Jordan Lee")
+    assert proofs == ["platform_storage"]
+    _session_works_inside(tool, live)
+    page.screenshot(path=str(artifacts / "canvas-platform-storage.png"), full_page=True)
+
+
+@pytest.mark.parametrize("flavour", ["moodle", "canvas_mobile"])
+def test_without_platform_storage_the_launch_still_works(page, live_cross_site, artifacts,
+                                                         flavour):
+    live = live_cross_site
+    _flavour(live, flavour)
+    partitioned = _partitioned_storage(page, live)
+    proofs = _proofs(page)
+    act_as(page, live, "Jordan Lee")
+    _open(page, live)
+    tool = page.frame_locator("iframe.tool")
+    if partitioned:  # the frame's own session storage carries the proof
+        expect(tool.get_by_role("heading", level=1)).to_have_text("Welcome, Jordan Lee")
+        assert proofs == ["session_storage"]
+        _session_works_inside(tool, live)
+        return
+    # Nothing is kept inside the frame: the new-window offer, and the new window works.
+    offer = tool.get_by_role("link", name="Open Microcred in a new window")
+    expect(offer).to_be_visible()
+    page.screenshot(path=str(artifacts / f"{flavour}-new-window-offer.png"), full_page=True)
+    with page.context.expect_page() as opened:
+        offer.click()
+    window = opened.value
+    expect(window.get_by_role("heading", level=1)).to_have_text("Welcome, Jordan Lee")
+    assert proofs[0] == ""  # the frame had no proof to give
+    _session_works_inside(window, live)
+    window.screenshot(path=str(artifacts / f"{flavour}-new-window.png"), full_page=True)
