@@ -1,61 +1,61 @@
-"""Benchmark: full LTI launches through the development LMS, over loopback.
+"""Benchmark: full LTI launches against the development LMS, over loopback.
 
-Starts the tool and the development LMS as two separate server processes (so each one's CPU
-time can be read from /proc), seeds the demo, then runs complete launches — login initiation on
-the LMS, the tool's OIDC login redirect, the LMS's signed id_token, the tool's launch
-validation — from several simulated browsers at once. It prints throughput, latency, and the
-CPU time each server spent per launch, next to the CPU time of a trivial request (/healthz)
-measured in the same run, as a ratio.
+The tool runs under gunicorn (2 workers) on a throwaway PostgreSQL server, the development LMS
+under its own gunicorn; each simulated client is a new browser (a fresh HTTP session) and a new
+user. A launch is: the LMS's login initiation page → the tool's login (bridge page) → the LMS's
+OIDC authorization (a signed id_token) → the tool's launch (every check) → 303 → the tool's
+first page. In the same run it measures the floor: a bare endpoint on the same tool server that
+only verifies a posted id_token. It prints launches/s, p50/p95/p99, each server's CPU time per
+launch (from /proc), the platform JWKS fetches per 1 000 launches, and full-launch rate ÷
+floor rate.
 
-    .venv/bin/python bench/launch.py [--launches 200] [--concurrency 1,4]
+    .venv/bin/pip install -e '.[bench]'
+    .venv/bin/python bench/launch.py [--launches 300] [--concurrency 1,8,32]
 
-On a 2-core machine the load generator shares the cores with both servers: latency at high
-concurrency is bounded by Little's law (latency ≈ concurrency ÷ throughput), so the CPU time
-per launch is the figure to compare between runs.
+On 2 cores the load generator, the tool, the LMS and PostgreSQL share the CPUs: at 32
+concurrent clients latency is bounded by Little's law (latency ≈ concurrency ÷ throughput), so
+compare the CPU per launch and the ratio to the floor, not the raw latency.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import socket
+import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import requests
 
 ROOT = Path(__file__).resolve().parent.parent
-
-SERVER = """
-import sys
-from werkzeug.serving import run_simple
-from app import create_app
-from app.devlms import create_devlms_app
-factory = create_app if sys.argv[1] == "tool" else create_devlms_app
-run_simple("127.0.0.1", int(sys.argv[2]), factory(), threaded=True)
-"""
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+LEARNERS = 400
+SECRET = "bench-secret-key-0123456789-0123456789-0123456789"
 
 
 def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """CPU time of a process and its children (gunicorn's master and workers)."""
+    total = 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(stat.parent.name) == pid or int(fields[1]) == pid:
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
 
 
 def wait_up(url: str) -> None:
-    for _ in range(200):
+    for _ in range(300):
         try:
-            if requests.get(url, timeout=1).status_code < 500:
+            if requests.get(url, timeout=2).status_code < 500:
                 return
         except requests.RequestException:
             pass
@@ -63,111 +63,171 @@ def wait_up(url: str) -> None:
     raise SystemExit(f"server at {url} did not start")
 
 
-def one_launch(lms: str, user_id: int, link_id: int) -> float:
-    from tests.support.lms import forms, submit
+def seed(env: dict[str, str]) -> tuple[list[int], int]:
+    """Migrate, seed the demo, add learners; return learner ids and the link to launch."""
+    flask = [sys.executable, "-m", "flask", "--app", "app"]
+    for command in (["db", "upgrade"], ["demo", "seed"]):
+        subprocess.run([*flask, *command], env=env, cwd=ROOT, check=True, capture_output=True)
+    from sqlalchemy import create_engine, select
+    from sqlalchemy.orm import Session
 
+    from app.db import Base  # noqa: F401 - models registered
+    from app.devlms.models import DevCourse, DevEnrolment, DevLink, DevUser
+    from app.models import metadata  # noqa: F401
+
+    engine = create_engine(env["MICROCRED_DATABASE_URL"])
+    with Session(engine) as session:
+        course = session.scalars(select(DevCourse)).one()
+        for n in range(LEARNERS):
+            user = DevUser(sub=f"bench-{n}", given_name="Bench", family_name=f"Learner {n}",
+                           email=f"bench{n}@example.edu")
+            session.add(user)
+            session.flush()
+            session.add(DevEnrolment(course_id=course.id, user_id=user.id, role="Learner"))
+        session.commit()
+        ids = list(session.scalars(select(DevUser.id).where(DevUser.sub.like("bench-%"))))
+        link = session.scalars(select(DevLink.id).order_by(DevLink.id)).first()
+    engine.dispose()
+    assert link is not None
+    return ids, link
+
+
+def launch(lms: str, user_id: int, link_id: int) -> float:
+    from tests.support.lms import bridge_data, forms, submit
+
+    http = requests.Session()  # a new browser
+    http.post(f"{lms}/act-as", data={"user_id": user_id}, timeout=60)
     started = time.perf_counter()
-    http = requests.Session()
-    http.post(f"{lms}/act-as", data={"user_id": user_id}, timeout=30)
-    initiation = forms(http.get(f"{lms}/launch/link/{link_id}", timeout=30).text)[0]
-    auth_page = submit(http, lms, initiation)
-    page = submit(http, auth_page.url, forms(auth_page.text)[0])
+    initiation = forms(http.get(f"{lms}/launch/link/{link_id}", timeout=60).text)[0]
+    login = submit(http, lms, initiation)
+    auth = http.get(bridge_data(login.text)["next"], timeout=60)
+    page = submit(http, auth.url, forms(auth.text)[0])
+    took = time.perf_counter() - started
     if page.status_code != 200 or "Welcome," not in page.text:
         raise SystemExit(f"launch failed: {page.status_code} {page.text[:300]}")
-    return time.perf_counter() - started
+    return took
 
 
-def run(lms: str, user_ids: list[int], link_id: int, launches: int, concurrency: int
-        ) -> list[float]:
+def id_token(lms: str, user_id: int, link_id: int) -> str:
+    from tests.support.lms import bridge_data, forms, submit
+
+    http = requests.Session()
+    http.post(f"{lms}/act-as", data={"user_id": user_id}, timeout=60)
+    login = submit(http, lms, forms(http.get(f"{lms}/launch/link/{link_id}", timeout=60).text)[0])
+    auth = http.get(bridge_data(login.text)["next"], timeout=60)
+    return forms(auth.text)[0].fields["id_token"]
+
+
+def run(count: int, concurrency: int, job: Callable[[int], float]) -> tuple[float, list[float]]:
     latencies: list[float] = []
     lock = threading.Lock()
-    counter = iter(range(launches))
+    jobs = iter(range(count))
 
-    def worker(index: int) -> None:
+    def worker() -> None:
         while True:
             with lock:
-                if next(counter, None) is None:
-                    return
-            took = one_launch(lms, user_ids[index % len(user_ids)], link_id)
+                n = next(jobs, None)
+            if n is None:
+                return
+            took = job(n)
             with lock:
                 latencies.append(took)
 
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(concurrency)]
+    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
+    started = time.perf_counter()
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    return latencies
+    return time.perf_counter() - started, sorted(latencies)
+
+
+def pct(values: list[float], p: float) -> float:
+    return values[min(len(values) - 1, int(round(p * (len(values) - 1))))] * 1000
+
+
+def jwks_fetches(log: Path) -> int:
+    return sum(1 for line in log.read_text().splitlines() if '"path": "/jwks"' in line)
 
 
 def main() -> None:
-    sys.path.insert(0, str(ROOT))  # the HTML form helpers of the integration tests
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--launches", type=int, default=200)
-    parser.add_argument("--concurrency", default="1,4")
+    parser.add_argument("--launches", type=int, default=300, help="per concurrency level")
+    parser.add_argument("--concurrency", default="1,8,32")
+    parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
+    sys.path.insert(0, str(ROOT))
+    from tests.support.postgres import free_port, start_postgres
 
+    pg = start_postgres()
     folder = Path(tempfile.mkdtemp(prefix="microcred-bench-"))
-    tool_port, lms_port = free_port(), free_port()
-    env = {**os.environ, "MICROCRED_INSTANCE_PATH": str(folder),
-           "MICROCRED_BASE_URL": f"http://127.0.0.1:{tool_port}",
-           "MICROCRED_DEVLMS_URL": f"http://127.0.0.1:{lms_port}", "MICROCRED_LOG_LEVEL": "WARNING"}
-    flask = [sys.executable, "-m", "flask", "--app", "app"]
-    subprocess.run([*flask, "db", "upgrade"], env=env, cwd=ROOT, check=True, capture_output=True)
-    subprocess.run([*flask, "demo", "seed"], env=env, cwd=ROOT, check=True, capture_output=True)
-    servers = {
-        name: subprocess.Popen([sys.executable, "-c", SERVER, name, str(port)], env=env, cwd=ROOT,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        for name, port in (("tool", tool_port), ("devlms", lms_port))
-    }
-    tool, lms = f"http://127.0.0.1:{tool_port}", f"http://127.0.0.1:{lms_port}"
+    processes: dict[str, subprocess.Popen[bytes]] = {}
     try:
+        tool_port, lms_port = free_port(), free_port()
+        tool, lms = f"http://127.0.0.1:{tool_port}", f"http://127.0.0.1:{lms_port}"
+        env = {**os.environ, "MICROCRED_DATABASE_URL": pg.create_database("microcred_bench"),
+               "MICROCRED_INSTANCE_PATH": str(folder), "MICROCRED_SECRET_KEY": SECRET,
+               "MICROCRED_BASE_URL": tool, "MICROCRED_DEVLMS_URL": lms,
+               "MICROCRED_LOG_LEVEL": "INFO", "PYTHONPATH": str(ROOT)}
+        user_ids, link_id = seed(env)
+        gunicorn = [sys.executable, "-m", "gunicorn", "-w", str(args.workers), "--backlog", "256"]
+        logs = {"tool": folder / "tool.log", "devlms": folder / "devlms.log"}
+        for name, port, target in (("tool", tool_port, "bench.floor:app"),
+                                   ("devlms", lms_port, "app.devlms:create_devlms_app()")):
+            processes[name] = subprocess.Popen(
+                [*gunicorn, "-b", f"127.0.0.1:{port}", target], env=env, cwd=ROOT,
+                stdout=logs[name].open("wb"), stderr=subprocess.STDOUT)
         wait_up(f"{tool}/healthz")
         wait_up(f"{lms}/")
-        from sqlalchemy import create_engine, text
+        launch(lms, user_ids[0], link_id)  # warm: keys made, platform JWKS cached
+        tokens = [id_token(lms, user_ids[n], link_id) for n in range(20)]
 
-        engine = create_engine(f"sqlite:///{folder}/microcred.sqlite")
-        with engine.connect() as conn:
-            user_ids = [r[0] for r in conn.execute(text(
-                "SELECT u.id FROM devlms_user u JOIN devlms_enrolment e ON e.user_id = u.id "
-                "WHERE e.role = 'Learner'"))]
-            link_id = conn.execute(text("SELECT id FROM devlms_link ORDER BY id LIMIT 1")).scalar()
-        engine.dispose()
-        one_launch(lms, user_ids[0], link_id)  # warm up: keys made, JWKS cached
-
-        http = requests.Session()
-        before = cpu_seconds(servers["tool"].pid)
-        for _ in range(args.launches):
-            http.get(f"{tool}/healthz", timeout=30)
-        healthz_cpu = (cpu_seconds(servers["tool"].pid) - before) / args.launches
-
-        print(f"Microcred launch benchmark — {args.launches} launches per row, SQLite, loopback, "
-              f"{os.cpu_count()} CPUs")
-        print(f"tool CPU per /healthz request: {healthz_cpu * 1000:.2f} ms (baseline)")
-        print(f"{'conc':>4} {'launch/s':>9} {'p50 ms':>8} {'p95 ms':>8} {'tool CPU ms':>12} "
-              f"{'LMS CPU ms':>11} {'tool CPU ÷ healthz':>19}")
+        print(f"Microcred launch benchmark: tool and LMS under gunicorn ({args.workers} workers "
+              f"each), PostgreSQL 15, loopback, {os.cpu_count()} CPUs, {args.launches} launches "
+              "per row, a new browser and user per launch")
+        print(f"{'conc':>4} {'launch/s':>9} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} "
+              f"{'tool CPU ms':>11} {'LMS CPU ms':>10} {'JWKS/1000':>9} "
+              f"{'floor/s':>8} {'floor p95':>9} {'full÷floor':>10}")
+        next_user = iter(range(1, 10**9))
         for concurrency in (int(c) for c in args.concurrency.split(",")):
-            cpu_before = {n: cpu_seconds(p.pid) for n, p in servers.items()}
-            started = time.perf_counter()
-            latencies = run(lms, user_ids, link_id, args.launches, concurrency)
-            elapsed = time.perf_counter() - started
-            cpu = {
-                n: (cpu_seconds(p.pid) - cpu_before[n]) / args.launches
-                for n, p in servers.items()
-            }
-            latencies.sort()
-            p95 = latencies[int(0.95 * (len(latencies) - 1))]
-            print(f"{concurrency:>4} {args.launches / elapsed:>9.1f} "
-                  f"{statistics.median(latencies) * 1000:>8.1f} {p95 * 1000:>8.1f} "
-                  f"{cpu['tool'] * 1000:>12.1f} {cpu['devlms'] * 1000:>11.1f} "
-                  f"{cpu['tool'] / healthz_cpu if healthz_cpu else float('nan'):>19.1f}")
-        print("A launch is 4 LMS requests and 2 tool requests (login redirect, id_token POST).")
-        print("Latency at concurrency > cores is bounded by Little's law: "
+            floor_http = threading.local()
+
+            def floor(n: int) -> float:
+                if not hasattr(floor_http, "s"):
+                    floor_http.s = requests.Session()
+                started = time.perf_counter()
+                answer = floor_http.s.post(f"{tool}/bench/verify", timeout=60,
+                                           data={"id_token": tokens[n % len(tokens)]})
+                answer.raise_for_status()
+                return time.perf_counter() - started
+
+            floor_time, floor_lat = run(args.launches, concurrency, floor)
+            fetched = jwks_fetches(logs["devlms"])
+            cpu = {name: cpu_seconds(p.pid) for name, p in processes.items()}
+
+            def full(n: int) -> float:
+                return launch(lms, user_ids[next(next_user) % len(user_ids)], link_id)
+
+            elapsed, lat = run(args.launches, concurrency, full)
+            used = {name: (cpu_seconds(p.pid) - cpu[name]) / args.launches * 1000
+                    for name, p in processes.items()}
+            per_1000 = (jwks_fetches(logs["devlms"]) - fetched) * 1000 / args.launches
+            rate, floor_rate = args.launches / elapsed, args.launches / floor_time
+            print(f"{concurrency:>4} {rate:>9.1f} {statistics.median(lat) * 1000:>7.1f} "
+                  f"{pct(lat, 0.95):>7.1f} {pct(lat, 0.99):>7.1f} {used['tool']:>11.1f} "
+                  f"{used['devlms']:>10.1f} {per_1000:>9.1f} {floor_rate:>8.1f} "
+                  f"{pct(floor_lat, 0.95):>9.1f} {rate / floor_rate:>10.2f}")
+        print("A launch is 3 tool requests (login, launch, first page) and 3 LMS requests "
+              "(initiation, authorization, plus the browser's act-as outside the timing); the "
+              "floor is 1 tool request.")
+        print("Latency at concurrency above the cores is bounded by Little's law: "
               "latency ≈ concurrency ÷ throughput.")
     finally:
-        for process in servers.values():
+        for process in processes.values():
             process.terminate()
-            process.wait(timeout=10)
+            process.wait(timeout=20)
+        pg.stop()
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 if __name__ == "__main__":

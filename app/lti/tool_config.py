@@ -7,6 +7,7 @@ key attached for service calls. Modelled on django-lti's ``DjangoToolConfig``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from cryptography.fernet import Fernet
@@ -34,6 +35,30 @@ def find_registration(session: Session, issuer: str, client_id: str | None) -> R
     return candidates[0] if len(candidates) == 1 else None
 
 
+class _Registration(PyltiRegistration):
+    """pylti1p3's registration whose tool key is read only when something needs it.
+
+    Logins and launches never sign; service calls and Deep Linking responses do. pylti1p3
+    derives the ``kid`` of what it signs from the public key (RFC 7638 thumbprint), the same
+    value our JWKS publishes."""
+
+    def __init__(self, load_key: Callable[[], keys.SigningKey]) -> None:
+        super().__init__()
+        self._load_key = load_key
+        self._key: keys.SigningKey | None = None
+
+    def _signing_key(self) -> keys.SigningKey:
+        if self._key is None:
+            self._key = self._load_key()
+        return self._key
+
+    def get_tool_private_key(self) -> str:
+        return self._signing_key().private_pem
+
+    def get_tool_public_key(self) -> str:
+        return self._signing_key().public_pem
+
+
 class DatabaseToolConf(ToolConfAbstract[Any]):
     """Registrations and deployments from the database, for pylti1p3."""
 
@@ -41,6 +66,14 @@ class DatabaseToolConf(ToolConfAbstract[Any]):
         super().__init__()
         self._session = session
         self._cipher = cipher
+        # pylti1p3 looks the registration up several times per request; once is enough.
+        self._rows: dict[tuple[str, str | None], Registration | None] = {}
+
+    def registration_row(self, iss: str, client_id: str | None) -> Registration | None:
+        """Return the registration row for (iss, client_id), read once per request."""
+        if (iss, client_id) not in self._rows:
+            self._rows[(iss, client_id)] = find_registration(self._session, iss, client_id)
+        return self._rows[(iss, client_id)]
 
     def check_iss_has_one_client(self, iss: str) -> bool:
         # One issuer may register many client ids (hosted Canvas shares one issuer).
@@ -59,24 +92,19 @@ class DatabaseToolConf(ToolConfAbstract[Any]):
     def find_registration_by_params(  # type: ignore[override]
         self, iss: str, client_id: str | None, *args: Any, **kwargs: Any
     ) -> PyltiRegistration | None:
-        row = find_registration(self._session, iss, client_id)
+        row = self.registration_row(iss, client_id)
         if row is None:
             return None
         return self.to_pylti_registration(row)
 
     def to_pylti_registration(self, row: Registration) -> PyltiRegistration:
-        key = keys.signing_key(self._session, self._cipher)
         registration = (
-            PyltiRegistration()
+            _Registration(lambda: keys.signing_key(self._session, self._cipher))
             .set_issuer(row.issuer)
             .set_client_id(row.client_id)
             .set_auth_login_url(row.auth_login_url)
             .set_auth_token_url(row.auth_token_url)
             .set_key_set_url(row.key_set_url)
-            .set_tool_private_key(key.private_pem)
-            # pylti1p3 derives the client assertion's ``kid`` from the public key (RFC 7638
-            # thumbprint), the same value our JWKS publishes.
-            .set_tool_public_key(key.public_pem)
         )
         if row.auth_audience:
             registration.set_auth_audience(row.auth_audience)
@@ -88,7 +116,7 @@ class DatabaseToolConf(ToolConfAbstract[Any]):
     def find_deployment_by_params(
         self, iss: str, deployment_id: str, client_id: str | None, *args: Any, **kwargs: Any
     ) -> PyltiDeployment | None:
-        registration = find_registration(self._session, iss, client_id)
+        registration = self.registration_row(iss, client_id)
         if registration is None:
             return None
         row = self._session.scalars(

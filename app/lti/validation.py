@@ -33,7 +33,7 @@ from app.lti.models import Deployment, Registration
 from app.lti.platform_keys import PlatformKeys, PlatformKeysError
 from app.lti.state import StateStore
 from app.lti.storage import StateStoreLaunchDataStorage
-from app.lti.tool_config import DatabaseToolConf, find_registration
+from app.lti.tool_config import DatabaseToolConf
 
 log = logging.getLogger(__name__)
 
@@ -243,7 +243,7 @@ class SecureMessageLaunch(FlaskMessageLaunch):
 
     def _refuse_unknown_deployment(self) -> None:
         # Runs after the signature check, so only the real platform can create these rows.
-        registration = find_registration(self._db_session, self.get_iss(), self.get_client_id())
+        registration = self._tool_config.registration_row(self.get_iss(), self.get_client_id())
         assert registration is not None  # validate_registration passed
         deployment_id = self._get_deployment_id()
         row = self._db_session.scalars(
@@ -265,6 +265,12 @@ class SecureMessageLaunch(FlaskMessageLaunch):
                 extra={"registration": registration.uuid, "deployment_id": deployment_id},
             )
         raise _deployment_refusal(registration, row)
+
+    def save_launch_data(self) -> SecureMessageLaunch:
+        # pylti1p3 also marks "this state is valid for this id_token", a shortcut that would let
+        # the same id_token be posted again; the state record here is single use instead.
+        self._session_service.save_launch_data(self._launch_id, self._jwt["body"])
+        return self
 
     # --- A11-A18: the message ------------------------------------------------------------------
 
@@ -368,7 +374,7 @@ def validate_launch(
         error = explain(exc)
         log.info("launch refused", extra={"error_code": error.code, "reason": error.message})
         raise error from exc
-    registration = find_registration(session, data["iss"], message_launch.get_client_id())
+    registration = tool_conf.registration_row(data["iss"], message_launch.get_client_id())
     assert registration is not None
     return ValidatedLaunch(
         launch=to_launch(message_launch.get_launch_id(), data, registration),

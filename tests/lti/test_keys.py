@@ -69,5 +69,7 @@ def test_pylti1p3_client_assertions_carry_our_published_kid(app, client):
         session.flush()
         conf = DatabaseToolConf(session, app.extensions["lti"].cipher)
         registration = conf.find_registration_by_params("https://lms.example", "c1")
-        (published,) = client.get("/.well-known/jwks.json").get_json()["keys"]
-        assert registration.get_kid() == published["kid"]
+        kid = registration.get_kid()
+        session.commit()
+    (published,) = client.get("/.well-known/jwks.json").get_json()["keys"]
+    assert kid == published["kid"]
