@@ -63,10 +63,9 @@ def configure_logging(level: str) -> None:
     """Send every log line to stdout as JSON (idempotent: safe for many apps in one process)."""
     root = logging.getLogger()
     root.setLevel(level)
-    if not any(getattr(h, "_microcred", False) for h in root.handlers):
+    if not any(isinstance(h, _StdoutHandler) for h in root.handlers):
         handler = _StdoutHandler()
         handler.setFormatter(JsonFormatter())
-        handler._microcred = True  # type: ignore[attr-defined]
         root.addHandler(handler)
     # werkzeug's own access log duplicates ours in a non-JSON format.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)

@@ -30,6 +30,7 @@ def verify() -> Response:
     kid = jwt.get_unverified_header(token)["kid"]
     jwk = next(k for k in keyset["keys"] if k["kid"] == kid)
     key = jwt.algorithms.RSAAlgorithm.from_jwk(json.dumps(jwk))
-    claims = jwt.decode(token, key, algorithms=["RS256"],
-                        audience=registration.client_id, leeway=60)
+    claims = jwt.decode(
+        token, key, algorithms=["RS256"], audience=registration.client_id, leeway=60
+    )
     return jsonify({"sub": claims.get("sub")})

@@ -71,16 +71,18 @@ def seed(env: dict[str, str]) -> tuple[list[int], int]:
     from sqlalchemy import create_engine, select
     from sqlalchemy.orm import Session
 
-    from app.db import Base  # noqa: F401 - models registered
     from app.devlms.models import DevCourse, DevEnrolment, DevLink, DevUser
-    from app.models import metadata  # noqa: F401
 
     engine = create_engine(env["MICROCRED_DATABASE_URL"])
     with Session(engine) as session:
         course = session.scalars(select(DevCourse)).one()
         for n in range(LEARNERS):
-            user = DevUser(sub=f"bench-{n}", given_name="Bench", family_name=f"Learner {n}",
-                           email=f"bench{n}@example.edu")
+            user = DevUser(
+                sub=f"bench-{n}",
+                given_name="Bench",
+                family_name=f"Learner {n}",
+                email=f"bench{n}@example.edu",
+            )
             session.add(user)
             session.flush()
             session.add(DevEnrolment(course_id=course.id, user_id=user.id, role="Learner"))
@@ -143,7 +145,7 @@ def run(count: int, concurrency: int, job: Callable[[int], float]) -> tuple[floa
 
 
 def pct(values: list[float], p: float) -> float:
-    return values[min(len(values) - 1, int(round(p * (len(values) - 1))))] * 1000
+    return values[min(len(values) - 1, round(p * (len(values) - 1)))] * 1000
 
 
 def jwks_fetches(log: Path) -> int:
@@ -165,43 +167,62 @@ def main() -> None:
     try:
         tool_port, lms_port = free_port(), free_port()
         tool, lms = f"http://127.0.0.1:{tool_port}", f"http://127.0.0.1:{lms_port}"
-        env = {**os.environ, "MICROCRED_DATABASE_URL": pg.create_database("microcred_bench"),
-               "MICROCRED_INSTANCE_PATH": str(folder), "MICROCRED_SECRET_KEY": SECRET,
-               "MICROCRED_BASE_URL": tool, "MICROCRED_DEVLMS_URL": lms,
-               "MICROCRED_LOG_LEVEL": "INFO", "PYTHONPATH": str(ROOT)}
+        env = {
+            **os.environ,
+            "MICROCRED_DATABASE_URL": pg.create_database("microcred_bench"),
+            "MICROCRED_INSTANCE_PATH": str(folder),
+            "MICROCRED_SECRET_KEY": SECRET,
+            "MICROCRED_BASE_URL": tool,
+            "MICROCRED_DEVLMS_URL": lms,
+            "MICROCRED_LOG_LEVEL": "INFO",
+            "PYTHONPATH": str(ROOT),
+        }
         user_ids, link_id = seed(env)
         gunicorn = [sys.executable, "-m", "gunicorn", "-w", str(args.workers), "--backlog", "256"]
         logs = {"tool": folder / "tool.log", "devlms": folder / "devlms.log"}
-        for name, port, target in (("tool", tool_port, "bench.floor:app"),
-                                   ("devlms", lms_port, "app.devlms:create_devlms_app()")):
+        for name, port, target in (
+            ("tool", tool_port, "bench.floor:app"),
+            ("devlms", lms_port, "app.devlms:create_devlms_app()"),
+        ):
             processes[name] = subprocess.Popen(
-                [*gunicorn, "-b", f"127.0.0.1:{port}", target], env=env, cwd=ROOT,
-                stdout=logs[name].open("wb"), stderr=subprocess.STDOUT)
+                [*gunicorn, "-b", f"127.0.0.1:{port}", target],
+                env=env,
+                cwd=ROOT,
+                stdout=logs[name].open("wb"),
+                stderr=subprocess.STDOUT,
+            )
         wait_up(f"{tool}/healthz")
         wait_up(f"{lms}/")
         launch(lms, user_ids[0], link_id)  # warm: keys made, platform JWKS cached
         tokens = [id_token(lms, user_ids[n], link_id) for n in range(20)]
 
-        print(f"Microcred launch benchmark: tool and LMS under gunicorn ({args.workers} workers "
-              f"each), PostgreSQL 15, loopback, {os.cpu_count()} CPUs, {args.launches} launches "
-              "per row, a new browser and user per launch")
-        print(f"{'conc':>4} {'launch/s':>9} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} "
-              f"{'tool CPU ms':>11} {'LMS CPU ms':>10} {'JWKS/1000':>9} "
-              f"{'floor/s':>8} {'floor p95':>9} {'full÷floor':>10}")
+        print(
+            f"Microcred launch benchmark: tool and LMS under gunicorn ({args.workers} workers "
+            f"each), PostgreSQL 15, loopback, {os.cpu_count()} CPUs, {args.launches} launches "
+            "per row, a new browser and user per launch"
+        )
+        print(
+            f"{'conc':>4} {'launch/s':>9} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} "
+            f"{'tool CPU ms':>11} {'LMS CPU ms':>10} {'JWKS/1000':>9} "
+            f"{'floor/s':>8} {'floor p95':>9} {'floor CPU':>9} {'full÷floor':>10}"
+        )
         next_user = iter(range(1, 10**9))
         for concurrency in (int(c) for c in args.concurrency.split(",")):
             floor_http = threading.local()
 
-            def floor(n: int) -> float:
-                if not hasattr(floor_http, "s"):
-                    floor_http.s = requests.Session()
+            def floor(n: int, local: threading.local = floor_http) -> float:
+                if not hasattr(local, "s"):
+                    local.s = requests.Session()
                 started = time.perf_counter()
-                answer = floor_http.s.post(f"{tool}/bench/verify", timeout=60,
-                                           data={"id_token": tokens[n % len(tokens)]})
+                answer = local.s.post(
+                    f"{tool}/bench/verify", timeout=60, data={"id_token": tokens[n % len(tokens)]}
+                )
                 answer.raise_for_status()
                 return time.perf_counter() - started
 
+            floor_cpu = cpu_seconds(processes["tool"].pid)
             floor_time, floor_lat = run(args.launches, concurrency, floor)
+            floor_cpu = (cpu_seconds(processes["tool"].pid) - floor_cpu) / args.launches * 1000
             fetched = jwks_fetches(logs["devlms"])
             cpu = {name: cpu_seconds(p.pid) for name, p in processes.items()}
 
@@ -209,19 +230,27 @@ def main() -> None:
                 return launch(lms, user_ids[next(next_user) % len(user_ids)], link_id)
 
             elapsed, lat = run(args.launches, concurrency, full)
-            used = {name: (cpu_seconds(p.pid) - cpu[name]) / args.launches * 1000
-                    for name, p in processes.items()}
+            used = {
+                name: (cpu_seconds(p.pid) - cpu[name]) / args.launches * 1000
+                for name, p in processes.items()
+            }
             per_1000 = (jwks_fetches(logs["devlms"]) - fetched) * 1000 / args.launches
             rate, floor_rate = args.launches / elapsed, args.launches / floor_time
-            print(f"{concurrency:>4} {rate:>9.1f} {statistics.median(lat) * 1000:>7.1f} "
-                  f"{pct(lat, 0.95):>7.1f} {pct(lat, 0.99):>7.1f} {used['tool']:>11.1f} "
-                  f"{used['devlms']:>10.1f} {per_1000:>9.1f} {floor_rate:>8.1f} "
-                  f"{pct(floor_lat, 0.95):>9.1f} {rate / floor_rate:>10.2f}")
-        print("A launch is 3 tool requests (login, launch, first page) and 3 LMS requests "
-              "(initiation, authorization, plus the browser's act-as outside the timing); the "
-              "floor is 1 tool request.")
-        print("Latency at concurrency above the cores is bounded by Little's law: "
-              "latency ≈ concurrency ÷ throughput.")
+            print(
+                f"{concurrency:>4} {rate:>9.1f} {statistics.median(lat) * 1000:>7.1f} "
+                f"{pct(lat, 0.95):>7.1f} {pct(lat, 0.99):>7.1f} {used['tool']:>11.1f} "
+                f"{used['devlms']:>10.1f} {per_1000:>9.1f} {floor_rate:>8.1f} "
+                f"{pct(floor_lat, 0.95):>9.1f} {floor_cpu:>9.1f} {rate / floor_rate:>10.2f}"
+            )
+        print(
+            "A launch is 3 tool requests (login, launch, first page) and 3 LMS requests "
+            "(initiation, authorization, plus the browser's act-as outside the timing); the "
+            "floor is 1 tool request."
+        )
+        print(
+            "Latency at concurrency above the cores is bounded by Little's law: "
+            "latency ≈ concurrency ÷ throughput."
+        )
     finally:
         for process in processes.values():
             process.terminate()
