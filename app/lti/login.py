@@ -26,6 +26,7 @@ from werkzeug.wrappers import Response
 from app.lti.errors import LaunchError, explain
 from app.lti.frame_origins import origin
 from app.lti.state import StateStore
+from app.lti.storage import StateBoundSessionService
 from app.lti.tool_config import DatabaseToolConf, find_registration
 
 STATE_TTL_SECONDS = 600
@@ -98,7 +99,13 @@ def login(
             hint="An LMS administrator should check the tool's target link URI.",
             code="foreign_target_link_uri",
         )
-    oidc = _OIDCLogin(request, tool_conf, launch_data_storage=storage)
+    # The nonce is kept in the login record below, not as a value of its own.
+    oidc = _OIDCLogin(
+        request,
+        tool_conf,
+        launch_data_storage=storage,
+        session_service=StateBoundSessionService(request, lambda: None),
+    )
     try:
         redirect_object = oidc.get_redirect_object(launch_url)
     except OIDCException as exc:

@@ -8,8 +8,11 @@ can finish a launch that another started.
 
 from __future__ import annotations
 
+import hmac
+from collections.abc import Callable
 from typing import Any
 
+from pylti1p3.contrib.flask import FlaskSessionService
 from pylti1p3.launch_data_storage.base import LaunchDataStorage
 
 from app.lti.state import StateStore
@@ -41,6 +44,24 @@ class StateStoreLaunchDataStorage(LaunchDataStorage[Any]):
     def check_value(self, key: str) -> bool:
         return self.store.get(self._prepare_key(key)) is not None
 
-    def take_value(self, key: str) -> Any:
-        """Remove and return a value (for single-use values such as nonces)."""
-        return self.store.take(self._prepare_key(key))
+
+class StateBoundSessionService(FlaskSessionService):
+    """pylti1p3's session service with the nonce kept in Microcred's login record.
+
+    pylti1p3 writes every nonce it issues as a separate value and, at launch, checks it is
+    there. Microcred's login record (keyed by the state, taken once at launch) holds the nonce
+    already, so the nonce lives there: ``save_nonce`` writes nothing, and ``check_nonce`` is
+    true only for the nonce of the login record this launch took. Single use follows from the
+    record being taken once; two database writes per launch are saved.
+    """
+
+    def __init__(self, request: Any, issued_nonce: Callable[[], str | None]) -> None:
+        super().__init__(request)
+        self._issued_nonce = issued_nonce
+
+    def save_nonce(self, nonce: str) -> None:
+        return None
+
+    def check_nonce(self, nonce: str) -> bool:
+        issued = self._issued_nonce()
+        return issued is not None and hmac.compare_digest(issued, nonce)

@@ -32,7 +32,7 @@ from app.lti.login import STATE_PREFIX, is_own_url
 from app.lti.models import Deployment, Registration
 from app.lti.platform_keys import PlatformKeys, PlatformKeysError
 from app.lti.state import StateStore
-from app.lti.storage import StateStoreLaunchDataStorage
+from app.lti.storage import StateBoundSessionService, StateStoreLaunchDataStorage
 from app.lti.tool_config import DatabaseToolConf
 
 log = logging.getLogger(__name__)
@@ -62,7 +62,11 @@ class SecureMessageLaunch(FlaskMessageLaunch):
         base_url: str,
     ) -> None:
         super().__init__(
-            request, tool_conf, launch_data_storage=storage, requests_session=keys.http
+            request,
+            tool_conf,
+            launch_data_storage=storage,
+            requests_session=keys.http,
+            session_service=StateBoundSessionService(request, lambda: self._login.get("nonce")),
         )
         self._storage = storage
         self._store = store
@@ -116,9 +120,9 @@ class SecureMessageLaunch(FlaskMessageLaunch):
                 "The launch token was not issued for this sign-in (nonce differs).",
                 RELAUNCH,
             )
-        super().validate_nonce()  # pylti1p3: the nonce is one we issued
-        if self._storage.take_value(f"lti1p3-nonce-{nonce}") is None:
-            raise _refused("nonce_replayed", "This launch was already used.", RELAUNCH)
+        # pylti1p3's check: the nonce is one we issued (StateBoundSessionService answers from
+        # the login record, which this launch took, once).
+        super().validate_nonce()
         return self
 
     # --- A2-A8: registration, keys, signature, claims ---------------------------------------
