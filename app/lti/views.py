@@ -40,6 +40,14 @@ def tool_url(endpoint: str) -> str:
     return runtime().settings.base_url + url_for(endpoint)
 
 
+@bp.after_request
+def _no_store(response: Response) -> Response:
+    # Launch pages carry one-time values and session tokens: never cache them (the JWKS sets
+    # its own caching).
+    response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
 @bp.app_context_processor
 def _session_helpers() -> dict[str, Any]:
     def with_session(endpoint: str, **values: Any) -> str:
