@@ -20,14 +20,13 @@ from urllib.parse import parse_qs, urlsplit
 from flask import make_response, render_template
 from pylti1p3.contrib.flask import FlaskOIDCLogin, FlaskRequest
 from pylti1p3.exception import OIDCException
-from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
 from app.lti.errors import LaunchError, explain
 from app.lti.frame_origins import origin
 from app.lti.state import StateStore
 from app.lti.storage import StateBoundSessionService
-from app.lti.tool_config import DatabaseToolConf, find_registration
+from app.lti.tool_config import DatabaseToolConf
 
 STATE_TTL_SECONDS = 600
 STATE_PREFIX = "login-state:"
@@ -60,7 +59,6 @@ class _OIDCLogin(FlaskOIDCLogin):
 
 
 def login(
-    session: Session,
     tool_conf: DatabaseToolConf,
     storage: Any,
     store: StateStore,
@@ -83,7 +81,7 @@ def login(
             code="missing_login_hint",
         )
     client_id = request.get_param("client_id")
-    registration = find_registration(session, issuer, client_id)
+    registration = tool_conf.registration_row(issuer, client_id)
     if registration is None:
         raise LaunchError(
             f"No LMS with issuer {issuer!r}"

@@ -62,7 +62,6 @@ def _session_helpers() -> dict[str, Any]:
 def login() -> Response:
     rt = runtime()
     return oidc_login.login(
-        db_session(),
         rt.tool_conf(),
         rt.storage(),
         rt.store,
