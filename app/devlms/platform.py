@@ -180,14 +180,9 @@ def course_roles(course: DevCourse, user: DevUser) -> list[str]:
 
 
 def _base_claims(
-    base_url: str,
-    tool: DevTool,
-    user: DevUser,
-    nonce: str,
-    course: DevCourse,
-    message_type: str,
-    target_link_uri: str,
+    base_url: str, auth: AuthRequest, course: DevCourse, message_type: str, target_link_uri: str
 ) -> dict[str, Any]:
+    tool, user, nonce = auth.tool, auth.user, auth.nonce
     now = int(time.time())
     lti = "https://purl.imsglobal.org/spec/lti/claim/"
     return {
@@ -266,13 +261,7 @@ def resource_link_claims(
     """Return the id_token claims of an LtiResourceLinkRequest for ``link``."""
     tool = auth.tool
     claims = _base_claims(
-        base_url,
-        tool,
-        auth.user,
-        auth.nonce,
-        course,
-        "LtiResourceLinkRequest",
-        link.url or tool.target_link_uri,
+        base_url, auth, course, "LtiResourceLinkRequest", link.url or tool.target_link_uri
     )
     lti = "https://purl.imsglobal.org/spec/lti/claim/"
     claims[lti + "resource_link"] = {
@@ -291,13 +280,7 @@ def deep_linking_claims(
     """Return the id_token claims of an LtiDeepLinkingRequest from ``course``'s add screen."""
     tool = auth.tool
     claims = _base_claims(
-        base_url,
-        tool,
-        auth.user,
-        auth.nonce,
-        course,
-        "LtiDeepLinkingRequest",
-        tool.deep_link_uri or tool.target_link_uri,
+        base_url, auth, course, "LtiDeepLinkingRequest", tool.deep_link_uri or tool.target_link_uri
     )
     claims["https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings"] = {
         "deep_link_return_url": f"{base_url}/deep_linking/return",
