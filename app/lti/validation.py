@@ -127,6 +127,18 @@ class SecureMessageLaunch(FlaskMessageLaunch):
 
     # --- A2-A8: registration, keys, signature, claims ---------------------------------------
 
+    def validate_registration(self) -> SecureMessageLaunch:
+        super().validate_registration()
+        # The login was started for one platform; a token from another (even a registered one
+        # whose keys verify) must not finish it.
+        row = self._tool_config.registration_row(self.get_iss(), self.get_client_id())
+        if row is None or row.id != self._login.get("registration_id"):
+            raise _refused(
+                "wrong_platform",
+                "The launch comes from another LMS than the one its sign-in started with.",
+            )
+        return self
+
     def get_client_id(self) -> str:
         # With several audiences, pylti1p3 takes the first; the authorised party names us.
         body: dict[str, Any] = dict(self._get_jwt_body())

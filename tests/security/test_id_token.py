@@ -348,3 +348,25 @@ def _post_concurrently(pending, count=2):
 
 def test_two_concurrent_posts_of_one_id_token_exactly_one_wins(forge):  # A9, A10
     assert _post_concurrently(forge.start(), 4) == [200, 400, 400, 400]
+
+
+def test_token_from_another_registered_platform_cannot_finish_this_login(forge, live):  # A2
+    """Platform B is registered too (here with the same keys, the worst case): a token issued
+    as B must not complete a login that the tool started for the development LMS."""
+    from app.db import get_db
+    from app.lti.registrations import register_platform
+
+    with get_db(live.tool).begin() as session:
+        register_platform(
+            session,
+            name="Platform B",
+            issuer="https://b.example",
+            client_id="b",
+            auth_login_url="https://b.example/auth",
+            auth_token_url="https://b.example/token",
+            key_set_url=f"{live.devlms_url}/jwks",
+            active_deployment_ids=["1"],
+        )
+    pending = forge.start()
+    claims = dict(pending.claims, iss="https://b.example", aud="b", azp="b")
+    refused(pending.post(forge.sign(claims)), 400, "another LMS")
