@@ -30,6 +30,24 @@ def refused(response, status=400, *words):
     return response
 
 
+def _register_platform_b(live, key_set_url: str, deployment_id: str) -> None:
+    """Register a second platform, B, with one approved deployment."""
+    from app.db import get_db
+    from app.lti.registrations import register_platform
+
+    with get_db(live.tool).begin() as session:
+        register_platform(
+            session,
+            name="Platform B",
+            issuer="https://b.example",
+            client_id="b",
+            auth_login_url="https://b.example/auth",
+            auth_token_url="https://b.example/token",
+            key_set_url=key_set_url,
+            active_deployment_ids=[deployment_id],
+        )
+
+
 def test_control_resigned_genuine_token_is_accepted(forge):
     pending = forge.start()
     response = pending.post(forge.sign(pending.claims))
@@ -234,19 +252,8 @@ def test_deployment_of_another_platform_is_refused_and_held_pending(forge, live)
 
     from app.db import get_db
     from app.lti.models import Deployment
-    from app.lti.registrations import register_platform
 
-    with get_db(live.tool).begin() as session:
-        register_platform(
-            session,
-            name="Platform B",
-            issuer="https://b.example",
-            client_id="b",
-            auth_login_url="https://b.example/auth",
-            auth_token_url="https://b.example/token",
-            key_set_url="https://b.example/jwks",
-            active_deployment_ids=["b-7"],
-        )
+    _register_platform_b(live, "https://b.example/jwks", "b-7")
     pending = forge.start()
     claims = dict(pending.claims, **{CLAIM + "deployment_id": "b-7"})
     refused(pending.post(forge.sign(claims)), 403, "deployment b-7 is not approved")
@@ -353,20 +360,7 @@ def test_two_concurrent_posts_of_one_id_token_exactly_one_wins(forge):  # A9, A1
 def test_token_from_another_registered_platform_cannot_finish_this_login(forge, live):  # A2
     """Platform B is registered too (here with the same keys, the worst case): a token issued
     as B must not complete a login that the tool started for the development LMS."""
-    from app.db import get_db
-    from app.lti.registrations import register_platform
-
-    with get_db(live.tool).begin() as session:
-        register_platform(
-            session,
-            name="Platform B",
-            issuer="https://b.example",
-            client_id="b",
-            auth_login_url="https://b.example/auth",
-            auth_token_url="https://b.example/token",
-            key_set_url=f"{live.devlms_url}/jwks",
-            active_deployment_ids=["1"],
-        )
+    _register_platform_b(live, f"{live.devlms_url}/jwks", "1")
     pending = forge.start()
     claims = dict(pending.claims, iss="https://b.example", aud="b", azp="b")
     refused(pending.post(forge.sign(claims)), 400, "another LMS")
