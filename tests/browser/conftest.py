@@ -7,6 +7,7 @@ to install it (``make test`` installs both), instead of quietly skipping."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -63,12 +64,10 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
         chromium.close()
 
 
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    """A fresh page in its own context (its own cookies), so each test starts signed out."""
-    # bypass_csp lets the test inject axe-core into the tool's pages, whose Content-Security-
-    # Policy (rightly) forbids inline scripts; the pages themselves run no inline script.
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)
+@contextmanager
+def fresh_page(browser: Browser, *, bypass_csp: bool = False) -> Iterator[Page]:
+    """A page in a context of its own (its own cookies), so each test starts signed out."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=bypass_csp)
     context.set_default_timeout(TIMEOUT_MS)
     context.set_default_navigation_timeout(TIMEOUT_MS)
     expect.set_options(timeout=TIMEOUT_MS)
@@ -76,6 +75,14 @@ def page(browser: Browser) -> Iterator[Page]:
         yield context.new_page()
     finally:
         context.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    # bypass_csp lets the test inject axe-core into the tool's pages, whose Content-Security-
+    # Policy (rightly) forbids inline scripts; the pages themselves run no inline script.
+    with fresh_page(browser, bypass_csp=True) as new:
+        yield new
 
 
 @pytest.fixture(scope="session")

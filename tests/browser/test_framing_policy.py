@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.browser.conftest import TIMEOUT_MS
+from tests.browser.conftest import fresh_page
 from tests.browser.test_launch_in_iframe import act_as, open_activity
 
 pytestmark = pytest.mark.browser
@@ -19,12 +19,8 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture
 def strict_page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(TIMEOUT_MS)
-    try:
-        yield context.new_page()
-    finally:
-        context.close()
+    with fresh_page(browser) as new:  # no CSP bypass: the policy is what is tested
+        yield new
 
 
 def test_registered_platform_frames_the_tool_with_the_policy_enforced(strict_page, live):

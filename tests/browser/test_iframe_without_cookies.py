@@ -21,7 +21,7 @@ from sqlalchemy import select
 
 from app.db import get_db
 from app.devlms.models import DevTool
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, fresh_page
 from tests.browser.test_launch_in_iframe import act_as
 
 pytestmark = pytest.mark.browser
@@ -41,12 +41,8 @@ def strict_browser(playwright: Playwright) -> Iterator[Browser]:
 
 @pytest.fixture
 def page(strict_browser: Browser) -> Iterator[Page]:
-    context = strict_browser.new_context(viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(TIMEOUT_MS)
-    try:
-        yield context.new_page()
-    finally:
-        context.close()
+    with fresh_page(strict_browser) as new:
+        yield new
 
 
 def _flavour(live, flavour: str) -> None:
