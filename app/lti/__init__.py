@@ -30,6 +30,7 @@ class LtiRuntime:
     cipher: Fernet
     http: requests.Session
     store: StateStore
+    _platform_keys: PlatformKeys | None = None
 
     def tool_conf(self) -> DatabaseToolConf:
         return DatabaseToolConf(get_db(current_app).session(), self.cipher)
@@ -43,12 +44,15 @@ class LtiRuntime:
         )
 
     def platform_keys(self) -> PlatformKeys:
-        return PlatformKeys(
-            store=self.store,
-            http=self.http,
-            default_ttl=self.settings.platform_jwks_cache_seconds,
-            timeout=self.settings.http_timeout,
-        )
+        # One per app, so its in-process copy of key sets serves every request.
+        if self._platform_keys is None:
+            self._platform_keys = PlatformKeys(
+                store=self.store,
+                http=self.http,
+                default_ttl=self.settings.platform_jwks_cache_seconds,
+                timeout=self.settings.http_timeout,
+            )
+        return self._platform_keys
 
 
 def make_http_session() -> requests.Session:

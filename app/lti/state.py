@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any, Protocol
 
 from sqlalchemy import delete, select
-from sqlalchemy.exc import IntegrityError
 
 from app.db import Database, utcnow
 from app.lti.models import LtiState
@@ -42,10 +42,15 @@ class StateStore(Protocol):
 
 
 class DatabaseStateStore:
-    """``lti_state`` rows with an expiry; ``take`` is one ``DELETE … RETURNING``."""
+    """``lti_state`` rows with an expiry. Every operation is one statement in autocommit mode
+    (no BEGIN/COMMIT round trips): ``put`` and ``add`` are upserts, ``take`` is one
+    ``DELETE … RETURNING``."""
 
     def __init__(self, db: Database) -> None:
         self._db = db
+        self._engine = db.engine.execution_options(isolation_level="AUTOCOMMIT")
+        self._insert = _dialect_insert(db.engine.dialect.name)
+        self._table = LtiState.__table__
 
     def put(self, key: str, value: Any, ttl: int) -> None:
         # About one write in PURGE_ONE_IN also clears expired rows, so the table stays small
@@ -53,51 +58,60 @@ class DatabaseStateStore:
         if secrets.randbelow(PURGE_ONE_IN) == 0:
             self.purge_expired()
         expires_at = utcnow() + timedelta(seconds=ttl)
-        for attempt in range(3):
-            try:
-                with self._db.begin() as session:
-                    row = session.get(LtiState, key)
-                    if row is None:
-                        session.add(LtiState(key=key, value=value, expires_at=expires_at))
-                    else:
-                        row.value = value
-                        row.expires_at = expires_at
-                return
-            except IntegrityError:
-                if attempt == 2:  # another writer inserted the same key between read and insert
-                    raise
+        statement = self._insert(self._table).values(key=key, value=value, expires_at=expires_at)
+        statement = statement.on_conflict_do_update(
+            index_elements=["key"],
+            set_={"value": statement.excluded.value, "expires_at": statement.excluded.expires_at},
+        )
+        with self._engine.connect() as connection:
+            connection.execute(statement)
 
     def get(self, key: str) -> Any | None:
-        with self._db.session_factory() as session:
-            return session.scalar(
+        with self._engine.connect() as connection:
+            return connection.scalar(
                 select(LtiState.value).where(LtiState.key == key, LtiState.expires_at > utcnow())
             )
 
     def take(self, key: str) -> Any | None:
-        with self._db.begin() as session:
-            row = session.execute(
+        with self._engine.connect() as connection:
+            return connection.scalar(
                 delete(LtiState)
                 .where(LtiState.key == key, LtiState.expires_at > utcnow())
                 .returning(LtiState.value)
-            ).first()
-            return None if row is None else row[0]
+            )
 
     def add(self, key: str, value: Any, ttl: int) -> bool:
+        # Insert, or overwrite a row whose time is up; a live row makes the statement return
+        # nothing, and that is the answer "already there".
         now = utcnow()
-        try:
-            with self._db.begin() as session:
-                session.execute(
-                    delete(LtiState).where(LtiState.key == key, LtiState.expires_at <= now)
-                )
-                session.add(LtiState(key=key, value=value, expires_at=now + timedelta(seconds=ttl)))
-            return True
-        except IntegrityError:
-            return False
+        statement = self._insert(self._table).values(
+            key=key, value=value, expires_at=now + timedelta(seconds=ttl)
+        )
+        statement = statement.on_conflict_do_update(
+            index_elements=["key"],
+            set_={"value": statement.excluded.value, "expires_at": statement.excluded.expires_at},
+            where=self._table.c.expires_at <= now,
+        ).returning(self._table.c.key)
+        with self._engine.connect() as connection:
+            return connection.scalar(statement) is not None
 
     def purge_expired(self) -> int:
-        with self._db.begin() as session:
-            result = session.execute(delete(LtiState).where(LtiState.expires_at <= utcnow()))
+        with self._engine.connect() as connection:
+            result = connection.execute(delete(LtiState).where(LtiState.expires_at <= utcnow()))
             return int(getattr(result, "rowcount", 0) or 0)
+
+
+def _dialect_insert(dialect: str) -> Callable[..., Any]:
+    """The INSERT construct with ``ON CONFLICT`` for the backends the tool runs on."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+
+        return postgresql_insert
+    if dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        return sqlite_insert
+    raise ValueError(f"the database state store supports PostgreSQL and SQLite, not {dialect}")
 
 
 class RedisStateStore:

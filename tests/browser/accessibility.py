@@ -21,7 +21,8 @@ def axe_violations(target: Page | Frame) -> list[dict[str, Any]]:
         target.add_script_tag(path=str(AXE_JS))
     options = {"runOnly": {"type": "tag", "values": AXE_TAGS}, "iframes": False}
     result: dict[str, Any] = target.evaluate(
-        "async (options) => await window.axe.run(document, options)", options)
+        "async (options) => await window.axe.run(document, options)", options
+    )
     # An empty document passes every rule by having nothing to check: make sure it checked.
     assert result["passes"] or result["violations"], f"axe checked nothing on {target.url}"
     return list(result["violations"])
@@ -43,5 +44,7 @@ def describe(violations: list[dict[str, Any]]) -> str:
 def assert_accessible(target: Page | Frame, where: str) -> None:
     """Fail on serious or critical WCAG 2 A/AA violations, listing each with its elements."""
     blocking = [v for v in axe_violations(target) if v.get("impact") in BLOCKING_IMPACTS]
-    assert not blocking, (f"axe found {len(blocking)} serious/critical accessibility "
-                          f"violation(s) on {where}:\n{describe(blocking)}")
+    assert not blocking, (
+        f"axe found {len(blocking)} serious/critical accessibility "
+        f"violation(s) on {where}:\n{describe(blocking)}"
+    )

@@ -36,14 +36,19 @@ CHROMIUM_ARGS = [
 def _require_tools() -> None:
     missing = []
     if not CHROMIUM.exists():
-        missing.append(f"Chromium is not at {CHROMIUM}: "
-                       "install it with `apt-get install chromium`.")
+        missing.append(
+            f"Chromium is not at {CHROMIUM}: install it with `apt-get install chromium`."
+        )
     if not AXE_JS.exists():
-        missing.append(f"axe-core is not at {AXE_JS}: "
-                       "install it with `npm ci --prefix tests/browser`.")
+        missing.append(
+            f"axe-core is not at {AXE_JS}: install it with `npm ci --prefix tests/browser`."
+        )
     if missing:
-        pytest.fail("The browser tests need tools that are not installed (`make test` installs "
-                    "both):\n  " + "\n  ".join(missing), pytrace=False)
+        pytest.fail(
+            "The browser tests need tools that are not installed (`make test` installs "
+            "both):\n  " + "\n  ".join(missing),
+            pytrace=False,
+        )
 
 
 @pytest.fixture(scope="session")
@@ -56,8 +61,9 @@ def playwright() -> Iterator[Playwright]:
 
 @pytest.fixture(scope="session")
 def browser(playwright: Playwright) -> Iterator[Browser]:
-    chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS,
-                                          headless=True)
+    chromium = playwright.chromium.launch(
+        executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+    )
     try:
         yield chromium
     finally:

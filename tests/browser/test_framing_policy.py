@@ -47,13 +47,17 @@ def test_unregistered_origin_cannot_frame_the_tool(strict_page, live):
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         blocked = []
-        strict_page.on("console", lambda m: blocked.append(m.text)
-                       if "frame-ancestors" in m.text else None)
+        strict_page.on(
+            "console", lambda m: blocked.append(m.text) if "frame-ancestors" in m.text else None
+        )
         strict_page.goto(f"http://localhost:{server.server_port}/")
         strict_page.wait_for_timeout(1500)
         frame = strict_page.frames[1] if len(strict_page.frames) > 1 else None
-        shown = frame is not None and frame.url.startswith(live.tool_url) and bool(
-            re.search("Microcred", frame.content() or ""))
+        shown = (
+            frame is not None
+            and frame.url.startswith(live.tool_url)
+            and bool(re.search("Microcred", frame.content() or ""))
+        )
         assert not shown, "the tool rendered inside an unregistered origin's frame"
         assert blocked, "Chromium did not report a frame-ancestors refusal"
     finally:

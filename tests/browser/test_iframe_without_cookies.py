@@ -30,7 +30,8 @@ pytestmark = pytest.mark.browser
 @pytest.fixture(scope="module")
 def strict_browser(playwright: Playwright) -> Iterator[Browser]:
     chromium = playwright.chromium.launch(
-        executable_path=str(CHROMIUM), headless=True,
+        executable_path=str(CHROMIUM),
+        headless=True,
         args=[*CHROMIUM_ARGS, "--test-third-party-cookie-phaseout"],
     )
     try:
@@ -71,10 +72,12 @@ def _open(page: Page, live, activity: str = "Microcred: welcome") -> None:
 def _partitioned_storage(page: Page, live) -> bool:
     """Whether this browser gives a third-party iframe session storage (it partitions it)."""
     page.goto(f"{live.devlms_url}/")
-    page.evaluate("""url => new Promise(done => {
+    page.evaluate(
+        """url => new Promise(done => {
         const frame = document.createElement("iframe");
         frame.onload = done; frame.src = url; document.body.appendChild(frame); })""",
-                  f"{live.tool_url}/healthz")
+        f"{live.tool_url}/healthz",
+    )
     probe = "() => { try { sessionStorage.setItem('x', '1'); return true }"
     probe += " catch (e) { return false } }"
     return bool(page.frames[-1].evaluate(probe))
@@ -93,8 +96,9 @@ def _session_works_inside(frame_page, live) -> None:
     expect(frame_page.locator('dd[data-field="name"]')).to_have_text("Jordan Lee")
 
 
-def test_canvas_platform_storage_proves_the_launch_inside_the_iframe(page, live_cross_site,
-                                                                     artifacts):
+def test_canvas_platform_storage_proves_the_launch_inside_the_iframe(
+    page, live_cross_site, artifacts
+):
     live = live_cross_site
     _flavour(live, "canvas")
     proofs = _proofs(page)
@@ -108,8 +112,7 @@ def test_canvas_platform_storage_proves_the_launch_inside_the_iframe(page, live_
 
 
 @pytest.mark.parametrize("flavour", ["moodle", "canvas_mobile"])
-def test_without_platform_storage_the_launch_still_works(page, live_cross_site, artifacts,
-                                                         flavour):
+def test_without_platform_storage_the_launch_still_works(page, live_cross_site, artifacts, flavour):
     live = live_cross_site
     _flavour(live, flavour)
     partitioned = _partitioned_storage(page, live)

@@ -66,16 +66,18 @@ def check_launched(page: Page, live: LiveServers, *, name: str, role: str, activ
 
 def test_learner_launches_welcome_in_iframe(page: Page, live: LiveServers, artifacts: Path) -> None:
     act_as(page, live, "Jordan Lee")
-    frame = check_launched(page, live, name="Jordan Lee", role="Learner",
-                           activity="Microcred: welcome")
+    frame = check_launched(
+        page, live, name="Jordan Lee", role="Learner", activity="Microcred: welcome"
+    )
 
     assert_accessible(frame, "the tool's launch page inside the LMS iframe (learner)")
     assert_accessible(page, "the development LMS course page with the tool open (learner)")
     page.screenshot(path=str(artifacts / "launch-in-iframe.png"), full_page=True)
 
 
-def test_instructor_launches_graded_activity_in_iframe(page: Page, live: LiveServers,
-                                                       artifacts: Path) -> None:
+def test_instructor_launches_graded_activity_in_iframe(
+    page: Page, live: LiveServers, artifacts: Path
+) -> None:
     activity = "Micro-credential: Formative Assessment"
     act_as(page, live, "Maria Alvarez")
     frame = check_launched(page, live, name="Maria Alvarez", role="Instructor", activity=activity)
@@ -93,11 +95,18 @@ def test_instructor_launches_graded_activity_in_iframe(page: Page, live: LiveSer
 
 def test_tool_page_in_iframe_is_styled(page: Page, live: LiveServers) -> None:
     failed: list[str] = []
-    page.on("response", lambda r: failed.append(f"{r.status} {r.url}")
-            if r.status >= 400 and not r.url.endswith("/favicon.ico") else None)
+    page.on(
+        "response",
+        lambda r: (
+            failed.append(f"{r.status} {r.url}")
+            if r.status >= 400 and not r.url.endswith("/favicon.ico")
+            else None
+        ),
+    )
     act_as(page, live, "Jordan Lee")
-    frame = check_launched(page, live, name="Jordan Lee", role="Learner",
-                           activity="Microcred: welcome")
+    frame = check_launched(
+        page, live, name="Jordan Lee", role="Learner", activity="Microcred: welcome"
+    )
 
     assert failed == [], "requests failed while launching:\n" + "\n".join(failed)
     topbar = frame.locator(".topbar")

@@ -96,7 +96,24 @@ def test_tiny_max_age_is_raised_to_the_floor(keys, jwks_server):
 def test_refetch_is_rate_limited(keys, jwks_server):
     keys.get(jwks_server.url)
     assert keys.refetch(jwks_server.url) is not None
-    assert keys.refetch(jwks_server.url) is None
+    assert keys.refetch(jwks_server.url)["keys"][0]["kid"] == "k1"  # the store's copy
+    assert jwks_server.hits == 2
+
+
+def test_each_process_keeps_its_copy_and_an_unknown_kid_looks_past_it(app, keys, jwks_server):
+    # Two instances share one store; the first has read the set into its own copy.
+    other = PlatformKeys(keys.store, requests.Session(), default_ttl=300, timeout=5)
+    keys.get(jwks_server.url)
+    keys.store.take(keys._key(jwks_server.url))  # the store's copy is gone
+    assert keys.get(jwks_server.url)["keys"][0]["kid"] == "k1"  # its copy, no store read
+    assert jwks_server.hits == 1
+
+    # The platform rotates; the other instance meets the new kid first and refetches.
+    jwks_server.body = {"keys": [{"kid": "k2", "kty": "RSA"}]}
+    assert other.refetch(jwks_server.url)["keys"][0]["kid"] == "k2"
+    # This instance then meets it too: its refetch is rate-limited, yet it gets the new set.
+    assert keys.refetch(jwks_server.url)["keys"][0]["kid"] == "k2"
+    assert keys.get(jwks_server.url)["keys"][0]["kid"] == "k2"
     assert jwks_server.hits == 2
 
 
