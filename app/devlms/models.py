@@ -46,6 +46,8 @@ class DevTool(Base):
     deep_link_uri: Mapped[str | None] = mapped_column(String(1024))
     scopes: Mapped[list[str]] = mapped_column(JSON)
     """Service scopes the tool may be granted tokens for."""
+    registration_document: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    """The client registration the tool posted (Dynamic Registration), as received."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

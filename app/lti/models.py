@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, Boolean, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import true as sa_true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base, utcnow
@@ -45,6 +46,11 @@ class Registration(Base):
     """``moodle``, ``canvas`` or ``generic``: which quirks apply."""
     auto_approve_deployments: Mapped[bool] = mapped_column(Boolean, default=False)
     """Approve a new deployment id on first sight instead of holding it pending."""
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=sa_true())
+    """Launches and service calls are accepted; an operator can switch a platform off."""
+    source: Mapped[str] = mapped_column(String(16), default="manual", server_default="manual")
+    """How it was registered: ``dynamic`` (LTI Dynamic Registration), ``manual`` (console),
+    ``cli`` or ``demo``."""
     frame_origins: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
     """Origins that frame the tool for this platform, learned from signed launches (a hosted
     Canvas's course pages live on the school's domain, not on the issuer's)."""
@@ -86,12 +92,16 @@ class Deployment(Base):
 
 
 class ToolKey(Base):
-    """An RS256 key pair of the tool; the private half is encrypted at rest."""
+    """An RS256 key pair of the tool; the private half is encrypted at rest.
+
+    A key is published in the JWKS from creation until ``retires_at``; it signs from
+    ``signs_from`` until a newer key's ``signs_from`` arrives. Rotation schedules both times
+    ahead, so platforms that cache the JWKS see a new key before it signs anything and keep
+    the old one while tokens it signed may still be checked."""
 
     __tablename__ = "lti_tool_key"
 
     ACTIVE = "active"
-    NEXT = "next"
     RETIRED = "retired"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -101,8 +111,12 @@ class ToolKey(Base):
     private_key_encrypted: Mapped[str] = mapped_column(Text)
     """PKCS#8 PEM encrypted with a key derived from the secret key (Fernet)."""
     status: Mapped[str] = mapped_column(String(16), default=ACTIVE)
-    """``next`` (published, not yet signing), ``active`` (signing) or ``retired``."""
+    """``active`` (follows its schedule) or ``retired`` (withdrawn now, e.g. compromised)."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    signs_from: Mapped[datetime] = mapped_column(default=utcnow)
+    """When this key starts signing (after the overlap window that publishes it first)."""
+    retires_at: Mapped[datetime | None] = mapped_column()
+    """When this key leaves the JWKS (set when a newer key is scheduled)."""
 
 
 class LtiState(Base):
@@ -147,6 +161,10 @@ class LtiContext(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    registration_id: Mapped[int] = mapped_column(
+        ForeignKey("lti_registration.id", ondelete="CASCADE"), index=True
+    )
+    """The platform this row belongs to (tenant scoping)."""
     deployment_id: Mapped[int] = mapped_column(ForeignKey("lti_deployment.id", ondelete="CASCADE"))
     context_id: Mapped[str] = mapped_column(String(255))
     title: Mapped[str | None] = mapped_column(String(255))
@@ -165,7 +183,38 @@ class LtiResourceLink(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    registration_id: Mapped[int] = mapped_column(
+        ForeignKey("lti_registration.id", ondelete="CASCADE"), index=True
+    )
+    """The platform this row belongs to (tenant scoping)."""
     context_id: Mapped[int] = mapped_column(ForeignKey("lti_context.id", ondelete="CASCADE"))
     resource_link_id: Mapped[str] = mapped_column(String(255))
     title: Mapped[str | None] = mapped_column(String(255))
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class RegistrationLink(Base):
+    """A one-time Dynamic Registration URL an operator issues to one LMS admin.
+
+    Only a digest of the token is stored; the URL is shown once, when it is issued."""
+
+    __tablename__ = "lti_registration_link"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_digest: Mapped[str] = mapped_column(String(64), unique=True)
+    """SHA-256 (hex) of the secret token in the URL."""
+    label: Mapped[str] = mapped_column(String(200))
+    """Whom or what it is for, e.g. "Northside district Moodle"; becomes the platform's name."""
+    auto_approve_deployments: Mapped[bool] = mapped_column(Boolean, default=True)
+    """Carried to the registration it creates: approve deployment ids on first sight."""
+    created_by: Mapped[str] = mapped_column(String(320))
+    """Who issued it (an operator's email, or ``cli``)."""
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()
+    used_at: Mapped[datetime | None] = mapped_column()
+    """When a platform completed a registration with it; it cannot be used again."""
+    revoked_at: Mapped[datetime | None] = mapped_column()
+    registration_id: Mapped[int | None] = mapped_column(
+        ForeignKey("lti_registration.id", ondelete="SET NULL")
+    )
+    """The registration it created."""

@@ -69,7 +69,11 @@ def record_launch(session: Session, launch: Launch) -> None:
                     LtiContext.deployment_id == deployment.id, LtiContext.context_id == ctx.id
                 )
             ).first(),
-            lambda: LtiContext(deployment_id=deployment.id, context_id=ctx.id),
+            lambda: LtiContext(
+                registration_id=launch.registration_id,
+                deployment_id=deployment.id,
+                context_id=ctx.id,
+            ),
         )
         context.title = ctx.title
         context.label = ctx.label
@@ -83,7 +87,11 @@ def record_launch(session: Session, launch: Launch) -> None:
                         LtiResourceLink.resource_link_id == link_claim.id,
                     )
                 ).first(),
-                lambda: LtiResourceLink(context_id=context.id, resource_link_id=link_claim.id),
+                lambda: LtiResourceLink(
+                    registration_id=launch.registration_id,
+                    context_id=context.id,
+                    resource_link_id=link_claim.id,
+                ),
             )
             link.title = link_claim.title
     learned = frame_origins.learn(session, launch.registration_id, launch.return_url)

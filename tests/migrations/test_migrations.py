@@ -215,3 +215,63 @@ def test_cli_upgrade_then_demo_seed_twice(tmp_path: Path) -> None:
     # Upgrading an up-to-date database changes nothing.
     _run_flask(env, "db", "upgrade")
     assert _row_counts(url) == seeded
+
+
+def test_0004_fills_the_registration_of_existing_courses_links_and_key_schedule(
+    empty_database: str,
+) -> None:
+    """Rows written before 0004 name their registration afterwards; old keys keep signing."""
+    from sqlalchemy import text
+
+    migrate.upgrade(empty_database, "0003")
+    engine = create_engine(empty_database)
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO lti_registration (id, uuid, name, issuer, client_id,"
+                    " auth_login_url, auth_token_url, key_set_url, platform_family,"
+                    " auto_approve_deployments, frame_origins, created_at) VALUES"
+                    " (7, 'u-7', 'LMS', 'https://lms', 'c', 'a', 't', 'k', 'moodle', :f, '[]',"
+                    " :now)"
+                ),
+                {"f": False, "now": "2026-01-01 00:00:00+00:00"},
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO lti_deployment (id, registration_id, deployment_id, status,"
+                    " created_at) VALUES (3, 7, '1', 'active', :now)"
+                ),
+                {"now": "2026-01-01 00:00:00+00:00"},
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO lti_context (id, deployment_id, context_id, updated_at)"
+                    " VALUES (5, 3, 'course', :now)"
+                ),
+                {"now": "2026-01-01 00:00:00+00:00"},
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO lti_resource_link (id, context_id, resource_link_id, updated_at)"
+                    " VALUES (9, 5, 'link', :now)"
+                ),
+                {"now": "2026-01-01 00:00:00+00:00"},
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO lti_tool_key (id, kid, public_jwk, private_key_encrypted,"
+                    " status, created_at) VALUES (1, 'kid', '{}', 'x', 'active', :now)"
+                ),
+                {"now": "2026-01-02 03:04:05+00:00"},
+            )
+        migrate.upgrade(empty_database)
+        with engine.connect() as connection:
+            assert connection.scalar(text("SELECT registration_id FROM lti_context")) == 7
+            assert connection.scalar(text("SELECT registration_id FROM lti_resource_link")) == 7
+            signs_from = connection.scalar(text("SELECT signs_from FROM lti_tool_key"))
+            assert str(signs_from).startswith("2026-01-02 03:04:05")
+            assert connection.scalar(text("SELECT is_active FROM lti_registration")) in (True, 1)
+        migrate.downgrade(empty_database, "0003")
+    finally:
+        engine.dispose()
