@@ -1,0 +1,52 @@
+"""The audit log: every change to platforms, deployments, keys, links and operators, with who
+made it and when. Written in the same transaction as the change it records."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.admin.models import AuditEvent
+
+CLI = "cli"
+DYNAMIC_REGISTRATION = "dynamic-registration"
+
+
+def record(
+    session: Session,
+    *,
+    actor: str,
+    action: str,
+    target: str = "",
+    details: dict[str, Any] | None = None,
+    operator_id: int | None = None,
+) -> AuditEvent:
+    """Add an audit event to the session (the caller commits it with the change)."""
+    event = AuditEvent(
+        actor=actor,
+        operator_id=operator_id,
+        action=action,
+        target=target,
+        details=dict(details or {}),
+    )
+    session.add(event)
+    return event
+
+
+def recent(session: Session, *, limit: int = 50, offset: int = 0) -> list[AuditEvent]:
+    """Return events newest first."""
+    return list(
+        session.scalars(
+            select(AuditEvent)
+            .order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc())
+            .limit(limit)
+            .offset(offset)
+        )
+    )
+
+
+def count(session: Session) -> int:
+    """Return how many events there are."""
+    return int(session.scalar(select(func.count()).select_from(AuditEvent)) or 0)
