@@ -52,6 +52,7 @@ def create_app(config_override: Mapping[str, Any] | None = None) -> Flask:
     """Create the Microcred tool application."""
     from app import cli, lti
     from app.core.views import bp as core_bp
+    from app.lti.setup_views import bp as lti_setup_bp
     from app.lti.views import bp as lti_bp
 
     settings = load_settings(config_override)
@@ -59,5 +60,6 @@ def create_app(config_override: Mapping[str, Any] | None = None) -> Flask:
     lti.init_app(app, settings)
     app.register_blueprint(core_bp)
     app.register_blueprint(lti_bp)
+    app.register_blueprint(lti_setup_bp)
     cli.init_app(app)
     return app

@@ -17,6 +17,10 @@ def _settings() -> Settings:
 
 
 def init_app(app: Flask) -> None:
+    from app.lti.cli import group as registration_links_group
+
+    app.cli.add_command(registration_links_group)
+
     @app.cli.group("db")
     def db_group() -> None:
         """Database schema (Alembic migrations)."""

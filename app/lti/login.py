@@ -90,6 +90,13 @@ def login(
             hint="Ask your tool administrator to register this LMS (or to check its client id).",
             code="unknown_registration",
         )
+    if not registration.is_active:
+        raise LaunchError(
+            f"Microcred is switched off for {registration.name}.",
+            hint="Ask your tool administrator: an operator switched this LMS off in Microcred.",
+            code="platform_inactive",
+            status=403,
+        )
     target = request.get_param("target_link_uri")
     if target and not is_own_url(target, base_url):
         raise LaunchError(

@@ -93,7 +93,7 @@ class DatabaseToolConf(ToolConfAbstract[Any]):
         self, iss: str, client_id: str | None, *args: Any, **kwargs: Any
     ) -> PyltiRegistration | None:
         row = self.registration_row(iss, client_id)
-        if row is None:
+        if row is None or not row.is_active:
             return None
         return self.to_pylti_registration(row)
 

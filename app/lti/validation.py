@@ -43,8 +43,8 @@ MESSAGE_TYPES = ("LtiResourceLinkRequest", "LtiDeepLinkingRequest", "LtiSubmissi
 MAX_DEPLOYMENT_ID = 255
 
 
-def _refused(code: str, message: str, hint: str = ADMIN) -> LaunchError:
-    return LaunchError(message, hint=hint, code=code)
+def _refused(code: str, message: str, hint: str = ADMIN, status: int | None = None) -> LaunchError:
+    return LaunchError(message, hint=hint, code=code, status=status)
 
 
 class SecureMessageLaunch(FlaskMessageLaunch):
@@ -128,6 +128,14 @@ class SecureMessageLaunch(FlaskMessageLaunch):
     # --- A2-A8: registration, keys, signature, claims ---------------------------------------
 
     def validate_registration(self) -> SecureMessageLaunch:
+        switched_off = self._tool_config.registration_row(self.get_iss(), self.get_client_id())
+        if switched_off is not None and not switched_off.is_active:
+            raise _refused(
+                "platform_inactive",
+                f"Microcred is switched off for {switched_off.name}.",
+                "Ask your tool administrator: an operator switched this LMS off in Microcred.",
+                status=403,
+            )
         super().validate_registration()
         # The login was started for one platform; a token from another (even a registered one
         # whose keys verify) must not finish it.

@@ -141,3 +141,19 @@ def test_launch_as_json_client_gets_a_json_error(live):
     error = response.json()["error"]
     assert error["code"] == "missing_state"
     assert error["request_id"] == response.headers["X-Request-Id"]
+
+
+def test_a_platform_switched_off_by_an_operator_cannot_launch(live):
+    from app.lti.models import Registration
+
+    user, auth_page, post = _id_token_post(live)  # a sign-in started while it was on
+    with get_db(live.tool).begin() as session:
+        session.scalars(select(Registration)).one().is_active = False
+    finished = submit(user.http, auth_page.url, post)
+    assert finished.status_code == 403
+    assert "switched off" in finished.text
+
+    form = user.initiation(f"/launch/link/{user.link_id('Microcred: welcome')}")
+    response = submit(user.http, live.devlms_url, form)
+    assert response.status_code == 403
+    assert "switched off" in response.text and "Development LMS" in response.text

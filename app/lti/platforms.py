@@ -1,0 +1,147 @@
+"""What differs between LMS families, in one place per family (STYLE.md "LMS quirks").
+
+Services ask the plugin of a registration's family instead of testing the family by name. Each
+quirk says why, with where it is documented.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+TOOL_NAME = "Microcred"
+TOOL_DESCRIPTION = (
+    "Educator micro-credentials: competency-based tasks, classroom evidence, rubric review and "
+    "verifiable Open Badges."
+)
+
+SCOPE_LINEITEM = "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem"
+SCOPE_LINEITEM_READONLY = "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem.readonly"
+SCOPE_RESULT_READONLY = "https://purl.imsglobal.org/spec/lti-ags/scope/result.readonly"
+SCOPE_SCORE = "https://purl.imsglobal.org/spec/lti-ags/scope/score"
+SCOPE_NRPS = "https://purl.imsglobal.org/spec/lti-nrps/scope/contextmembership.readonly"
+TOOL_SCOPES = (
+    SCOPE_LINEITEM,
+    SCOPE_LINEITEM_READONLY,
+    SCOPE_RESULT_READONLY,
+    SCOPE_SCORE,
+    SCOPE_NRPS,
+)
+
+# Name and email go on the badges and in the reviewers' queue; without asking, Canvas sends
+# neither (privacy level "anonymous") and Moodle omits them for dynamically registered tools.
+IDENTITY_CLAIMS = ("iss", "sub", "name", "given_name", "family_name", "email")
+
+RESOURCE_LINK = "LtiResourceLinkRequest"
+DEEP_LINKING = "LtiDeepLinkingRequest"
+
+
+@dataclass(frozen=True)
+class ToolUrls:
+    """The tool's public URLs, from its configured origin."""
+
+    base_url: str
+
+    @property
+    def login(self) -> str:
+        return f"{self.base_url}/lti/login"
+
+    @property
+    def launch(self) -> str:
+        return f"{self.base_url}/lti/launch"
+
+    @property
+    def jwks(self) -> str:
+        return f"{self.base_url}/.well-known/jwks.json"
+
+    @property
+    def logo(self) -> str:
+        return f"{self.base_url}/static/microcred-logo.svg"
+
+    @property
+    def domain(self) -> str:
+        return self.base_url.split("://", 1)[-1].split("/", 1)[0]
+
+
+class Platform:
+    """An LMS without known quirks: the LTI specifications as written."""
+
+    family = "generic"
+    label = "Other LTI 1.3 platform"
+
+    def registration_messages(self, urls: ToolUrls) -> list[dict[str, Any]]:
+        """The messages (launch types) the tool asks the platform to send it."""
+        return [
+            {"type": RESOURCE_LINK, "target_link_uri": urls.launch, "label": TOOL_NAME},
+            {
+                "type": DEEP_LINKING,
+                "target_link_uri": urls.launch,
+                "label": "Add a micro-credential",
+            },
+        ]
+
+    def tool_configuration_extensions(self) -> dict[str, Any]:
+        """Family-specific members of the LTI tool configuration object."""
+        return {}
+
+    def after_registration(self) -> str:
+        """What the LMS admin still has to do after Dynamic Registration, in plain words."""
+        return "Make the tool available in your LMS's tool settings if it asks you to."
+
+
+class Moodle(Platform):
+    family = "moodle"
+    label = "Moodle"
+
+    def after_registration(self) -> str:
+        # A tool created by Dynamic Registration stays Pending until an admin activates it
+        # (mod/lti/openid-registration.php); with AGS scopes Moodle sets "Accept grades from
+        # the tool" to Delegate (mod/lti/classes/local/ltiopenid/registration_helper.php).
+        return (
+            "In Moodle, go to Site administration → Plugins → Activity modules → External tool "
+            "→ Manage tools, find Microcred under “Tools pending”, and click Activate. Then "
+            "open its settings (the cog) and set “Accept grades from the tool” to Always."
+        )
+
+
+class Canvas(Platform):
+    family = "canvas"
+    label = "Canvas"
+
+    def registration_messages(self, urls: ToolUrls) -> list[dict[str, Any]]:
+        # Canvas declares placements per message (doc/api/registration.md): the course menu
+        # opens the catalog; assignment and module-item selection use Deep Linking.
+        return [
+            {
+                "type": RESOURCE_LINK,
+                "target_link_uri": urls.launch,
+                "label": "Micro-credentials",
+                "placements": ["course_navigation"],
+            },
+            {
+                "type": DEEP_LINKING,
+                "target_link_uri": urls.launch,
+                "label": "Add a micro-credential",
+                "placements": ["assignment_selection", "link_selection"],
+            },
+        ]
+
+    def tool_configuration_extensions(self) -> dict[str, Any]:
+        # Canvas's privacy level defaults to anonymous: no name or email in launches.
+        return {"https://canvas.instructure.com/lti/privacy_level": "public"}
+
+    def after_registration(self) -> str:
+        return (
+            "In Canvas, review the permissions, then turn the Microcred key On in Admin → "
+            "Developer Keys (Dynamic Registration usually does this) and check it is available "
+            "in Admin → Apps; courses then find it in their navigation and in assignment "
+            "and module “External tool” settings."
+        )
+
+
+PLUGINS: dict[str, Platform] = {p.family: p for p in (Platform(), Moodle(), Canvas())}
+
+
+def plugin(family: str | None) -> Platform:
+    """Return the plugin for an LMS family (``generic`` for an unknown one)."""
+    return PLUGINS.get((family or "").lower(), PLUGINS["generic"])

@@ -1,0 +1,212 @@
+"""Registering the tool in an LMS: the one-time Dynamic Registration page, the manual setup
+values for Moodle, and the Canvas developer key JSON (LTI-CHECKLIST D)."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import Blueprint, g, jsonify, render_template, request
+from werkzeug.wrappers import Response
+
+from app.db import db_session
+from app.lti import dynamic_registration, registration_links, runtime
+from app.lti.frame_origins import content_security_policy, origin
+from app.lti.platforms import IDENTITY_CLAIMS, TOOL_DESCRIPTION, TOOL_NAME, TOOL_SCOPES, ToolUrls
+
+bp = Blueprint("lti_setup", __name__, template_folder="templates")
+
+_UNUSABLE = {
+    registration_links.LinkUnusable.UNKNOWN: (
+        404,
+        "This registration link is not valid",
+        "Check that the whole link was pasted. Registration links come from Microcred's "
+        "operator; ask them for a new one.",
+    ),
+    registration_links.LinkUnusable.EXPIRED: (
+        410,
+        "This registration link has expired",
+        "Registration links work for a limited time. Ask Microcred's operator for a new one.",
+    ),
+    registration_links.LinkUnusable.USED: (
+        410,
+        "This registration link has already been used",
+        "Each link registers one LMS, once. If the registration did not finish in your LMS, "
+        "ask Microcred's operator for a new link.",
+    ),
+    registration_links.LinkUnusable.REVOKED: (
+        410,
+        "This registration link was withdrawn",
+        "Microcred's operator withdrew this link. Ask them for a new one.",
+    ),
+    registration_links.LinkUnusable.BUSY: (
+        409,
+        "A registration with this link is already under way",
+        "Someone is registering with this link right now. Wait a minute and check your LMS's "
+        "tool list before trying again.",
+    ),
+}
+
+
+def _urls() -> ToolUrls:
+    return ToolUrls(runtime().settings.base_url)
+
+
+@bp.after_request
+def _frame_for_the_registering_lms(response: Response) -> Response:
+    # The LMS shows the registration page in a frame; the platform is not registered yet, so
+    # the origins in the registration list do not include it. Its configuration URL names it.
+    frame_origin = g.get("registering_origin")
+    if frame_origin:
+        response.headers["Content-Security-Policy"] = content_security_policy([frame_origin])
+    response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+def _refusal(reason: str) -> tuple[str, int]:
+    status, title, hint = _UNUSABLE[reason]
+    return render_template("lti/register_refused.html", title=title, hint=hint), status
+
+
+@bp.route("/lti/register/<token>", methods=["GET", "POST"])
+def register(token: str) -> tuple[str, int] | str:
+    """Show what registering will do; on POST, register with the LMS that framed us."""
+    values = request.form if request.method == "POST" else request.args
+    configuration_url = values.get("openid_configuration", "").strip()
+    registration_token = values.get("registration_token", "").strip()
+    g.registering_origin = origin(configuration_url)
+    session = db_session()
+    try:
+        link = registration_links.find_usable(session, token)
+    except registration_links.LinkUnusable as exc:
+        return _refusal(exc.reason)
+    if not configuration_url or not registration_token:
+        return render_template("lti/register_start_in_lms.html", link=link), 400
+    if request.method == "GET":
+        return render_template(
+            "lti/register.html",
+            link=link,
+            lms_host=urlsplit(configuration_url).netloc,
+            configuration_url=configuration_url,
+            registration_token=registration_token,
+            scopes=TOOL_SCOPES,
+        )
+    try:
+        registration_links.claim(session, link)
+    except registration_links.LinkUnusable as exc:
+        return _refusal(exc.reason)
+    settings = runtime().settings
+    registered = dynamic_registration.register(
+        session,
+        runtime().http,
+        link=link,
+        configuration_url=configuration_url,
+        registration_token=registration_token,
+        urls=_urls(),
+        timeout=settings.http_timeout,
+        allow_http=not settings.is_production,
+    )
+    return render_template("lti/register_done.html", registered=registered)
+
+
+def _moodle_values(urls: ToolUrls) -> list[tuple[str, str, str]]:
+    """(field in Moodle's "Add external tool" form, value, note) for manual setup."""
+    return [
+        ("Tool name", TOOL_NAME, ""),
+        ("Tool URL", urls.launch, ""),
+        ("Tool description", TOOL_DESCRIPTION, "Optional."),
+        ("LTI version", "LTI 1.3", ""),
+        ("Public key type", "Keyset URL", ""),
+        ("Public keyset", urls.jwks, ""),
+        ("Initiate login URL", urls.login, ""),
+        ("Redirection URI(s)", urls.launch, ""),
+        ("Supports Deep Linking (Content-Item Message)", "Yes (ticked)", ""),
+        ("Content Selection URL", urls.launch, ""),
+        ("Tool configuration usage", "Show as preconfigured tool when adding an external tool", ""),
+        ("Default launch container", "Embed, without blocks", ""),
+        (
+            "IMS LTI Assignment and Grade Services",
+            "Use this service for grade sync and column management",
+            "",
+        ),
+        (
+            "IMS LTI Names and Role Provisioning",
+            "Use this service to retrieve members' information as per privacy settings",
+            "",
+        ),
+        ("Tool Settings", "Do not use this service", ""),
+        ("Share launcher's name with tool", "Always", "Names appear on badges and in reviews."),
+        ("Share launcher's email with tool", "Always", "Needed for the badge's recipient."),
+        (
+            "Accept grades from the tool",
+            "Always",
+            "Not “Delegate”, which makes every teacher tick it per activity.",
+        ),
+    ]
+
+
+@bp.get("/lti/setup")
+def setup() -> str:
+    """Every value an LMS admin needs to register Microcred by hand."""
+    urls = _urls()
+    return render_template(
+        "lti/setup.html",
+        urls=urls,
+        moodle_values=_moodle_values(urls),
+        scopes=TOOL_SCOPES,
+        claims=IDENTITY_CLAIMS,
+    )
+
+
+def canvas_developer_key(urls: ToolUrls) -> dict[str, Any]:
+    """The Canvas developer key configuration (Canvas "Enter URL" / "Paste JSON")."""
+    return {
+        "title": TOOL_NAME,
+        "description": TOOL_DESCRIPTION,
+        "oidc_initiation_url": urls.login,
+        "target_link_uri": urls.launch,
+        "public_jwk_url": urls.jwks,
+        "scopes": list(TOOL_SCOPES),
+        "extensions": [
+            {
+                "platform": "canvas.instructure.com",
+                "domain": urls.domain,
+                "tool_id": "microcred",
+                "privacy_level": "public",
+                "settings": {
+                    "text": TOOL_NAME,
+                    "icon_url": urls.logo,
+                    "placements": [
+                        {
+                            "placement": "course_navigation",
+                            "message_type": "LtiResourceLinkRequest",
+                            "target_link_uri": urls.launch,
+                            "text": "Micro-credentials",
+                            "default": "enabled",
+                        },
+                        {
+                            "placement": "assignment_selection",
+                            "message_type": "LtiDeepLinkingRequest",
+                            "target_link_uri": urls.launch,
+                            "text": "Add a micro-credential",
+                        },
+                        {
+                            "placement": "link_selection",
+                            "message_type": "LtiDeepLinkingRequest",
+                            "target_link_uri": urls.launch,
+                            "text": "Add a micro-credential",
+                        },
+                    ],
+                },
+            }
+        ],
+        "custom_fields": {},
+    }
+
+
+@bp.get("/lti/canvas.json")
+def canvas_json() -> Response:
+    """Canvas imports a developer key from this URL ("Enter URL")."""
+    response = jsonify(canvas_developer_key(_urls()))
+    response.headers["Cache-Control"] = "public, max-age=300"
+    return response

@@ -1,0 +1,328 @@
+"""Dynamic Registration, the tool's side (LTI-CHECKLIST D): one-time links, the checks on the
+platform's configuration, and refusals that leave nothing half-registered. The full flow
+against the development LMS (both flavours) is in tests/integration."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from app.admin.models import AuditEvent
+from app.db import get_db, utcnow
+from app.lti import registration_links
+from app.lti.models import Deployment, Registration, RegistrationLink
+from tests.support.fake_platform import Answer, start_fake_platform
+
+
+@pytest.fixture
+def platform():
+    fake = start_fake_platform()
+    yield fake
+    fake.close()
+
+
+def _issue(app, **kwargs):
+    with get_db(app).begin() as session:
+        issued = registration_links.issue(
+            session, label="Northside Moodle", created_by="ops@example.org", **kwargs
+        )
+        return issued.token, issued.link.id
+
+
+def _params(platform):
+    return {"openid_configuration": platform.configuration_url, "registration_token": "reg-tok"}
+
+
+def _count(app, model):
+    with get_db(app).begin() as session:
+        return session.scalar(select(func.count()).select_from(model))
+
+
+def _link(app, link_id):
+    with get_db(app).begin() as session:
+        return session.get(RegistrationLink, link_id)
+
+
+def test_register_page_explains_what_will_be_shared_and_may_be_framed_by_the_lms(
+    app, client, platform
+):
+    token, _ = _issue(app)
+    response = client.get(f"/lti/register/{token}", query_string=_params(platform))
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert "Register Microcred in your LMS" in page and "Northside Moodle" in page
+    assert "name and email" in page
+    assert (
+        f"frame-ancestors 'self' {platform.base_url}" in response.headers["Content-Security-Policy"]
+    )
+    assert platform.requests == []  # nothing is contacted before the admin agrees
+
+
+def test_link_opened_outside_the_lms_says_where_to_paste_it(app, client):
+    token, _ = _issue(app)
+    response = client.get(f"/lti/register/{token}")
+    assert response.status_code == 400
+    assert "Paste this link into your LMS" in response.get_data(as_text=True)
+
+
+def test_successful_registration_stores_platform_deployment_and_audit(app, client, platform):
+    token, link_id = _issue(app)
+    response = client.post(f"/lti/register/{token}", data=_params(platform))
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200, page
+    assert "Microcred is registered" in page and "fake-client-1" in page
+    assert "Activate" in page  # Moodle's next step: activate the pending tool
+    assert f'data-platform-origin="{platform.base_url}"' in page
+
+    get, post = platform.requests
+    assert get["authorization"] == "Bearer reg-tok"  # Canvas requires it on the GET
+    assert post["authorization"] == "Bearer reg-tok" and post["path"] == "/register"
+    document = post["body"]
+    assert document["token_endpoint_auth_method"] == "private_key_jwt"
+    assert document["initiate_login_uri"] == "http://127.0.0.1:5000/lti/login"
+    assert document["jwks_uri"] == "http://127.0.0.1:5000/.well-known/jwks.json"
+    tool = document["https://purl.imsglobal.org/spec/lti-tool-configuration"]
+    assert {"name", "email", "given_name", "family_name"} <= set(tool["claims"])
+    assert {m["type"] for m in tool["messages"]} == {
+        "LtiResourceLinkRequest",
+        "LtiDeepLinkingRequest",
+    }
+    # Only the scopes the platform says it supports are asked for.
+    assert document["scope"] == "https://purl.imsglobal.org/spec/lti-ags/scope/score"
+
+    with get_db(app).begin() as session:
+        registration = session.scalars(select(Registration)).one()
+        assert (registration.issuer, registration.client_id) == (platform.base_url, "fake-client-1")
+        assert registration.name == "Northside Moodle"
+        assert (registration.source, registration.platform_family) == ("dynamic", "moodle")
+        assert registration.auth_login_url == f"{platform.base_url}/auth"
+        assert [(d.deployment_id, d.status) for d in registration.deployments] == [
+            ("7", Deployment.ACTIVE)
+        ]
+        link = session.get(RegistrationLink, link_id)
+        assert link.registration_id == registration.id and link.used_at is not None
+        event = session.scalars(select(AuditEvent)).one()
+        assert (event.actor, event.action) == ("dynamic-registration", "registration.created")
+
+
+def test_canvas_registration_asks_for_placements_and_public_privacy(app, client, platform):
+    platform.configuration = Answer(body=platform.good_configuration("canvas"))
+    platform.registration = Answer(body={"client_id": "10000000000042"})
+    token, _ = _issue(app)
+    assert client.post(f"/lti/register/{token}", data=_params(platform)).status_code == 200
+    tool = platform.requests[1]["body"]["https://purl.imsglobal.org/spec/lti-tool-configuration"]
+    assert tool["https://canvas.instructure.com/lti/privacy_level"] == "public"
+    placements = {p for m in tool["messages"] for p in m.get("placements", [])}
+    assert placements == {"course_navigation", "assignment_selection", "link_selection"}
+    with get_db(app).begin() as session:
+        registration = session.scalars(select(Registration)).one()
+        assert registration.platform_family == "canvas"
+        assert registration.deployments == []  # Canvas's deployment id comes with a launch
+
+
+def test_used_link_cannot_register_again(app, client, platform):
+    token, _ = _issue(app)
+    assert client.post(f"/lti/register/{token}", data=_params(platform)).status_code == 200
+    again = client.post(f"/lti/register/{token}", data=_params(platform))
+    assert again.status_code == 410
+    assert "already been used" in again.get_data(as_text=True)
+    assert _count(app, Registration) == 1
+
+
+@pytest.mark.parametrize(
+    ("setup", "status", "words"),
+    [
+        ("unknown", 404, "not valid"),
+        ("expired", 410, "has expired"),
+        ("revoked", 410, "withdrawn"),
+    ],
+)
+def test_unusable_links_get_a_clear_page(app, client, platform, setup, status, words):
+    token, link_id = _issue(app)
+    if setup == "unknown":
+        token = "not-a-real-token"
+    with get_db(app).begin() as session:
+        link = session.get(RegistrationLink, link_id)
+        if setup == "expired":
+            link.expires_at = utcnow() - timedelta(seconds=1)
+        if setup == "revoked":
+            link.revoked_at = utcnow()
+    for response in (
+        client.get(f"/lti/register/{token}", query_string=_params(platform)),
+        client.post(f"/lti/register/{token}", data=_params(platform)),
+    ):
+        assert response.status_code == status
+        assert words in response.get_data(as_text=True)
+    assert platform.requests == []
+
+
+def _refused(app, client, platform, token):
+    response = client.post(
+        f"/lti/register/{token}", data=_params(platform), headers={"Accept": "text/html"}
+    )
+    assert 400 <= response.status_code < 600 and response.status_code != 500
+    assert _count(app, Registration) == 0 and _count(app, Deployment) == 0
+    assert "Traceback" not in response.get_data(as_text=True)
+    return response
+
+
+def test_configuration_naming_another_issuer_is_refused(app, client, platform):
+    config = platform.good_configuration()
+    config["issuer"] = "https://lms.attacker.example"
+    platform.configuration = Answer(body=config)
+    token, link_id = _issue(app)
+    response = _refused(app, client, platform, token)
+    assert response.status_code == 400
+    assert "names another issuer" in response.get_data(as_text=True)
+    assert [r["method"] for r in platform.requests] == ["GET"]  # nothing was posted
+    # The failed attempt gave the link back: the admin can try again.
+    assert registration_links.state(_link(app, link_id), utcnow()) == "open"
+    assert _link(app, link_id).used_at is None
+
+
+def test_registration_endpoint_outside_the_issuer_is_refused(app, client, platform):
+    config = platform.good_configuration()
+    config["registration_endpoint"] = "https://elsewhere.example/register"
+    platform.configuration = Answer(body=config)
+    token, _ = _issue(app)
+    response = _refused(app, client, platform, token)
+    assert response.status_code == 400
+    assert "not under the issuer" in response.get_data(as_text=True)
+
+
+def test_expired_registration_token_is_explained(app, client, platform):
+    platform.configuration = Answer(status=401, body={"error": "invalid_token"})
+    token, _ = _issue(app)
+    response = _refused(app, client, platform, token)
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert "refused the registration token" in page and "start the registration again" in page
+
+
+@pytest.mark.parametrize(
+    ("answer", "words"),
+    [
+        (Answer(status=503, body={"error": "maintenance"}), "HTTP 503"),
+        (Answer(raw=b"<html>login</html>", content_type="text/html"), "is not JSON"),
+        (Answer(body=["not", "an", "object"]), "not an object"),
+        (Answer(body={"issuer": "x"}), "is not an"),
+    ],
+)
+def test_platform_configuration_errors_are_explained(app, client, platform, answer, words):
+    platform.configuration = answer
+    token, _ = _issue(app)
+    response = _refused(app, client, platform, token)
+    assert words in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("answer", "status", "words"),
+    [
+        (
+            Answer(
+                status=400,
+                body={"error": "invalid_client_metadata", "error_description": "bad uri"},
+            ),
+            400,
+            "bad uri",
+        ),
+        (Answer(status=422, body={"errors": ["no"]}), 400, "refused the registration"),
+        (Answer(status=500, raw=b"oops", content_type="text/plain"), 502, "HTTP 500"),
+        (Answer(body={"no": "client id"}), 502, "no client_id"),
+        (Answer(raw=b"{", content_type="application/json"), 502, "is not JSON"),
+    ],
+)
+def test_registration_answers_that_fail_leave_nothing_registered(
+    app, client, platform, answer, status, words
+):
+    platform.registration = answer
+    token, link_id = _issue(app)
+    response = _refused(app, client, platform, token)
+    assert response.status_code == status
+    assert words in response.get_data(as_text=True)
+    assert _link(app, link_id).used_at is None
+
+
+def test_json_callers_get_the_refusal_as_json(app, client, platform):
+    platform.configuration = Answer(status=503, body={})
+    token, _ = _issue(app)
+    response = client.post(
+        f"/lti/register/{token}", data=_params(platform), headers={"Accept": "application/json"}
+    )
+    assert response.status_code == 502
+    assert response.get_json()["error"]["code"] == "registration_platform_error"
+
+
+def test_a_claimed_link_cannot_be_claimed_twice(app):
+    _, link_id = _issue(app)
+    with get_db(app).begin() as session:
+        link = session.get(RegistrationLink, link_id)
+        registration_links.claim(session, link)
+        with pytest.raises(registration_links.LinkUnusable) as raised:
+            registration_links.claim(session, link)
+        assert raised.value.reason == registration_links.LinkUnusable.BUSY
+
+
+def test_production_requires_https_platform_urls(app, platform):
+    from app.lti.dynamic_registration import RegistrationRefused, check_url
+
+    with pytest.raises(RegistrationRefused, match="is not an https URL"):
+        check_url("issuer", "http://moodle.example.edu", allow_http=False)
+    assert check_url("issuer", "https://moodle.example.edu", allow_http=False)
+
+
+def test_links_are_stored_as_digests_only(app):
+    token, link_id = _issue(app)
+    link = _link(app, link_id)
+    assert token not in link.token_digest and len(link.token_digest) == 64
+
+
+def test_cli_issues_lists_and_revokes_links(app):
+    runner = app.test_cli_runner()
+    issued = runner.invoke(args=["registration-links", "issue", "--label", "Canvas district"])
+    assert issued.exit_code == 0, issued.output
+    assert "http://127.0.0.1:5000/lti/register/" in issued.output
+    listed = runner.invoke(args=["registration-links", "list"])
+    assert "open\tCanvas district" in listed.output
+    link_id = listed.output.split("\t", 1)[0]
+    assert runner.invoke(args=["registration-links", "revoke", link_id]).exit_code == 0
+    assert "revoked\tCanvas district" in runner.invoke(args=["registration-links", "list"]).output
+    missing = runner.invoke(args=["registration-links", "revoke", "999"])
+    assert missing.exit_code != 0 and "no registration link 999" in missing.output
+    with get_db(app).begin() as session:
+        actions = list(session.scalars(select(AuditEvent.action).order_by(AuditEvent.id)))
+    assert actions == ["registration_link.issued", "registration_link.revoked"]
+
+
+def test_setup_page_lists_every_value_moodle_asks_for(client):
+    response = client.get("/lti/setup")
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    for field in (
+        "Tool URL",
+        "Public keyset",
+        "Initiate login URL",
+        "Redirection URI(s)",
+        "Content Selection URL",
+        "Accept grades from the tool",
+    ):
+        assert field in page
+    assert "http://127.0.0.1:5000/lti/login" in page
+    assert "/lti/canvas.json" in page
+
+
+def test_canvas_developer_key_json(client):
+    key = client.get("/lti/canvas.json").get_json()
+    assert key["oidc_initiation_url"] == "http://127.0.0.1:5000/lti/login"
+    assert key["public_jwk_url"] == "http://127.0.0.1:5000/.well-known/jwks.json"
+    canvas = key["extensions"][0]
+    assert canvas["privacy_level"] == "public"
+    placements = {p["placement"]: p["message_type"] for p in canvas["settings"]["placements"]}
+    assert placements == {
+        "course_navigation": "LtiResourceLinkRequest",
+        "assignment_selection": "LtiDeepLinkingRequest",
+        "link_selection": "LtiDeepLinkingRequest",
+    }
+    assert "https://purl.imsglobal.org/spec/lti-ags/scope/score" in key["scopes"]
