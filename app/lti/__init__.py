@@ -17,6 +17,7 @@ from app.lti.session import SessionReader
 from app.lti.state import DatabaseStateStore, RedisStateStore, StateStore
 from app.lti.storage import StateStoreLaunchDataStorage
 from app.lti.tool_config import DatabaseToolConf
+from app.tenancy import scope_to_platform
 from config import Settings
 
 USER_AGENT = "Microcred/0.1 (LTI 1.3 tool; +https://github.com/microcred)"
@@ -82,8 +83,12 @@ def init_app(app: Flask, settings: Settings) -> None:
 
 
 def require_launch() -> Launch:
-    """Return the launch the request's session token belongs to, or refuse (401)."""
-    return session.require_launch(runtime().session_reader())
+    """Return the launch the request's session token belongs to, or refuse (401).
+
+    From here on the request's database session sees only this platform's rows."""
+    launch = session.require_launch(runtime().session_reader())
+    scope_to_platform(get_db(current_app).session(), launch.registration_id)
+    return launch
 
 
 def session_token_for(launch: Launch) -> str:

@@ -15,6 +15,7 @@ from sqlalchemy import true as sa_true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base, utcnow
+from app.tenancy import PlatformOwned
 
 
 class Registration(Base):
@@ -59,7 +60,7 @@ class Registration(Base):
     deployments: Mapped[list[Deployment]] = relationship(back_populates="registration")
 
 
-class Deployment(Base):
+class Deployment(PlatformOwned, Base):
     """One deployment of the tool inside a registration (Canvas: per account, course, copy)."""
 
     __tablename__ = "lti_deployment"
@@ -130,7 +131,7 @@ class LtiState(Base):
     expires_at: Mapped[datetime] = mapped_column()
 
 
-class LtiUser(Base):
+class LtiUser(PlatformOwned, Base):
     """A person as one platform knows them (``sub``); profile claims as of the last launch."""
 
     __tablename__ = "lti_user"
@@ -152,7 +153,7 @@ class LtiUser(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
-class LtiContext(Base):
+class LtiContext(PlatformOwned, Base):
     """A course (LTI context) within one deployment."""
 
     __tablename__ = "lti_context"
@@ -172,7 +173,7 @@ class LtiContext(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
-class LtiResourceLink(Base):
+class LtiResourceLink(PlatformOwned, Base):
     """A placement of the tool in a course (a link or an assignment)."""
 
     __tablename__ = "lti_resource_link"

@@ -1,0 +1,111 @@
+"""Tenant isolation (issue 5): a request acting for one platform sees only that platform's rows,
+and every route that takes an id is checked with another platform's ids."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select, update
+
+from app.db import get_db
+from app.lti.models import Deployment, LtiContext, LtiResourceLink, LtiUser, Registration
+from app.tenancy import ALL_PLATFORMS, scope_to_platform
+
+
+def _platform(session, name: str) -> dict[str, int]:
+    registration = Registration(
+        name=name,
+        issuer=f"https://{name}.example",
+        client_id="c",
+        auth_login_url=f"https://{name}.example/auth",
+        auth_token_url=f"https://{name}.example/token",
+        key_set_url=f"https://{name}.example/jwks",
+    )
+    session.add(registration)
+    session.flush()
+    deployment = Deployment(registration_id=registration.id, deployment_id="1", status="active")
+    user = LtiUser(registration_id=registration.id, sub=f"{name}-user", name=f"{name} person")
+    session.add_all([deployment, user])
+    session.flush()
+    context = LtiContext(
+        registration_id=registration.id, deployment_id=deployment.id, context_id="course"
+    )
+    session.add(context)
+    session.flush()
+    link = LtiResourceLink(
+        registration_id=registration.id, context_id=context.id, resource_link_id="l"
+    )
+    session.add(link)
+    session.flush()
+    return {
+        "registration": registration.id,
+        "user": user.id,
+        "context": context.id,
+        "link": link.id,
+        "deployment": deployment.id,
+    }
+
+
+@pytest.fixture
+def two_platforms(app):
+    db = get_db(app)
+    with db.begin() as session:
+        a, b = _platform(session, "alpha"), _platform(session, "beta")
+    return db, a, b
+
+
+def test_a_scoped_session_sees_only_its_platforms_rows(two_platforms):
+    db, a, b = two_platforms
+    with db.session_factory() as session:
+        scope_to_platform(session, a["registration"])
+        assert [u.sub for u in session.scalars(select(LtiUser))] == ["alpha-user"]
+        assert session.get(LtiUser, b["user"]) is None
+        assert session.get(LtiContext, b["context"]) is None
+        assert session.get(Deployment, b["deployment"]) is None
+        joined = session.scalars(
+            select(LtiResourceLink).join(LtiContext).where(LtiContext.context_id == "course")
+        ).all()
+        assert [link.id for link in joined] == [a["link"]]
+
+
+def test_a_scoped_bulk_update_touches_only_its_platform(two_platforms):
+    db, a, _ = two_platforms
+    with db.begin() as session:
+        scope_to_platform(session, a["registration"])
+        session.execute(update(LtiUser).values(name="renamed"))
+    with db.begin() as session:
+        names = {sub: name for sub, name in session.execute(select(LtiUser.sub, LtiUser.name))}
+    assert names == {"alpha-user": "renamed", "beta-user": "beta person"}
+
+
+def test_looking_across_platforms_must_be_asked_for(two_platforms):
+    db, a, _ = two_platforms
+    with db.session_factory() as session:
+        scope_to_platform(session, a["registration"])
+        everyone = session.scalars(select(LtiUser).execution_options(**{ALL_PLATFORMS: True})).all()
+        assert {u.sub for u in everyone} == {"alpha-user", "beta-user"}
+
+
+def test_an_unscoped_session_is_the_operators_view(two_platforms):
+    db, _, _ = two_platforms
+    with db.session_factory() as session:
+        assert len(session.scalars(select(LtiUser)).all()) == 2
+
+
+# Route parameters that do not name LMS-owned rows, and why.
+NOT_TENANT_IDS = {
+    "filename": "static files",
+    "token": "a one-time registration link's secret, checked by digest",
+}
+# endpoint -> builds the URL for platform A's session with platform B's ids (add new routes here).
+TENANT_ROUTES: dict[str, object] = {}
+
+
+def test_every_route_with_an_id_is_checked_for_other_platforms_ids(app):
+    """A new route that takes an id must join TENANT_ROUTES (and so be visited with another
+    platform's ids, expecting 404) or say in NOT_TENANT_IDS why its parameter is not an id."""
+    unchecked = [
+        f"{rule.rule} ({rule.endpoint})"
+        for rule in app.url_map.iter_rules()
+        if set(rule.arguments) - set(NOT_TENANT_IDS) and rule.endpoint not in TENANT_ROUTES
+    ]
+    assert unchecked == []
