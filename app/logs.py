@@ -72,7 +72,7 @@ def configure_logging(level: str) -> None:
 
 
 def init_app(app: Flask, *, component: str) -> None:
-    """Give every request an id and log it once, when it ends."""
+    """Give every request an id and log it once, when it ends (secrets in paths redacted)."""
     access = logging.getLogger(f"{component}.access")
 
     @app.before_request
@@ -89,7 +89,7 @@ def init_app(app: Flask, *, component: str) -> None:
             "request",
             extra={
                 "method": request.method,
-                "path": request.path,
+                "path": _loggable_path(),
                 "status": response.status_code,
                 "duration_ms": round((time.perf_counter() - started) * 1000, 1)
                 if started
@@ -97,3 +97,12 @@ def init_app(app: Flask, *, component: str) -> None:
             },
         )
         return response
+
+
+def _loggable_path() -> str:
+    """The request path with secret route values (``token``, ``*_token``) replaced by ``…``."""
+    path = request.path
+    for name, value in (request.view_args or {}).items():
+        if (name == "token" or name.endswith("_token")) and isinstance(value, str) and value:
+            path = path.replace(value, "…")
+    return path

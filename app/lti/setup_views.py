@@ -120,7 +120,7 @@ def _moodle_values(urls: ToolUrls) -> list[tuple[str, str, str]]:
         ("Public keyset", urls.jwks, ""),
         ("Initiate login URL", urls.login, ""),
         ("Redirection URI(s)", urls.launch, ""),
-        ("Supports Deep Linking (Content-Item Message)", "Yes (ticked)", ""),
+        ("Supports Deep Linking (Content-Item Message)", "Ticked", ""),
         ("Content Selection URL", urls.launch, ""),
         ("Tool configuration usage", "Show as preconfigured tool when adding an external tool", ""),
         ("Default launch container", "Embed, without blocks", ""),

@@ -80,6 +80,17 @@ def test_each_request_is_logged_as_one_json_line_without_query_string(settings_o
     app.extensions["db"].dispose()
 
 
+def test_secret_tokens_in_paths_are_not_logged(settings_override, capsys):
+    from app import create_app
+
+    app = create_app({**settings_override, "MICROCRED_LOG_LEVEL": "INFO"})
+    app.test_client().get("/lti/register/secret-registration-token-123")
+    out = capsys.readouterr().out
+    assert "secret-registration-token-123" not in out
+    assert '"path": "/lti/register/\\u2026"' in out or '"/lti/register/…"' in out
+    app.extensions["db"].dispose()
+
+
 def test_home_page_lists_the_values_an_lms_admin_needs(client):
     page = client.get("/").get_data(as_text=True)
     assert "/lti/login" in page and "/lti/launch" in page and "/.well-known/jwks.json" in page
