@@ -1,5 +1,6 @@
 """The development LMS's protocol endpoints: OIDC auth, token, JWKS, AGS, NRPS, Deep Linking
-return. Thin: each parses the request, calls ``platform``, ``gradebook`` or ``deep_linking``.
+return, Dynamic Registration. Thin: each parses the request, calls ``platform``, ``gradebook``,
+``deep_linking`` or ``registration``.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from flask import (
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from app.db import db_session
-from app.devlms import deep_linking, gradebook, platform
+from app.devlms import deep_linking, gradebook, platform, registration
 from app.devlms.models import DevCourse, DevLink, DevUser
 from app.devlms.platform import (
     SCOPE_LINEITEM,
@@ -66,7 +67,7 @@ def current_user() -> DevUser | None:
 
 @bp.errorhandler(PlatformError)
 def _platform_error(exc: PlatformError) -> Any:
-    if request.path.startswith("/api/") or request.path in {"/token"}:
+    if request.path.startswith(("/api/", "/mod/lti/")) or request.path in {"/token"}:
         response = jsonify({"error": exc.error, "error_description": exc.description})
         if exc.status == 401:
             response.headers["WWW-Authenticate"] = f'Bearer error="{exc.error}"'
@@ -259,3 +260,34 @@ def deep_linking_return() -> str:
         http(),
     )
     return render_template("devlms/deep_linking_done.html", result=result)
+
+
+# --- Dynamic Registration ----------
+# Each flavour at its LMS's own paths, all under the issuer (the LMS's base URL), as the tool
+# checks (LTI DR §3.5.1).
+
+
+@bp.get("/mod/lti/openid-configuration.php", defaults={"flavour": "moodle"})
+@bp.get("/api/lti/security/openid-configuration", defaults={"flavour": "canvas"})
+def openid_configuration(flavour: str) -> Response:
+    body = registration.openid_configuration(
+        db_session(), settings().devlms_url, flavour, request.headers.get("Authorization")
+    )
+    return jsonify(body)
+
+
+@bp.post("/mod/lti/openid-registration.php", defaults={"flavour": "moodle"})
+@bp.post("/api/lti/registrations", defaults={"flavour": "canvas"})
+def client_registration(flavour: str) -> Response:
+    # Both LMSs answer 200 with the stored registration (not OIDC's 201).
+    body = registration.register(
+        db_session(),
+        settings().devlms_url,
+        flavour,
+        request.headers.get("Authorization"),
+        request.get_json(silent=True, force=True),
+        settings().devlms_url + url_for("devlms.lti_tools"),
+    )
+    response = jsonify(body)
+    response.headers["Cache-Control"] = "no-store"
+    return response

@@ -59,6 +59,10 @@ SCOPE_RESULT = "https://purl.imsglobal.org/spec/lti-ags/scope/result.readonly"
 SCOPE_SCORE = "https://purl.imsglobal.org/spec/lti-ags/scope/score"
 SCOPE_NRPS = "https://purl.imsglobal.org/spec/lti-nrps/scope/contextmembership.readonly"
 ALL_SCOPES = [SCOPE_LINEITEM, SCOPE_LINEITEM_READONLY, SCOPE_RESULT, SCOPE_SCORE, SCOPE_NRPS]
+TOOL_CONFIGURATION = "https://purl.imsglobal.org/spec/lti-tool-configuration"
+CANVAS_PRIVACY_LEVEL = "https://canvas.instructure.com/lti/privacy_level"
+NAME_CLAIMS = frozenset({"name", "given_name", "family_name"})
+IDENTITY = NAME_CLAIMS | {"email"}
 
 
 class PlatformError(Exception):
@@ -179,12 +183,54 @@ def course_roles(course: DevCourse, user: DevUser) -> list[str]:
     return []
 
 
+def _canvas_privacy_level(claims: set[str]) -> str:
+    # Canvas infers the privacy level from the claims a registration asks for; the lis claim
+    # counts as a name (canvas-lms app/models/lti/ims/registration.rb, infer_privacy_level_from).
+    has_name = bool(claims & (NAME_CLAIMS | {"https://purl.imsglobal.org/spec/lti/claim/lis"}))
+    has_email = "email" in claims
+    if "picture" in claims or (has_name and has_email):
+        return "public"
+    if has_name:
+        return "name_only"
+    return "email_only" if has_email else "anonymous"
+
+
+def released_identity_claims(tool: DevTool) -> frozenset[str]:
+    """Return which of ``name``, ``given_name``, ``family_name``, ``email`` the LMS sends the
+    tool in id_tokens (LTI-CHECKLIST D: the claims a registration asks for).
+
+    A tool set up by hand (no registration document) gets them all, as the admin ticked "always"
+    in Moodle or chose "public" in Canvas. A dynamically registered tool gets what it asked for:
+    Canvas by its privacy level (stated, or inferred from ``claims``), Moodle by "share name"
+    (any name claim) and "share email" (``email``)."""
+    if tool.registration_document is None:
+        return IDENTITY
+    config = tool.registration_document.get(TOOL_CONFIGURATION) or {}
+    claims = {c for c in config.get("claims") or [] if isinstance(c, str)}
+    if tool.flavour in {"canvas", "canvas_mobile"}:
+        level = config.get(CANVAS_PRIVACY_LEVEL) or _canvas_privacy_level(claims)
+        return {
+            "public": IDENTITY,
+            "name_only": NAME_CLAIMS,
+            "email_only": frozenset({"email"}),
+        }.get(level, frozenset())
+    released = NAME_CLAIMS if claims & NAME_CLAIMS else frozenset()
+    return released | ({"email"} & claims)
+
+
 def _base_claims(
     base_url: str, auth: AuthRequest, course: DevCourse, message_type: str, target_link_uri: str
 ) -> dict[str, Any]:
     tool, user, nonce = auth.tool, auth.user, auth.nonce
     now = int(time.time())
     lti = "https://purl.imsglobal.org/spec/lti/claim/"
+    identity = {
+        "name": user.name,
+        "given_name": user.given_name,
+        "family_name": user.family_name,
+        "email": user.email,
+    }
+    released = released_identity_claims(tool)
     return {
         "iss": base_url,
         "aud": tool.client_id,
@@ -193,10 +239,7 @@ def _base_claims(
         "iat": now,
         "exp": now + ID_TOKEN_SECONDS,
         "nonce": nonce,
-        "name": user.name,
-        "given_name": user.given_name,
-        "family_name": user.family_name,
-        "email": user.email,
+        **{name: value for name, value in identity.items() if name in released},
         lti + "message_type": message_type,
         lti + "version": "1.3.0",
         lti + "deployment_id": tool.deployment_id,

@@ -1,5 +1,6 @@
 """The demo: the development LMS with the tool registered on both sides, one course with an
-instructor and three educators, and two activities (one graded)."""
+instructor and three educators, two activities (one graded), and a site administrator who
+registers tools (Site administration → LTI tools)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,8 @@ PEOPLE = [
     ("Priya", "Natarajan", "priya.natarajan@example.edu", "Learner"),
     ("Samuel", "Okafor", "samuel.okafor@example.edu", "Learner"),
 ]
+# Enrolled in no course, as a Moodle site admin usually is; see registration.SITE_ADMIN_EMAILS.
+SITE_ADMIN = ("Alex", "Admin", "alex.admin@example.edu")
 
 
 def register_tool(
@@ -69,8 +72,28 @@ def seed_demo(session: Session, settings: Settings) -> DevCourse:
     """Create the demo course, people and activities once; later calls change nothing."""
     tool = register_tool(session, settings)
     course = session.scalars(select(DevCourse).where(DevCourse.label == "EDU-101")).first()
-    if course is not None:
-        return course
+    if course is None:
+        course = _seed_course(session, tool)
+    _seed_site_admin(session)  # after the course's people, so their ids stay 1 to 4
+    session.commit()
+    return course
+
+
+def _seed_site_admin(session: Session) -> None:
+    given, family, email = SITE_ADMIN
+    if session.scalars(select(DevUser.id).where(DevUser.email == email)).first() is None:
+        session.add(
+            DevUser(
+                sub=f"devlms-admin-{uuid.uuid4().hex[:8]}",
+                given_name=given,
+                family_name=family,
+                email=email,
+            )
+        )
+        session.flush()
+
+
+def _seed_course(session: Session, tool: DevTool) -> DevCourse:
     course = DevCourse(title="Teaching with Evidence", label="EDU-101", context_id=uuid.uuid4().hex)
     session.add(course)
     session.flush()
@@ -116,5 +139,4 @@ def seed_demo(session: Session, settings: Settings) -> DevCourse:
     session.add_all([welcome, graded])
     session.flush()
     column.resource_link_id = graded.resource_link_id
-    session.commit()
     return course

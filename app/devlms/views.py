@@ -1,5 +1,6 @@
 """The development LMS's pages: pick who you are, open a course, launch the tool in an iframe,
-add activities by Deep Linking, read the gradebook."""
+add activities by Deep Linking, read the gradebook, and (site administrators) register tools by
+Dynamic Registration."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from app.db import db_session
-from app.devlms.api import current_user, message_hints
+from app.devlms import registration
+from app.devlms.api import current_user, message_hints, settings
 from app.devlms.models import (
     DevCourse,
     DevEnrolment,
@@ -133,8 +135,6 @@ def launch_deep_link(course_id: int, tool_id: int) -> str:
 
 
 def _initiate(tool: DevTool, user: DevUser, hint: dict[str, Any], target_link_uri: str) -> str:
-    from app.devlms.api import settings
-
     params = {
         "iss": settings().devlms_url,
         "login_hint": user.sub,
@@ -196,6 +196,76 @@ def gradebook_page(course_id: int) -> str:
     )
 
 
+# --- Site administration → LTI tools ----------
+
+
+def _site_admin() -> DevUser:
+    user = current_user()
+    if user is None:
+        abort(Response(render_template("devlms/choose_user_first.html"), status=403))
+    if not registration.is_site_admin(user):
+        abort(Response(render_template("devlms/not_site_admin.html"), status=403))
+    return user
+
+
+def _tools_page(status: int = 200, **context: Any) -> tuple[str, int]:
+    page = render_template(
+        "devlms/lti_tools.html",
+        tools=registration.list_tools(db_session()),
+        registration_flavours=registration.FLAVOURS,
+        placements=registration.registered_placements,
+        **context,
+    )
+    return page, status
+
+
+@bp.get("/admin/lti-tools")
+def lti_tools() -> tuple[str, int]:
+    """List the registered tools; after a registration or activation, say what happened."""
+    _site_admin()
+    s = db_session()
+    registered_id = request.args.get("registered", "")
+    activated_id = request.args.get("activated", "")
+    registered = registration.find_tool(s, registered_id) if registered_id else None
+    return _tools_page(
+        registered=registered,
+        registration_unfinished=bool(registered_id) and registered is None,
+        activated=registration.find_tool(s, activated_id) if activated_id else None,
+    )
+
+
+@bp.post("/admin/lti-tools/register")
+def register_tool_by_url() -> tuple[str, int]:
+    """Open the tool's registration URL in an iframe, with a fresh registration token."""
+    _site_admin()
+    form = {
+        "registration_url": request.form.get("registration_url", ""),
+        "flavour": request.form.get("flavour", ""),
+    }
+    try:
+        started = registration.start_registration(
+            db_session(), settings(), form["registration_url"], form["flavour"]
+        )
+    except ValueError as exc:
+        return _tools_page(400, form=form, form_error=str(exc))
+    return _tools_page(
+        form=form,
+        started=started,
+        done_url=url_for("devlms.lti_tools", registered=started.client_id),
+    )
+
+
+@bp.post("/admin/lti-tools/<int:tool_id>/activate")
+def activate_tool(tool_id: int) -> Response:
+    """Activate a pending tool (Moodle: Site administration → Plugins → Manage tools)."""
+    _site_admin()
+    tool = registration.activate_tool(db_session(), tool_id)
+    if tool is None:
+        abort(404)
+    return redirect(url_for("devlms.lti_tools", activated=tool.client_id))
+
+
 @bp.app_context_processor
 def _inject_user() -> dict[str, Any]:
-    return {"user": current_user()}
+    user = current_user()
+    return {"user": user, "is_site_admin": registration.is_site_admin(user)}
