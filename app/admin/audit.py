@@ -12,6 +12,7 @@ from app.admin.models import AuditEvent
 
 CLI = "cli"
 DYNAMIC_REGISTRATION = "dynamic-registration"
+LTI_LAUNCH = "lti-launch"
 
 
 def record(

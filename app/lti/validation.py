@@ -24,8 +24,11 @@ import jwt
 from pylti1p3.contrib.flask import FlaskMessageLaunch, FlaskRequest
 from pylti1p3.exception import LtiException, LtiKeyException, OIDCException
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from app.admin import audit
+from app.db import utcnow
 from app.lti.errors import ADMIN, RELAUNCH, DeploymentNotApproved, LaunchError, explain
 from app.lti.launch import CLAIM, Launch, to_launch
 from app.lti.login import STATE_PREFIX, is_own_url
@@ -262,33 +265,62 @@ class SecureMessageLaunch(FlaskMessageLaunch):
         try:
             super().validate_deployment()
         except LtiException:
-            self._refuse_unknown_deployment()
+            self._first_sight_of_deployment()
         return self
 
-    def _refuse_unknown_deployment(self) -> None:
+    def _first_sight_of_deployment(self) -> None:
+        """Record a deployment id seen for the first time: approved at once when the platform
+        auto-approves (Canvas sub-accounts and course copies), else pending and refused."""
         # Runs after the signature check, so only the real platform can create these rows.
         registration = self._tool_config.registration_row(self.get_iss(), self.get_client_id())
         assert registration is not None  # validate_registration passed
         deployment_id = self._get_deployment_id()
-        row = self._db_session.scalars(
+        row = self._deployment_row(registration, deployment_id)
+        if row is None:
+            status = (
+                Deployment.ACTIVE if registration.auto_approve_deployments else Deployment.PENDING
+            )
+            try:
+                with self._db_session.begin_nested():
+                    row = Deployment(
+                        registration_id=registration.id,
+                        deployment_id=deployment_id,
+                        status=status,
+                        decided_at=utcnow() if status == Deployment.ACTIVE else None,
+                    )
+                    self._db_session.add(row)
+                    if status == Deployment.ACTIVE:
+                        audit.record(
+                            self._db_session,
+                            actor=audit.LTI_LAUNCH,
+                            action="deployment.auto_approved",
+                            target=f"registration:{registration.uuid}",
+                            details={"deployment_id": deployment_id},
+                        )
+                self._db_session.commit()
+            except IntegrityError:  # a concurrent first launch recorded it: use that row
+                self._db_session.rollback()
+                row = self._deployment_row(registration, deployment_id)
+                assert row is not None
+            else:
+                log.info(
+                    "deployment recorded",
+                    extra={
+                        "registration": registration.uuid,
+                        "deployment_id": deployment_id,
+                        "status": status,
+                    },
+                )
+        if not row.is_active:
+            raise _deployment_refusal(registration, row)
+
+    def _deployment_row(self, registration: Registration, deployment_id: str) -> Deployment | None:
+        return self._db_session.scalars(
             select(Deployment).where(
                 Deployment.registration_id == registration.id,
                 Deployment.deployment_id == deployment_id,
             )
         ).first()
-        if row is None:
-            row = Deployment(
-                registration_id=registration.id,
-                deployment_id=deployment_id,
-                status=Deployment.PENDING,
-            )
-            self._db_session.add(row)
-            self._db_session.commit()
-            log.info(
-                "deployment recorded as pending",
-                extra={"registration": registration.uuid, "deployment_id": deployment_id},
-            )
-        raise _deployment_refusal(registration, row)
 
     def save_launch_data(self) -> SecureMessageLaunch:
         # pylti1p3 also marks "this state is valid for this id_token", a shortcut that would let
