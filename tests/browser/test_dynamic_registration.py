@@ -2,13 +2,15 @@
 administrator pastes a tool's registration URL, the tool's page runs in the LMS's iframe and
 ends with the ``org.imsglobal.lti.close`` message, and the tool list shows the new tool.
 
-The tool here is a stand-in registration page served by the test (the real tool's is built
-separately): it does what LTI-CHECKLIST D asks a tool to do, over HTTP against the LMS."""
+The first tests use a stand-in registration page served by the test, to pin down the LMS's side
+(including a close message from a foreign origin, which Microcred never sends); the last ones
+run Microcred's own registration and then launch it."""
 
 from __future__ import annotations
 
 import re
 import threading
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from html import escape
@@ -17,11 +19,16 @@ from pathlib import Path
 import pytest
 import requests
 from flask import Flask, request
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
+from sqlalchemy import select
 from werkzeug.serving import make_server
 
+from app.db import get_db
+from app.devlms.models import DevCourse, DevLink, DevTool
+from app.lti import registration_links
 from tests.browser.accessibility import assert_accessible
-from tests.browser.test_launch_in_iframe import act_as
+from tests.browser.conftest import fresh_page
+from tests.browser.test_launch_in_iframe import act_as, open_activity
 from tests.support.live import LiveServers
 from tests.support.registration import client_registration
 
@@ -137,3 +144,72 @@ def test_close_message_from_another_origin_is_ignored(
     page.wait_for_timeout(500)
     expect(page).to_have_url(re.compile(r"/admin/lti-tools/register$"))
     expect(page.get_by_role("heading", name="The tool's registration page")).to_be_visible()
+
+
+def test_admin_registers_microcred_activates_it_and_a_learner_launches_it(
+    browser: Browser, page: Page, live: LiveServers, artifacts: Path
+) -> None:
+    """Issue 5: the operator issues a link; a Moodle admin pastes it, completes Dynamic
+    Registration in the LMS's iframe (the tool's Content-Security-Policy enforced), activates
+    the pending tool; a learner then launches Microcred through the new registration."""
+    with get_db(live.tool).begin() as session:
+        link_url = registration_links.issue(
+            session, label="Development LMS (dynamic)", created_by="ops@example.org"
+        ).url(live.tool_url)
+
+    with fresh_page(browser) as admin:  # no CSP bypass: the LMS must be allowed to frame us
+        open_site_administration(admin, live)
+        start_registration(admin, link_url, "Moodle")
+        tool = admin.frame_locator("#registration-frame")
+        expect(tool.get_by_role("heading", name="Register Microcred in your LMS")).to_be_visible()
+        admin.screenshot(path=str(artifacts / "dynamic-registration-consent.png"), full_page=True)
+        tool.get_by_role("button", name="Register Microcred").click()
+        expect(tool.get_by_role("heading", name="Microcred is registered")).to_be_visible()
+        expect(tool.get_by_text("Tools pending")).to_be_visible()
+        admin.screenshot(path=str(artifacts / "dynamic-registration-done.png"), full_page=True)
+        tool.get_by_role("button", name="Finish and return to the LMS").click()
+
+        expect(admin).to_have_url(re.compile(r"/admin/lti-tools\?registered=\w+$"))
+        expect(admin.get_by_role("status")).to_contain_text("Microcred registered itself")
+        row = admin.get_by_role("row", name=re.compile("Microcred.*Pending"))
+        row.get_by_role("button", name="Activate Microcred").click()
+        expect(admin.get_by_role("status")).to_contain_text("Microcred is active")
+        client_id = admin.url.split("registered=")[-1]
+
+    # An instructor's "add activity" (Deep Linking arrives with its own issue) creates the link.
+    with get_db(live.devlms).begin() as session:
+        new_tool = session.scalars(
+            select(DevTool).where(
+                DevTool.status == "active", DevTool.registration_document.is_not(None)
+            )
+        ).one()
+        session.add(
+            DevLink(
+                course_id=session.scalars(select(DevCourse.id)).one(),
+                tool_id=new_tool.id,
+                resource_link_id=uuid.uuid4().hex,
+                title="Micro-credentials (new registration)",
+            )
+        )
+    assert client_id
+
+    act_as(page, live, "Jordan Lee")
+    frame = open_activity(page, "Micro-credentials (new registration)")
+    learner_tool = page.frame_locator("iframe.tool")
+    expect(learner_tool.get_by_role("heading", level=1)).to_have_text("Welcome, Jordan Lee")
+    expect(learner_tool.locator('dd[data-field="email"]')).to_have_text("jordan.lee@example.edu")
+    assert_accessible(frame, "the tool launched through a dynamically registered platform")
+    page.screenshot(path=str(artifacts / "dynamic-registration-launch.png"), full_page=True)
+
+
+def test_microcred_registration_pages_are_accessible(page: Page, live: LiveServers) -> None:
+    with get_db(live.tool).begin() as session:
+        link_url = registration_links.issue(
+            session, label="Accessibility check", created_by="ops@example.org"
+        ).url(live.tool_url)
+    page.goto(f"{link_url}?openid_configuration={live.devlms_url}/x&registration_token=t")
+    assert_accessible(page, "Microcred's Dynamic Registration consent page")
+    page.goto(link_url)
+    assert_accessible(page, "Microcred's 'paste this link into your LMS' page")
+    page.goto(f"{live.tool_url}/lti/setup")
+    assert_accessible(page, "Microcred's manual setup page")
