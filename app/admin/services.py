@@ -444,7 +444,7 @@ def decide_deployment(
         actor,
         DECISION_ACTIONS[status],
         registration_target(registration),
-        {"deployment_id": deployment_id, "from": before, "platform": registration.name},
+        {"deployment_id": deployment_id, "previous_status": before, "platform": registration.name},
     )
     session.commit()
     return deployment, True

@@ -154,7 +154,7 @@ def test_approve_deployment_is_recorded_with_actor_cli(app):
     event = events(app, "deployment.approved")[0]
     assert event.actor == "cli"
     assert event.details["deployment_id"] == "7"
-    assert event.details["from"] is None
+    assert event.details["previous_status"] is None
 
 
 def test_approving_an_approved_deployment_records_nothing_more(app):

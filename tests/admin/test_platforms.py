@@ -344,7 +344,7 @@ def test_approving_a_pending_deployment_activates_it_and_records_it(app, operato
         f"registration:{uuid}",
     )
     assert event.details["deployment_id"] == "7"
-    assert event.details["from"] == "pending"
+    assert event.details["previous_status"] == "pending"
     page = operator_client.get(response.headers["Location"]).text
     assert "Deployment 7 is approved" in page
 
@@ -372,7 +372,7 @@ def test_a_refused_deployment_can_be_approved_later(app, operator_client):
             {"deployment_id": "7", "decision": decision},
         )
     assert deployment_status(app, uuid, "7") == "active"
-    assert events(app, "deployment.approved")[0].details["from"] == "refused"
+    assert events(app, "deployment.approved")[0].details["previous_status"] == "refused"
 
 
 def test_deciding_on_an_unknown_deployment_is_a_404(app, operator_client):
