@@ -50,7 +50,7 @@ def build_base_app(
 
 def create_app(config_override: Mapping[str, Any] | None = None) -> Flask:
     """Create the Microcred tool application."""
-    from app import cli, lti
+    from app import admin, cli, lti
     from app.core.views import bp as core_bp
     from app.lti.setup_views import bp as lti_setup_bp
     from app.lti.views import bp as lti_bp
@@ -58,6 +58,7 @@ def create_app(config_override: Mapping[str, Any] | None = None) -> Flask:
     settings = load_settings(config_override)
     app = build_base_app(__name__, settings, component="tool", session_cookie="microcred_session")
     lti.init_app(app, settings)
+    admin.init_app(app, settings)
     app.register_blueprint(core_bp)
     app.register_blueprint(lti_bp)
     app.register_blueprint(lti_setup_bp)

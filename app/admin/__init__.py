@@ -1,0 +1,70 @@
+"""The operator console at ``/admin``: operators sign in with email and password (not LTI) and
+manage platforms, deployments and the audit log."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import Flask, current_app, request
+from werkzeug.wrappers import Response
+
+from app.admin.services import SignInThrottle
+from app.admin.sessions import SessionStore
+from config import Settings
+
+URL_PREFIX = "/admin"
+
+# The console is never shown inside another site's frame (clickjacking) and posts its forms
+# only to itself; it runs no script of its own.
+CONSOLE_CSP = "; ".join(
+    [
+        "default-src 'self'",
+        "img-src 'self' data:",
+        "style-src 'self'",
+        "script-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+
+
+@dataclass(frozen=True)
+class AdminRuntime:
+    """What the console's views need from the app, built once per app."""
+
+    settings: Settings
+    sessions: SessionStore
+    throttle: SignInThrottle
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.settings.base_url.startswith("https://")
+
+
+def init_app(app: Flask, settings: Settings) -> None:
+    """Register the console's blueprint and its security headers (after ``app.lti``)."""
+    from app.admin.views import bp
+
+    store = app.extensions["lti"].store
+    app.extensions["admin"] = AdminRuntime(
+        settings=settings, sessions=SessionStore(store), throttle=SignInThrottle(store)
+    )
+    app.register_blueprint(bp, url_prefix=URL_PREFIX)
+
+    # App-level (not the blueprint's), so that a 404 under /admin gets the same headers; it
+    # runs before app.lti's hook, which then leaves an existing policy alone.
+    @app.after_request
+    def _console_headers(response: Response) -> Response:
+        if request.path == URL_PREFIX or request.path.startswith(URL_PREFIX + "/"):
+            response.headers["Content-Security-Policy"] = CONSOLE_CSP
+            response.headers["X-Frame-Options"] = "DENY"
+            response.headers["Cache-Control"] = "no-store"
+        return response
+
+
+def runtime() -> AdminRuntime:
+    """Return the current app's console runtime."""
+    rt: AdminRuntime = current_app.extensions["admin"]
+    return rt

@@ -36,12 +36,16 @@ def record(
     return event
 
 
-def recent(session: Session, *, limit: int = 50, offset: int = 0) -> list[AuditEvent]:
-    """Return events newest first."""
+def recent(
+    session: Session, *, limit: int = 50, offset: int = 0, target: str | None = None
+) -> list[AuditEvent]:
+    """Return events newest first (only those about ``target`` when given)."""
+    query = select(AuditEvent)
+    if target is not None:
+        query = query.where(AuditEvent.target == target)
     return list(
         session.scalars(
-            select(AuditEvent)
-            .order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc())
+            query.order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc())
             .limit(limit)
             .offset(offset)
         )

@@ -64,6 +64,7 @@ def register_tool(
         key_set_url=f"{lms}/jwks",
         platform_family=flavour,
         active_deployment_ids=[tool.deployment_id],
+        source="demo",
     )
     return tool
 

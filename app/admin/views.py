@@ -1,0 +1,359 @@
+"""The operator console's pages: sign-in, overview, platforms and their deployments, the audit
+log. Plain HTML forms (no script needed); every POST is CSRF-checked in ``_require_operator``
+and answered with a redirect (303) to a page that says what happened."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from flask import Blueprint, g, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response
+
+from app.admin import runtime, services, sessions
+from app.admin.schemas import (
+    FAMILY_LABELS,
+    LABELS,
+    SOURCE_LABELS,
+    PlatformForm,
+    parse_platform_form,
+)
+from app.db import db_session
+from app.errors import AppError, Unauthorized, wants_json
+from app.lti.frame_origins import forget_cached_origins
+from app.lti.models import Deployment, Registration
+from app.lti.registrations import RegistrationExists
+
+bp = Blueprint("admin", __name__, template_folder="templates")
+
+PUBLIC_ENDPOINTS = {"admin.sign_in"}
+
+# The console's navigation: (endpoint, label). Other sections of the console add their entry
+# here, in this order, when their pages exist:
+#   ("admin.keys", "Keys")                          -- the tool's signing keys
+#   ("admin.registration_links", "Registration links")  -- one-time Dynamic Registration URLs
+NAV: list[tuple[str, str]] = [
+    ("admin.overview", "Overview"),
+    ("admin.platforms", "Platforms"),
+    ("admin.add_platform", "Add a platform"),
+    # >>> Keys and Registration links go here. <<<
+    ("admin.audit_log", "Audit log"),
+]
+
+# What a page says after a change (``?done=``); the code only picks a sentence.
+NOTICES = {
+    "added": "The platform is registered.",
+    "updated": "The platform's values are saved.",
+    "unchanged": "Nothing was changed: the values were already those.",
+    "activated": "The platform is active: launches from it are accepted.",
+    "deactivated": "The platform is deactivated: launches from it are refused.",
+    "auto-approve-on": "New deployments of this platform will be approved on first launch.",
+    "auto-approve-off": "New deployments of this platform will wait for an operator.",
+    "approved": "Deployment {deployment} is approved: launches from it are accepted.",
+    "refused": "Deployment {deployment} is refused: launches from it are refused.",
+    "already": "Deployment {deployment} already had that status.",
+}
+
+
+# --- Sign-in, sessions, CSRF: one place for every console request -------------------------------
+
+
+@bp.before_request
+def _require_operator() -> Response | None:
+    rt = runtime()
+    g.operator = None
+    g.admin_session = None
+    session_id = sessions.cookie_session_id()
+    if session_id:
+        current = rt.sessions.read(session_id)
+        if current is not None:
+            operator = services.operator_for_session(
+                db_session(), current.operator_id, current.fingerprint
+            )
+            if operator is None:
+                rt.sessions.end(session_id)
+            else:
+                g.operator, g.admin_session = operator, current
+    if g.operator is None and request.endpoint not in PUBLIC_ENDPOINTS:
+        if wants_json():
+            raise Unauthorized(
+                "Sign in to the operator console first.", hint="Open /admin/sign-in."
+            )
+        target = request.full_path.rstrip("?") if request.method == "GET" else None
+        return redirect(url_for("admin.sign_in", next=target), code=303)
+    if request.method == "POST":
+        sessions.check_csrf(rt.settings.secret_key)
+    return None
+
+
+@bp.after_request
+def _session_cookie(response: Response) -> Response:
+    return sessions.write_cookie(response, secure=runtime().secure_cookies)
+
+
+@bp.context_processor
+def _page_helpers() -> dict[str, Any]:
+    return {
+        "csrf_token": lambda: sessions.csrf_token(runtime().settings.secret_key),
+        "csrf_field": sessions.CSRF_FIELD,
+        "nav": NAV,
+        "operator": g.get("operator"),
+        "family_labels": FAMILY_LABELS,
+        "source_labels": SOURCE_LABELS,
+        "utc": _utc,
+        "describe": _describe,
+    }
+
+
+def _utc(value: datetime | None) -> str:
+    """Show a time as UTC ISO 8601, to the second."""
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ") if value else ""
+
+
+def _describe(details: dict[str, Any] | None) -> list[str]:
+    """Turn an audit event's details into short lines a person can read."""
+    lines = []
+    for key, value in (details or {}).items():
+        label = LABELS.get(key, key.replace("_", " "))
+        if isinstance(value, dict) and set(value) == {"from", "to"}:
+            lines.append(f"{label}: {_show(value['from'])} → {_show(value['to'])}")
+        else:
+            lines.append(f"{label}: {_show(value)}")
+    return lines
+
+
+def _show(value: Any) -> str:
+    if value is None or value == "":
+        return "(none)"
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value) or "(none)"
+    return str(value)
+
+
+def _safe_next(value: str | None) -> str:
+    """Return where to go after sign-in: a console page, never another site."""
+    if (
+        value
+        and value.startswith("/admin/")
+        and ".." not in value
+        and "\\" not in value
+        and not value.startswith(("/admin/sign-in", "/admin/sign-out"))
+    ):
+        return value
+    return url_for("admin.overview")
+
+
+@bp.route("/sign-in", methods=["GET", "POST"])
+def sign_in() -> Response | tuple[str, int] | str:
+    next_url = _safe_next(request.values.get("next"))
+    if request.method == "GET":
+        if g.operator is not None:
+            return redirect(next_url, code=303)
+        return render_template(
+            "admin/sign_in.html",
+            email="",
+            next_url=next_url,
+            signed_out=request.args.get("signed_out") == "1",
+        )
+    rt = runtime()
+    email = request.form.get("email", "")
+    try:
+        operator = services.authenticate(
+            db_session(), rt.throttle, email=email, password=request.form.get("password", "")
+        )
+    except (services.SignInFailed, services.SignInLocked) as exc:
+        page = render_template("admin/sign_in.html", email=email, next_url=next_url, error=exc)
+        return page, exc.status
+    # A new session id at sign-in: an id known before (a visitor's) is never a signed-in one.
+    old_id = sessions.cookie_session_id()
+    if old_id:
+        rt.sessions.end(old_id)
+    session_id, _ = rt.sessions.start(operator.id, services.password_fingerprint(operator))
+    sessions.set_session_cookie(session_id)
+    return redirect(next_url, code=303)
+
+
+@bp.post("/sign-out")
+def sign_out() -> Response:
+    session_id = sessions.cookie_session_id()
+    if session_id:
+        runtime().sessions.end(session_id)
+    services.record_sign_out(db_session(), g.operator)
+    sessions.clear_session_cookie()
+    return redirect(url_for("admin.sign_in", signed_out=1), code=303)
+
+
+# --- Pages ------------------------------------------------------------------------------------
+
+
+def _actor() -> services.Actor:
+    return services.Actor.of(g.operator)
+
+
+def _notice() -> str | None:
+    template = NOTICES.get(request.args.get("done", ""))
+    if template is None:
+        return None
+    return template.format(deployment=request.args.get("deployment", ""))
+
+
+@bp.get("/")
+def overview() -> str:
+    return render_template("admin/overview.html", overview=services.overview(db_session()))
+
+
+@bp.get("/platforms")
+def platforms() -> str:
+    return render_template("admin/platforms.html", summaries=services.list_platforms(db_session()))
+
+
+@bp.get("/platforms/<registration_uuid>")
+def platform(registration_uuid: str) -> str:
+    session = db_session()
+    registration = services.get_platform(session, registration_uuid)
+    return render_template(
+        "admin/platform.html",
+        registration=registration,
+        deployments=services.platform_deployments(session, registration),
+        events=services.platform_events(session, registration),
+        notice=_notice(),
+        Deployment=Deployment,
+    )
+
+
+def _allow_local_http() -> bool:
+    return not runtime().settings.is_production
+
+
+def _form_page(
+    form: PlatformForm, registration: Registration | None = None, status: int = 200
+) -> tuple[str, int]:
+    page = render_template(
+        "admin/platform_form.html", form=form, registration=registration, labels=LABELS
+    )
+    return page, status
+
+
+@bp.route("/platforms/new", methods=["GET", "POST"])
+def add_platform() -> Response | tuple[str, int]:
+    if request.method == "GET":
+        return _form_page(PlatformForm(typed={}))
+    form = parse_platform_form(request.form, allow_local_http=_allow_local_http())
+    if not form.is_valid or form.values is None:
+        return _form_page(form, status=400)
+    try:
+        registration = services.add_platform(
+            db_session(), _actor(), form.values, deployment_ids=form.deployment_ids
+        )
+    except RegistrationExists as exc:
+        form.errors["client_id"] = exc.message
+        return _form_page(form, status=409)
+    forget_cached_origins()
+    return redirect(
+        url_for("admin.platform", registration_uuid=registration.uuid, done="added"), code=303
+    )
+
+
+@bp.route("/platforms/<registration_uuid>/edit", methods=["GET", "POST"])
+def edit_platform(registration_uuid: str) -> Response | tuple[str, int]:
+    session = db_session()
+    registration = services.get_platform(session, registration_uuid)
+    if request.method == "GET":
+        typed = {
+            "name": registration.name,
+            "issuer": registration.issuer,
+            "client_id": registration.client_id,
+            "auth_login_url": registration.auth_login_url,
+            "auth_token_url": registration.auth_token_url,
+            "auth_audience": registration.auth_audience or "",
+            "key_set_url": registration.key_set_url,
+            "platform_family": registration.platform_family,
+        }
+        return _form_page(PlatformForm(typed=typed), registration)
+    form = parse_platform_form(
+        request.form,
+        allow_local_http=_allow_local_http(),
+        fixed_issuer=registration.issuer,
+        fixed_client_id=registration.client_id,
+        with_deployments=False,
+    )
+    if not form.is_valid or form.values is None:
+        return _form_page(form, registration, status=400)
+    changes = services.update_platform(session, _actor(), registration, form.values)
+    forget_cached_origins()
+    done = "updated" if changes else "unchanged"
+    return redirect(
+        url_for("admin.platform", registration_uuid=registration.uuid, done=done), code=303
+    )
+
+
+def _flag(name: str) -> bool:
+    """Read a yes/no form field sent as 1 or 0."""
+    value = request.form.get(name)
+    if value not in {"0", "1"}:
+        raise AppError(
+            f"The form did not say whether to switch this on or off ({name!r} missing).",
+            hint="Go back, reload the page and use its buttons.",
+        )
+    return value == "1"
+
+
+@bp.route("/platforms/<registration_uuid>/status", methods=["GET", "POST"])
+def platform_status(registration_uuid: str) -> Response | str:
+    session = db_session()
+    registration = services.get_platform(session, registration_uuid)
+    if request.method == "GET":
+        return render_template("admin/platform_status.html", registration=registration)
+    active = _flag("active")
+    services.set_platform_active(session, _actor(), registration, active)
+    done = "activated" if active else "deactivated"
+    return redirect(
+        url_for("admin.platform", registration_uuid=registration.uuid, done=done), code=303
+    )
+
+
+@bp.post("/platforms/<registration_uuid>/auto-approve")
+def auto_approve(registration_uuid: str) -> Response:
+    session = db_session()
+    registration = services.get_platform(session, registration_uuid)
+    enabled = _flag("enabled")
+    services.set_auto_approve(session, _actor(), registration, enabled)
+    done = "auto-approve-on" if enabled else "auto-approve-off"
+    return redirect(
+        url_for("admin.platform", registration_uuid=registration.uuid, done=done), code=303
+    )
+
+
+@bp.post("/platforms/<registration_uuid>/deployments")
+def decide_deployment(registration_uuid: str) -> Response:
+    session = db_session()
+    registration = services.get_platform(session, registration_uuid)
+    decision = request.form.get("decision", "")
+    deployment_id = request.form.get("deployment_id", "")
+    if decision not in services.DECISIONS or not deployment_id:
+        raise AppError(
+            "The form did not say which deployment to approve or refuse.",
+            hint="Go back, reload the platform's page and use its buttons.",
+        )
+    _, changed = services.decide_deployment(
+        session, _actor(), registration, deployment_id, services.DECISIONS[decision]
+    )
+    done = ("approved" if decision == "approve" else "refused") if changed else "already"
+    return redirect(
+        url_for(
+            "admin.platform",
+            registration_uuid=registration.uuid,
+            done=done,
+            deployment=deployment_id,
+        ),
+        code=303,
+    )
+
+
+@bp.get("/audit")
+def audit_log() -> str:
+    try:
+        page = int(request.args.get("page", "1"))
+    except ValueError:
+        page = 1
+    return render_template("admin/audit.html", log=services.audit_page(db_session(), page))
