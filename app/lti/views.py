@@ -167,7 +167,9 @@ def session_refresh() -> Response:
 @bp.get("/.well-known/jwks.json")
 @bp.get("/lti/jwks", endpoint="jwks")
 def jwks() -> Response:
+    """The tool's public keys: the next key of a rotation, the signing key, previous keys."""
     response = jsonify(keys.jwks(db_session(), runtime().cipher))
-    # Platforms cache this; short enough that a rotation's next key is seen well in time.
-    response.headers["Cache-Control"] = "public, max-age=300"
+    # Platforms cache this; short enough that a rotation's next key is seen well within the
+    # overlap (the CLI says: overlap must exceed the longest platform cache).
+    response.headers["Cache-Control"] = f"public, max-age={keys.JWKS_MAX_AGE}"
     return response

@@ -1,0 +1,141 @@
+"""Calls from the tool to a platform's LTI Advantage services (AGS, NRPS).
+
+Each call needs an access token from the platform's token endpoint: an OAuth 2 client-credentials
+grant authenticated by a client assertion the tool signs with its key of the moment (LTI Security
+Framework 4.1,
+https://www.imsglobal.org/spec/security/v1p0/#using-json-web-tokens-with-oauth-2-0-client-credentials-grant).
+pylti1p3's ``ServiceConnector`` builds and signs the assertion; the platform verifies it with our
+JWKS, so a key rotation must keep these calls working (LTI-CHECKLIST E).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import requests
+from cryptography.fernet import Fernet
+from pylti1p3.exception import LtiServiceException
+from pylti1p3.service_connector import ServiceConnector
+from sqlalchemy.orm import Session
+
+from app.errors import AppError
+from app.lti.models import Registration
+from app.lti.tool_config import DatabaseToolConf
+
+
+class PlatformServiceError(AppError):
+    """The platform refused or failed a service call (token request included)."""
+
+    status = 502
+    code = "platform_service_error"
+    title = "The LMS did not answer the tool's request"
+
+
+class _TimeoutSession(requests.Session):
+    """The app's HTTP session (headers, connection pool) with a timeout on every request:
+    pylti1p3 passes none, and a platform that never answers must not hold a worker forever."""
+
+    def __init__(self, http: requests.Session, timeout: float) -> None:
+        super().__init__()
+        self.headers.update(http.headers)
+        self.adapters = http.adapters
+        self._timeout = timeout
+
+    def request(
+        self,
+        method: str | bytes,
+        url: str | bytes,
+        *args: Any,
+        **kwargs: Any,
+    ) -> requests.Response:
+        kwargs.setdefault("timeout", self._timeout)
+        return super().request(method, url, *args, **kwargs)
+
+
+class _Connector(ServiceConnector):
+    """pylti1p3's connector without a token cache: every call asks for a fresh token.
+
+    A caller making many calls in a row (a grading worker) should add a cache here, keyed by
+    registration and scopes, that lives less than the token's ``expires_in``."""
+
+    def _get_cached_access_token(self, scope_key: str) -> str | None:
+        return None
+
+    def _cache_access_token(self, scope_key: str, access_token: str, expires_in: float) -> None:
+        return None
+
+
+def _connector(
+    session: Session,
+    cipher: Fernet,
+    registration: Registration,
+    http: requests.Session,
+    timeout: float,
+) -> _Connector:
+    pylti_registration = DatabaseToolConf(session, cipher).to_pylti_registration(registration)
+    return _Connector(pylti_registration, _TimeoutSession(http, timeout))
+
+
+def _refused(registration: Registration, exc: Exception) -> PlatformServiceError:
+    """Say which request of the call failed (token or service) and what the platform said."""
+    if isinstance(exc, LtiServiceException):
+        response = exc.response
+        url = response.url
+        detail = f"HTTP {response.status_code}"
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if isinstance(body, dict) and body.get("error"):
+            detail += f": {body['error']}"
+            if body.get("error_description"):
+                detail += f" ({body['error_description']})"
+    else:
+        request = getattr(exc, "request", None)
+        url = str(getattr(request, "url", "") or "")
+        detail = type(exc).__name__
+    what = (
+        "the tool's access token request"
+        if url == registration.auth_token_url
+        else f"a service request to {url}"
+    )
+    return PlatformServiceError(
+        f"{registration.name} refused or failed {what}: {detail}.",
+        hint="Check the platform's registration (token URL, client id, the tool's JWKS URL).",
+    )
+
+
+def access_token(
+    session: Session,
+    cipher: Fernet,
+    registration: Registration,
+    scopes: Sequence[str],
+    *,
+    http: requests.Session,
+    timeout: float,
+) -> str:
+    """Obtain an access token for ``scopes`` from the registration's token endpoint."""
+    try:
+        return _connector(session, cipher, registration, http, timeout).get_access_token(scopes)
+    except (LtiServiceException, requests.RequestException) as exc:
+        raise _refused(registration, exc) from exc
+
+
+def get_json(
+    session: Session,
+    cipher: Fernet,
+    registration: Registration,
+    scopes: Sequence[str],
+    url: str,
+    *,
+    accept: str,
+    http: requests.Session,
+    timeout: float,
+) -> Any:
+    """GET one page of a service (e.g. an NRPS membership container) and return its JSON."""
+    connector = _connector(session, cipher, registration, http, timeout)
+    try:
+        return connector.make_service_request(scopes, url, accept=accept)["body"]
+    except (LtiServiceException, requests.RequestException) as exc:
+        raise _refused(registration, exc) from exc
