@@ -45,7 +45,7 @@ class AdminRuntime:
 
 def init_app(app: Flask, settings: Settings) -> None:
     """Register the console's blueprint and its security headers (after ``app.lti``)."""
-    from app.admin.views import bp
+    from app.admin.setup_views import bp  # the views module's blueprint, with these pages
 
     store = app.extensions["lti"].store
     app.extensions["admin"] = AdminRuntime(

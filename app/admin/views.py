@@ -28,15 +28,13 @@ bp = Blueprint("admin", __name__, template_folder="templates")
 
 PUBLIC_ENDPOINTS = {"admin.sign_in"}
 
-# The console's navigation: (endpoint, label). Other sections of the console add their entry
-# here, in this order, when their pages exist:
-#   ("admin.keys", "Keys")                          -- the tool's signing keys
-#   ("admin.registration_links", "Registration links")  -- one-time Dynamic Registration URLs
+# The console's navigation: (endpoint, label). Keys and Registration links are in setup_views.
 NAV: list[tuple[str, str]] = [
     ("admin.overview", "Overview"),
     ("admin.platforms", "Platforms"),
     ("admin.add_platform", "Add a platform"),
-    # >>> Keys and Registration links go here. <<<
+    ("admin.keys_page", "Keys"),
+    ("admin.registration_links_page", "Registration links"),
     ("admin.audit_log", "Audit log"),
 ]
 
@@ -186,15 +184,17 @@ def sign_out() -> Response:
 # --- Pages ------------------------------------------------------------------------------------
 
 
-def _actor() -> services.Actor:
+def current_actor() -> services.Actor:
     return services.Actor.of(g.operator)
 
 
-def _notice() -> str | None:
+def page_notice() -> str | None:
     template = NOTICES.get(request.args.get("done", ""))
     if template is None:
         return None
-    return template.format(deployment=request.args.get("deployment", ""))
+    return template.format(
+        deployment=request.args.get("deployment", ""), kid=request.args.get("kid", "")
+    )
 
 
 @bp.get("/")
@@ -216,7 +216,7 @@ def platform(registration_uuid: str) -> str:
         registration=registration,
         deployments=services.platform_deployments(session, registration),
         events=services.platform_events(session, registration),
-        notice=_notice(),
+        notice=page_notice(),
         Deployment=Deployment,
     )
 
@@ -243,7 +243,7 @@ def add_platform() -> Response | tuple[str, int]:
         return _form_page(form, status=400)
     try:
         registration = services.add_platform(
-            db_session(), _actor(), form.values, deployment_ids=form.deployment_ids
+            db_session(), current_actor(), form.values, deployment_ids=form.deployment_ids
         )
     except RegistrationExists as exc:
         form.errors["client_id"] = exc.message
@@ -279,7 +279,7 @@ def edit_platform(registration_uuid: str) -> Response | tuple[str, int]:
     )
     if not form.is_valid or form.values is None:
         return _form_page(form, registration, status=400)
-    changes = services.update_platform(session, _actor(), registration, form.values)
+    changes = services.update_platform(session, current_actor(), registration, form.values)
     forget_cached_origins()
     done = "updated" if changes else "unchanged"
     return redirect(
@@ -305,7 +305,7 @@ def platform_status(registration_uuid: str) -> Response | str:
     if request.method == "GET":
         return render_template("admin/platform_status.html", registration=registration)
     active = _flag("active")
-    services.set_platform_active(session, _actor(), registration, active)
+    services.set_platform_active(session, current_actor(), registration, active)
     done = "activated" if active else "deactivated"
     return redirect(
         url_for("admin.platform", registration_uuid=registration.uuid, done=done), code=303
@@ -317,7 +317,7 @@ def auto_approve(registration_uuid: str) -> Response:
     session = db_session()
     registration = services.get_platform(session, registration_uuid)
     enabled = _flag("enabled")
-    services.set_auto_approve(session, _actor(), registration, enabled)
+    services.set_auto_approve(session, current_actor(), registration, enabled)
     done = "auto-approve-on" if enabled else "auto-approve-off"
     return redirect(
         url_for("admin.platform", registration_uuid=registration.uuid, done=done), code=303
@@ -336,7 +336,7 @@ def decide_deployment(registration_uuid: str) -> Response:
             hint="Go back, reload the platform's page and use its buttons.",
         )
     _, changed = services.decide_deployment(
-        session, _actor(), registration, deployment_id, services.DECISIONS[decision]
+        session, current_actor(), registration, deployment_id, services.DECISIONS[decision]
     )
     done = ("approved" if decision == "approve" else "refused") if changed else "already"
     return redirect(

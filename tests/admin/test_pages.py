@@ -26,6 +26,8 @@ PAGES = [
     "/admin/platforms/{uuid}/edit",
     "/admin/platforms/{uuid}/status",
     "/admin/audit",
+    "/admin/keys",
+    "/admin/registration-links",
 ]
 FORMS = [
     ("/admin/sign-out", {}),
@@ -34,6 +36,8 @@ FORMS = [
     ("/admin/platforms/{uuid}/status", {"active": "0"}),
     ("/admin/platforms/{uuid}/auto-approve", {"enabled": "1"}),
     ("/admin/platforms/{uuid}/deployments", {"deployment_id": "7", "decision": "approve"}),
+    ("/admin/keys/rotate", {"overlap": "2d"}),
+    ("/admin/registration-links", {"label": "x", "lifetime": "7"}),
 ]
 
 

@@ -121,3 +121,37 @@ def test_operator_signs_in_adds_a_platform_and_approves_a_deployment(
     # The launch that was refused now works.
     tool = _launch(page, live)
     expect(tool.get_by_role("heading", level=1)).to_have_text("Welcome, Jordan Lee")
+
+
+def test_operator_issues_a_registration_link_and_schedules_a_key_rotation(
+    page: Page, live: LiveServers, artifacts: Path
+) -> None:
+    _create_operator(live)
+    page.goto(f"{live.tool_url}/admin/")
+    page.get_by_label("Email").fill(EMAIL)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+
+    page.get_by_role("link", name="Registration links").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Registration links")
+    page.get_by_label("Which LMS is it for?").fill("Northside district Moodle")
+    page.get_by_role("button", name="Issue the link").click()
+    link = page.get_by_label("Registration link")
+    expect(link).to_have_value(re.compile(rf"^{re.escape(live.tool_url)}/lti/register/[\w-]+$"))
+    assert_accessible(page, "the console's registration links page with a new link")
+    page.screenshot(path=str(artifacts / "operator-console-registration-link.png"), full_page=True)
+
+    # The link really registers: the LMS admin's side (the consent page) opens with it.
+    response = page.request.get(
+        link.input_value(),
+        params={"openid_configuration": f"{live.devlms_url}/x", "registration_token": "t"},
+    )
+    assert response.status == 200 and "Register Microcred" in response.text()
+
+    page.get_by_role("link", name="Keys").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Keys")
+    page.get_by_role("button", name="Publish the next key").click()
+    expect(page.get_by_role("status")).to_contain_text("The next key is published")
+    expect(page.get_by_text("Next: published, not signing yet")).to_be_visible()
+    assert_accessible(page, "the console's keys page during a rotation")
+    page.screenshot(path=str(artifacts / "operator-console-keys.png"), full_page=True)
