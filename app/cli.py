@@ -15,6 +15,7 @@ from app.db import get_db, utcnow
 from app.errors import AppError
 from config import Settings
 
+DEMO_OPERATOR = ("operator@example.org", "microcred-demo-operator")
 DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 KEY_ROW = "{:<44} {:<9} {:<21} {:<21} {}"
@@ -110,9 +111,27 @@ def init_app(app: Flask) -> None:
         """Register the development LMS with the tool and create the demo course (idempotent)."""
         from app.devlms.seed import seed_demo
 
+        settings = _settings()
         with get_db(current_app).begin() as session:
-            course = seed_demo(session, _settings())
+            course = seed_demo(session, settings)
             click.echo(f"Demo course ready: {course.title} ({course.label}).")
+            if settings.is_production:
+                return
+            # A known sign-in, so a newcomer can click through the console; never in production.
+            from app.admin import services as admin_services
+
+            if admin_services.find_operator(session, DEMO_OPERATOR[0]) is None:
+                admin_services.create_operator(
+                    session,
+                    admin_services.CLI_ACTOR,
+                    email=DEMO_OPERATOR[0],
+                    name="Demo Operator",
+                    password=DEMO_OPERATOR[1],
+                )
+            click.echo(
+                f"Operator console: {settings.base_url}/admin/ (development only: "
+                f"{DEMO_OPERATOR[0]} / {DEMO_OPERATOR[1]})."
+            )
 
     @app.cli.group("keys")
     def keys_group() -> None:

@@ -168,3 +168,27 @@ def test_approving_an_approved_deployment_records_nothing_more(app):
     )  # fmt: skip
     assert "was already approved" in result.output
     assert events(app, "deployment.approved") == []
+
+
+def test_demo_seed_creates_a_demo_operator_in_development_only(app, settings_override):
+    from app import create_app
+    from app.admin import services
+    from app.db import get_db
+
+    result = app.test_cli_runner().invoke(args=["demo", "seed"])
+    assert result.exit_code == 0, result.output
+    assert "operator@example.org / microcred-demo-operator" in result.output
+    with get_db(app).begin() as session:
+        assert services.find_operator(session, "operator@example.org") is not None
+        operator = services.find_operator(session, "operator@example.org")
+        session.delete(operator)
+
+    production = create_app({**settings_override, "MICROCRED_ENV": "production"})
+    try:
+        result = production.test_cli_runner().invoke(args=["demo", "seed"])
+        assert result.exit_code == 0, result.output
+        assert "microcred-demo-operator" not in result.output
+        with get_db(production).begin() as session:
+            assert services.find_operator(session, "operator@example.org") is None
+    finally:
+        production.extensions["db"].dispose()
