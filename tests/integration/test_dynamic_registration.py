@@ -181,3 +181,21 @@ def forms_value(html: str, field: str) -> str:
     match = re.search(rf'data-field="{field}">([^<]+)<', html)
     assert match, f"no {field} on the page"
     return match.group(1)
+
+
+def test_a_reused_lms_registration_token_is_refused_and_nothing_is_kept(live):
+    configuration_url, token = registration_token(live, "moodle")
+    params = {"openid_configuration": configuration_url, "registration_token": token}
+    assert requests.post(_link(live), data=params, timeout=30).status_code == 200
+    again = requests.post(_link(live), data=params, timeout=30)  # a new link, the old token
+    assert again.status_code == 400
+    assert (
+        "refused the registration token" in again.text or "refused the registration" in again.text
+    )
+    # The refusal is shown inside the LMS's frame: the LMS may frame the error page too.
+    assert f"frame-ancestors 'self' {live.devlms_url}" in again.headers["Content-Security-Policy"]
+    with get_db(live.tool).begin() as session:
+        assert (
+            len(session.scalars(select(Registration).where(Registration.source == "dynamic")).all())
+            == 1
+        )
