@@ -11,7 +11,7 @@ from werkzeug.wrappers import Response
 
 from app.db import db_session
 from app.lti import dynamic_registration, registration_links, runtime
-from app.lti.frame_origins import content_security_policy, origin
+from app.lti.frame_origins import content_security_policy, forget_cached_origins, origin
 from app.lti.platforms import IDENTITY_CLAIMS, TOOL_DESCRIPTION, TOOL_NAME, TOOL_SCOPES, ToolUrls
 
 bp = Blueprint("lti_setup", __name__, template_folder="templates")
@@ -106,6 +106,7 @@ def register(token: str) -> tuple[str, int] | str:
         timeout=settings.http_timeout,
         allow_http=not settings.is_production,
     )
+    forget_cached_origins()  # the new platform may frame launches from now on
     return render_template("lti/register_done.html", registered=registered)
 
 
