@@ -75,10 +75,12 @@ def _cli_message(exc: AppError) -> str:
 
 
 def init_app(app: Flask) -> None:
+    from app.catalog.cli import group as catalog_group
     from app.lti.cli import group as registration_links_group
     from app.lti.keys import JWKS_MAX_AGE
 
     app.cli.add_command(registration_links_group)
+    app.cli.add_command(catalog_group)
 
     @app.cli.group("db")
     def db_group() -> None:
@@ -115,6 +117,11 @@ def init_app(app: Flask) -> None:
         with get_db(current_app).begin() as session:
             course = seed_demo(session, settings)
             click.echo(f"Demo course ready: {course.title} ({course.label}).")
+            from app.catalog.cli import seed_sample_catalog
+
+            added = seed_sample_catalog(session)
+            if added:
+                click.echo(f"Sample catalog imported: {added} micro-credentials.")
             if settings.is_production:
                 return
             # A known sign-in, so a newcomer can click through the console; never in production.

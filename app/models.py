@@ -1,10 +1,11 @@
 """Every model, imported in one place so that the metadata is complete (for Alembic)."""
 
 from app.admin import models as admin_models
+from app.catalog import models as catalog_models
 from app.db import Base
 from app.devlms import models as devlms_models
 from app.lti import models as lti_models
 
 metadata = Base.metadata
 
-__all__ = ["admin_models", "devlms_models", "lti_models", "metadata"]
+__all__ = ["admin_models", "catalog_models", "devlms_models", "lti_models", "metadata"]
