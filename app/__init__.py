@@ -51,6 +51,7 @@ def build_base_app(
 def create_app(config_override: Mapping[str, Any] | None = None) -> Flask:
     """Create the Microcred tool application."""
     from app import admin, cli, lti
+    from app.catalog.views import bp as catalog_bp
     from app.core.views import bp as core_bp
     from app.lti.setup_views import bp as lti_setup_bp
     from app.lti.views import bp as lti_bp
@@ -62,5 +63,6 @@ def create_app(config_override: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(core_bp)
     app.register_blueprint(lti_bp)
     app.register_blueprint(lti_setup_bp)
+    app.register_blueprint(catalog_bp)
     cli.init_app(app)
     return app

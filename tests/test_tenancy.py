@@ -95,6 +95,7 @@ def test_an_unscoped_session_is_the_operators_view(two_platforms):
 NOT_TENANT_IDS = {
     "filename": "static files",
     "token": "a one-time registration link's secret, checked by digest",
+    "slug": "catalog credentials and stacks, shared by every platform",
 }
 # Blueprints whose users act for no single platform, and why.
 NOT_PLATFORM_SCOPED = {

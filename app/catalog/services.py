@@ -1,0 +1,216 @@
+"""Reading the catalog for educators: the current published version of each credential,
+search and filters, a credential's page, a stack's page. A fixed number of queries per call,
+whatever the catalog's size."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import String, and_, cast, func, or_, select
+from sqlalchemy.orm import Session, joinedload
+
+from app.catalog.models import Credential, CredentialVersion, Organisation, Stack, StackItem
+
+PAGE_SIZE = 24
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One credential as the catalog lists it (its current published version)."""
+
+    slug: str
+    title: str
+    short_description: str
+    tags: list[str]
+    estimated_hours: float | None
+    organisation: str
+    stacks: list[tuple[str, str]]
+    """(slug, title) of the stacks it belongs to."""
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    entries: list[Entry]
+    total: int
+    page: int
+    pages: int
+
+
+@dataclass(frozen=True)
+class CredentialPage:
+    credential: Credential
+    version: CredentialVersion
+    content: dict[str, Any]
+    stacks: list[Stack]
+
+
+def _current_versions() -> Any:
+    """For each credential, the number of its latest published version."""
+    return (
+        select(
+            CredentialVersion.credential_id.label("credential_id"),
+            func.max(CredentialVersion.number).label("number"),
+        )
+        .where(CredentialVersion.status == CredentialVersion.PUBLISHED)
+        .group_by(CredentialVersion.credential_id)
+        .subquery()
+    )
+
+
+def search(
+    session: Session,
+    *,
+    text: str = "",
+    stack: str | None = None,
+    tag: str | None = None,
+    max_hours: float | None = None,
+    slugs: list[str] | None = None,
+    page: int = 1,
+    per_page: int = PAGE_SIZE,
+) -> SearchResult:
+    """Published credentials matching the words, stack, tag and hours, by title."""
+    current = _current_versions()
+    query = (
+        select(CredentialVersion, Credential.slug, Organisation.name)
+        .join(
+            current,
+            and_(
+                current.c.credential_id == CredentialVersion.credential_id,
+                current.c.number == CredentialVersion.number,
+            ),
+        )
+        .join(Credential, Credential.id == CredentialVersion.credential_id)
+        .join(Organisation, Organisation.id == Credential.organisation_id)
+    )
+    for word in text.lower().split()[:8]:
+        pattern = f"%{_escape_like(word)}%"
+        query = query.where(
+            or_(
+                func.lower(CredentialVersion.title).like(pattern, escape="\\"),
+                func.lower(CredentialVersion.short_description).like(pattern, escape="\\"),
+                func.lower(cast(CredentialVersion.tags, String)).like(pattern, escape="\\"),
+            )
+        )
+    if stack:
+        query = query.where(
+            Credential.id.in_(
+                select(StackItem.credential_id).join(Stack).where(Stack.slug == stack)
+            )
+        )
+    if tag:
+        tag_json = '"' + _escape_like(tag.lower()) + '"'
+        query = query.where(
+            func.lower(cast(CredentialVersion.tags, String)).like(f"%{tag_json}%", escape="\\")
+        )
+    if max_hours is not None:
+        query = query.where(CredentialVersion.estimated_hours <= max_hours)
+    if slugs is not None:
+        query = query.where(Credential.slug.in_(slugs))
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    pages = max(1, -(-total // per_page))
+    page = min(max(page, 1), pages)
+    rows = session.execute(
+        query.order_by(CredentialVersion.title, Credential.slug)
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    ).all()
+    memberships = _stacks_of(session, [version.credential_id for version, _, _ in rows])
+    entries = [
+        Entry(
+            slug=slug,
+            title=version.title,
+            short_description=version.short_description,
+            tags=list(version.tags or []),
+            estimated_hours=version.estimated_hours,
+            organisation=organisation,
+            stacks=memberships.get(version.credential_id, []),
+        )
+        for version, slug, organisation in rows
+    ]
+    return SearchResult(entries=entries, total=total, page=page, pages=pages)
+
+
+def _escape_like(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _stacks_of(session: Session, credential_ids: list[int]) -> dict[int, list[tuple[str, str]]]:
+    if not credential_ids:
+        return {}
+    found: dict[int, list[tuple[str, str]]] = {}
+    rows = session.execute(
+        select(StackItem.credential_id, Stack.slug, Stack.title)
+        .join(Stack)
+        .where(StackItem.credential_id.in_(credential_ids))
+        .order_by(Stack.title)
+    )
+    for credential_id, slug, title in rows:
+        found.setdefault(credential_id, []).append((slug, title))
+    return found
+
+
+def filters(session: Session) -> tuple[list[tuple[str, str]], list[str]]:
+    """The stacks (slug, title) and tags educators can filter by."""
+    stacks = [
+        (s, t) for s, t in session.execute(select(Stack.slug, Stack.title).order_by(Stack.title))
+    ]
+    current = _current_versions()
+    tag_lists = session.scalars(
+        select(CredentialVersion.tags).join(
+            current,
+            and_(
+                current.c.credential_id == CredentialVersion.credential_id,
+                current.c.number == CredentialVersion.number,
+            ),
+        )
+    )
+    tags = sorted({tag for tags in tag_lists for tag in (tags or [])}, key=str.lower)
+    return stacks, tags
+
+
+def credential_page(session: Session, slug: str) -> CredentialPage | None:
+    """A published credential's current version, with its organisation and stacks."""
+    credential = session.scalars(
+        select(Credential)
+        .options(joinedload(Credential.organisation))
+        .where(Credential.slug == slug)
+    ).first()
+    if credential is None:
+        return None
+    version = session.scalars(
+        select(CredentialVersion)
+        .where(
+            CredentialVersion.credential_id == credential.id,
+            CredentialVersion.status == CredentialVersion.PUBLISHED,
+        )
+        .order_by(CredentialVersion.number.desc())
+        .limit(1)
+    ).first()
+    if version is None:
+        return None
+    stacks = list(
+        session.scalars(
+            select(Stack)
+            .join(StackItem)
+            .where(StackItem.credential_id == credential.id)
+            .order_by(Stack.title)
+        )
+    )
+    return CredentialPage(
+        credential=credential, version=version, content=version.content, stacks=stacks
+    )
+
+
+def stack_page(session: Session, slug: str) -> tuple[Stack, list[Entry], Entry | None] | None:
+    """A stack with its credentials in order (and its milestone), as catalog entries."""
+    stack = session.scalars(select(Stack).where(Stack.slug == slug)).first()
+    if stack is None:
+        return None
+    slugs = [item.credential.slug for item in stack.items]
+    milestone_slug = stack.milestone.slug if stack.milestone is not None else None
+    wanted = [*slugs, *([milestone_slug] if milestone_slug else [])]
+    found = search(session, slugs=wanted, per_page=max(1, len(wanted)))
+    by_slug = {entry.slug: entry for entry in found.entries}
+    entries = [by_slug[s] for s in slugs if s in by_slug]
+    return stack, entries, by_slug.get(milestone_slug) if milestone_slug else None
