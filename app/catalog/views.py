@@ -3,6 +3,8 @@ a credential's page (everything to know before starting), a stack's page."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from flask import Blueprint, render_template, request
 
 from app.catalog import services
@@ -12,6 +14,16 @@ from app.errors import NotFound
 from app.lti import require_launch, session_token_for
 
 bp = Blueprint("catalog", __name__, template_folder="templates")
+
+
+@dataclass(frozen=True)
+class Chosen:
+    """The catalog's search words and filters, as the educator chose them."""
+
+    q: str
+    stack: str | None
+    tag: str | None
+    hours: float | None
 
 
 @bp.app_template_filter("markdown")
@@ -36,18 +48,18 @@ def browse() -> str:
         page = int(request.args.get("page", "1"))
     except ValueError:
         page = 1
-    chosen = {
-        "q": request.args.get("q", "").strip()[:200],
-        "stack": request.args.get("stack") or None,
-        "tag": request.args.get("tag") or None,
-        "hours": _hours(request.args.get("hours")),
-    }
+    chosen = Chosen(
+        q=request.args.get("q", "").strip()[:200],
+        stack=request.args.get("stack") or None,
+        tag=request.args.get("tag") or None,
+        hours=_hours(request.args.get("hours")),
+    )
     result = services.search(
         session,
-        text=chosen["q"] or "",
-        stack=chosen["stack"],
-        tag=chosen["tag"],
-        max_hours=chosen["hours"],
+        text=chosen.q,
+        stack=chosen.stack,
+        tag=chosen.tag,
+        max_hours=chosen.hours,
         page=page,
     )
     stacks, tags = services.filters(session)
