@@ -17,14 +17,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.admin import audit
 from app.db import utcnow
 from app.errors import AppError
-from app.lti import registration_links
-from app.lti.models import Deployment, Registration, RegistrationLink
+from app.lti import registration_links, registrations
+from app.lti.models import Registration, RegistrationLink
 from app.lti.platforms import (
     IDENTITY_CLAIMS,
     TOOL_DESCRIPTION,
@@ -327,12 +326,7 @@ def register(
         client_id, deployment_id = post_registration(
             http, config, registration_token, document, timeout=timeout
         )
-        existing = session.scalars(
-            select(Registration).where(
-                Registration.issuer == config.issuer, Registration.client_id == client_id
-            )
-        ).first()
-        if existing is not None:
+        if registrations.find_by_issuer_and_client_id(session, config.issuer, client_id):
             raise RegistrationRefused(
                 f"This LMS ({config.issuer}) already has a registration with client id "
                 f"{client_id} in Microcred.",
@@ -341,7 +335,10 @@ def register(
     except BaseException:
         registration_links.release(session, link)
         raise
-    registration = Registration(
+    # Moodle's deployment id is approved at once: the LMS admin registered with an operator's
+    # link, and that is the operator's consent.
+    registration = registrations.create_registration(
+        session,
         name=link.label,
         issuer=config.issuer,
         client_id=client_id,
@@ -350,21 +347,10 @@ def register(
         auth_audience=config.authorization_server,
         key_set_url=config.jwks_uri,
         platform_family=config.plugin.family,
-        auto_approve_deployments=link.auto_approve_deployments,
         source="dynamic",
+        auto_approve_deployments=link.auto_approve_deployments,
+        active_deployment_ids=[deployment_id] if deployment_id is not None else [],
     )
-    session.add(registration)
-    session.flush()
-    if deployment_id is not None:
-        # The LMS admin registered with an operator's link: that is the operator's consent.
-        session.add(
-            Deployment(
-                registration_id=registration.id,
-                deployment_id=deployment_id,
-                status=Deployment.ACTIVE,
-                decided_at=utcnow(),
-            )
-        )
     link.registration_id = registration.id
     link.used_at = utcnow()
     audit.record(
