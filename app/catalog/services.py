@@ -45,9 +45,9 @@ class CredentialPage:
     stacks: list[Stack]
 
 
-def _current_versions() -> Any:
-    """For each credential, the number of its latest published version."""
-    return (
+def _current(query: Any) -> Any:
+    """Limit a query over versions to each credential's latest published version."""
+    current = (
         select(
             CredentialVersion.credential_id.label("credential_id"),
             func.max(CredentialVersion.number).label("number"),
@@ -55,6 +55,13 @@ def _current_versions() -> Any:
         .where(CredentialVersion.status == CredentialVersion.PUBLISHED)
         .group_by(CredentialVersion.credential_id)
         .subquery()
+    )
+    return query.join(
+        current,
+        and_(
+            current.c.credential_id == CredentialVersion.credential_id,
+            current.c.number == CredentialVersion.number,
+        ),
     )
 
 
@@ -70,16 +77,8 @@ def search(
     per_page: int = PAGE_SIZE,
 ) -> SearchResult:
     """Published credentials matching the words, stack, tag and hours, by title."""
-    current = _current_versions()
     query = (
-        select(CredentialVersion, Credential.slug, Organisation.name)
-        .join(
-            current,
-            and_(
-                current.c.credential_id == CredentialVersion.credential_id,
-                current.c.number == CredentialVersion.number,
-            ),
-        )
+        _current(select(CredentialVersion, Credential.slug, Organisation.name))
         .join(Credential, Credential.id == CredentialVersion.credential_id)
         .join(Organisation, Organisation.id == Credential.organisation_id)
     )
@@ -155,16 +154,7 @@ def filters(session: Session) -> tuple[list[tuple[str, str]], list[str]]:
     stacks = [
         (s, t) for s, t in session.execute(select(Stack.slug, Stack.title).order_by(Stack.title))
     ]
-    current = _current_versions()
-    tag_lists = session.scalars(
-        select(CredentialVersion.tags).join(
-            current,
-            and_(
-                current.c.credential_id == CredentialVersion.credential_id,
-                current.c.number == CredentialVersion.number,
-            ),
-        )
-    )
+    tag_lists = session.scalars(_current(select(CredentialVersion.tags)))
     tags = sorted({tag for tags in tag_lists for tag in (tags or [])}, key=str.lower)
     return stacks, tags
 

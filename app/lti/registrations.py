@@ -35,11 +35,7 @@ def register_platform(
 
     Flushes; the caller commits, so that what records the change (the audit log) is written in
     the same transaction."""
-    registration = session.scalars(
-        select(Registration).where(
-            Registration.issuer == issuer, Registration.client_id == client_id
-        )
-    ).first()
+    registration = find_by_issuer_and_client_id(session, issuer, client_id)
     if registration is None:
         registration = Registration(issuer=issuer, client_id=client_id, source=source)
         session.add(registration)
