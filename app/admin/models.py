@@ -5,14 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, String
+from sqlalchemy import JSON, Boolean, ForeignKey, String, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, utcnow
 
 
 class Operator(Base):
-    """A person who runs this Microcred instance; signs in with email and password, not LTI."""
+    """A console account: a person who runs this Microcred instance, or who authors
+    credentials for an issuer organisation; signs in with email and password, not LTI."""
 
     __tablename__ = "admin_operator"
 
@@ -23,6 +24,9 @@ class Operator(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     """Argon2id hash (argon2-cffi's encoded form, parameters included)."""
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    is_operator: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    """Full powers over this instance. Without them the account only authors for the
+    organisations it belongs to (``catalog_author``)."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_signed_in_at: Mapped[datetime | None] = mapped_column()
 

@@ -177,13 +177,14 @@ def _version_problems(credential: dict[str, Any], where: str, session: Session) 
             problems.append(f"{at}.published_at: a {version['status']} version needs it")
         if version["status"] == "retired" and "retired_at" not in version:
             problems.append(f"{at}.retired_at: a retired version needs it")
-        part_keys = [p["key"] for p in version["parts"]]
+        parts, criteria = version.get("parts", []), version.get("criteria", [])
+        part_keys = [p["key"] for p in parts]
         for dup in sorted({key for key in part_keys if part_keys.count(key) > 1}):
             problems.append(f"{at}.parts: key {dup!r} appears twice")
-        criterion_keys = [c["key"] for c in version["criteria"]]
+        criterion_keys = [c["key"] for c in criteria]
         for dup in sorted({key for key in criterion_keys if criterion_keys.count(key) > 1}):
             problems.append(f"{at}.criteria: key {dup!r} appears twice")
-        for m, criterion in enumerate(version["criteria"]):
+        for m, criterion in enumerate(criteria):
             if criterion["part"] not in part_keys:
                 problems.append(
                     f"{at}.criteria[{m}].part: no part {criterion['part']!r} in this version "
@@ -192,10 +193,8 @@ def _version_problems(credential: dict[str, Any], where: str, session: Session) 
         rule = version.get("passing_rule", {"kind": "all"})
         if rule["kind"] == "at_least":
             count = rule.get("count")
-            if count is None or count > len(version["criteria"]):
-                problems.append(
-                    f"{at}.passing_rule.count: give a number from 1 to {len(version['criteria'])}"
-                )
+            if count is None or count > max(1, len(criteria)):
+                problems.append(f"{at}.passing_rule.count: give a number from 1 to {len(criteria)}")
         if "image" in version:
             _image_bytes(version["image"], f"{at}.image", problems)
         stored = existing.get(version["number"])
@@ -301,7 +300,7 @@ def _apply_version(session: Session, row: CredentialVersion, version: dict[str, 
     row.status = version["status"]
     row.content = content
     row.title = content["title"]
-    row.short_description = content["short_description"]
+    row.short_description = content.get("short_description", "")
     row.tags = list(content.get("tags", []))
     row.estimated_hours = content.get("estimated_hours")
     row.published_at = _parse_time(version.get("published_at"))

@@ -101,6 +101,8 @@ class CredentialVersion(Base):
     )
     number: Mapped[int] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(16), default=DRAFT)
+    revision: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    """Counts a draft's saves, so an author's save over someone else's newer one is refused."""
     content: Mapped[dict[str, Any]] = mapped_column(JSON)
     """The catalog format's ``version`` object without number, status, dates and image."""
     image_id: Mapped[int | None] = mapped_column(
@@ -193,7 +195,15 @@ def _published_versions_are_immutable(_mapper: Any, _connection: Any, target: An
     previous_status = was[0] if was else target.status
     if previous_status == CredentialVersion.DRAFT:
         return
-    for name in ("content", "title", "short_description", "tags", "estimated_hours", "image_id"):
+    for name in (
+        "content",
+        "title",
+        "short_description",
+        "tags",
+        "estimated_hours",
+        "image_id",
+        "revision",
+    ):
         if state.attrs[name].history.has_changes():
             raise PublishedVersionChanged(
                 f"version {target.number} is {previous_status}: its {name} cannot change"

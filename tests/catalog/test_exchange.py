@@ -268,3 +268,34 @@ def test_a_draft_can_change_and_be_published_by_import(app):
             .where(Credential.slug == "formative-questioning")
         ).one()
         assert (row.status, row.content["competency"]) == ("published", "Better.")
+
+
+def test_an_unfinished_draft_round_trips_but_a_published_version_must_be_complete(app):
+    """A draft keeps whatever an author has written so far; publishing needs every field."""
+    unfinished = {"number": 1, "status": "draft", "title": "Talk moves"}
+    document = catalog(
+        credentials=[
+            {"slug": "talk-moves", "organisation": "friday-institute", "versions": [unfinished]}
+        ],
+        stacks=[],
+    )
+    with get_db(app).begin() as session:
+        import_catalog(session, copy.deepcopy(document))
+    with get_db(app).begin() as session:
+        assert export_catalog(session) == document
+    incomplete = {"number": 1, "status": "published", "title": "Talk moves"}
+    incomplete["published_at"] = "2026-09-01T00:00:00Z"
+    problems = _problems(
+        app,
+        catalog(
+            credentials=[
+                {
+                    "slug": "talk-moves-2",
+                    "organisation": "friday-institute",
+                    "versions": [incomplete],
+                }
+            ],
+            stacks=[],
+        ),
+    )
+    assert "credentials[0].versions[0]: 'competency' is missing" in problems

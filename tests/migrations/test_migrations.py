@@ -275,3 +275,51 @@ def test_0004_fills_the_registration_of_existing_courses_links_and_key_schedule(
         migrate.downgrade(empty_database, "0003")
     finally:
         engine.dispose()
+
+
+def test_0006_keeps_existing_accounts_operators_and_counts_draft_saves_from_one(
+    empty_database: str,
+) -> None:
+    """Accounts made before authoring accounts existed keep their full powers."""
+    from sqlalchemy import text
+
+    migrate.upgrade(empty_database, "0005")
+    engine = create_engine(empty_database)
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO admin_operator (id, email, name, password_hash, is_active,"
+                    " created_at) VALUES (1, 'op@example.org', 'Op', 'h', :t, :now)"
+                ),
+                {"t": True, "now": "2026-01-01 00:00:00+00:00"},
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO catalog_organisation (id, slug, name, url, email, description,"
+                    " created_at) VALUES (1, 'org', 'Org', 'https://org', 'a@org', '', :now)"
+                ),
+                {"now": "2026-01-01 00:00:00+00:00"},
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO catalog_credential (id, slug, organisation_id, created_at)"
+                    " VALUES (1, 'cred', 1, :now)"
+                ),
+                {"now": "2026-01-01 00:00:00+00:00"},
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO catalog_credential_version (id, credential_id, number, status,"
+                    " content, title, short_description, tags, created_at) VALUES"
+                    " (1, 1, 1, 'draft', '{}', 'T', 'S', '[]', :now)"
+                ),
+                {"now": "2026-01-01 00:00:00+00:00"},
+            )
+        migrate.upgrade(empty_database)
+        with engine.connect() as connection:
+            assert connection.scalar(text("SELECT is_operator FROM admin_operator")) in (True, 1)
+            assert connection.scalar(text("SELECT revision FROM catalog_credential_version")) == 1
+        migrate.downgrade(empty_database, "0005")
+    finally:
+        engine.dispose()
