@@ -51,6 +51,7 @@ def build_base_app(
 def create_app(config_override: Mapping[str, Any] | None = None) -> Flask:
     """Create the Microcred tool application."""
     from app import admin, cli, lti
+    from app.catalog.authoring_views import bp as authoring_bp
     from app.catalog.views import bp as catalog_bp
     from app.core.views import bp as core_bp
     from app.lti.setup_views import bp as lti_setup_bp
@@ -64,5 +65,6 @@ def create_app(config_override: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(lti_bp)
     app.register_blueprint(lti_setup_bp)
     app.register_blueprint(catalog_bp)
+    app.register_blueprint(authoring_bp, url_prefix=admin.URL_PREFIX + "/catalog")
     cli.init_app(app)
     return app

@@ -16,6 +16,7 @@ from app.errors import AppError
 from config import Settings
 
 DEMO_OPERATOR = ("operator@example.org", "microcred-demo-operator")
+DEMO_AUTHOR = ("author@example.org", "microcred-demo-author", "lakemont-itl")
 DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 KEY_ROW = "{:<44} {:<9} {:<21} {:<21} {}"
@@ -135,9 +136,19 @@ def init_app(app: Flask) -> None:
                     name="Demo Operator",
                     password=DEMO_OPERATOR[1],
                 )
+            if admin_services.find_operator(session, DEMO_AUTHOR[0]) is None:
+                from app.catalog.cli import add_demo_author
+
+                add_demo_author(
+                    session,
+                    email=DEMO_AUTHOR[0],
+                    password=DEMO_AUTHOR[1],
+                    organisation=DEMO_AUTHOR[2],
+                )
             click.echo(
                 f"Operator console: {settings.base_url}/admin/ (development only: "
-                f"{DEMO_OPERATOR[0]} / {DEMO_OPERATOR[1]})."
+                f"{DEMO_OPERATOR[0]} / {DEMO_OPERATOR[1]}; an author of "
+                f"{DEMO_AUTHOR[2]}: {DEMO_AUTHOR[0]} / {DEMO_AUTHOR[1]})."
             )
 
     @app.cli.group("keys")

@@ -100,6 +100,8 @@ NOT_TENANT_IDS = {
 # Blueprints whose users act for no single platform, and why.
 NOT_PLATFORM_SCOPED = {
     "admin": "the operator console: operators manage every platform, signed in apart from LTI",
+    "authoring": "the console's catalog authoring: issuer organisations write for every "
+    "platform, signed in apart from LTI; checked per organisation in tests/catalog",
 }
 # endpoint -> builds the URL for platform A's session with platform B's ids (add new routes here).
 TENANT_ROUTES: dict[str, object] = {}

@@ -101,9 +101,16 @@ def list_operators(session: Session) -> list[Operator]:
 
 
 def create_operator(
-    session: Session, actor: Actor, *, email: str, name: str, password: str
+    session: Session,
+    actor: Actor,
+    *,
+    email: str,
+    name: str,
+    password: str,
+    is_operator: bool = True,
 ) -> Operator:
-    """Add an operator who signs in with this email and password."""
+    """Add a console account that signs in with this email and password: an operator, or
+    (``is_operator=False``) an account that only authors for its organisations."""
     email = normalize_email(email)
     name = name.strip()
     if not EMAIL_PATTERN.fullmatch(email) or len(email) > 320:
@@ -120,11 +127,21 @@ def create_operator(
             hint="Use `flask operator set-password` to give them a new password.",
         )
     operator = Operator(
-        email=email, name=name, password_hash=passwords.hash_password(password), is_active=True
+        email=email,
+        name=name,
+        password_hash=passwords.hash_password(password),
+        is_active=True,
+        is_operator=is_operator,
     )
     session.add(operator)
     session.flush()
-    _record(session, actor, "operator.created", operator_target(email), {"name": name})
+    _record(
+        session,
+        actor,
+        "operator.created",
+        operator_target(email),
+        {"name": name, "operator": is_operator},
+    )
     session.commit()
     return operator
 

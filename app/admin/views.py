@@ -4,39 +4,29 @@ and answered with a redirect (303) to a page that says what happened."""
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
-
 from flask import Blueprint, g, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from app.admin import runtime, services, sessions
+from app.admin import console, runtime, services, sessions
 from app.admin.schemas import (
-    FAMILY_LABELS,
     LABELS,
-    SOURCE_LABELS,
     PlatformForm,
     parse_platform_form,
 )
 from app.db import db_session
-from app.errors import AppError, Unauthorized, wants_json
+from app.errors import AppError
 from app.lti.frame_origins import forget_cached_origins
 from app.lti.models import Deployment, Registration
 from app.lti.registrations import RegistrationExists
 
 bp = Blueprint("admin", __name__, template_folder="templates")
 
-PUBLIC_ENDPOINTS = {"admin.sign_in"}
-
-# The console's navigation: (endpoint, label). Keys and Registration links are in setup_views.
-NAV: list[tuple[str, str]] = [
-    ("admin.overview", "Overview"),
-    ("admin.platforms", "Platforms"),
-    ("admin.add_platform", "Add a platform"),
-    ("admin.keys_page", "Keys"),
-    ("admin.registration_links_page", "Registration links"),
-    ("admin.audit_log", "Audit log"),
-]
+console.attach(
+    bp,
+    operators_only=True,
+    public={"admin.sign_in"},
+    open_to_all={"admin.sign_out", "admin.overview"},
+)
 
 # What a page says after a change (``?done=``); the code only picks a sentence.
 NOTICES = {
@@ -53,81 +43,6 @@ NOTICES = {
 }
 
 
-# --- Sign-in, sessions, CSRF: one place for every console request -------------------------------
-
-
-@bp.before_request
-def _require_operator() -> Response | None:
-    rt = runtime()
-    g.operator = None
-    g.admin_session = None
-    session_id = sessions.cookie_session_id()
-    if session_id:
-        current = rt.sessions.read(session_id)
-        if current is not None:
-            operator = services.operator_for_session(
-                db_session(), current.operator_id, current.fingerprint
-            )
-            if operator is None:
-                rt.sessions.end(session_id)
-            else:
-                g.operator, g.admin_session = operator, current
-    if g.operator is None and request.endpoint not in PUBLIC_ENDPOINTS:
-        if wants_json():
-            raise Unauthorized(
-                "Sign in to the operator console first.", hint="Open /admin/sign-in."
-            )
-        target = request.full_path.rstrip("?") if request.method == "GET" else None
-        return redirect(url_for("admin.sign_in", next=target), code=303)
-    if request.method == "POST":
-        sessions.check_csrf(rt.settings.secret_key)
-    return None
-
-
-@bp.after_request
-def _session_cookie(response: Response) -> Response:
-    return sessions.write_cookie(response, secure=runtime().secure_cookies)
-
-
-@bp.context_processor
-def _page_helpers() -> dict[str, Any]:
-    return {
-        "csrf_token": lambda: sessions.csrf_token(runtime().settings.secret_key),
-        "csrf_field": sessions.CSRF_FIELD,
-        "nav": NAV,
-        "operator": g.get("operator"),
-        "family_labels": FAMILY_LABELS,
-        "source_labels": SOURCE_LABELS,
-        "utc": _utc,
-        "describe": _describe,
-    }
-
-
-def _utc(value: datetime | None) -> str:
-    """Show a time as UTC ISO 8601, to the second."""
-    return value.strftime("%Y-%m-%dT%H:%M:%SZ") if value else ""
-
-
-def _describe(details: dict[str, Any] | None) -> list[str]:
-    """Turn an audit event's details into short lines a person can read."""
-    lines = []
-    for key, value in (details or {}).items():
-        label = LABELS.get(key, key.replace("_", " "))
-        if isinstance(value, dict) and set(value) == {"from", "to"}:
-            lines.append(f"{label}: {_show(value['from'])} → {_show(value['to'])}")
-        else:
-            lines.append(f"{label}: {_show(value)}")
-    return lines
-
-
-def _show(value: Any) -> str:
-    if value is None or value == "":
-        return "(none)"
-    if isinstance(value, list):
-        return ", ".join(str(v) for v in value) or "(none)"
-    return str(value)
-
-
 def _safe_next(value: str | None) -> str:
     """Return where to go after sign-in: a console page, never another site."""
     if (
@@ -138,7 +53,7 @@ def _safe_next(value: str | None) -> str:
         and not value.startswith(("/admin/sign-in", "/admin/sign-out"))
     ):
         return value
-    return url_for("admin.overview")
+    return ""
 
 
 @bp.route("/sign-in", methods=["GET", "POST"])
@@ -146,7 +61,7 @@ def sign_in() -> Response | tuple[str, int] | str:
     next_url = _safe_next(request.values.get("next"))
     if request.method == "GET":
         if g.operator is not None:
-            return redirect(next_url, code=303)
+            return redirect(next_url or console.home_for(g.operator), code=303)
         return render_template(
             "admin/sign_in.html",
             email="",
@@ -168,7 +83,7 @@ def sign_in() -> Response | tuple[str, int] | str:
         rt.sessions.end(old_id)
     session_id, _ = rt.sessions.start(operator.id, services.password_fingerprint(operator))
     sessions.set_session_cookie(session_id)
-    return redirect(next_url, code=303)
+    return redirect(next_url or console.home_for(operator), code=303)
 
 
 @bp.post("/sign-out")
@@ -184,8 +99,7 @@ def sign_out() -> Response:
 # --- Pages ------------------------------------------------------------------------------------
 
 
-def current_actor() -> services.Actor:
-    return services.Actor.of(g.operator)
+current_actor = console.current_actor
 
 
 def page_notice() -> str | None:
@@ -198,7 +112,9 @@ def page_notice() -> str | None:
 
 
 @bp.get("/")
-def overview() -> str:
+def overview() -> Response | str:
+    if not console.current_account().is_operator:
+        return redirect(console.home_for(console.current_account()), code=303)
     return render_template("admin/overview.html", overview=services.overview(db_session()))
 
 

@@ -15,9 +15,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.admin import audit
+from app.admin.services import CLI_ACTOR, find_operator
+from app.catalog.authoring import Rights, add_author
 from app.catalog.exchange import CatalogInvalid, export_catalog, import_catalog
-from app.catalog.models import Credential
+from app.catalog.models import Author, Credential, Organisation
 from app.db import get_db
+from app.errors import AppError
 
 group = AppGroup("catalog", help="Import and export micro-credentials, organisations and stacks.")
 
@@ -89,3 +92,56 @@ def seed_sample_catalog(session: Session) -> int:
         return 0
     text = resources.files("app.catalog").joinpath("sample/catalog.json").read_text("utf-8")
     return import_catalog(session, json.loads(text)).credentials
+
+
+CLI_RIGHTS = Rights(actor=CLI_ACTOR, is_operator=True, roles={})
+
+
+@group.command("add-author")
+@click.argument("organisation")
+@click.argument("email")
+@click.option("--name", default="", help="Their name (for a new account).")
+@click.option(
+    "--role",
+    type=click.Choice([Author.AUTHOR, Author.ADMIN]),
+    default=Author.AUTHOR,
+    show_default=True,
+    help="admin also manages the organisation's profile and authors.",
+)
+def add_author_command(organisation: str, email: str, name: str, role: str) -> None:
+    """Let EMAIL write credentials for ORGANISATION (its slug); a new account (not an
+    operator) is created when there is none, with a first password typed at the prompt."""
+    with get_db(current_app).begin() as session:
+        found = session.scalars(
+            select(Organisation).where(Organisation.slug == organisation)
+        ).first()
+        if found is None:
+            raise click.ClickException(f"There is no organisation {organisation!r}.")
+        password = ""
+        if find_operator(session, email) is None:
+            if not name:
+                raise click.ClickException("There is no account with this email: give --name.")
+            password = click.prompt("First password", hide_input=True, confirmation_prompt=True)
+        try:
+            account, created = add_author(
+                session, CLI_RIGHTS, found, email=email, name=name, role=role, password=password
+            )
+        except AppError as exc:
+            raise click.ClickException(exc.message) from exc
+    made = "New account" if created else "Account"
+    click.echo(f"{made} {account.email} writes for {found.name} ({role}).")
+
+
+def add_demo_author(session: Session, *, email: str, password: str, organisation: str) -> None:
+    """Give the demo an author of one sample organisation (development only)."""
+    found = session.scalars(select(Organisation).where(Organisation.slug == organisation)).first()
+    if found is not None:
+        add_author(
+            session,
+            CLI_RIGHTS,
+            found,
+            email=email,
+            name="Demo Author",
+            role=Author.AUTHOR,
+            password=password,
+        )

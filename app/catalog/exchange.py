@@ -65,11 +65,11 @@ def schema() -> dict[str, Any]:
     return loaded
 
 
-def _path(parts: Any) -> str:
+def _path(parts: Any, whole: str = "(the file)") -> str:
     out = ""
     for part in parts:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "(the file)"
+    return out or whole
 
 
 def schema_problems(document: Any) -> list[str]:
@@ -177,24 +177,7 @@ def _version_problems(credential: dict[str, Any], where: str, session: Session) 
             problems.append(f"{at}.published_at: a {version['status']} version needs it")
         if version["status"] == "retired" and "retired_at" not in version:
             problems.append(f"{at}.retired_at: a retired version needs it")
-        parts, criteria = version.get("parts", []), version.get("criteria", [])
-        part_keys = [p["key"] for p in parts]
-        for dup in sorted({key for key in part_keys if part_keys.count(key) > 1}):
-            problems.append(f"{at}.parts: key {dup!r} appears twice")
-        criterion_keys = [c["key"] for c in criteria]
-        for dup in sorted({key for key in criterion_keys if criterion_keys.count(key) > 1}):
-            problems.append(f"{at}.criteria: key {dup!r} appears twice")
-        for m, criterion in enumerate(criteria):
-            if criterion["part"] not in part_keys:
-                problems.append(
-                    f"{at}.criteria[{m}].part: no part {criterion['part']!r} in this version "
-                    f"(parts: {', '.join(part_keys)})"
-                )
-        rule = version.get("passing_rule", {"kind": "all"})
-        if rule["kind"] == "at_least":
-            count = rule.get("count")
-            if count is None or count > max(1, len(criteria)):
-                problems.append(f"{at}.passing_rule.count: give a number from 1 to {len(criteria)}")
+        problems.extend(_content_meaning_problems(version, at))
         if "image" in version:
             _image_bytes(version["image"], f"{at}.image", problems)
         stored = existing.get(version["number"])
@@ -207,6 +190,47 @@ def _version_problems(credential: dict[str, Any], where: str, session: Session) 
             if version["status"] == "draft":
                 problems.append(f"{at}.status: a published version cannot become a draft again")
     return problems
+
+
+def _content_meaning_problems(version: dict[str, Any], at: str) -> list[str]:
+    """Keys unique, criteria judging parts that exist, a passing count the rubric can meet."""
+    problems: list[str] = []
+    parts, criteria = version.get("parts", []), version.get("criteria", [])
+    part_keys = [p["key"] for p in parts]
+    for dup in sorted({key for key in part_keys if part_keys.count(key) > 1}):
+        problems.append(f"{at}.parts: key {dup!r} appears twice")
+    criterion_keys = [c["key"] for c in criteria]
+    for dup in sorted({key for key in criterion_keys if criterion_keys.count(key) > 1}):
+        problems.append(f"{at}.criteria: key {dup!r} appears twice")
+    for m, criterion in enumerate(criteria):
+        if criterion["part"] not in part_keys:
+            problems.append(
+                f"{at}.criteria[{m}].part: no part {criterion['part']!r} in this version "
+                f"(parts: {', '.join(part_keys)})"
+            )
+    rule = version.get("passing_rule", {"kind": "all"})
+    if rule["kind"] == "at_least":
+        count = rule.get("count")
+        if count is None or count > max(1, len(criteria)):
+            problems.append(f"{at}.passing_rule.count: give a number from 1 to {len(criteria)}")
+    return problems
+
+
+def content_problems(content: dict[str, Any], *, status: str) -> list[str]:
+    """Check a version's content as it would be with this status (a draft may be unfinished),
+    as ``path: message`` with paths inside the version, e.g. ``criteria[1].part``."""
+    version = {"number": 1, "status": status, **content}
+    if status != "draft":
+        version["published_at"] = "2026-01-01T00:00:00Z"
+    validator = jsonschema.Draft202012Validator(
+        {"$defs": schema()["$defs"], "$ref": "#/$defs/version"},
+        format_checker=jsonschema.FormatChecker(),
+    )
+    errors = sorted(validator.iter_errors(version), key=lambda e: list(map(str, e.absolute_path)))
+    problems = [f"{_path(e.absolute_path, '(the version)')}: {_message(e)}" for e in errors]
+    if problems:
+        return problems
+    return [p.removeprefix(".") for p in _content_meaning_problems(version, "")]
 
 
 def _content(version: dict[str, Any]) -> dict[str, Any]:

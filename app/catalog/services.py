@@ -179,16 +179,23 @@ def credential_page(session: Session, slug: str) -> CredentialPage | None:
     ).first()
     if version is None:
         return None
-    stacks = list(
+    return CredentialPage(
+        credential=credential,
+        version=version,
+        content=version.content,
+        stacks=stacks_of_credential(session, credential.id),
+    )
+
+
+def stacks_of_credential(session: Session, credential_id: int) -> list[Stack]:
+    """Return the stacks a credential belongs to, by title."""
+    return list(
         session.scalars(
             select(Stack)
             .join(StackItem)
-            .where(StackItem.credential_id == credential.id)
+            .where(StackItem.credential_id == credential_id)
             .order_by(Stack.title)
         )
-    )
-    return CredentialPage(
-        credential=credential, version=version, content=version.content, stacks=stacks
     )
 
 

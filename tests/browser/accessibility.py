@@ -48,3 +48,12 @@ def assert_accessible(target: Page | Frame, where: str) -> None:
         f"axe found {len(blocking)} serious/critical accessibility "
         f"violation(s) on {where}:\n{describe(blocking)}"
     )
+
+
+def assert_no_violations(target: Page | Frame, where: str) -> None:
+    """Fail on any WCAG 2 A/AA violation, whatever its impact."""
+    violations = axe_violations(target)
+    assert not violations, (
+        f"axe found {len(violations)} accessibility violation(s) on {where}:\n"
+        f"{describe(violations)}"
+    )

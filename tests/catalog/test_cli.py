@@ -49,3 +49,27 @@ def test_import_of_a_file_that_is_not_json_says_where(app, tmp_path):
     assert "is not JSON" in result.output and "line 1" in result.output
     missing = app.test_cli_runner().invoke(args=["catalog", "import", str(tmp_path / "none.json")])
     assert missing.exit_code == 1 and "Cannot read" in missing.output
+
+
+def test_add_author_creates_an_author_account_then_changes_its_role(app, tmp_path):
+    from app.admin.models import Operator
+    from app.catalog.models import Author
+
+    source = tmp_path / "catalog.json"
+    source.write_text(json.dumps(catalog()), encoding="utf-8")
+    runner = app.test_cli_runner()
+    runner.invoke(args=["catalog", "import", str(source)])
+    args = ["catalog", "add-author", "friday-institute", "Kim@Example.org", "--name", "Kim Lee"]
+    first = runner.invoke(args=args, input="a long first password\na long first password\n")
+    assert first.exit_code == 0, first.output
+    assert "New account kim@example.org writes for Teaching Institute (author)." in first.output
+    again = runner.invoke(
+        args=["catalog", "add-author", "friday-institute", "kim@example.org", "--role", "admin"]
+    )
+    assert again.exit_code == 0 and "Account kim@example.org writes" in again.output
+    with get_db(app).begin() as session:
+        kim = session.scalars(select(Operator).where(Operator.email == "kim@example.org")).one()
+        assert kim.is_operator is False
+        assert session.scalars(select(Author.role)).all() == ["admin"]
+    unknown = runner.invoke(args=["catalog", "add-author", "nowhere", "kim@example.org"])
+    assert unknown.exit_code == 1 and "There is no organisation 'nowhere'." in unknown.output
