@@ -452,7 +452,8 @@ def _parse_svg(data: bytes, subject: str) -> ElementTree.Element:
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
-        if b"<svg" in body[:4096]:
+        head = body[:4096]
+        if b"<svg" in head or b"s\x00v\x00g\x00" in head or b"\x00s\x00v\x00g" in head:
             raise ImageRejected(
                 "The SVG is not in UTF-8; save it as UTF-8 and upload it again."
             ) from exc
