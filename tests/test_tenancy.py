@@ -96,6 +96,8 @@ NOT_TENANT_IDS = {
     "filename": "static files",
     "token": "a one-time registration link's secret, checked by digest",
     "slug": "catalog credentials and stacks, shared by every platform",
+    "digest": "a catalog image's content digest (SHA-256), not a platform id; images are public",
+    "ext": "the file extension of a catalog image's address (png or svg)",
 }
 # Blueprints whose users act for no single platform, and why.
 NOT_PLATFORM_SCOPED = {

@@ -4,17 +4,17 @@
 (criteria point at parts that exist, version numbers run 1, 2, 3…, stacks name credentials the
 file or the database has) — and reports every problem with the path of the field it is in, such
 as ``credentials[2].versions[0].criteria[1].part``. Only a file without problems is applied, in
-one transaction. A published version never changes: importing different content for it is an
-error that says to add a new version. ``export_catalog`` writes every organisation, credential
-version and stack in the order they were created, so export → import → export gives the same
-file.
+one transaction. Every embedded image is checked as an upload is (``app.catalog.images``) and
+stored as checked, an SVG sanitised. A published version never changes: importing different
+content for it is an error that says to add a new version. ``export_catalog`` writes every
+organisation, credential version and stack in the order they were created, so export → import →
+export gives the same file (sanitising a sanitised SVG changes nothing).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -26,6 +26,7 @@ import jsonschema
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.catalog.images import ImageRejected, check_image, store_image
 from app.catalog.models import (
     Credential,
     CredentialVersion,
@@ -101,12 +102,23 @@ def _format_time(value: datetime | None) -> str | None:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _image_bytes(image: dict[str, Any], where: str, problems: list[str]) -> bytes | None:
+def _checked_image(image: dict[str, Any], where: str, problems: list[str]) -> None:
+    """Add a problem if the embedded image is not base64, not an image we accept, or not the
+    type it declares."""
     try:
-        return base64.b64decode(image["data"], validate=True)
+        data = base64.b64decode(image["data"], validate=True)
     except (binascii.Error, ValueError):
         problems.append(f"{where}.data: is not base64")
-        return None
+        return
+    try:
+        checked = check_image(data)
+    except ImageRejected as exc:
+        problems.append(f"{where}: {exc}")
+        return
+    if checked.media_type != image["media_type"]:
+        problems.append(
+            f"{where}.media_type: the data is {checked.media_type}, not {image['media_type']}"
+        )
 
 
 def meaning_problems(document: dict[str, Any], session: Session) -> list[str]:
@@ -121,7 +133,7 @@ def meaning_problems(document: dict[str, Any], session: Session) -> list[str]:
             problems.append(f"organisations[{i}].slug: {org['slug']!r} appears twice")
         seen.add(org["slug"])
         if "image" in org:
-            _image_bytes(org["image"], f"organisations[{i}].image", problems)
+            _checked_image(org["image"], f"organisations[{i}].image", problems)
     credential_slugs: set[str] = set()
     for i, credential in enumerate(document["credentials"]):
         where = f"credentials[{i}]"
@@ -179,7 +191,7 @@ def _version_problems(credential: dict[str, Any], where: str, session: Session) 
             problems.append(f"{at}.retired_at: a retired version needs it")
         problems.extend(_content_meaning_problems(version, at))
         if "image" in version:
-            _image_bytes(version["image"], f"{at}.image", problems)
+            _checked_image(version["image"], f"{at}.image", problems)
         stored = existing.get(version["number"])
         if stored is not None and stored.status != CredentialVersion.DRAFT:
             if _content(version) != stored.content:
@@ -238,16 +250,10 @@ def _content(version: dict[str, Any]) -> dict[str, Any]:
 
 
 def _image(session: Session, image: dict[str, Any] | None) -> Image | None:
+    """Store the embedded image as checked (an SVG sanitised); its problems were ruled out."""
     if image is None:
         return None
-    data = base64.b64decode(image["data"])
-    digest = hashlib.sha256(data).hexdigest()
-    row = session.scalars(select(Image).where(Image.sha256 == digest)).first()
-    if row is None:
-        row = Image(sha256=digest, media_type=image["media_type"], data=data)
-        session.add(row)
-        session.flush()
-    return row
+    return store_image(session, check_image(base64.b64decode(image["data"])))
 
 
 def import_catalog(session: Session, document: Any) -> ImportSummary:
@@ -262,6 +268,7 @@ def import_catalog(session: Session, document: Any) -> ImportSummary:
     summary = ImportSummary()
     organisations = {o.slug: o for o in session.scalars(select(Organisation))}
     for data in document["organisations"]:
+        image = _image(session, data.get("image"))
         org = organisations.get(data["slug"])
         if org is None:
             org = Organisation(slug=data["slug"])
@@ -269,7 +276,7 @@ def import_catalog(session: Session, document: Any) -> ImportSummary:
             organisations[org.slug] = org
         org.name, org.url, org.email = data["name"], data["url"], data["email"]
         org.description = data.get("description", "")
-        org.image = _image(session, data.get("image"))
+        org.image = image
         summary.organisations += 1
     session.flush()
     credentials = {c.slug: c for c in session.scalars(select(Credential))}
@@ -286,16 +293,19 @@ def import_catalog(session: Session, document: Any) -> ImportSummary:
         stored = {v.number: v for v in credential.versions}
         for version in data["versions"]:
             row = stored.get(version["number"])
+            if row is not None and row.status == version["status"] != CredentialVersion.DRAFT:
+                summary.unchanged.append(f"{credential.slug} v{row.number}")
+                continue
+            # Stored before the version is touched: storing flushes, and a version flushed as
+            # published could not take its image afterwards.
+            image = _image(session, version.get("image"))
             if row is None:
                 row = CredentialVersion(credential=credential, number=version["number"])
                 session.add(row)
                 summary.versions_added += 1
-            elif row.status == CredentialVersion.DRAFT or row.status != version["status"]:
-                summary.versions_changed += 1
             else:
-                summary.unchanged.append(f"{credential.slug} v{row.number}")
-                continue
-            _apply_version(session, row, version)
+                summary.versions_changed += 1
+            _apply_version(row, version, image)
     session.flush()
     stacks = {s.slug: s for s in session.scalars(select(Stack))}
     for data in document["stacks"]:
@@ -319,7 +329,7 @@ def import_catalog(session: Session, document: Any) -> ImportSummary:
     return summary
 
 
-def _apply_version(session: Session, row: CredentialVersion, version: dict[str, Any]) -> None:
+def _apply_version(row: CredentialVersion, version: dict[str, Any], image: Image | None) -> None:
     content = _content(version)
     row.status = version["status"]
     row.content = content
@@ -329,7 +339,7 @@ def _apply_version(session: Session, row: CredentialVersion, version: dict[str, 
     row.estimated_hours = content.get("estimated_hours")
     row.published_at = _parse_time(version.get("published_at"))
     row.retired_at = _parse_time(version.get("retired_at"))
-    row.image = _image(session, version.get("image"))
+    row.image = image
 
 
 def _image_out(image: Image | None) -> dict[str, Any] | None:

@@ -10,9 +10,24 @@ from typing import Any
 from sqlalchemy import String, and_, cast, func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
-from app.catalog.models import Credential, CredentialVersion, Organisation, Stack, StackItem
+from app.catalog.models import (
+    Credential,
+    CredentialVersion,
+    Image,
+    Organisation,
+    Stack,
+    StackItem,
+)
 
 PAGE_SIZE = 24
+
+
+@dataclass(frozen=True)
+class ImageRef:
+    """A stored image as a listing knows it: enough to address it, without its bytes."""
+
+    sha256: str
+    media_type: str
 
 
 @dataclass(frozen=True)
@@ -27,6 +42,8 @@ class Entry:
     organisation: str
     stacks: list[tuple[str, str]]
     """(slug, title) of the stacks it belongs to."""
+    image: ImageRef | None = None
+    """The version's badge image."""
 
 
 @dataclass(frozen=True)
@@ -78,9 +95,18 @@ def search(
 ) -> SearchResult:
     """Published credentials matching the words, stack, tag and hours, by title."""
     query = (
-        _current(select(CredentialVersion, Credential.slug, Organisation.name))
+        _current(
+            select(
+                CredentialVersion,
+                Credential.slug,
+                Organisation.name,
+                Image.sha256,
+                Image.media_type,
+            )
+        )
         .join(Credential, Credential.id == CredentialVersion.credential_id)
         .join(Organisation, Organisation.id == Credential.organisation_id)
+        .outerjoin(Image, Image.id == CredentialVersion.image_id)
     )
     for word in text.lower().split()[:8]:
         pattern = f"%{_escape_like(word)}%"
@@ -114,7 +140,7 @@ def search(
         .limit(per_page)
         .offset((page - 1) * per_page)
     ).all()
-    memberships = _stacks_of(session, [version.credential_id for version, _, _ in rows])
+    memberships = _stacks_of(session, [row[0].credential_id for row in rows])
     entries = [
         Entry(
             slug=slug,
@@ -124,8 +150,9 @@ def search(
             estimated_hours=version.estimated_hours,
             organisation=organisation,
             stacks=memberships.get(version.credential_id, []),
+            image=ImageRef(sha256, media_type) if sha256 else None,
         )
-        for version, slug, organisation in rows
+        for version, slug, organisation, sha256, media_type in rows
     ]
     return SearchResult(entries=entries, total=total, page=page, pages=pages)
 

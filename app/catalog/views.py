@@ -1,13 +1,15 @@
 """The catalog for educators, inside a launch: browse and search published micro-credentials,
-a credential's page (everything to know before starting), a stack's page."""
+a credential's page (everything to know before starting), a stack's page. And, public and
+outside any launch, the catalog's badge and issuer images by their digest."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, Response, render_template, request, url_for
 
-from app.catalog import services
+from app.catalog import images, services
 from app.catalog.markdown import render
 from app.db import db_session
 from app.errors import NotFound
@@ -24,6 +26,26 @@ class Chosen:
     stack: str | None
     tag: str | None
     hours: float | None
+
+
+# An image opened directly runs nothing and loads nothing, whatever slipped past sanitising.
+IMAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
+
+
+class Addressed(Protocol):
+    """A stored image, or what a listing knows of one: enough to address it."""
+
+    @property
+    def sha256(self) -> str: ...
+
+    @property
+    def media_type(self) -> str: ...
+
+
+@bp.app_template_global()
+def image_url(image: Addressed) -> str:
+    """The public address of a catalog image (its digest, with the type's extension)."""
+    return url_for("catalog.image", digest=image.sha256, ext=images.EXTENSIONS[image.media_type])
 
 
 @bp.app_template_filter("markdown")
@@ -92,3 +114,21 @@ def stack(slug: str) -> str:
     return render_template(
         "catalog/stack.html", launch=launch, stack=stack_row, entries=entries, milestone=milestone
     )
+
+
+@bp.get("/catalog/images/<digest>.<any(png, svg):ext>")
+def image(digest: str, ext: str) -> Response:
+    """Serve a catalog image: public (badge images are), immutable (addressed by content)."""
+    found = images.find_image(db_session(), digest)
+    if found is None or images.EXTENSIONS[found.media_type] != ext:
+        raise NotFound(
+            "There is no image at this address.",
+            hint="Image addresses come from the catalog; check that the link is complete.",
+        )
+    response = Response(found.data, content_type=found.media_type)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = IMAGE_CSP
+    response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+    response.set_etag(found.sha256)
+    response.make_conditional(request)  # an If-None-Match with the digest answers 304
+    return response

@@ -13,13 +13,9 @@ from sqlalchemy import func, select
 from app.catalog.exchange import CatalogInvalid, export_catalog, import_catalog
 from app.catalog.models import Credential, CredentialVersion, PublishedVersionChanged
 from app.db import get_db
+from tests.support.images import png
 
-PNG_1PX = base64.b64encode(
-    bytes.fromhex(
-        "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
-        "1f15c4890000000d49444154789c6360000002000001e221bc330000000049454e44ae426082"
-    )
-).decode()
+PNG_200PX = base64.b64encode(png(200, 200)).decode()
 
 
 def version(number: int = 1, status: str = "published", **changes):
@@ -79,7 +75,7 @@ def catalog(**changes):
                 "name": "Teaching Institute",
                 "url": "https://institute.example.edu",
                 "email": "badges@institute.example.edu",
-                "image": {"media_type": "image/png", "data": PNG_1PX},
+                "image": {"media_type": "image/png", "data": PNG_200PX},
             }
         ],
         "credentials": [

@@ -162,3 +162,23 @@ def test_catalog_statement_count_does_not_grow_with_the_catalog(live, launched):
     finally:
         event.remove(engine, "before_cursor_execute", _count)
     assert before == after, (before, after)
+
+
+def test_the_catalog_and_a_credentials_page_show_its_badge(launched):
+    http, url = launched
+    origin = url.split("/catalog")[0]
+    listing = _get(http, url).text
+    badge = re.search(
+        r'<img class="badge" src="(/catalog/images/[0-9a-f]{64}\.svg)" '
+        r'alt="Badge: Questioning to Check for Understanding" width="72" height="72">',
+        listing,
+    )
+    assert badge, "each listed credential shows its badge"
+    image = http.get(origin + badge.group(1), timeout=30)
+    assert (image.status_code, image.headers["Content-Type"]) == (200, "image/svg+xml")
+    link = re.search(
+        r'href="(/catalog/credentials/questioning-to-check-for-understanding\?lt=[^"]+)"', listing
+    )
+    assert link
+    page = http.get(origin + unescape(link.group(1)), timeout=30).text
+    assert f'src="{badge.group(1)}" alt="Badge: Questioning to Check for Understanding"' in page
