@@ -397,7 +397,7 @@ def _set(values: dict[str, Any], path: Sequence[str], value: Any) -> None:
 
 def slugify(text: str) -> str:
     """Return a key made from a title: lower-case words joined by hyphens."""
-    words = re.findall(r"[a-z0-9]+", text.lower())
+    words = re.findall(r"[a-z0-9]+", re.sub(r"['\u2019]", "", text.lower()))
     return "-".join(words)[:60].strip("-")
 
 

@@ -130,7 +130,7 @@ def test_author_writes_publishes_and_an_educator_finds_it(
     badge = tmp_path / "exit-tickets.png"
     badge.write_bytes(png(400, 400))
     page.get_by_label("Upload a PNG or SVG").set_input_files(str(badge))
-    page.get_by_role("button", name="Upload").click()
+    page.get_by_role("button", name="Save the image").click()
     expect(page.get_by_role("status")).to_have_text("The badge image is saved.")
     expect(page.get_by_text("Ready to publish.")).to_be_visible()
 

@@ -474,3 +474,63 @@ def test_a_new_author_without_a_first_password_is_refused_with_a_message(app, or
             session.scalars(select(Operator).where(Operator.email == "new@example.org")).first()
             is None
         )
+
+
+# --- The badge image -----------------------------------------------------------------------------
+
+
+def test_a_jpeg_badge_is_refused_whatever_its_name(app, lakemont_author):
+    from tests.catalog.authoring_support import upload_image
+
+    create(lakemont_author, "lakemont", "Hinge questions")
+    jpeg = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 200
+    response = upload_image(app, lakemont_author, "hinge-questions", jpeg, "badge.png")
+    assert response.status_code == 400
+    assert "is a JPEG image; upload a PNG or an SVG." in text_of(response.text)
+    assert draft(app, "hinge-questions").image_id is None
+
+
+def test_an_oversized_badge_is_refused_before_it_is_read(app, lakemont_author):
+    from io import BytesIO
+
+    from werkzeug.datastructures import FileStorage
+    from werkzeug.test import encode_multipart
+
+    from tests.catalog.authoring_support import token
+
+    create(lakemont_author, "lakemont", "Hinge questions")
+    fields = {
+        "csrf_token": token(lakemont_author),
+        "revision": str(revision(app, "hinge-questions")),
+        "image": FileStorage(BytesIO(b"\x89PNG" + b"0" * 2_000_000), filename="big.png"),
+    }
+    boundary, body = encode_multipart(fields)
+    # The body as a stream in memory (the test client would spool a body this size to a file).
+    response = lakemont_author.post(
+        "/admin/catalog/credentials/hinge-questions/image",
+        input_stream=BytesIO(body),
+        content_type=f"multipart/form-data; boundary={boundary}",
+        headers={"Content-Length": str(len(body))},
+    )
+    assert response.status_code == 413, text_of(response.text)
+    assert "the limit is 1 MB" in text_of(response.text)
+    assert draft(app, "hinge-questions").image_id is None
+
+
+def test_an_svg_badge_is_stored_without_its_script(app, lakemont_author):
+    from app.catalog.models import Image
+    from tests.catalog.authoring_support import upload_image
+    from tests.support.images import svg
+
+    create(lakemont_author, "lakemont", "Hinge questions")
+    hostile = svg(
+        '<circle r="50"/><script>alert(1)</script>',
+        attributes='width="200" height="200" onload="alert(2)"',
+    )
+    response = upload_image(app, lakemont_author, "hinge-questions", hostile, "badge.svg")
+    assert response.status_code == 303
+    with get_db(app).begin() as session:
+        stored = session.get(Image, draft(app, "hinge-questions").image_id)
+        assert stored.media_type == "image/svg+xml"
+        assert b"script" not in stored.data and b"onload" not in stored.data
+        assert b"circle" in stored.data
