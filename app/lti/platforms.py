@@ -51,6 +51,11 @@ class ToolUrls:
         return f"{self.base_url}/lti/launch"
 
     @property
+    def catalog(self) -> str:
+        """The educator catalog: the course menu's page (self-directed credentials)."""
+        return f"{self.base_url}/catalog"
+
+    @property
     def jwks(self) -> str:
         return f"{self.base_url}/.well-known/jwks.json"
 
@@ -114,7 +119,7 @@ class Canvas(Platform):
         return [
             {
                 "type": RESOURCE_LINK,
-                "target_link_uri": urls.launch,
+                "target_link_uri": urls.catalog,
                 "label": "Micro-credentials",
                 "placements": ["course_navigation"],
             },

@@ -181,7 +181,7 @@ def canvas_developer_key(urls: ToolUrls) -> dict[str, Any]:
                         {
                             "placement": "course_navigation",
                             "message_type": "LtiResourceLinkRequest",
-                            "target_link_uri": urls.launch,
+                            "target_link_uri": urls.catalog,
                             "text": "Micro-credentials",
                             "default": "enabled",
                         },

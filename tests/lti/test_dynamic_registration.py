@@ -330,3 +330,11 @@ def test_canvas_developer_key_json(client):
         "link_selection": "LtiDeepLinkingRequest",
     }
     assert "https://purl.imsglobal.org/spec/lti-ags/scope/score" in key["scopes"]
+
+
+def test_the_canvas_course_menu_opens_the_catalog(client):
+    """Micro-credentials are self-directed: the course navigation placement is the catalog."""
+    key = client.get("/lti/canvas.json").get_json()
+    placements = {p["placement"]: p for p in key["extensions"][0]["settings"]["placements"]}
+    assert placements["course_navigation"]["target_link_uri"] == "http://127.0.0.1:5000/catalog"
+    assert placements["assignment_selection"]["target_link_uri"].endswith("/lti/launch")
