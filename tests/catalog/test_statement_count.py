@@ -53,14 +53,18 @@ def _credentials(first: int, count: int) -> list[dict[str, Any]]:
     ]
 
 
-def _import(live, credentials: list[dict[str, Any]]) -> None:
+def _import(live, credentials: list[dict[str, Any]], stacked: int = 0) -> None:
+    """Import the two credentials of ``catalog()`` and ``credentials``; the stack holds
+    ``formative-questioning`` and ``extra-0`` to ``extra-{stacked - 1}``."""
     document = catalog()
     document["credentials"] += credentials
+    extras = [f"extra-{n}" for n in range(stacked)]
+    document["stacks"][0]["credentials"] = ["formative-questioning", *extras]
     with get_db(live.tool).begin() as session:
         import_catalog(session, document)
 
 
-def _statements(live, token: str) -> dict[str, int]:
+def _statements(live, token: str, kinds: list[str] | None = None) -> dict[str, int]:
     """Statements each request sends, after one warm-up request of its kind."""
     sent = [0]
 
@@ -72,7 +76,8 @@ def _statements(live, token: str) -> dict[str, int]:
     counts = {}
     event.listen(engine, "before_cursor_execute", count)
     try:
-        for kind, (path, params) in REQUESTS.items():
+        for kind in kinds or list(REQUESTS):
+            path, params = REQUESTS[kind]
             for _ in range(2):
                 sent[0] = 0
                 response = client.get(path, query_string={**params, "lt": token})
@@ -89,3 +94,11 @@ def test_statements_per_request_do_not_grow_with_the_catalog(live, token):
     _import(live, _credentials(1, 57))  # 60 credentials
     large = _statements(live, token)
     assert small == large
+
+
+def test_stack_page_statements_do_not_grow_with_the_stack(live, token):
+    _import(live, _credentials(0, 20))
+    one = _statements(live, token, ["stack page"])
+    _import(live, [], stacked=20)
+    twenty_one = _statements(live, token, ["stack page"])
+    assert one == twenty_one
