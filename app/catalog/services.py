@@ -100,7 +100,7 @@ def search(
         )
     if stack:
         query = query.where(
-            Credential.id.in_(
+            CredentialVersion.credential_id.in_(
                 select(StackItem.credential_id).join(Stack).where(Stack.slug == stack)
             )
         )
