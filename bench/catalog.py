@@ -5,9 +5,10 @@ over loopback. The catalog is generated: credentials whose titles, descriptions,
 come from word lists, each version's content a copy of one of the sample catalog's versions
 with those fields changed (so a version is as large as a real one, about 8 kB); one
 credential in ten has a second, published version and one in ten a second version still in
-draft; 10 stacks of 10 credentials, 4 issuers. It is loaded through ``import_catalog`` (every
-version checked against ``catalog.schema.json``), first ``--small`` credentials, then the rest
-up to ``--credentials``; PostgreSQL's statistics are refreshed (``ANALYZE``) after each load.
+draft; 10 stacks of 10 credentials (each with a milestone credential), 4 issuers. It is loaded
+through ``import_catalog`` (every version checked against ``catalog.schema.json``), first
+``--small`` credentials, then the rest up to ``--credentials``; PostgreSQL's statistics are
+refreshed (``ANALYZE``) after each load.
 
 The session is a real one: one launch through the development LMS (login initiation, OIDC
 authorisation, the tool's launch; the LMS runs under gunicorn only for that launch), and the
@@ -16,8 +17,9 @@ by every request.
 
 For each catalog size, every request kind — the catalog with no filter, one word, two words,
 a stack filter, a topic (tag) filter, a time filter, page 2, a credential's page, a stack's
-page — runs ``--requests ÷ 9`` times in a block (words, stacks, topics and credentials vary from
-one request to the next), and the table shows per kind and for all of them: requests/s,
+page — runs ``--requests ÷ 9`` times in a block, after a few warm-up requests (words, stacks,
+topics and credentials vary from one request to the next; every search finds something at both
+sizes), and the table shows per kind and for all of them together (``all``): requests/s,
 p50/p95/p99 latency, and CPU milliseconds per request of the tool's gunicorn (master and
 workers) and of the database server (the PostgreSQL postmaster and its backends; with SQLite
 the database work is inside the tool's CPU). With about 33 requests per kind a kind's p99 is
@@ -31,7 +33,7 @@ session's lookups included). The counts at the two sizes must be equal: a row sa
 
     .venv/bin/pip install -e '.[bench]'
     .venv/bin/python bench/catalog.py [--credentials 5000] [--requests 300] \\
-        [--concurrency 1,8] [--database postgresql|sqlite]
+        [--concurrency 1,8] [--database postgresql|sqlite] [--small 500]
 
 On 2 cores the load generator, the tool and the database share the CPUs: at 8 concurrent
 clients latency is bounded by Little's law (latency ≈ concurrency ÷ throughput), so compare
