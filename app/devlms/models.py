@@ -44,6 +44,9 @@ class DevTool(Base):
     target_link_uri: Mapped[str] = mapped_column(String(1024))
     jwks_uri: Mapped[str] = mapped_column(String(1024))
     deep_link_uri: Mapped[str | None] = mapped_column(String(1024))
+    course_navigation_uri: Mapped[str | None] = mapped_column(String(1024))
+    """Where the course menu's item for the tool launches (Canvas's course_navigation
+    placement); ``None``: the tool has no course menu item."""
     scopes: Mapped[list[str]] = mapped_column(JSON)
     """Service scopes the tool may be granted tokens for."""
     registration_document: Mapped[dict[str, Any] | None] = mapped_column(JSON)
@@ -73,6 +76,10 @@ class DevCourse(Base):
     title: Mapped[str] = mapped_column(String(200))
     label: Mapped[str] = mapped_column(String(50))
     context_id: Mapped[str] = mapped_column(String(64), unique=True)
+    copied_from_id: Mapped[int | None] = mapped_column(
+        ForeignKey("devlms_course.id", ondelete="SET NULL")
+    )
+    """The course this one was copied from (links and columns copied, new ids)."""
 
     enrolments: Mapped[list[DevEnrolment]] = relationship(back_populates="course")
 
@@ -124,6 +131,9 @@ class DevLink(Base):
     text: Mapped[str | None] = mapped_column(Text)
     url: Mapped[str | None] = mapped_column(String(1024))
     """Launch URL from Deep Linking; the tool's default target link URI when empty."""
+    placement: Mapped[str] = mapped_column(String(32), default="link", server_default="link")
+    """``link`` (an activity or module item), ``assignment`` (Canvas assignment selection) or
+    ``course_navigation`` (the course menu's item)."""
     custom: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     line_item_id: Mapped[int | None] = mapped_column(
         ForeignKey("devlms_line_item.id", ondelete="SET NULL")

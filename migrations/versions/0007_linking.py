@@ -1,8 +1,9 @@
-"""Linking: which credential a course link stands for, and who has opened it.
+"""Linking: which credential a course link stands for, and who has opened it; the
+development LMS's course menu item, link placements and course copies.
 
 Revision ID: 0007
 Revises: 0006
-Create Date: 2026-11-23 09:38:37.903816
+Create Date: 2026-11-23 09:39:10.948927
 """
 
 from __future__ import annotations
@@ -109,8 +110,40 @@ def upgrade() -> None:
             unique=False,
         )
 
+    with op.batch_alter_table("devlms_course", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("copied_from_id", sa.Integer(), nullable=True))
+        batch_op.create_foreign_key(
+            batch_op.f("fk_devlms_course_copied_from_id_devlms_course"),
+            "devlms_course",
+            ["copied_from_id"],
+            ["id"],
+            ondelete="SET NULL",
+        )
+
+    with op.batch_alter_table("devlms_link", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("placement", sa.String(length=32), server_default="link", nullable=False)
+        )
+
+    with op.batch_alter_table("devlms_tool", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("course_navigation_uri", sa.String(length=1024), nullable=True)
+        )
+
 
 def downgrade() -> None:
+    with op.batch_alter_table("devlms_tool", schema=None) as batch_op:
+        batch_op.drop_column("course_navigation_uri")
+
+    with op.batch_alter_table("devlms_link", schema=None) as batch_op:
+        batch_op.drop_column("placement")
+
+    with op.batch_alter_table("devlms_course", schema=None) as batch_op:
+        batch_op.drop_constraint(
+            batch_op.f("fk_devlms_course_copied_from_id_devlms_course"), type_="foreignkey"
+        )
+        batch_op.drop_column("copied_from_id")
+
     with op.batch_alter_table("linking_linked_credential", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_linking_linked_credential_registration_id"))
         batch_op.drop_index(batch_op.f("ix_linking_linked_credential_credential_id"))
