@@ -177,9 +177,20 @@ def _stacks_of(session: Session, credential_ids: list[int]) -> dict[int, list[tu
 
 
 def filters(session: Session) -> tuple[list[tuple[str, str]], list[str]]:
-    """The stacks (slug, title) and tags educators can filter by."""
+    """The stacks (slug, title) and tags educators can filter by: a stack whose credentials
+    are none of them published yet would filter to nothing, so it is left out."""
+    with_published = _current(
+        select(StackItem.stack_id).join(
+            CredentialVersion, CredentialVersion.credential_id == StackItem.credential_id
+        )
+    )
     stacks = [
-        (s, t) for s, t in session.execute(select(Stack.slug, Stack.title).order_by(Stack.title))
+        (s, t)
+        for s, t in session.execute(
+            select(Stack.slug, Stack.title)
+            .where(Stack.id.in_(with_published))
+            .order_by(Stack.title)
+        )
     ]
     tag_lists = session.scalars(_current(select(CredentialVersion.tags)))
     tags = sorted({tag for tags in tag_lists for tag in (tags or [])}, key=str.lower)
