@@ -52,6 +52,7 @@ def create_app(config_override: Mapping[str, Any] | None = None) -> Flask:
     """Create the Microcred tool application."""
     from app import admin, cli, lti
     from app.catalog.authoring_views import bp as authoring_bp
+    from app.catalog.stack_views import bp as stack_authoring_bp
     from app.catalog.views import bp as catalog_bp
     from app.core.views import bp as core_bp
     from app.lti.setup_views import bp as lti_setup_bp
@@ -66,5 +67,6 @@ def create_app(config_override: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(lti_setup_bp)
     app.register_blueprint(catalog_bp)
     app.register_blueprint(authoring_bp, url_prefix=admin.URL_PREFIX + "/catalog")
+    app.register_blueprint(stack_authoring_bp, url_prefix=admin.URL_PREFIX + "/catalog/stacks")
     cli.init_app(app)
     return app

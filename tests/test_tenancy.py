@@ -104,6 +104,8 @@ NOT_PLATFORM_SCOPED = {
     "admin": "the operator console: operators manage every platform, signed in apart from LTI",
     "authoring": "the console's catalog authoring: issuer organisations write for every "
     "platform, signed in apart from LTI; checked per organisation in tests/catalog",
+    "stack_authoring": "the console's stack authoring: as authoring, checked per organisation "
+    "in tests/catalog/test_stack_authoring.py",
 }
 # endpoint -> builds the URL for platform A's session with platform B's ids (add new routes here).
 TENANT_ROUTES: dict[str, object] = {}

@@ -26,6 +26,7 @@ from app.errors import Forbidden, Unauthorized, wants_json
 NAV: list[tuple[str, str, bool]] = [
     ("admin.overview", "Overview", True),
     ("authoring.credentials", "Credentials", False),
+    ("stack_authoring.stacks", "Stacks", False),
     ("authoring.organisations", "Organisations", False),
     ("admin.platforms", "Platforms", True),
     ("admin.add_platform", "Add a platform", True),

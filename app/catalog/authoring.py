@@ -666,6 +666,30 @@ def update_organisation(
     return changes
 
 
+def organisation_to_manage(session: Session, rights: Rights, slug: str) -> Organisation:
+    """Return an organisation whose profile this account may change."""
+    organisation = organisation_for(session, rights, slug)
+    _manageable(rights, organisation)
+    return organisation
+
+
+def set_organisation_image(
+    session: Session, rights: Rights, organisation: Organisation, image: Image | None
+) -> None:
+    """Give the organisation its issuer image (or none)."""
+    _manageable(rights, organisation)
+    if image is None and organisation.image is None:
+        return
+    organisation.image = image
+    _record(
+        session,
+        rights,
+        "organisation.image_changed" if image else "organisation.image_removed",
+        f"organisation:{organisation.slug}",
+    )
+    session.flush()
+
+
 def create_organisation(session: Session, rights: Rights, slug: str, form: Parsed) -> Organisation:
     """Add an issuer organisation (operators only)."""
     if not rights.is_operator:

@@ -429,6 +429,8 @@ ORGANISATION_NOTICES = {
     "author-created": "{email} has a new account and can write credentials for this "
     "organisation. Tell them the first password you chose; they sign in at /admin.",
     "author-removed": "{email} no longer writes for this organisation.",
+    "image": "The image is saved.",
+    "image-removed": "The image is removed.",
 }
 
 
@@ -514,6 +516,7 @@ def _organisation_page(
     author_form: dict[str, str],
     status: int,
     author_error: str | None = None,
+    image_error: str | None = None,
 ) -> tuple[str, int]:
     page = render_template(
         "authoring/organisation.html",
@@ -526,6 +529,7 @@ def _organisation_page(
         roles=authoring.ROLE_LABELS,
         author_form=author_form,
         author_error=author_error,
+        image_error=image_error,
         notice=_organisation_notice(),
     )
     return page, status
@@ -623,6 +627,40 @@ def edit_image(slug: str) -> Response | tuple[str, int]:
         return _image_page(found, draft, revision, exc.message, 409)
     session.commit()
     return _done(found, "image")
+
+
+@bp.post("/organisations/<slug>/image")
+def organisation_image(slug: str) -> Response | tuple[str, int]:
+    session = db_session()
+    rights = _rights()
+    found = authoring.organisation_to_manage(session, rights, slug)
+
+    def refused(message: str, status: int) -> tuple[str, int]:
+        typed = shown(authoring.ORGANISATION_FIELDS, _organisation_values(found))
+        return _organisation_page(found, rights, typed, {}, {}, status, image_error=message)
+
+    limit = images.MAX_IMAGE_BYTES + UPLOAD_OVERHEAD
+    if request.content_length is not None and request.content_length > limit:
+        return refused(
+            f"The file is {request.content_length / 1_000_000:.1f} MB; the limit is "
+            f"{images.MAX_IMAGE_BYTES // (1024 * 1024)} MB. Export a smaller PNG or an SVG.",
+            413,
+        )
+    request.max_content_length = limit
+    if request.form.get("remove") == "1":
+        authoring.set_organisation_image(session, rights, found, None)
+        session.commit()
+        return redirect(url_for("authoring.organisation", slug=slug, done="image-removed"), 303)
+    upload = request.files.get("image")
+    if upload is None or not upload.filename:
+        return refused("Choose a PNG or SVG file to upload.", 400)
+    try:
+        checked = images.check_image(upload.stream.read(limit), upload.filename)
+    except images.ImageRejected as exc:
+        return refused(str(exc), 400)
+    authoring.set_organisation_image(session, rights, found, images.store_image(session, checked))
+    session.commit()
+    return redirect(url_for("authoring.organisation", slug=slug, done="image"), 303)
 
 
 def _image_page(

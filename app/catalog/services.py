@@ -178,9 +178,20 @@ def _stacks_of(session: Session, credential_ids: list[int]) -> dict[int, list[tu
 
 
 def filters(session: Session) -> tuple[list[tuple[str, str]], list[str]]:
-    """The stacks (slug, title) and tags educators can filter by."""
+    """The stacks (slug, title) and tags educators can filter by: a stack whose credentials
+    are none of them published yet would filter to nothing, so it is left out."""
+    with_published = _current(
+        select(StackItem.stack_id).join(
+            CredentialVersion, CredentialVersion.credential_id == StackItem.credential_id
+        )
+    )
     stacks = [
-        (s, t) for s, t in session.execute(select(Stack.slug, Stack.title).order_by(Stack.title))
+        (s, t)
+        for s, t in session.execute(
+            select(Stack.slug, Stack.title)
+            .where(Stack.id.in_(with_published))
+            .order_by(Stack.title)
+        )
     ]
     # The distinct tags come from the database: decoding every version's tag list here would
     # cost the request time in proportion to the catalog's size.
