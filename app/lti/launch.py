@@ -87,6 +87,8 @@ class Launch:
     nrps_url: str | None = None
     deep_linking_settings: Mapping[str, Any] | None = None
     platform_name: str | None = None
+    platform_family: str = "generic"
+    """The registration's LMS family (``moodle``, ``canvas``, ``generic``): whose quirks apply."""
     return_url: str | None = None
     """``launch_presentation.return_url``: where the LMS wants the person sent back."""
     is_instructor: bool = False
@@ -104,6 +106,12 @@ class Launch:
     @property
     def can_submit(self) -> bool:
         return self.user is not None
+
+    @property
+    def may_add_content(self) -> bool:
+        """Whether this person may put credentials into the course (Deep Linking, binding a
+        link): an instructor, a teaching assistant, or a content developer or administrator."""
+        return self.is_instructor or self.is_teaching_assistant or self.is_staff
 
     @property
     def role_labels(self) -> list[str]:
@@ -179,6 +187,7 @@ def to_launch(launch_id: str, data: Mapping[str, Any], registration: Registratio
         nrps_url=(nrps or {}).get("context_memberships_url"),
         deep_linking_settings=data.get(DL_CLAIM),
         platform_name=platform.get("name"),
+        platform_family=registration.platform_family or "generic",
         return_url=(data.get(CLAIM + "launch_presentation") or {}).get("return_url"),
         is_instructor=TeacherRole(data).check(),
         is_teaching_assistant=TeachingAssistantRole(data).check(),

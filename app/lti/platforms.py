@@ -89,6 +89,10 @@ class Platform:
         """Family-specific members of the LTI tool configuration object."""
         return {}
 
+    def deep_linking_item_extensions(self, launch_url: str) -> dict[str, Any]:
+        """Extra properties for a Deep Linking ``ltiResourceLink`` item on this LMS."""
+        return {}
+
     def after_registration(self) -> str:
         """What the LMS admin still has to do after Dynamic Registration, in plain words."""
         return "Make the tool available in your LMS's tool settings if it asks you to."
@@ -130,6 +134,17 @@ class Canvas(Platform):
                 "placements": ["assignment_selection", "link_selection"],
             },
         ]
+
+    def deep_linking_item_extensions(self, launch_url: str) -> dict[str, Any]:
+        # An assignment made from the item is an "External Tool" submission type that launches
+        # the tool (https://canvas.instructure.com/doc/api/file.content_item.html: the
+        # submission_type extension); without it Canvas may create it as "No submission".
+        return {
+            "https://canvas.instructure.com/lti/submission_type": {
+                "type": "external_tool",
+                "external_tool_url": launch_url,
+            }
+        }
 
     def tool_configuration_extensions(self) -> dict[str, Any]:
         # Canvas's privacy level defaults to anonymous: no name or email in launches.

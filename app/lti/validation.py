@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from typing import Any, cast
+from urllib.parse import urlsplit
 
 import jwt
 from pylti1p3.contrib.flask import FlaskMessageLaunch, FlaskRequest
@@ -42,6 +43,7 @@ log = logging.getLogger(__name__)
 
 ALLOWED_ALGORITHMS = ("RS256",)
 LEEWAY_SECONDS = 60
+DL_SETTINGS = "https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings"
 MESSAGE_TYPES = ("LtiResourceLinkRequest", "LtiDeepLinkingRequest", "LtiSubmissionReviewRequest")
 MAX_DEPLOYMENT_ID = 255
 
@@ -348,6 +350,8 @@ class SecureMessageLaunch(FlaskMessageLaunch):
         ):
             raise _refused("missing_resource_link", "The launch names no resource link (id).")
         self._check_target_link_uri(body.get(CLAIM + "target_link_uri"), message_type)
+        if message_type == "LtiDeepLinkingRequest":
+            _check_deep_linking_settings(body.get(DL_SETTINGS))
         if body.get("sub"):
             super().validate_message()  # pylti1p3's own message validators, in full
         elif message_type != "LtiResourceLinkRequest":
@@ -376,6 +380,32 @@ class SecureMessageLaunch(FlaskMessageLaunch):
                 "target_link_uri_mismatch",
                 "The launch's target_link_uri differs from the one its login asked for.",
             )
+
+
+def _check_deep_linking_settings(settings: Any) -> None:
+    """F: a Deep Linking request must say where to send the answer and what it accepts.
+    (pylti1p3 checks the settings exist but not the return URL.)"""
+    if not isinstance(settings, dict):
+        raise _refused(
+            "missing_deep_linking_settings",
+            "The LMS asked to add an activity but sent no Deep Linking settings.",
+        )
+    url = settings.get("deep_link_return_url")
+    parts = urlsplit(url) if isinstance(url, str) else None
+    if parts is None or parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise _refused(
+            "missing_deep_link_return_url",
+            "The LMS asked to add an activity but did not say where to send the choice "
+            "(deep_link_return_url).",
+        )
+    accept_types = settings.get("accept_types")
+    if not isinstance(accept_types, list) or "ltiResourceLink" not in accept_types:
+        raise _refused(
+            "deep_linking_type_not_accepted",
+            "This place in the LMS does not accept links to an activity (ltiResourceLink), "
+            "which is what Microcred adds.",
+            hint="Add Microcred from the course's add-an-activity or assignment screen.",
+        )
 
 
 def _deployment_refusal(registration: Registration, row: Deployment) -> DeploymentNotApproved:

@@ -126,7 +126,14 @@ def _finish(launch: Launch, proven_by: str) -> Response:
     path = urlsplit(target).path
     if not target or path in {url_for("lti.launch"), "/"}:
         values: dict[str, Any] = {session.SESSION_PARAM: token}
-        return redirect(url_for("lti.home", **values), code=303)
+        # A course activity (or the add-an-activity screen) opens its credential, its picker,
+        # or "not set up yet" (app/linking); other launches land on the welcome page.
+        landing = (
+            "lti.home"
+            if launch.message_type == "LtiSubmissionReviewRequest"
+            else ("linking.activity")
+        )
+        return redirect(url_for(landing, **values), code=303)
     separator = "&" if "?" in target else "?"
     return redirect(f"{target}{separator}{urlencode({session.SESSION_PARAM: token})}", code=303)
 

@@ -53,7 +53,7 @@ def open_activity(page: Page, activity: str) -> Frame:
 def check_launched(page: Page, live: LiveServers, *, name: str, role: str, activity: str) -> Frame:
     frame = open_activity(page, activity)
     # The launch POST answers 303 to the home page, which carries the session token, not a cookie.
-    assert re.match(rf"{re.escape(live.tool_url)}/home\?lt=[\w.-]+$", frame.url), frame.url
+    assert re.match(rf"{re.escape(live.tool_url)}/activity\?lt=[\w.-]+$", frame.url), frame.url
 
     tool = page.frame_locator("iframe.tool")
     expect(tool.get_by_role("heading", level=1)).to_have_text(f"Welcome, {name}")

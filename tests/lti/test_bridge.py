@@ -36,7 +36,7 @@ def test_launch_without_the_cookie_is_finished_by_the_browsers_proof(live):
     home = submit(user.http, bridge_page.url, confirm)
     assert home.status_code == 200, home.text
     assert field(home.text, "name") == "Jordan Lee"
-    assert "/home?lt=" in home.url
+    assert "/activity?lt=" in home.url
 
 
 def test_a_pending_launch_is_finished_once(live):

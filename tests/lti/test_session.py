@@ -25,7 +25,7 @@ def launched(live):
 
 def test_launch_redirects_to_the_home_page_with_a_session_token(live, launched):
     page, token = launched
-    assert urlsplit(page.url).path == "/home"
+    assert urlsplit(page.url).path == "/activity"
     assert page.history[-1].status_code == 303
     assert token
 

@@ -1,0 +1,378 @@
+"""Putting credentials into courses: the Deep Linking items for chosen credentials, and which
+credential a course link stands for when it is launched.
+
+A link made by Deep Linking carries its credential in custom parameters — the credential's slug
+and the version policy, ``latest`` (follow the latest published version) or a version number
+(pinned) — and the LMS sends them back on every launch, also from a copied course whose links
+have new resource link ids. A link without them (added by hand in the LMS) is bound by an
+instructor at its first launch, and the binding is stored for that resource link.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from app.catalog.models import Credential, CredentialVersion, Image
+from app.db import utcnow
+from app.errors import AppError, Forbidden, NotFound
+from app.linking.models import LinkedCredential, LinkVisit
+from app.lti.launch import Launch
+from app.lti.models import Deployment, LtiContext, LtiResourceLink, LtiUser
+
+CUSTOM_CREDENTIAL = "microcred_credential"
+CUSTOM_VERSION = "microcred_version"
+LATEST = "latest"
+LINE_ITEM_TAG = "microcred"
+DEFAULT_SCORE_MAXIMUM = 100
+MAX_SCORE_MAXIMUM = 10000
+MAX_ITEMS = 50
+
+
+class NotForLearners(Forbidden):
+    code = "not_for_learners"
+    title = "Only instructors can do this"
+
+
+class InvalidChoice(AppError):
+    code = "invalid_choice"
+    title = "This choice cannot be added"
+
+
+@dataclass(frozen=True)
+class Chosen:
+    """A credential the instructor picked, as it will go into the course."""
+
+    slug: str
+    title: str
+    short_description: str
+    version_number: int
+    pinned: bool
+    image: Image | None
+
+
+def require_content_rights(launch: Launch) -> None:
+    """Refuse anyone who may not put credentials into the course (learners)."""
+    if not launch.may_add_content:
+        raise NotForLearners(
+            "Only the course's instructors can add micro-credentials to it.",
+            hint="If you teach this course, ask your LMS administrator to check your role in it.",
+        )
+
+
+def chosen_credentials(session: Session, slugs: Sequence[str], *, pin: bool) -> list[Chosen]:
+    """Return the picked credentials (current published versions), in the order given."""
+    wanted = list(dict.fromkeys(s for s in slugs if s))
+    if not wanted:
+        raise InvalidChoice(
+            "Choose at least one micro-credential, or press “Cancel” to add nothing."
+        )
+    if len(wanted) > MAX_ITEMS:
+        raise InvalidChoice(f"Choose at most {MAX_ITEMS} micro-credentials at once.")
+    rows = session.execute(
+        select(Credential.slug, CredentialVersion)
+        .join(CredentialVersion, CredentialVersion.credential_id == Credential.id)
+        .where(
+            Credential.slug.in_(wanted),
+            CredentialVersion.status == CredentialVersion.PUBLISHED,
+        )
+        .order_by(CredentialVersion.number)
+    ).all()
+    current = {slug: version for slug, version in rows}  # the last (highest) wins
+    missing = [s for s in wanted if s not in current]
+    if missing:
+        raise InvalidChoice(
+            "These are no longer in the catalog: " + ", ".join(missing) + ".",
+            hint="Go back to the list and choose again.",
+        )
+    return [
+        Chosen(
+            slug=slug,
+            title=current[slug].title,
+            short_description=current[slug].short_description,
+            version_number=current[slug].number,
+            pinned=pin,
+            image=current[slug].image,
+        )
+        for slug in wanted
+    ]
+
+
+def parse_score_maximum(value: str | None) -> float:
+    """Read the points a gradebook column is worth (default 100)."""
+    if value is None or not value.strip():
+        return DEFAULT_SCORE_MAXIMUM
+    try:
+        points = float(value)
+    except ValueError:
+        points = -1.0
+    if not 0 < points <= MAX_SCORE_MAXIMUM or points != points:
+        raise InvalidChoice(
+            f"Points must be a number above 0 and at most {MAX_SCORE_MAXIMUM}, e.g. 100."
+        )
+    return int(points) if points.is_integer() else points
+
+
+def content_item(
+    chosen: Chosen,
+    *,
+    launch_url: str,
+    score_maximum: float,
+    graded: bool,
+    icon_url: str | None,
+    extensions: dict[str, Any],
+) -> dict[str, Any]:
+    """Return the ``ltiResourceLink`` item for one credential (LTI-CHECKLIST F)."""
+    item: dict[str, Any] = {
+        "type": "ltiResourceLink",
+        "title": chosen.title,
+        "text": chosen.short_description,
+        "url": launch_url,
+        "custom": {
+            CUSTOM_CREDENTIAL: chosen.slug,
+            CUSTOM_VERSION: str(chosen.version_number) if chosen.pinned else LATEST,
+        },
+    }
+    if graded:
+        item["lineItem"] = {
+            "scoreMaximum": score_maximum,
+            "label": chosen.title,
+            "resourceId": chosen.slug,
+            "tag": LINE_ITEM_TAG,
+        }
+    if icon_url:
+        item["icon"] = {"url": icon_url, "width": 120, "height": 120}
+    item.update(extensions)
+    return item
+
+
+# --- Resolving a launched link ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """The credential a launched link stands for, at the version to show."""
+
+    credential: Credential
+    version: CredentialVersion
+    pinned: bool
+    binding: LinkedCredential
+
+
+class Unbound:
+    """The link has no credential yet."""
+
+
+UNBOUND = Unbound()
+
+
+def _link_row(session: Session, launch: Launch) -> LtiResourceLink | None:
+    if launch.resource_link is None or launch.context is None:
+        return None
+    return session.scalars(
+        select(LtiResourceLink)
+        .join(LtiContext, LtiContext.id == LtiResourceLink.context_id)
+        .join(Deployment, Deployment.id == LtiContext.deployment_id)
+        .where(
+            Deployment.registration_id == launch.registration_id,
+            Deployment.deployment_id == launch.deployment_id,
+            LtiContext.context_id == launch.context.id,
+            LtiResourceLink.resource_link_id == launch.resource_link.id,
+        )
+    ).first()
+
+
+def _user_row(session: Session, launch: Launch) -> LtiUser | None:
+    if launch.user is None:
+        return None
+    return session.scalars(
+        select(LtiUser).where(
+            LtiUser.registration_id == launch.registration_id, LtiUser.sub == launch.user.sub
+        )
+    ).first()
+
+
+def _custom_choice(launch: Launch) -> tuple[str, int | None] | None:
+    slug = launch.custom.get(CUSTOM_CREDENTIAL)
+    if not isinstance(slug, str) or not slug.strip():
+        return None
+    version = str(launch.custom.get(CUSTOM_VERSION, LATEST)).strip()
+    number = int(version) if version.isdigit() else None
+    return slug.strip(), number
+
+
+def resolve(session: Session, launch: Launch) -> Resolved | Unbound:
+    """Find the credential of a launched link: its custom parameters first (storing or
+    updating the binding of this resource link), then the stored binding."""
+    link = _link_row(session, launch)
+    if link is None:
+        return UNBOUND
+    binding = session.scalars(
+        select(LinkedCredential).where(LinkedCredential.resource_link_id == link.id)
+    ).first()
+    custom = _custom_choice(launch)
+    if custom is not None:
+        slug, number = custom
+        credential = session.scalars(select(Credential).where(Credential.slug == slug)).first()
+        if credential is None:
+            raise NotFound(
+                f"This activity asks for the micro-credential “{slug}”, which is not in "
+                "Microcred's catalog.",
+                hint="Ask your instructor to choose the credential for this activity again.",
+            )
+        if binding is None:
+            binding = _bind(
+                session, launch, link, credential, number, LinkedCredential.CUSTOM, None
+            )
+        elif (binding.credential_id, binding.version_number) != (credential.id, number):
+            binding.credential_id, binding.version_number = credential.id, number
+            binding.credential = credential
+            binding.source = LinkedCredential.CUSTOM
+    if binding is None:
+        return UNBOUND
+    return _at_version(binding)
+
+
+def _at_version(binding: LinkedCredential) -> Resolved:
+    credential = binding.credential
+    if binding.version_number is not None:
+        for version in credential.versions:
+            if version.number == binding.version_number and version.status != "draft":
+                return Resolved(credential, version, True, binding)
+        raise NotFound(
+            f"Version {binding.version_number} of “{credential.slug}” is not published.",
+            hint="Ask your instructor to choose the credential for this activity again.",
+        )
+    published = [v for v in credential.versions if v.status == CredentialVersion.PUBLISHED]
+    if not published:
+        raise NotFound(
+            f"“{credential.versions[-1].title}” has been retired from the catalog.",
+            hint="Ask your instructor which micro-credential to work on instead.",
+        )
+    return Resolved(credential, published[-1], False, binding)
+
+
+def _bind(
+    session: Session,
+    launch: Launch,
+    link: LtiResourceLink,
+    credential: Credential,
+    number: int | None,
+    source: str,
+    user: LtiUser | None,
+) -> LinkedCredential:
+    binding = LinkedCredential(
+        registration_id=launch.registration_id,
+        resource_link_id=link.id,
+        credential=credential,
+        version_number=number,
+        source=source,
+        bound_by_user_id=user.id if user else None,
+    )
+    try:
+        with session.begin_nested():
+            session.add(binding)
+    except IntegrityError:
+        # Two first launches of one link at once: the other one bound it.
+        existing = session.scalars(
+            select(LinkedCredential).where(LinkedCredential.resource_link_id == link.id)
+        ).one()
+        return existing
+    return binding
+
+
+def bind(session: Session, launch: Launch, slug: str, *, pin: bool) -> Resolved:
+    """Let an instructor choose the credential of a link that has none."""
+    require_content_rights(launch)
+    link = _link_row(session, launch)
+    if link is None:
+        raise InvalidChoice("This launch is not from a course activity, so nothing can be bound.")
+    existing = session.scalars(
+        select(LinkedCredential).where(LinkedCredential.resource_link_id == link.id)
+    ).first()
+    if existing is not None:
+        raise InvalidChoice(
+            f"This activity already stands for “{existing.credential.slug}”.",
+            hint="To change it, add the new credential as a new activity from your LMS.",
+        )
+    [chosen] = chosen_credentials(session, [slug], pin=pin)
+    credential = session.scalars(select(Credential).where(Credential.slug == chosen.slug)).one()
+    number = chosen.version_number if pin else None
+    binding = _bind(
+        session,
+        launch,
+        link,
+        credential,
+        number,
+        LinkedCredential.CHOSEN,
+        _user_row(session, launch),
+    )
+    session.flush()
+    return _at_version(binding)
+
+
+def record_visit(session: Session, launch: Launch) -> None:
+    """Remember that this person opened this link (for the instructor's view)."""
+    link = _link_row(session, launch)
+    user = _user_row(session, launch)
+    if link is None or user is None:
+        return
+    visit = session.scalars(
+        select(LinkVisit).where(LinkVisit.resource_link_id == link.id, LinkVisit.user_id == user.id)
+    ).first()
+    roles = ", ".join(launch.role_labels)[:255]
+    if visit is None:
+        try:
+            with session.begin_nested():
+                session.add(
+                    LinkVisit(
+                        registration_id=launch.registration_id,
+                        resource_link_id=link.id,
+                        user_id=user.id,
+                        roles=roles,
+                    )
+                )
+        except IntegrityError:
+            pass  # a concurrent first visit recorded it
+        return
+    visit.last_seen_at = utcnow()
+    visit.roles = roles
+
+
+@dataclass(frozen=True)
+class Visitor:
+    name: str
+    email: str | None
+    roles: str
+    first_seen_at: Any
+    last_seen_at: Any
+
+
+def visitors(session: Session, launch: Launch) -> list[Visitor]:
+    """Who has opened this link, learners first, by name."""
+    link = _link_row(session, launch)
+    if link is None:
+        return []
+    rows = session.execute(
+        select(LinkVisit, LtiUser)
+        .join(LtiUser, LtiUser.id == LinkVisit.user_id)
+        .where(LinkVisit.resource_link_id == link.id)
+        .order_by(LtiUser.family_name, LtiUser.given_name, LtiUser.name)
+    ).all()
+    return [
+        Visitor(
+            name=user.name
+            or " ".join(p for p in (user.given_name, user.family_name) if p)
+            or user.sub,
+            email=user.email,
+            roles=visit.roles,
+            first_seen_at=visit.first_seen_at,
+            last_seen_at=visit.last_seen_at,
+        )
+        for visit, user in rows
+    ]
