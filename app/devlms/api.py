@@ -21,7 +21,7 @@ from flask import (
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from app.db import db_session
-from app.devlms import deep_linking, gradebook, platform, registration
+from app.devlms import deep_linking, gradebook, placements, platform, registration
 from app.devlms.models import DevCourse, DevLink, DevUser
 from app.devlms.platform import (
     SCOPE_LINEITEM,
@@ -72,7 +72,7 @@ def _platform_error(exc: PlatformError) -> Any:
         if exc.status == 401:
             response.headers["WWW-Authenticate"] = f'Bearer error="{exc.error}"'
         return response, exc.status
-    return render_template("devlms/error.html", error=exc), exc.status
+    return render_template("devlms/error.html", error=exc, course=exc.course), exc.status
 
 
 # --- keys, OIDC, token -------------------------------------------------------------------------
@@ -106,22 +106,44 @@ def auth() -> str:
         course = s.get(DevCourse, link.course_id)
         assert course is not None
         claims = platform.resource_link_claims(base, checked, link, course)
-    else:
-        course = s.get(DevCourse, hint.get("deep_link"))
-        if course is None:
+    elif hint.get("course_navigation"):
+        course = _hinted_course(hint["course_navigation"])
+        if not placements.has_course_navigation(checked.tool):
             raise PlatformError(
-                404, "invalid_request", "The course of this request no longer exists."
+                404, "invalid_request", "This tool is no longer in the course menu."
+            )
+        claims = platform.course_navigation_claims(base, checked, course)
+    else:
+        course = _hinted_course(hint.get("deep_link"))
+        placement = placements.find_placement(checked.tool, hint.get("placement"))
+        if placement is None:
+            raise PlatformError(
+                400,
+                "invalid_request",
+                f"This tool behaves like {checked.tool.flavour} now, which has no "
+                f"{hint.get('placement')!r} screen; start again from the course page.",
             )
         data = deep_linking.make_data(
-            current_app.config["SECRET_KEY"], course.id, checked.tool.id, checked.user.id
+            current_app.config["SECRET_KEY"],
+            course.id,
+            checked.tool.id,
+            checked.user.id,
+            placement.code,
         )
-        claims = platform.deep_linking_claims(base, checked, course, data)
+        claims = platform.deep_linking_claims(base, checked, course, data, placement)
     if not platform.course_roles(course, checked.user):
         raise PlatformError(403, "access_denied", "You are not enrolled in this course.")
     fields = {"id_token": platform.sign(s, claims), "state": checked.state}
-    if checked.tool.flavour in {"canvas", "canvas_mobile"}:
+    if checked.tool.flavour in placements.CANVAS_FLAVOURS:
         fields["lti_storage_target"] = "_parent"  # Canvas repeats it on the launch
     return render_template("devlms/form_post.html", action=checked.redirect_uri, fields=fields)
+
+
+def _hinted_course(course_id: Any) -> DevCourse:
+    course = db_session().get(DevCourse, course_id) if isinstance(course_id, int) else None
+    if course is None:
+        raise PlatformError(404, "invalid_request", "The course of this request no longer exists.")
+    return course
 
 
 @bp.post("/token")

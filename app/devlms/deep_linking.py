@@ -2,7 +2,9 @@
 
 Verifies the tool's ``LtiDeepLinkingResponse`` JWT (signature against the tool's JWKS, ``iss`` =
 client_id, ``aud`` = this platform, deployment, message type, version, nonce, the echoed
-``data``) and creates the course links and gradebook columns its items ask for.
+``data``), holds it to the settings of the screen the request came from (``accept_multiple``),
+and creates the course links and gradebook columns its items ask for, recording the placement
+(a Canvas assignment, or an activity / module item).
 """
 
 from __future__ import annotations
@@ -18,26 +20,38 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.devlms.models import DevCourse, DevLineItem, DevLink, DevTool
+from app.devlms.placements import DeepLinkingPlacement, default_placement, placement_by_code
 from app.devlms.platform import PlatformError, verify_tool_jwt
 
 CLAIM = "https://purl.imsglobal.org/spec/lti/claim/"
 DL = "https://purl.imsglobal.org/spec/lti-dl/claim/"
 DATA_MAX_AGE = 3600
+# The points a new Canvas assignment gets when the tool sends no lineItem: Canvas takes them
+# from the instructor's form; this LMS has no form, so it uses the tool's usual default.
+DEFAULT_ASSIGNMENT_POINTS = 100.0
 
 
 def _serializer(secret: str) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(secret, salt="devlms-deep-linking")
 
 
-def make_data(secret: str, course_id: int, tool_id: int, user_id: int) -> str:
-    """Return the opaque ``data`` value sent in a Deep Linking request."""
-    return _serializer(secret).dumps({"course": course_id, "tool": tool_id, "user": user_id})
+def make_data(secret: str, course_id: int, tool_id: int, user_id: int, placement: str) -> str:
+    """Return the opaque ``data`` value sent in a Deep Linking request from ``placement``.
+
+    Canvas keeps the same facts (placement, module) in a signed ``data`` parameter of its
+    ``deep_link_return_url``; this LMS signs them into the ``data`` claim the tool must echo."""
+    return _serializer(secret).dumps(
+        {"course": course_id, "tool": tool_id, "user": user_id, "placement": placement}
+    )
 
 
 @dataclass
 class DeepLinkingResult:
     course: DevCourse
+    placement: DeepLinkingPlacement
     links: list[DevLink] = field(default_factory=list)
+    columns: dict[int, DevLineItem] = field(default_factory=dict)
+    """The gradebook columns created, by the id of the link they grade."""
     ignored: list[str] = field(default_factory=list)
     message: str | None = None
     error_message: str | None = None
@@ -80,27 +94,56 @@ def receive(
     course = session.get(DevCourse, data["course"])
     if course is None:
         raise PlatformError(404, "not_found", "The course of this Deep Linking request is gone.")
+    placement = placement_by_code(data.get("placement") or "") or default_placement(tool)
     result = DeepLinkingResult(
-        course=course, message=claims.get(DL + "msg"), error_message=claims.get(DL + "errormsg")
+        course=course,
+        placement=placement,
+        message=_text(claims.get(DL + "msg")),
+        error_message=_text(claims.get(DL + "errormsg")),
     )
     items = claims.get(DL + "content_items") or []
     if not isinstance(items, list):
-        raise PlatformError(400, "invalid_request", "content_items must be a list.")
+        raise PlatformError(400, "invalid_request", "content_items must be a list.", course=course)
+    if not placement.accept_multiple and len(items) > 1:
+        # Deep Linking 2.0 §4.4.1: accept_multiple false allows one item. Canvas's assignment
+        # form takes a single item and adds nothing when given more (select_content_dialog's
+        # deepLinkingResponseHandler); this LMS says so instead of failing silently.
+        raise PlatformError(
+            400,
+            "invalid_request",
+            f"{placement.action} accepts one item (accept_multiple is false), but the tool "
+            f"returned {len(items)}. Nothing was added: choose one item in the tool and try "
+            "again.",
+            course=course,
+        )
     for item in items:
         if not isinstance(item, dict) or item.get("type") != "ltiResourceLink":
             result.ignored.append(str(item.get("type") if isinstance(item, dict) else item))
             continue
-        result.links.append(_create_link(session, course, tool, item))
+        link, column = _create_link(session, course, tool, item, placement)
+        result.links.append(link)
+        if column is not None:
+            result.columns[link.id] = column
     session.commit()
     return result
 
 
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
 def _create_link(
-    session: Session, course: DevCourse, tool: DevTool, item: dict[str, Any]
-) -> DevLink:
+    session: Session,
+    course: DevCourse,
+    tool: DevTool,
+    item: dict[str, Any],
+    placement: DeepLinkingPlacement,
+) -> tuple[DevLink, DevLineItem | None]:
     custom = item.get("custom") or {}
     if not isinstance(custom, dict) or not all(isinstance(v, str) for v in custom.values()):
-        raise PlatformError(400, "invalid_request", "custom must map names to strings.")
+        raise PlatformError(
+            400, "invalid_request", "custom must map names to strings.", course=course
+        )
     link = DevLink(
         course_id=course.id,
         tool_id=tool.id,
@@ -109,15 +152,25 @@ def _create_link(
         text=item.get("text"),
         url=item.get("url"),
         custom=custom,
+        placement=placement.link_placement,
     )
     line_item = item.get("lineItem")
+    if line_item is None and placement.always_graded:
+        # Canvas makes every assignment a gradebook column (its default line item).
+        line_item = {"scoreMaximum": DEFAULT_ASSIGNMENT_POINTS}
+    column = None
     if line_item is not None:
         if not isinstance(line_item, dict):
-            raise PlatformError(400, "invalid_request", "lineItem must be an object.")
+            raise PlatformError(
+                400, "invalid_request", "lineItem must be an object.", course=course
+            )
         maximum = line_item.get("scoreMaximum")
         if isinstance(maximum, bool) or not isinstance(maximum, int | float) or maximum <= 0:
             raise PlatformError(
-                400, "invalid_request", "lineItem.scoreMaximum must be a number greater than 0."
+                400,
+                "invalid_request",
+                "lineItem.scoreMaximum must be a number greater than 0.",
+                course=course,
             )
         column = DevLineItem(
             course_id=course.id,
@@ -133,4 +186,4 @@ def _create_link(
         link.line_item_id = column.id
     session.add(link)
     session.flush()
-    return link
+    return link, column

@@ -41,6 +41,7 @@ from app.devlms.models import (
     DevUsedJti,
     DevUser,
 )
+from app.devlms.placements import DeepLinkingPlacement, course_navigation_custom
 
 ID_TOKEN_SECONDS = 300
 ACCESS_TOKEN_SECONDS = 3600
@@ -66,13 +67,19 @@ IDENTITY = NAME_CLAIMS | {"email"}
 
 
 class PlatformError(Exception):
-    """A request the platform refuses; ``error`` is the OAuth2/OIDC error code."""
+    """A request the platform refuses; ``error`` is the OAuth2/OIDC error code.
 
-    def __init__(self, status: int, error: str, description: str) -> None:
+    ``course`` (a page shown to a person, such as a refused Deep Linking return) lets the error
+    page link back to the course the person came from."""
+
+    def __init__(
+        self, status: int, error: str, description: str, *, course: DevCourse | None = None
+    ) -> None:
         super().__init__(description)
         self.status = status
         self.error = error
         self.description = description
+        self.course = course
 
 
 # --- keys ----------
@@ -284,6 +291,7 @@ def line_item_url(base_url: str, course_id: int, line_item_id: int, tool: DevToo
 
 
 AGS_CLAIM = "https://purl.imsglobal.org/spec/lti-ags/claim/endpoint"
+DL_SETTINGS = "https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings"
 
 
 def _ags_claim(
@@ -318,22 +326,37 @@ def resource_link_claims(
 
 
 def deep_linking_claims(
-    base_url: str, auth: AuthRequest, course: DevCourse, data: str
+    base_url: str,
+    auth: AuthRequest,
+    course: DevCourse,
+    data: str,
+    placement: DeepLinkingPlacement,
 ) -> dict[str, Any]:
-    """Return the id_token claims of an LtiDeepLinkingRequest from ``course``'s add screen."""
+    """Return the id_token claims of an LtiDeepLinkingRequest from ``course``'s add screen
+    ``placement`` (its ``deep_linking_settings`` are the ones that LMS screen sends)."""
     tool = auth.tool
     claims = _base_claims(
         base_url, auth, course, "LtiDeepLinkingRequest", tool.deep_link_uri or tool.target_link_uri
     )
-    claims["https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings"] = {
-        "deep_link_return_url": f"{base_url}/deep_linking/return",
-        "accept_types": ["ltiResourceLink"],
-        "accept_presentation_document_targets": ["iframe", "window"],
-        "accept_multiple": True,
-        "auto_create": True,
-        "title": f"Add to {course.title}",
-        "data": data,
-    }
+    claims[DL_SETTINGS] = placement.settings(f"{base_url}/deep_linking/return", data, tool)
+    claims[AGS_CLAIM] = _ags_claim(base_url, course, tool, None)
+    return claims
+
+
+def course_navigation_claims(base_url: str, auth: AuthRequest, course: DevCourse) -> dict[str, Any]:
+    """Return the id_token claims of the LtiResourceLinkRequest from ``course``'s menu item.
+
+    As Canvas does for a launch with no resource link of its own (``launch_resource_link_id`` in
+    instructure/canvas-lms ``lib/lti/messages/resource_link_request.rb``), the resource link id
+    is the course's opaque id (the context id) and its title is the course's name: one stable
+    link per course, which changes when the course is copied. The target is the placement's
+    ``target_link_uri`` (``JwtMessage#add_security_claims!``)."""
+    tool = auth.tool
+    target = tool.course_navigation_uri or tool.target_link_uri
+    claims = _base_claims(base_url, auth, course, "LtiResourceLinkRequest", target)
+    lti = "https://purl.imsglobal.org/spec/lti/claim/"
+    claims[lti + "resource_link"] = {"id": course.context_id, "title": course.title}
+    claims[lti + "custom"] = course_navigation_custom(tool)
     claims[AGS_CLAIM] = _ags_claim(base_url, course, tool, None)
     return claims
 

@@ -376,6 +376,9 @@ class CheckedRegistration:
     jwks_uri: str
     target_link_uri: str
     deep_link_uri: str | None
+    course_navigation_uri: str | None
+    """Canvas only: the target of the LtiResourceLinkRequest registered for course_navigation
+    (the course menu item); ``None`` when the tool registered none."""
     requested_scopes: list[str]
     messages: list[dict[str, Any]]
 
@@ -441,6 +444,18 @@ def _check_messages(config: dict[str, Any], spec: RegistrationFlavour) -> list[d
     return messages
 
 
+def _course_navigation_message(messages: list[dict[str, Any]]) -> dict[str, Any] | None:
+    # Canvas turns each registered message's placements into its placements, each launching at
+    # the message's target_link_uri (instructure/canvas-lms app/models/lti/ims/registration.rb,
+    # placements); course_navigation is a resource link placement. Moodle has no course menu
+    # placement and ignores it.
+    for message in messages:
+        placements = [_canvas_placement(p) for p in message.get("placements") or []]
+        if message["type"] == "LtiResourceLinkRequest" and "course_navigation" in placements:
+            return message
+    return None
+
+
 def check_registration(document: Any, spec: RegistrationFlavour) -> CheckedRegistration:
     """Check a client registration the way the flavour's LMS does; 400 on the first problem."""
     if not isinstance(document, dict):
@@ -500,6 +515,7 @@ def check_registration(document: Any, spec: RegistrationFlavour) -> CheckedRegis
         raise _invalid(f"{where}privacy_level {privacy!r} is not a Canvas privacy level.")
     messages = _check_messages(config, spec)
     deep_linking = next((m for m in messages if m["type"] == "LtiDeepLinkingRequest"), None)
+    course_navigation = _course_navigation_message(messages) if spec.code == "canvas" else None
     return CheckedRegistration(
         client_name=client_name.strip()[:200],
         initiate_login_uri=initiate_login_uri,
@@ -508,6 +524,11 @@ def check_registration(document: Any, spec: RegistrationFlavour) -> CheckedRegis
         target_link_uri=target_link_uri,
         deep_link_uri=(
             None if deep_linking is None else deep_linking.get("target_link_uri", target_link_uri)
+        ),
+        course_navigation_uri=(
+            None
+            if course_navigation is None
+            else course_navigation.get("target_link_uri", target_link_uri)
         ),
         requested_scopes=requested,
         messages=messages,
@@ -551,6 +572,7 @@ def register(
         target_link_uri=checked.target_link_uri,
         jwks_uri=checked.jwks_uri,
         deep_link_uri=checked.deep_link_uri,
+        course_navigation_uri=checked.course_navigation_uri,
         scopes=[s for s in ALL_SCOPES if s in checked.requested_scopes],
         registration_document=document,
     )

@@ -50,6 +50,9 @@ def register_tool(
     tool.redirect_uris = [f"{base}/lti/launch"]
     tool.target_link_uri = f"{base}/lti/launch"
     tool.deep_link_uri = f"{base}/lti/launch"
+    # The course menu item opens the catalog, as the tool's Canvas configuration asks; the menu
+    # shows it only while the tool behaves like Canvas (Moodle has no course menu placement).
+    tool.course_navigation_uri = f"{base}/catalog"
     tool.jwks_uri = f"{base}/.well-known/jwks.json"
     session.flush()
     platform_key(session)

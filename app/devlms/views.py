@@ -12,7 +12,7 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from app.db import db_session
-from app.devlms import registration
+from app.devlms import courses, placements, registration
 from app.devlms.api import current_user, message_hints, settings
 from app.devlms.models import (
     DevCourse,
@@ -27,7 +27,8 @@ from app.devlms.models import (
 # How the LMS treats a tool: Moodle (no platform storage), Canvas (platform storage answered in
 # the parent frame), or Canvas's mobile app (storage announced, never answered).
 FLAVOURS = {"moodle": "Moodle", "canvas": "Canvas", "canvas_mobile": "Canvas mobile app"}
-CANVAS_FLAVOURS = {"canvas", "canvas_mobile"}
+CANVAS_FLAVOURS = placements.CANVAS_FLAVOURS
+TEACHING_ROLES = placements.TEACHING_ROLES
 
 bp = Blueprint(
     "devlms",
@@ -85,16 +86,23 @@ def act_as() -> Response:
 
 @bp.get("/courses/<int:course_id>")
 def course(course_id: int) -> str:
+    """The course page: its links, the tool menu items, the instructor's "add" buttons, and the
+    tool in an iframe when a link, a menu item or an add screen is open."""
     course, user, role = _course_for_user(course_id)
     s = db_session()
-    links = s.scalars(
-        select(DevLink).where(DevLink.course_id == course.id).order_by(DevLink.id)
-    ).all()
+    links = courses.course_links(s, course.id)
+    tools = courses.active_tools(s)
     current = None
     if request.args.get("open"):
         current = next((link for link in links if str(link.id) == request.args["open"]), None)
-    tools = s.scalars(select(DevTool).where(DevTool.status == "active").order_by(DevTool.id)).all()
-    framed = s.get(DevTool, current.tool_id if current else request.args.get("add", type=int) or 0)
+    menu_tools = courses.course_menu_tools(s, role)
+    navigating = next((t for t in menu_tools if t.id == request.args.get("nav", type=int)), None)
+    adding = next((t for t in tools if t.id == request.args.get("add", type=int)), None)
+    placement = None
+    if adding is not None and role in TEACHING_ROLES:
+        placement = placements.find_placement(adding, request.args.get("placement"))
+    framed = s.get(DevTool, current.tool_id) if current else navigating or adding
+    copied_from = s.get(DevCourse, course.copied_from_id) if course.copied_from_id else None
     return render_template(
         "devlms/course.html",
         course=course,
@@ -103,8 +111,16 @@ def course(course_id: int) -> str:
         links=links,
         current=current,
         tools=tools,
+        menu_tools=menu_tools,
+        navigating=navigating,
+        adding=adding if placement else None,
+        placement=placement,
+        entry_points=placements.deep_linking_placements,
+        menu_label=placements.course_navigation_label,
+        may_copy=courses.may_copy(role),
+        copied_from=copied_from,
+        copied=request.args.get("copied") == "1",
         platform_storage=framed is not None and framed.flavour == "canvas",
-        adding=request.args.get("add", type=int),
     )
 
 
@@ -121,17 +137,83 @@ def launch_link(link_id: int) -> str:
     return _initiate(tool, user, {"link": link.id}, link.url or tool.target_link_uri)
 
 
-@bp.get("/launch/deep-link/<int:course_id>/<int:tool_id>")
-def launch_deep_link(course_id: int, tool_id: int) -> str:
+@bp.get("/launch/deep-link/<int:course_id>/<int:tool_id>", defaults={"placement": None})
+@bp.get("/launch/deep-link/<int:course_id>/<int:tool_id>/<placement>")
+def launch_deep_link(course_id: int, tool_id: int, placement: str | None) -> str:
+    """Start a Deep Linking launch from one of the course's add screens (``placement``: Moodle's
+    ``select_content``, Canvas's ``assignment_selection`` or ``link_selection``; the flavour's
+    default when left out)."""
     course, user, role = _course_for_user(course_id)
-    if role not in {"Instructor", "TeachingAssistant"}:
-        abort(403)
+    if role not in TEACHING_ROLES:
+        abort(_refused(403, "Only the course's instructors and teaching assistants add content."))
     tool = db_session().get(DevTool, tool_id)
     if tool is None:
         abort(404)
+    entry = placements.find_placement(tool, placement)
+    if entry is None:
+        abort(
+            _refused(
+                400,
+                f"{tool.name} behaves like {FLAVOURS.get(tool.flavour, tool.flavour)}, which has "
+                f"no {placement!r} screen; its screens are: "
+                f"{placements.describe_placements(tool)}.",
+            )
+        )
     return _initiate(
-        tool, user, {"deep_link": course.id}, tool.deep_link_uri or tool.target_link_uri
+        tool,
+        user,
+        {"deep_link": course.id, "placement": entry.code},
+        tool.deep_link_uri or tool.target_link_uri,
     )
+
+
+@bp.get("/launch/course-navigation/<int:course_id>/<int:tool_id>")
+def launch_course_navigation(course_id: int, tool_id: int) -> str:
+    """Start the launch of a tool's course menu item (Canvas's course_navigation placement)."""
+    course, user, role = _course_for_user(course_id)
+    tool = db_session().get(DevTool, tool_id)
+    if tool is None:
+        abort(404)
+    if not placements.has_course_navigation(tool, role):
+        abort(
+            _refused(
+                404,
+                f"{tool.name} has no item in this course's menu (only a Canvas-flavoured tool "
+                "with a course navigation URI has one).",
+            )
+        )
+    assert tool.course_navigation_uri is not None
+    return _initiate(tool, user, {"course_navigation": course.id}, tool.course_navigation_uri)
+
+
+# --- course copy ----------
+
+
+def _course_to_copy(course_id: int) -> DevCourse:
+    course, _user, role = _course_for_user(course_id)
+    if not courses.may_copy(role):
+        abort(_refused(403, "Only the course's instructors can copy it."))
+    return course
+
+
+@bp.get("/courses/<int:course_id>/copy")
+def confirm_copy(course_id: int) -> str:
+    """Ask before copying: what the copy will hold, and what changes."""
+    course = _course_to_copy(course_id)
+    links = courses.course_links(db_session(), course.id)
+    return render_template("devlms/copy_course.html", course=course, links=links)
+
+
+@bp.post("/courses/<int:course_id>/copy")
+def copy_course(course_id: int) -> Response:
+    """Copy the course and open the copy."""
+    course = _course_to_copy(course_id)
+    copied = courses.copy_course(db_session(), course)
+    return redirect(url_for("devlms.course", course_id=copied.course.id, copied=1))
+
+
+def _refused(status: int, message: str) -> Response:
+    return Response(render_template("devlms/refused.html", message=message), status=status)
 
 
 def _initiate(tool: DevTool, user: DevUser, hint: dict[str, Any], target_link_uri: str) -> str:

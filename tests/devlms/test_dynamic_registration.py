@@ -170,6 +170,65 @@ def test_registration_without_deep_linking_message_has_no_deep_link_uri(live):
     assert stored_tool(live, answer["client_id"]).deep_link_uri is None
 
 
+def course_navigation_messages(live, placement: str = "course_navigation") -> list[dict]:
+    """The messages Microcred registers with Canvas: the course menu opens the catalog."""
+    return [
+        {
+            "type": "LtiResourceLinkRequest",
+            "target_link_uri": f"{live.tool_url}/catalog",
+            "label": "Micro-credentials",
+            "placements": [placement],
+        },
+        {
+            "type": "LtiDeepLinkingRequest",
+            "target_link_uri": f"{live.tool_url}/lti/launch",
+            "placements": ["assignment_selection", "link_selection"],
+        },
+    ]
+
+
+def test_canvas_registration_sets_the_course_menu_from_the_course_navigation_message(live):
+    messages = course_navigation_messages(live)
+    answer = register(
+        live, "canvas", **{TOOL_CONFIGURATION: tool_configuration(live, messages=messages)}
+    )
+    assert stored_tool(live, answer["client_id"]).course_navigation_uri == (
+        f"{live.tool_url}/catalog"
+    )
+
+
+def test_canvas_registration_reads_the_prefixed_course_navigation_placement(live):
+    messages = course_navigation_messages(
+        live, "https://canvas.instructure.com/lti/course_navigation"
+    )
+    answer = register(
+        live, "canvas", **{TOOL_CONFIGURATION: tool_configuration(live, messages=messages)}
+    )
+    assert stored_tool(live, answer["client_id"]).course_navigation_uri is not None
+
+
+def test_course_navigation_message_without_a_target_opens_the_tools_target(live):
+    [menu, deep_linking] = course_navigation_messages(live)
+    del menu["target_link_uri"]
+    config = tool_configuration(live, messages=[menu, deep_linking])
+    answer = register(live, "canvas", **{TOOL_CONFIGURATION: config})
+    assert stored_tool(live, answer["client_id"]).course_navigation_uri == config["target_link_uri"]
+
+
+def test_canvas_registration_without_course_navigation_has_no_course_menu(live):
+    answer = register(live, "canvas")
+    assert stored_tool(live, answer["client_id"]).course_navigation_uri is None
+
+
+def test_moodle_registration_has_no_course_menu_whatever_it_asks(live):
+    """Moodle has no course navigation placement."""
+    messages = course_navigation_messages(live)
+    answer = register(
+        live, "moodle", **{TOOL_CONFIGURATION: tool_configuration(live, messages=messages)}
+    )
+    assert stored_tool(live, answer["client_id"]).course_navigation_uri is None
+
+
 def test_registration_records_the_tokens_jti(live):
     _url, token = registration_token(live, "moodle")
     response = post_registration(live, "moodle", client_registration(live), token)

@@ -4,17 +4,22 @@ cookies kept, redirects followed, auto-submitting forms submitted."""
 from __future__ import annotations
 
 import re
+import uuid
 from dataclasses import dataclass
 from html import unescape
 from html.parser import HTMLParser
-from urllib.parse import urljoin
+from typing import Any
+from urllib.parse import urljoin, urlsplit
 
+import jwt
 import requests
 from sqlalchemy import select
 
 from app.db import get_db
-from app.devlms.models import DevCourse, DevLink, DevUser
+from app.devlms.models import DevCourse, DevLink, DevTool, DevUser
 from tests.support.live import LiveServers
+
+DEMO_COURSE = "Teaching with Evidence"
 
 
 @dataclass
@@ -64,15 +69,19 @@ class LmsUser:
         )
         response.raise_for_status()
 
-    def link_id(self, title_starts: str) -> int:
+    def link_id(self, title_starts: str, course_id: int | None = None) -> int:
+        """Return the id of the link whose title starts so (in ``course_id``, when given: a
+        course copy has links of the same titles)."""
+        query = select(DevLink.id).where(DevLink.title.startswith(title_starts))
+        if course_id is not None:
+            query = query.where(DevLink.course_id == course_id)
         with get_db(self.live.devlms).begin() as session:
-            return session.scalars(
-                select(DevLink.id).where(DevLink.title.startswith(title_starts))
-            ).one()
+            return session.scalars(query).one()
 
-    def course_id(self) -> int:
+    def course_id(self, title: str = DEMO_COURSE) -> int:
+        """Return the id of the course titled ``title`` (the demo course by default)."""
         with get_db(self.live.devlms).begin() as session:
-            return session.scalars(select(DevCourse.id)).one()
+            return session.scalars(select(DevCourse.id).where(DevCourse.title == title)).one()
 
     def initiation(self, path: str) -> Form:
         """Load an iframe's source on the LMS and return the login-initiation form it posts."""
@@ -83,6 +92,69 @@ class LmsUser:
     def launch(self, link_title: str = "Microcred: welcome") -> requests.Response:
         """Launch a course link the whole way: login initiation, OIDC auth, id_token post."""
         return self.complete(self.initiation(f"/launch/link/{self.link_id(link_title)}"))
+
+    def deep_link(
+        self,
+        placement: str | None = None,
+        *,
+        course_id: int | None = None,
+        tool_id: int | None = None,
+    ) -> requests.Response:
+        """Launch Deep Linking from a course's add screen the whole way, as an instructor who
+        clicks "Add an activity" (Moodle, ``select_content``), "New assignment" (Canvas,
+        ``assignment_selection``) or "Add to module" (Canvas, ``link_selection``); the tool's
+        answer (its picker) is returned."""
+        path = deep_link_path(
+            course_id or self.course_id(), tool_id or only_tool_id(self.live), placement
+        )
+        return self.complete(self.initiation(path))
+
+    def open_course_menu_item(
+        self, *, course_id: int | None = None, tool_id: int | None = None
+    ) -> requests.Response:
+        """Launch a tool's course menu item (Canvas flavour) the whole way."""
+        path = course_navigation_path(
+            course_id or self.course_id(), tool_id or only_tool_id(self.live)
+        )
+        return self.complete(self.initiation(path))
+
+    def authorization(self, path: str) -> Form:
+        """Return the form the LMS would post to the tool (``id_token``, ``state``) for the launch
+        that ``path`` starts, without the tool: this browser answers the login initiation itself
+        with a made-up state and nonce, so the LMS's claims can be read on their own."""
+        initiation = self.initiation(path)
+        client_id = initiation.fields["client_id"]
+        with get_db(self.live.devlms).begin() as session:
+            tool = session.scalars(select(DevTool).where(DevTool.client_id == client_id)).one()
+            redirect_uri = tool.redirect_uris[0]
+        params = {
+            "scope": "openid",
+            "response_type": "id_token",
+            "response_mode": "form_post",
+            "prompt": "none",
+            "client_id": client_id,
+            "redirect_uri": redirect_uri,
+            "state": uuid.uuid4().hex,
+            "nonce": uuid.uuid4().hex,
+            "login_hint": initiation.fields["login_hint"],
+            "lti_message_hint": initiation.fields["lti_message_hint"],
+        }
+        page = self.http.get(f"{self.live.devlms_url}/auth", params=params, timeout=30)
+        assert page.status_code == 200, page.text
+        return forms(page.text)[0]
+
+    def id_token_claims(self, path: str) -> dict[str, Any]:
+        """Return the claims of the id_token the LMS signs for the launch ``path`` starts."""
+        token = self.authorization(path).fields["id_token"]
+        claims: dict[str, Any] = jwt.decode(token, options={"verify_signature": False})
+        return claims
+
+    def copy_course(self, course_id: int | None = None) -> int:
+        """Copy a course as its instructor ("Copy this course", confirmed); return the copy's id."""
+        source = course_id or self.course_id()
+        response = self.http.post(f"{self.live.devlms_url}/courses/{source}/copy", timeout=30)
+        assert response.status_code == 200, response.text
+        return int(urlsplit(response.url).path.rsplit("/", 1)[-1])
 
     def complete(self, initiation: Form) -> requests.Response:
         """Login initiation → the tool's login bridge → LMS auth → id_token post → the tool.
@@ -113,3 +185,38 @@ def bridge_data(html: str) -> dict[str, str]:
         name.replace("-", "_"): unescape(value)
         for name, value in re.findall(r'data-([\w-]+)="([^"]*)"', match.group(1))
     }
+
+
+def deep_link_path(course_id: int, tool_id: int, placement: str | None = None) -> str:
+    """The LMS path an add screen's iframe loads (``placement``: ``select_content``,
+    ``assignment_selection``, ``link_selection``; the tool's flavour's default when ``None``)."""
+    path = f"/launch/deep-link/{course_id}/{tool_id}"
+    return f"{path}/{placement}" if placement else path
+
+
+def course_navigation_path(course_id: int, tool_id: int) -> str:
+    """The LMS path the course menu item's iframe loads (Canvas's course_navigation)."""
+    return f"/launch/course-navigation/{course_id}/{tool_id}"
+
+
+def only_tool_id(live: LiveServers) -> int:
+    """Return the id of the LMS's one registered tool (the demo's)."""
+    with get_db(live.devlms).begin() as session:
+        return session.scalars(select(DevTool.id)).one()
+
+
+def set_flavour(live: LiveServers, flavour: str, tool_id: int | None = None) -> None:
+    """Make the LMS behave like ``flavour`` (``moodle``, ``canvas``, ``canvas_mobile``) towards a
+    tool, as the home page's "Behave like" form does."""
+    response = requests.post(
+        f"{live.devlms_url}/tools/{tool_id or only_tool_id(live)}/flavour",
+        data={"flavour": flavour},
+        timeout=30,
+    )
+    assert response.status_code == 200, response.text
+
+
+def return_url_and_data(claims: dict[str, Any]) -> tuple[str, str]:
+    """Return ``(deep_link_return_url, data)`` from a Deep Linking request's claims."""
+    settings = claims["https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings"]
+    return settings["deep_link_return_url"], settings["data"]

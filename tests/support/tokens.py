@@ -69,3 +69,42 @@ def access_token(live: LiveServers, scopes: list[str] | None = None) -> str:
     response = request_token(live, tool_sign(live, assertion_claims(live)), scopes)
     response.raise_for_status()
     return str(response.json()["access_token"])
+
+
+DL = "https://purl.imsglobal.org/spec/lti-dl/claim/"
+LTI = "https://purl.imsglobal.org/spec/lti/claim/"
+
+
+def deep_linking_response(
+    live: LiveServers,
+    request_claims: dict[str, Any],
+    items: list[dict[str, Any]],
+    **changes: Any,
+) -> str:
+    """Sign, as the tool, an LtiDeepLinkingResponse to the request whose id_token claims are
+    ``request_claims`` (its deployment, its ``data`` echoed) carrying ``items``; ``changes``
+    replace or (``None``) drop claims, such as ``{DL + "msg": "..."}``."""
+    now = int(time.time())
+    claims: dict[str, Any] = {
+        "iss": request_claims["aud"],
+        "aud": request_claims["iss"],
+        "iat": now,
+        "exp": now + 300,
+        "nonce": uuid.uuid4().hex,
+        LTI + "message_type": "LtiDeepLinkingResponse",
+        LTI + "version": "1.3.0",
+        LTI + "deployment_id": request_claims[LTI + "deployment_id"],
+        DL + "data": request_claims[DL + "deep_linking_settings"]["data"],
+        DL + "content_items": items,
+    }
+    claims.update(changes)
+    return tool_sign(live, {k: v for k, v in claims.items() if v is not None})
+
+
+def post_deep_linking_response(
+    request_claims: dict[str, Any], token: str, http: requests.Session | None = None
+) -> requests.Response:
+    """POST a signed response to the request's ``deep_link_return_url``, as the tool's
+    auto-submitting form does (with ``http``'s cookies, when given)."""
+    url = request_claims[DL + "deep_linking_settings"]["deep_link_return_url"]
+    return (http or requests.Session()).post(url, data={"JWT": token}, timeout=30)
