@@ -4,6 +4,7 @@ from app.admin import models as admin_models
 from app.catalog import models as catalog_models
 from app.db import Base
 from app.devlms import models as devlms_models
+from app.evidence import models as evidence_models
 from app.linking import models as linking_models
 from app.lti import models as lti_models
 
@@ -13,6 +14,7 @@ __all__ = [
     "admin_models",
     "catalog_models",
     "devlms_models",
+    "evidence_models",
     "linking_models",
     "lti_models",
     "metadata",
