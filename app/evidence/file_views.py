@@ -47,6 +47,11 @@ FORM_OVERHEAD = 64 * 1024
 DOWNLOAD_CSP = "default-src 'none'; sandbox"
 
 
+@bp.app_template_filter("file_size")
+def _file_size(size: int) -> str:
+    return files.human_size(size)
+
+
 def _max_bytes() -> int:
     return runtime().settings.upload_max_bytes
 
@@ -234,7 +239,6 @@ def _page(attempt: Attempt, part_key: str, launch: Launch, **extra: Any) -> dict
         "files": files.part_files(session, attempt, part_key),
         "editable": attempt.state in Attempt.OPEN and launch.can_submit,
         "launch": launch,
-        "human_size": files.human_size,
         **extra,
     }
 

@@ -78,11 +78,8 @@ def human_size(size: int) -> str:
     for unit, factor in (("GB", 1024**3), ("MB", 1024**2), ("KB", 1024)):
         if size >= factor:
             value = size / factor
-            return (
-                f"{value:.0f} {unit}"
-                if value >= 10 or value.is_integer()
-                else f"{value:.1f} {unit}"
-            )
+            shown = f"{value:.0f}" if value >= 10 else f"{value:.1f}".removesuffix(".0")
+            return f"{shown} {unit}"
     return f"{size} bytes"
 
 
@@ -150,8 +147,11 @@ def begin_upload(
             code="empty_file",
         )
     if size > max_bytes:
+        shown, limit = human_size(size), human_size(max_bytes)
+        if shown == limit:  # rounded alike: only the exact figures show the difference
+            shown, limit = f"{size} bytes", f"{max_bytes} bytes"
         raise TooLarge(
-            f"This file is {human_size(size)}; the limit is {human_size(max_bytes)}.",
+            f"This file is {shown}; the limit is {limit}.",
             hint="Shorten or compress the video, or export the document at a lower "
             "resolution, then upload it again; or share it as a link.",
         )

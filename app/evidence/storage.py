@@ -115,7 +115,16 @@ class LocalStore:
         return upload
 
     def complete(self, key: str, upload: dict[str, Any]) -> None:
-        os.replace(self._partial(key), self._path(key))
+        try:
+            os.replace(self._partial(key), self._path(key))
+        except FileNotFoundError as exc:
+            raise StoreError(f"the upload {key} is not in progress") from exc
+        # The new name must survive a crash too: sync the folder that holds it.
+        folder = os.open(self._path(key).parent, os.O_RDONLY)
+        try:
+            os.fsync(folder)
+        finally:
+            os.close(folder)
 
     def abort(self, key: str, upload: dict[str, Any]) -> None:
         self._partial(key).unlink(missing_ok=True)

@@ -55,11 +55,15 @@
   }
 
   function humanSize(bytes) {
-    var units = [["GiB", 1073741824], ["MiB", 1048576], ["KiB", 1024]];
+    // As the server says it (files.human_size): binary multiples, the usual names.
+    var units = [["GB", 1073741824], ["MB", 1048576], ["KB", 1024]];
     for (var i = 0; i < units.length; i++) {
-      if (bytes >= units[i][1]) { return (bytes / units[i][1]).toFixed(1) + " " + units[i][0]; }
+      if (bytes >= units[i][1]) {
+        var value = bytes / units[i][1];
+        return (value >= 10 ? value.toFixed(0) : value.toFixed(1).replace(/\.0$/, "")) + " " + units[i][0];
+      }
     }
-    return bytes + " Bytes";
+    return bytes + " bytes";
   }
 
   function memoryKey(startUrl, file) {
