@@ -21,7 +21,6 @@ from urllib.parse import quote
 
 from flask import Blueprint, Flask, Response, redirect, render_template, request, url_for
 from werkzeug.datastructures import ContentRange
-from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Response as BaseResponse
 
 from app.db import db_session
@@ -103,6 +102,25 @@ def _offset() -> int:
     return offset
 
 
+def _read_chunk(length: int) -> bytes:
+    """Read the request body, ``length`` bytes (its checked Content-Length), in large reads.
+
+    Straight from ``wsgi.input`` — WSGI lets an application read up to the Content-Length — and
+    not through ``request.get_data``, which reads 64 KiB at a time through a wrapper: each small
+    read made gunicorn copy its read-ahead buffer, and the wrapper copies again; that was a third
+    of an upload's CPU time. Nothing else reads this body: a chunk is never a form."""
+    stream = request.environ["wsgi.input"]
+    pieces: list[bytes] = []
+    total = 0
+    while total < length:
+        piece = stream.read(length - total)
+        if not piece:
+            break
+        pieces.append(piece)
+        total += len(piece)
+    return pieces[0] if len(pieces) == 1 else b"".join(pieces)
+
+
 @bp.errorhandler(files.OffsetMismatch)
 def _offset_mismatch(exc: files.OffsetMismatch) -> Response:
     response = error_response(exc.status, exc.code, exc.title, exc.message, exc.hint)
@@ -147,25 +165,30 @@ def status(file_id: int) -> Response:
 
 @bp.route("/api/evidence/files/<int:file_id>/content", methods=["PUT", "PATCH"])
 def chunk(file_id: int) -> Response:
-    if request.content_length is not None and request.content_length > CHUNK_SIZE:
+    if request.mimetype != "application/octet-stream":
+        raise files.UploadRefused(
+            "Send each chunk as raw bytes with Content-Type: application/octet-stream.",
+            status=415,
+            code="chunk_type",
+        )
+    if request.content_length is None:
+        raise files.UploadRefused(
+            "Send each chunk with its Content-Length.",
+            hint="Chunks sent without a length (chunked transfer encoding) are not accepted.",
+            status=411,
+            code="length_required",
+        )
+    if request.content_length > CHUNK_SIZE:
         raise files.TooLarge(
             f"A chunk may be at most {files.human_size(CHUNK_SIZE)}; this request has "
             f"{files.human_size(request.content_length)}.",
             hint=f"Send the file in chunks of {CHUNK_SIZE} bytes.",
         )
-    # Bodies sent without a length are cut off at the same limit while they are read.
-    request.max_content_length = CHUNK_SIZE
     launch = _launch()
     offset = _offset()
     session = db_session()
     row = files.changeable_file(session, launch, file_id, for_update=True)
-    try:
-        data = request.get_data(cache=False)
-    except RequestEntityTooLarge:
-        raise files.TooLarge(
-            f"A chunk may be at most {files.human_size(CHUNK_SIZE)}.",
-            hint=f"Send the file in chunks of {CHUNK_SIZE} bytes.",
-        ) from None
+    data = _read_chunk(request.content_length)
     files.write_chunk(session, evidence_store(), row, offset, data)
     session.commit()
     return _json(_status(row, launch))

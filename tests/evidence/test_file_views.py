@@ -259,3 +259,18 @@ def test_removing_from_the_files_page_asks_first_then_removes(educator, live):
     )
     assert answer.status_code == 200 and "The file was removed." in answer.text
     assert file_row(live, done["id"]) is None
+
+
+def test_a_chunk_that_is_not_raw_bytes_or_has_no_length_is_refused(educator):
+    file_id = educator.start("plan.pdf", 10).json()["id"]
+    url = f"{educator.base}/api/evidence/files/{file_id}/content?offset=0"
+    as_form = educator.http.put(url, data={"a": "b"}, headers=educator.headers(), timeout=30)
+    assert as_form.status_code == 415 and error(as_form)["code"] == "chunk_type"
+    streamed = educator.http.put(
+        url,
+        data=iter([b"%PDF-1.4 x"]),
+        headers=educator.headers(**{"Content-Type": "application/octet-stream"}),
+        timeout=30,
+    )
+    assert streamed.status_code == 411 and error(streamed)["code"] == "length_required"
+    assert educator.status(file_id).json()["received"] == 0

@@ -147,12 +147,14 @@
       var meta = document.createElement("span");
       meta.className = "meta";
       meta.textContent = " " + humanSize(file.size) + " \u00b7 " + file.media_type + " ";
-      var remove = document.createElement("a");
-      remove.className = "button secondary";
+      // Added by script, so removed by script: a button (the page's own rows link to a
+      // confirmation page, for browsers without the script).
+      var remove = document.createElement("button");
+      remove.type = "button";
+      remove.className = "secondary";
       remove.setAttribute("data-remove", "");
       remove.setAttribute("data-name", file.name);
       remove.setAttribute("data-url", file.urls.status);
-      remove.href = "#";
       remove.textContent = "Remove";
       var hidden = document.createElement("span");
       hidden.className = "visually-hidden";
