@@ -4,14 +4,15 @@ The tool runs under gunicorn (2 workers) on a throwaway PostgreSQL server (or a 
 over loopback, with the local evidence store in the run's scratch folder. One educator launches
 through the development LMS (which then stops); an attempt at a credential with a file part is
 made for them directly (starting attempts is the workspace's service). The file is sent as the
-page's script sends it: announced, then 8 MiB chunks with ``PUT …/content?offset=N`` one after
-another, then completed (the server reads the file back for its SHA-256, which is checked).
+page's script sends it: announced, then chunks of the server's size (16 MiB) with
+``PUT …/content?offset=N`` one after another, then completed (the server reads the file back for
+its SHA-256, which is checked).
 
-In the same run and on the same disk, raw write speed is measured for the same amount: 8 MiB
-writes, each followed by ``fsync`` — the durability the store gives each chunk before it answers
-(a chunk acknowledged is on disk). The figures printed: both speeds in MB/s (10^6 bytes), their
-ratio (the goal is >= 0.5), and the tool's CPU time per chunk request (gunicorn master and
-workers, from /proc before and after).
+In the same run and on the same disk, raw write speed is measured for the same amount: writes of
+a chunk's size, each followed by ``fsync`` — the durability the store gives each chunk before it
+answers (a chunk acknowledged is on disk). The figures printed: both speeds in MB/s (10^6
+bytes), their ratio (the goal is >= 0.5), and the tool's CPU time per chunk request (gunicorn
+master and workers, from /proc before and after).
 
 ``measure_upload`` and ``upload_lines`` are for other benchmarks (``bench/drafts.py``): given a
 running tool, a session token and a draft attempt, they print the same lines.
@@ -41,7 +42,6 @@ from flask import Flask
 
 ROOT = Path(__file__).resolve().parent.parent
 MB = 1_000_000
-CHUNK = 8 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -52,6 +52,7 @@ class UploadFigures:
     upload_seconds: float
     disk_seconds: float
     chunks: int
+    chunk_size: int
     cpu_seconds: float | None
     complete_seconds: float
 
@@ -68,19 +69,20 @@ class UploadFigures:
         return self.upload_mb_s / self.disk_mb_s
 
 
-def _chunks(size: int) -> Iterator[bytes]:
+def _chunks(size: int, chunk: int) -> Iterator[bytes]:
     """The file's content, chunk by chunk: random bytes, a PDF by its first bytes."""
-    block = bytearray(os.urandom(CHUNK))
-    for index, offset in enumerate(range(0, size, CHUNK)):
+    block = bytearray(os.urandom(chunk))
+    for index, offset in enumerate(range(0, size, chunk)):
         # Each chunk differs from the others, so nothing along the way can deduplicate them.
         block[:16] = b"%PDF-1.7\n".ljust(16, b"\n") if index == 0 else index.to_bytes(16, "big")
-        yield bytes(block[: min(CHUNK, size - offset)])
+        yield bytes(block[: min(chunk, size - offset)])
 
 
-def disk_write_seconds(folder: Path, size: int) -> float:
-    """Write ``size`` bytes in 8 MiB writes, each followed by fsync; return the seconds."""
+def disk_write_seconds(folder: Path, size: int, chunk: int) -> float:
+    """Write ``size`` bytes in writes of ``chunk`` bytes, each followed by fsync; return the
+    seconds."""
     path = folder / "raw-disk-write.bin"
-    data = list(_chunks(min(size, 4 * CHUNK)))  # generated before the clock starts
+    data = list(_chunks(min(size, 4 * chunk), chunk))  # generated before the clock starts
     started = time.perf_counter()
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
@@ -112,10 +114,6 @@ def measure_upload(
     evidence store's disk); ``cpu`` reads the tool's CPU seconds so far, if given."""
     http = requests.Session()
     headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
-    data = list(_chunks(size))  # generated before the clock starts
-    digest = hashlib.sha256()
-    for piece in data:
-        digest.update(piece)
     cpu_before = cpu() if cpu else None
     started = time.perf_counter()
     answer = http.post(
@@ -126,7 +124,15 @@ def measure_upload(
     )
     if answer.status_code != 201:
         raise SystemExit(f"upload refused: {answer.status_code} {answer.text[:300]}")
-    file_id = answer.json()["id"]
+    file_id, chunk = answer.json()["id"], answer.json()["chunk_size"]
+    announce_seconds = time.perf_counter() - started
+    # The content is made between the announcement and the first chunk, off the clock: the
+    # chunk size is the server's to say.
+    data = list(_chunks(size, chunk))
+    digest = hashlib.sha256()
+    for piece in data:
+        digest.update(piece)
+    started = time.perf_counter() - announce_seconds
     offset = 0
     for piece in data:
         put = http.put(
@@ -152,8 +158,9 @@ def measure_upload(
     return UploadFigures(
         size=size,
         upload_seconds=upload_seconds,
-        disk_seconds=disk_write_seconds(scratch, size),
-        chunks=-(-size // CHUNK),
+        disk_seconds=disk_write_seconds(scratch, size, chunk),
+        chunks=-(-size // chunk),
+        chunk_size=chunk,
         complete_seconds=complete_seconds,
         cpu_seconds=(cpu_after - cpu_before)
         if cpu_after is not None and cpu_before is not None
@@ -163,11 +170,12 @@ def measure_upload(
 
 def upload_lines(figures: UploadFigures) -> list[str]:
     """The lines every benchmark prints for an upload."""
+    mib = figures.chunk_size // (1024 * 1024)
     lines = [
-        f"Upload of {figures.size / MB:.0f} MB in {figures.chunks} chunks of 8 MiB: "
+        f"Upload of {figures.size / MB:.0f} MB in {figures.chunks} chunks of {mib} MiB: "
         f"{figures.upload_mb_s:.1f} MB/s ({figures.upload_seconds:.1f} s, of which "
         f"{figures.complete_seconds:.2f} s completing: the file read back for its SHA-256)",
-        f"Raw disk write, same amount, fsync per 8 MiB: {figures.disk_mb_s:.1f} MB/s "
+        f"Raw disk write, same amount, fsync per {mib} MiB: {figures.disk_mb_s:.1f} MB/s "
         f"({figures.disk_seconds:.1f} s)",
         f"Upload / disk: {figures.ratio:.2f} (goal >= 0.5: "
         f"{'met' if figures.ratio >= 0.5 else 'NOT met'})",

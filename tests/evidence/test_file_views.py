@@ -64,7 +64,7 @@ def test_a_chunk_larger_than_the_chunk_size_is_refused_with_413(educator):
     file_id = educator.start("plan.pdf", len(PDF)).json()["id"]
     answer = educator.put(file_id, 0, PDF[: CHUNK_SIZE + 1])
     assert answer.status_code == 413
-    assert "at most 8 MB" in error(answer)["message"]
+    assert "at most 16 MB" in error(answer)["message"]
     assert educator.status(file_id).json()["received"] == 0
 
 
