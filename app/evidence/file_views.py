@@ -16,6 +16,7 @@ byte ranges (RFC 9110 §14) so that video can be played and sought.
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 from urllib.parse import quote
 
@@ -31,6 +32,8 @@ from app.evidence.storage import CHUNK_SIZE, evidence_store
 from app.lti import require_launch, runtime, session_token_for
 from app.lti.launch import Launch
 from app.lti.session import SESSION_PARAM
+
+log = logging.getLogger(__name__)
 
 bp = Blueprint(
     "evidence_files",
@@ -119,6 +122,19 @@ def _read_chunk(length: int) -> bytes:
         pieces.append(piece)
         total += len(piece)
     return pieces[0] if len(pieces) == 1 else b"".join(pieces)
+
+
+@bp.errorhandler(storage.StoreError)
+def _store_failed(exc: storage.StoreError) -> Response:
+    log.error("evidence store failed", extra={"reason": str(exc)})
+    return error_response(
+        503,
+        "evidence_store_unavailable",
+        "Files cannot be reached just now",
+        "The place where Microcred keeps evidence files did not answer as expected. Nothing you "
+        "uploaded before was changed.",
+        "Try again in a few minutes; if it keeps happening, tell your tool administrator.",
+    )
 
 
 @bp.errorhandler(files.OffsetMismatch)

@@ -274,3 +274,13 @@ def test_a_chunk_that_is_not_raw_bytes_or_has_no_length_is_refused(educator):
     )
     assert streamed.status_code == 411 and error(streamed)["code"] == "length_required"
     assert educator.status(file_id).json()["received"] == 0
+
+
+def test_bytes_missing_from_the_store_are_a_503_with_a_message_not_a_500(educator, live):
+    done = educator.upload("plan.pdf", b"%PDF-1.4 x", CHUNK_SIZE)
+    for path in evidence_root(live).rglob("*"):
+        if path.is_file():
+            path.unlink()
+    answer = educator.download(done["id"])
+    assert answer.status_code == 503
+    assert "did not answer as expected" in answer.text

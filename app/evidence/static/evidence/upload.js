@@ -246,7 +246,11 @@
       var key = memoryKey(startUrl, file);
       try {
         job.upload = await begin(file, key);
-        if (job.cancelled) { return; }
+        if (job.cancelled) { // cancelled while it was being announced
+          await request("DELETE", job.upload.urls.status, null);
+          store(key, null);
+          return;
+        }
         if (job.upload.received > 0) { say("Continuing the upload of \u201c" + file.name + "\u201d where it stopped."); }
         var complete = await send(file, job.upload, job);
         if (!complete) { return; }
