@@ -40,7 +40,8 @@ bp = Blueprint(
     __name__,
     template_folder="templates",
     static_folder="static",
-    static_url_path="/evidence/static",
+    # Under /evidence/files: the workspace's own blueprint may want /evidence/static.
+    static_url_path="/evidence/files/static",
 )
 
 FORM_UPLOAD_MAX = 64 * 1024 * 1024

@@ -12,9 +12,11 @@ which is exactly when uploads resume. Reading back costs one sequential read of 
 also proves that what the store holds is what the educator will download.
 
 Rows may share a storage key (files carried over to a later attempt); the bytes are deleted only
-when the last row using them goes. Services change the session but do not commit; the bytes of
-a removed file are deleted only after the caller has committed (``forget``), so a failed commit
-never leaves a row pointing at nothing.
+when the last row using them goes. Services change the session and leave the commit to the
+caller, and the bytes of a removed file are deleted only after that commit (``forget``), so a
+failed commit never leaves a row pointing at nothing. Two exceptions commit themselves: a first
+chunk refused for its type drops its upload at once (the request then fails, and its rollback
+must not bring the row back), and the sweeper commits file by file.
 """
 
 from __future__ import annotations
