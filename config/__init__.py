@@ -111,6 +111,42 @@ SETTINGS: tuple[Setting, ...] = (
         "How long a platform's public keys are kept before they are fetched again.",
         int,
     ),
+    Setting(
+        "MICROCRED_EVIDENCE_STORE",
+        "local",
+        "Where uploaded evidence files are kept: `local` (a folder on disk, the embedded "
+        "default) or `s3` (an S3-compatible bucket, the scaled shape).",
+    ),
+    Setting(
+        "MICROCRED_EVIDENCE_PATH",
+        None,
+        "Folder for evidence files with `MICROCRED_EVIDENCE_STORE=local`. Default: "
+        "`<instance>/evidence`.",
+    ),
+    Setting(
+        "MICROCRED_S3_ENDPOINT_URL",
+        None,
+        "S3-compatible endpoint, e.g. `https://s3.eu-west-1.amazonaws.com` or a MinIO URL. "
+        "Default: AWS for the region.",
+    ),
+    Setting("MICROCRED_S3_BUCKET", None, "Bucket for evidence files (required with `s3`)."),
+    Setting("MICROCRED_S3_REGION", "us-east-1", "The bucket's region."),
+    Setting(
+        "MICROCRED_S3_ACCESS_KEY_ID",
+        None,
+        "Access key for the bucket. Unset: boto3's usual sources (environment, instance role).",
+    ),
+    Setting(
+        "MICROCRED_S3_SECRET_ACCESS_KEY",
+        None,
+        "Secret for `MICROCRED_S3_ACCESS_KEY_ID` (set both or neither).",
+    ),
+    Setting(
+        "MICROCRED_UPLOAD_MAX_BYTES",
+        str(1024**3),
+        "Largest evidence file an educator may upload, in bytes (default 1 GiB).",
+        int,
+    ),
 )
 
 
@@ -131,6 +167,14 @@ class Settings:
     http_timeout: float
     platform_jwks_cache_seconds: int
     extra: Mapping[str, Any] = field(default_factory=dict)
+    evidence_store: str = "local"
+    evidence_path: Path = Path("instance/evidence")
+    s3_endpoint_url: str | None = None
+    s3_bucket: str | None = None
+    s3_region: str = "us-east-1"
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: str | None = None
+    upload_max_bytes: int = 1024**3
 
     @property
     def is_production(self) -> bool:
@@ -213,6 +257,9 @@ def load_settings(overrides: Mapping[str, Any] | None = None) -> Settings:
             "MICROCRED_STATE_STORE is 'redis' but MICROCRED_REDIS_URL is not set "
             "(e.g. redis://127.0.0.1:6379/0)."
         )
+    evidence_store = str(read["MICROCRED_EVIDENCE_STORE"]).lower()
+    _check_evidence_settings(evidence_store, read)
+    evidence_path = Path(read["MICROCRED_EVIDENCE_PATH"] or instance_path / "evidence").resolve()
     return Settings(
         env=env,
         secret_key=secret_key,
@@ -227,7 +274,44 @@ def load_settings(overrides: Mapping[str, Any] | None = None) -> Settings:
         http_timeout=read["MICROCRED_HTTP_TIMEOUT"],
         platform_jwks_cache_seconds=read["MICROCRED_PLATFORM_JWKS_CACHE_SECONDS"],
         extra=extra,
+        evidence_store=evidence_store,
+        evidence_path=evidence_path,
+        s3_endpoint_url=read["MICROCRED_S3_ENDPOINT_URL"],
+        s3_bucket=read["MICROCRED_S3_BUCKET"],
+        s3_region=str(read["MICROCRED_S3_REGION"]),
+        s3_access_key_id=read["MICROCRED_S3_ACCESS_KEY_ID"],
+        s3_secret_access_key=read["MICROCRED_S3_SECRET_ACCESS_KEY"],
+        upload_max_bytes=read["MICROCRED_UPLOAD_MAX_BYTES"],
     )
+
+
+def _check_evidence_settings(store: str, read: Mapping[str, Any]) -> None:
+    """Refuse evidence-storage settings that could only fail later, at an educator's upload."""
+    if store not in {"local", "s3"}:
+        raise ConfigurationError(
+            f"MICROCRED_EVIDENCE_STORE must be 'local' or 's3', not {store!r}."
+        )
+    if read["MICROCRED_UPLOAD_MAX_BYTES"] < 1:
+        raise ConfigurationError(
+            "MICROCRED_UPLOAD_MAX_BYTES must be a positive number of bytes, e.g. 1073741824 "
+            "for 1 GiB."
+        )
+    if store != "s3":
+        return
+    if not read["MICROCRED_S3_BUCKET"]:
+        raise ConfigurationError(
+            "MICROCRED_EVIDENCE_STORE is 's3' but MICROCRED_S3_BUCKET is not set."
+        )
+    endpoint = read["MICROCRED_S3_ENDPOINT_URL"]
+    if endpoint and not str(endpoint).startswith(("http://", "https://")):
+        raise ConfigurationError(
+            f"MICROCRED_S3_ENDPOINT_URL must start with http:// or https://, not {endpoint!r}."
+        )
+    if bool(read["MICROCRED_S3_ACCESS_KEY_ID"]) != bool(read["MICROCRED_S3_SECRET_ACCESS_KEY"]):
+        raise ConfigurationError(
+            "Set both MICROCRED_S3_ACCESS_KEY_ID and MICROCRED_S3_SECRET_ACCESS_KEY, or neither "
+            "(boto3 then finds credentials in its usual places)."
+        )
 
 
 def setting_names() -> list[str]:

@@ -83,6 +83,6 @@ def test_environment_is_read_at_load_time_not_import_time(tmp_path, monkeypatch)
 
 def test_readme_documents_every_setting():
     readme = (PROJECT_ROOT / "README.md").read_text()
-    documented = set(re.findall(r"`(MICROCRED_[A-Z_]+)`", readme))
+    documented = set(re.findall(r"`(MICROCRED_[A-Z0-9_]+)`", readme))
     missing = [name for name in setting_names() if name not in documented]
     assert not missing, f"README does not document: {missing}"

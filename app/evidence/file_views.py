@@ -1,0 +1,374 @@
+"""Evidence files over HTTP: the resumable upload API, downloads, and a part's files page.
+
+The JSON API is for the page's script (and any scripted client); it authenticates with the
+launch session token in ``Authorization: Bearer``. An upload is: ``POST …/files`` with the name
+and size, ``PUT …/content?offset=N`` with each chunk's raw bytes, ``POST …/complete``. ``GET``
+on the file says how many bytes arrived, so an interrupted upload resumes; ``DELETE`` cancels it
+or removes the file. Each answer carries a fresh session token (``session``) so that an upload
+longer than the token's idle limit keeps working.
+
+The files page (``/work/attempts/<id>/parts/<key>/files``) lists a part's files and takes one
+file in a plain form post: the control works without JavaScript, the script makes it chunked,
+resumable and visible. Downloads are attachments under ``nosniff`` and a sandboxing CSP, with
+byte ranges (RFC 9110 §14) so that video can be played and sought.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+from urllib.parse import quote
+
+from flask import Blueprint, Flask, Response, redirect, render_template, request, url_for
+from werkzeug.datastructures import ContentRange
+from werkzeug.wrappers import Response as BaseResponse
+
+from app.db import db_session
+from app.errors import AppError, error_response
+from app.evidence import access, files, storage
+from app.evidence.models import Attempt, EvidenceFile
+from app.evidence.storage import CHUNK_SIZE, evidence_store
+from app.lti import require_launch, runtime, session_token_for
+from app.lti.launch import Launch
+from app.lti.session import SESSION_PARAM
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint(
+    "evidence_files",
+    __name__,
+    template_folder="templates",
+    static_folder="static",
+    # Under /evidence/files: the workspace's own blueprint may want /evidence/static.
+    static_url_path="/evidence/files/static",
+)
+
+FORM_UPLOAD_MAX = 64 * 1024 * 1024
+"""Largest file the page's plain form takes (without the script, nothing can resume)."""
+FORM_OVERHEAD = 64 * 1024
+DOWNLOAD_CSP = "default-src 'none'; sandbox"
+
+
+@bp.app_template_filter("file_size")
+def _file_size(size: int) -> str:
+    return files.human_size(size)
+
+
+def _max_bytes() -> int:
+    return runtime().settings.upload_max_bytes
+
+
+def _launch() -> Launch:
+    return require_launch()
+
+
+def _status(row: EvidenceFile, launch: Launch) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "id": row.id,
+        "name": row.name,
+        "size": row.size,
+        "received": row.received,
+        "state": row.state,
+        "media_type": row.media_type,
+        "sha256": row.sha256,
+        "chunk_size": CHUNK_SIZE,
+        "session": session_token_for(launch),
+        "urls": {
+            "status": url_for("evidence_files.status", file_id=row.id),
+            "content": url_for("evidence_files.chunk", file_id=row.id),
+            "complete": url_for("evidence_files.complete", file_id=row.id),
+        },
+    }
+    if row.state == EvidenceFile.COMPLETE:
+        body["urls"]["download"] = url_for("evidence_files.download", file_id=row.id)
+    return body
+
+
+def _json(body: dict[str, Any], status: int = 200) -> Response:
+    response = Response(json.dumps(body), status=status, mimetype="application/json")
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _offset() -> int:
+    raw = request.args.get("offset", request.headers.get("Upload-Offset", ""))
+    try:
+        offset = int(raw)
+    except ValueError:
+        offset = -1
+    if offset < 0:
+        raise files.UploadRefused(
+            "Say where this chunk starts: ?offset=N (a whole number of bytes).",
+            hint="Ask the file's status for 'received' and send the chunk that starts there.",
+            code="offset_missing",
+        )
+    return offset
+
+
+def _read_chunk(length: int) -> bytes:
+    """Read the request body, ``length`` bytes (its checked Content-Length), in large reads.
+
+    Straight from ``wsgi.input`` — WSGI lets an application read up to the Content-Length — and
+    not through ``request.get_data``, which reads 64 KiB at a time through a wrapper: each small
+    read made gunicorn copy its read-ahead buffer, and the wrapper copies again; that was a third
+    of an upload's CPU time. Nothing else reads this body: a chunk is never a form."""
+    stream = request.environ["wsgi.input"]
+    pieces: list[bytes] = []
+    total = 0
+    while total < length:
+        piece = stream.read(length - total)
+        if not piece:
+            break
+        pieces.append(piece)
+        total += len(piece)
+    return pieces[0] if len(pieces) == 1 else b"".join(pieces)
+
+
+@bp.errorhandler(storage.StoreError)
+def _store_failed(exc: storage.StoreError) -> Response:
+    log.error("evidence store failed", extra={"reason": str(exc)})
+    return error_response(
+        503,
+        "evidence_store_unavailable",
+        "Files cannot be reached just now",
+        "The place where Microcred keeps evidence files did not answer as expected. Nothing you "
+        "uploaded before was changed.",
+        "Try again in a few minutes; if it keeps happening, tell your tool administrator.",
+    )
+
+
+@bp.errorhandler(files.OffsetMismatch)
+def _offset_mismatch(exc: files.OffsetMismatch) -> Response:
+    response = error_response(exc.status, exc.code, exc.title, exc.message, exc.hint)
+    if response.is_json:
+        body = response.get_json()
+        body["received"] = exc.received
+        response.set_data(json.dumps(body))
+    response.headers["Upload-Offset"] = str(exc.received)
+    return response
+
+
+@bp.post("/api/evidence/attempts/<int:attempt_id>/parts/<part_key>/files")
+def start(attempt_id: int, part_key: str) -> Response:
+    launch = _launch()
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict) or not isinstance(body.get("size"), int):
+        raise files.UploadRefused(
+            'Send JSON with the file\'s name and size, e.g. {"name": "plan.pdf", "size": 1234}.',
+            code="upload_announcement",
+        )
+    session = db_session()
+    attempt = files.open_attempt(session, launch, attempt_id)
+    row = files.begin_upload(
+        session,
+        evidence_store(),
+        attempt,
+        part_key,
+        str(body.get("name") or ""),
+        body["size"],
+        _max_bytes(),
+    )
+    session.commit()
+    return _json(_status(row, launch), 201)
+
+
+@bp.get("/api/evidence/files/<int:file_id>")
+def status(file_id: int) -> Response:
+    launch = _launch()
+    _attempt, row = files.own_file(db_session(), launch, file_id)
+    return _json(_status(row, launch))
+
+
+@bp.route("/api/evidence/files/<int:file_id>/content", methods=["PUT", "PATCH"])
+def chunk(file_id: int) -> Response:
+    if request.mimetype != "application/octet-stream":
+        raise files.UploadRefused(
+            "Send each chunk as raw bytes with Content-Type: application/octet-stream.",
+            status=415,
+            code="chunk_type",
+        )
+    if request.content_length is None:
+        raise files.UploadRefused(
+            "Send each chunk with its Content-Length.",
+            hint="Chunks sent without a length (chunked transfer encoding) are not accepted.",
+            status=411,
+            code="length_required",
+        )
+    if request.content_length > CHUNK_SIZE:
+        raise files.TooLarge(
+            f"A chunk may be at most {files.human_size(CHUNK_SIZE)}; this request has "
+            f"{files.human_size(request.content_length)}.",
+            hint=f"Send the file in chunks of {CHUNK_SIZE} bytes.",
+        )
+    launch = _launch()
+    offset = _offset()
+    session = db_session()
+    row = files.changeable_file(session, launch, file_id, for_update=True)
+    data = _read_chunk(request.content_length)
+    files.write_chunk(session, evidence_store(), row, offset, data)
+    session.commit()
+    return _json(_status(row, launch))
+
+
+@bp.post("/api/evidence/files/<int:file_id>/complete")
+def complete(file_id: int) -> Response:
+    launch = _launch()
+    session = db_session()
+    row = files.changeable_file(session, launch, file_id, for_update=True)
+    files.complete_upload(session, evidence_store(), row)
+    session.commit()
+    return _json(_status(row, launch))
+
+
+@bp.delete("/api/evidence/files/<int:file_id>")
+def remove(file_id: int) -> Response:
+    launch = _launch()
+    session = db_session()
+    row = files.changeable_file(session, launch, file_id, for_update=True)
+    removed = files.remove(session, row)
+    session.commit()
+    files.forget(evidence_store(), removed)
+    return _json({"id": file_id, "removed": True, "session": session_token_for(launch)})
+
+
+def _disposition(name: str) -> str:
+    """``attachment`` with an ASCII fallback name and the real one as ``filename*`` (RFC 6266)."""
+    fallback = "".join(c if 32 <= ord(c) < 127 and c not in '"\\' else "_" for c in name)
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
+
+
+@bp.route("/evidence/files/<int:file_id>/download", methods=["GET", "HEAD"])
+def download(file_id: int) -> Response:
+    launch = _launch()
+    row = files.readable_file(db_session(), launch, file_id)
+    media_type = row.media_type + ("; charset=utf-8" if row.media_type.startswith("text/") else "")
+    headers = {
+        "Content-Disposition": _disposition(row.name),
+        "X-Content-Type-Options": "nosniff",
+        "Content-Security-Policy": DOWNLOAD_CSP,
+        "Cache-Control": "private, no-store",
+        "Accept-Ranges": "bytes",
+        "ETag": f'"{row.sha256}"',
+    }
+    start, end, status = 0, row.size - 1, 200
+    wanted = request.range
+    if wanted is not None and request.if_range.etag in (None, row.sha256):
+        span = wanted.range_for_length(row.size) if len(wanted.ranges) == 1 else None
+        if span is None:
+            headers["Content-Range"] = f"bytes */{row.size}"
+            return Response(b"", status=416, headers=headers)
+        start, end, status = span[0], span[1] - 1, 206
+        headers["Content-Range"] = ContentRange("bytes", span[0], span[1], row.size).to_header()
+    headers["Content-Length"] = str(end - start + 1)
+    if request.method == "HEAD":
+        return Response(b"", status=status, headers=headers, mimetype=media_type)
+    body = evidence_store().read(row.storage_key, start, end)
+    return Response(
+        body, status=status, headers=headers, mimetype=media_type, direct_passthrough=True
+    )
+
+
+def _page(attempt: Attempt, part_key: str, launch: Launch, **extra: Any) -> dict[str, Any]:
+    session = db_session()
+    part = files.file_part(attempt, part_key)
+    session_token_for(launch)
+    return {
+        "attempt": attempt,
+        "part": part,
+        "files": files.part_files(session, attempt, part_key),
+        "editable": attempt.state in Attempt.OPEN and launch.can_submit,
+        "launch": launch,
+        **extra,
+    }
+
+
+@bp.get("/work/attempts/<int:attempt_id>/parts/<part_key>/files")
+def files_page(attempt_id: int, part_key: str) -> str:
+    launch = _launch()
+    attempt = access.own_attempt(db_session(), launch, attempt_id)
+    done = request.args.get("done")
+    return render_template(
+        "evidence/files.html",
+        **_page(attempt, part_key, launch, done=done if done in {"added", "removed"} else None),
+    )
+
+
+@bp.post("/work/attempts/<int:attempt_id>/parts/<part_key>/files")
+def upload_form(attempt_id: int, part_key: str) -> BaseResponse | tuple[str, int]:
+    if request.content_length is not None and request.content_length > FORM_UPLOAD_MAX:
+        # The session token is in the body we refuse to read: answer without the launch.
+        raise files.TooLarge(
+            f"This form takes files up to {files.human_size(FORM_UPLOAD_MAX)}.",
+            hint="Turn on JavaScript for larger files (they upload in resumable chunks), or "
+            "share the file as a link.",
+        )
+    request.max_content_length = FORM_UPLOAD_MAX + FORM_OVERHEAD
+    launch = _launch()
+    session = db_session()
+    attempt = files.open_attempt(session, launch, attempt_id)
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        return render_template(
+            "evidence/files.html",
+            **_page(attempt, part_key, launch, error="Choose a file to upload."),
+        ), 400
+    stream = upload.stream
+    size = stream.seek(0, 2)
+    stream.seek(0)
+    try:
+        files.upload_whole(
+            session,
+            evidence_store(),
+            attempt,
+            part_key,
+            upload.filename,
+            stream,
+            size,
+            _max_bytes(),
+        )
+    except AppError as exc:
+        session.rollback()
+        return render_template(
+            "evidence/files.html", **_page(attempt, part_key, launch, error=exc.message)
+        ), exc.status
+    session.commit()
+    return _back(attempt_id, part_key, launch, "added")
+
+
+def _back(attempt_id: int, part_key: str, launch: Launch, done: str) -> BaseResponse:
+    values: dict[str, Any] = {SESSION_PARAM: session_token_for(launch), "done": done}
+    target = url_for(
+        "evidence_files.files_page", attempt_id=attempt_id, part_key=part_key, **values
+    )
+    return redirect(target, 303)
+
+
+@bp.get("/work/files/<int:file_id>/remove")
+def confirm_remove(file_id: int) -> str:
+    launch = _launch()
+    session = db_session()
+    row = files.changeable_file(session, launch, file_id)
+    attempt = access.own_attempt(session, launch, row.attempt_id)
+    return render_template("evidence/remove.html", **_page(attempt, row.part_key, launch, file=row))
+
+
+@bp.post("/work/files/<int:file_id>/remove")
+def remove_form(file_id: int) -> BaseResponse:
+    launch = _launch()
+    session = db_session()
+    row = files.changeable_file(session, launch, file_id, for_update=True)
+    attempt_id, part_key = row.attempt_id, row.part_key
+    removed = files.remove(session, row)
+    session.commit()
+    files.forget(evidence_store(), removed)
+    return _back(attempt_id, part_key, launch, "removed")
+
+
+def init_app(app: Flask) -> None:
+    """Give the app its evidence store, these routes and the ``flask evidence`` commands."""
+    from app.evidence.cli import group
+
+    storage.init_app(app, app.config["MICROCRED_SETTINGS"])
+    app.register_blueprint(bp)
+    app.cli.add_command(group)
