@@ -46,7 +46,7 @@ def _deep_link(live, email: str = INSTRUCTOR) -> tuple[LmsUser, requests.Respons
 
 def _choose(user: LmsUser, picker: requests.Response, **fields) -> requests.Response:
     form = next(f for f in forms(picker.text) if f.method == "post")
-    keep = {"lt", "q", "stack"}  # the hidden fields; the test chooses the rest
+    keep = {"lt", "q", "whole_stack"}  # the hidden and text fields; the test chooses the rest
     data = {k: v for k, v in form.fields.items() if k in keep}
     data.update(fields)
     return user.http.post(picker.url.split("?")[0], data=data, timeout=30)
@@ -71,7 +71,7 @@ def test_the_picker_lists_the_catalog_for_an_instructor(live, catalog):
     assert "/lti/deep-link" in picker.url
     assert "10 micro-credentials" in picker.text
     assert 'type="checkbox"' in picker.text  # the LMS accepts several at once
-    assert "Follow the latest published version" in picker.text
+    assert "The latest published version (recommended)" in picker.text
 
 
 def test_two_chosen_credentials_become_links_and_gradebook_columns(live, catalog):
@@ -156,7 +156,7 @@ def test_a_whole_stack_is_one_link_per_credential(live, catalog):
         timeout=30,
     )
     assert "Add the whole stack (2)" in filtered.text
-    answer = _choose(user, filtered, action="stack", stack=stack, graded="1")
+    answer = _choose(user, filtered, action="stack", graded="1")
     items = _verify(live, _answer(answer)[1]["JWT"])[DL + "content_items"]
     assert len(items) == 2
     assert all(i["custom"]["microcred_version"] == "latest" for i in items)
