@@ -1,8 +1,10 @@
 """Course copy through the development LMS's "Copy this course" (issue 7, LTI-CHECKLIST F):
 the copy gives every link a new resource link id and keeps its custom parameters, so a link
 added by Deep Linking finds its credential again; a link whose credential an instructor chose at
-its first launch carries nothing the tool can recognise, so the copy's instructor is asked
-again, and told why."""
+its first launch carries nothing the tool can recognise (Moodle and this LMS do not substitute
+``$ResourceLink.id.history``), so the copy's instructor is asked again, and told why. Where a
+platform does substitute it (Brightspace, Blackboard), the copy is bound as its original: that
+launch is the development LMS's, with the substituted value signed in by the test."""
 
 from __future__ import annotations
 
@@ -18,7 +20,8 @@ from app.db import get_db
 from app.devlms.models import DevLink
 from app.linking.models import LinkedCredential
 from app.lti.models import LtiResourceLink
-from tests.support.lms import LmsUser, forms
+from tests.support.forge import Forge, PendingLaunch
+from tests.support.lms import LmsUser, bridge_data, forms, submit
 
 INSTRUCTOR = "maria.alvarez@example.edu"
 LEARNER = "jordan.lee@example.edu"
@@ -26,6 +29,7 @@ FRACTIONS = "fraction-number-line-reasoning"
 FRACTIONS_TITLE = "Fraction Foundations: Number-Line Reasoning"
 QUESTIONING_TITLE = "Questioning to Check for Understanding"
 WELCOME = "Microcred: welcome"
+CUSTOM = "https://purl.imsglobal.org/spec/lti/claim/custom"
 
 
 @pytest.fixture
@@ -161,3 +165,46 @@ def test_a_copied_instructor_chosen_link_asks_its_instructor_again_and_says_why(
     _choose_for_welcome(live, teacher, copy_id)
     assert {b.source for b in bindings(live).values()} == {LinkedCredential.CHOSEN}
     assert len(bindings(live)) == 2
+
+
+def _pending(user: LmsUser, title: str, course_id: int) -> PendingLaunch:
+    """A launch of one course's link that the LMS has signed, not yet posted to the tool."""
+    initiation = user.initiation(f"/launch/link/{user.link_id(title, course_id)}")
+    login = submit(user.http, user.live.devlms_url, initiation)
+    auth = user.http.get(bridge_data(login.text)["next"], timeout=30)
+    form = forms(auth.text)[0]
+    return PendingLaunch(
+        user=user, action=form.action, state=form.fields["state"], id_token=form.fields["id_token"]
+    )
+
+
+def _launch_with_history(live, title: str, course_id: int, history: str) -> requests.Response:
+    """Launch as a learner from a platform that substitutes ``$ResourceLink.id.history``."""
+    pending = _pending(LmsUser(live, LEARNER), title, course_id)
+    claims = pending.claims
+    claims[CUSTOM] = {**claims.get(CUSTOM, {}), "resource_link_id_history": history}
+    return pending.post(Forge(live, LEARNER).sign(claims))
+
+
+def test_a_copy_named_by_resource_link_history_keeps_the_chosen_credential(live, catalog):
+    teacher = LmsUser(live, INSTRUCTOR)
+    source_id = teacher.course_id()
+    _choose_for_welcome(live, teacher, source_id)
+    copy_id = teacher.copy_course(source_id)
+    original = link_in(live, WELCOME, source_id).resource_link_id
+    copied = link_in(live, WELCOME, copy_id).resource_link_id
+
+    page = _launch_with_history(live, WELCOME, copy_id, f"{original},some-older-link")
+    assert page.status_code == 200, page.text
+    assert f'<h1 id="credential-title">{QUESTIONING_TITLE}</h1>' in page.text
+    assert bindings(live)[copied].source == LinkedCredential.COPIED
+
+
+def test_an_unsubstituted_resource_link_history_is_ignored(live, catalog):
+    """A platform that does not know the variable sends its name: nothing to look up."""
+    teacher = LmsUser(live, INSTRUCTOR)
+    source_id = teacher.course_id()
+    _choose_for_welcome(live, teacher, source_id)
+    copy_id = teacher.copy_course(source_id)
+    page = _launch_with_history(live, WELCOME, copy_id, "$ResourceLink.id.history")
+    assert "This activity is not set up yet" in page.text
