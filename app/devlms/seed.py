@@ -30,6 +30,8 @@ PEOPLE = [
 ]
 DEMO_CREDENTIAL = "formative-assessment-practitioner"
 """The sample catalog's credential the demo's graded activity stands for."""
+OLD_DEMO_CREDENTIAL = "demo-formative-assessment"
+"""What the graded activity named before (no credential has this slug)."""
 # Enrolled in no course, as a Moodle site admin usually is; see registration.SITE_ADMIN_EMAILS.
 SITE_ADMIN = ("Alex", "Admin", "alex.admin@example.edu")
 
@@ -87,9 +89,23 @@ def seed_demo(session: Session, settings: Settings) -> DevCourse:
     course = session.scalars(select(DevCourse).where(DevCourse.label == "EDU-101")).first()
     if course is None:
         course = _seed_course(session, tool)
+    else:
+        _repair_graded_link(session, course)
     _seed_site_admin(session)  # after the course's people, so their ids stay 1 to 4
     session.commit()
     return course
+
+
+def _repair_graded_link(session: Session, course: DevCourse) -> None:
+    """Give a demo course seeded before the graded activity named a real credential the custom
+    parameters it has now (its old ``credential`` parameter named no credential)."""
+    links = session.scalars(select(DevLink).where(DevLink.course_id == course.id)).all()
+    for link in links:
+        if (link.custom or {}).get("credential") == OLD_DEMO_CREDENTIAL:
+            link.custom = {CUSTOM_CREDENTIAL: DEMO_CREDENTIAL, CUSTOM_VERSION: LATEST}
+            column = session.get(DevLineItem, link.line_item_id) if link.line_item_id else None
+            if column is not None:
+                column.resource_id, column.tag = DEMO_CREDENTIAL, LINE_ITEM_TAG
 
 
 def _seed_site_admin(session: Session) -> None:
