@@ -140,3 +140,41 @@ def test_a_search_that_finds_nothing_says_so_and_offers_the_whole_list(
     tool.get_by_role("link", name="show all micro-credentials").click()
     expect(tool.get_by_role("heading", level=2, name="10 micro-credentials")).to_be_visible()
     expect(tool.get_by_label(QUESTIONING)).to_be_checked()
+
+
+def test_canvas_new_assignment_takes_one_credential(
+    page: Page, live: LiveServers, artifacts: Path, catalog: None
+) -> None:
+    """Canvas's assignment_selection accepts one item: the picker offers radio buttons."""
+    set_flavour(live, "canvas")
+    act_as(page, live, "Maria Alvarez")
+    page.get_by_role("link", name=COURSE).click()
+    page.get_by_role("link", name="New assignment from Microcred").click()
+    tool = tool_frame(page)
+    expect(tool.get_by_role("heading", level=1)).to_have_text(f"Add a micro-credential to {COURSE}")
+    expect(tool.get_by_role("radio", name=FRACTIONS)).to_be_visible()
+    assert_no_violations(picker_frame(page), "the picker for a Canvas assignment (one item)")
+    tool.get_by_role("radio", name=FRACTIONS).check()
+    screenshot(page, artifacts / "deep-linking-picker-canvas-assignment.png")
+    tool.get_by_role("button", name="Add this micro-credential").click()
+    expect(tool.get_by_role("heading", level=1)).to_have_text("Created 1 assignment")
+
+
+def test_instructor_binds_an_activity_that_has_no_credential(
+    page: Page, live: LiveServers, artifacts: Path, catalog: None
+) -> None:
+    """An activity added by hand (the demo's welcome) has no credential: its instructor is
+    offered the picker in its one-credential form, and the activity then shows it."""
+    act_as(page, live, "Maria Alvarez")
+    page.get_by_role("link", name=COURSE).click()
+    page.get_by_role("link", name="Microcred: welcome", exact=True).click()
+    tool = tool_frame(page)
+    tool.get_by_role("link", name="Choose the micro-credential").click()
+    expect(tool.get_by_role("heading", level=1)).to_have_text(
+        "Choose this activity's micro-credential"
+    )
+    assert_no_violations(picker_frame(page), "the picker binding an activity")
+    tool.get_by_role("radio", name=QUESTIONING).check()
+    screenshot(page, artifacts / "deep-linking-picker-bind.png")
+    tool.get_by_role("button", name="Use this micro-credential").click()
+    expect(tool.get_by_role("heading", level=1)).to_have_text(QUESTIONING)
