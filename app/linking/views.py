@@ -104,9 +104,7 @@ def _picker_page(
         # A first opening ticks "graded"; after that, the form says (an unticked box sends
         # nothing, so "was the form submitted" is told by its action).
         graded="action" not in values or values.get("graded") == "1",
-        show_all_url=url_for(
-            endpoint, **{SESSION_PARAM: session_token_for(launch), "credential": picked}
-        ),
+        endpoint=endpoint,
         error=error,
         default_points=services.DEFAULT_SCORE_MAXIMUM,
     )

@@ -130,6 +130,7 @@ def test_a_search_that_finds_nothing_says_so_and_offers_the_whole_list(
 ) -> None:
     tool = open_picker(page, live, "moodle")
     tool.get_by_label(QUESTIONING).check()
+    tool.get_by_label("Points").fill("25")
     tool.get_by_label("Search").fill("underwater basket weaving")
     tool.get_by_role("button", name="Show").click()
     expect(tool.get_by_text("Nothing matches “underwater basket weaving”")).to_be_visible()
@@ -140,6 +141,7 @@ def test_a_search_that_finds_nothing_says_so_and_offers_the_whole_list(
     tool.get_by_role("link", name="show all micro-credentials").click()
     expect(tool.get_by_role("heading", level=2, name="10 micro-credentials")).to_be_visible()
     expect(tool.get_by_label(QUESTIONING)).to_be_checked()
+    expect(tool.get_by_label("Points")).to_have_value("25")
 
 
 def test_canvas_new_assignment_takes_one_credential(
