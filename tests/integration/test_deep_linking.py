@@ -73,6 +73,13 @@ def test_the_picker_lists_the_catalog_for_an_instructor(live, catalog):
     assert "The latest published version (recommended)" in picker.text
 
 
+def test_the_picker_over_an_empty_catalog_says_so(live):
+    _, picker = _deep_link(live)
+    assert picker.status_code == 200, picker.text
+    assert "The catalog has no published micro-credentials yet" in picker.text
+    assert "Nothing matches" not in picker.text
+
+
 def test_two_chosen_credentials_become_links_and_gradebook_columns(live, catalog):
     user, picker = _deep_link(live)
     answer = _choose(
