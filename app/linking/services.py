@@ -31,9 +31,10 @@ CUSTOM_VERSION = "microcred_version"
 CUSTOM_LINK_HISTORY = LINK_HISTORY_PARAMETER
 """The custom parameter the tool registers as ``$ResourceLink.id.history``: the ids of the links
 this one was copied from, most recent first (LTI 1.3 implementation guide, "Do not use
-resource_link id"). Brightspace and Blackboard substitute it; Moodle does not (it substitutes
-``$Context.id.history`` only), nor does this development LMS, so there a copied link bound by
-an instructor is bound again by its instructor."""
+resource_link id"). Brightspace and Blackboard substitute it; Moodle and Canvas do not (they
+substitute ``$Context.id.history`` only: Moodle's ``resolve_calculated``, Canvas's
+``Lti::VariableExpander``), nor does this development LMS, so there a copied link bound by an
+instructor is bound again by its instructor."""
 LINK_HISTORY_KEYS = (CUSTOM_LINK_HISTORY, "ResourceLink.id.history")
 """Our name for it, and the variable's own name (some platforms send it under that key)."""
 LATEST = "latest"

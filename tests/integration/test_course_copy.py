@@ -1,10 +1,11 @@
 """Course copy through the development LMS's "Copy this course" (issue 7, LTI-CHECKLIST F):
 the copy gives every link a new resource link id and keeps its custom parameters, so a link
 added by Deep Linking finds its credential again; a link whose credential an instructor chose at
-its first launch carries nothing the tool can recognise (Moodle and this LMS do not substitute
-``$ResourceLink.id.history``), so the copy's instructor is asked again, and told why. Where a
-platform does substitute it (Brightspace, Blackboard), the copy is bound as its original: that
-launch is the development LMS's, with the substituted value signed in by the test."""
+its first launch carries nothing the tool can recognise (Moodle, Canvas and this LMS do not
+substitute ``$ResourceLink.id.history``), so the copy's instructor is asked again, and told
+why. Where a platform does substitute it (Brightspace, Blackboard), the copy is bound as its
+original: that launch is the development LMS's, with the substituted value signed in by the
+test."""
 
 from __future__ import annotations
 
@@ -137,8 +138,7 @@ def _choose_for_welcome(live, teacher: LmsUser, course_id: int) -> None:
 
 def test_a_copied_instructor_chosen_link_is_not_set_up_for_learners(live, catalog):
     """The copy of a link bound at its first launch has a new resource link id and no custom
-    parameters (neither Moodle nor Canvas substitutes ``$ResourceLink.id.history``): the tool
-    cannot know which link it was copied from, and does not guess."""
+    parameters: the tool cannot know which link it was copied from, and does not guess."""
     teacher = LmsUser(live, INSTRUCTOR)
     source_id = teacher.course_id()
     _choose_for_welcome(live, teacher, source_id)
