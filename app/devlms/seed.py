@@ -1,6 +1,12 @@
 """The demo: the development LMS with the tool registered on both sides, one course with an
 instructor and three educators, two activities (one graded), and a site administrator who
-registers tools (Site administration → LTI tools)."""
+registers tools (Site administration → LTI tools).
+
+The graded activity is made as Deep Linking makes one: its custom parameters name a credential
+of the sample catalog (``app/catalog/sample/catalog.json``) and its gradebook column's
+``resourceId`` is that credential, so it lands on a real credential once the sample catalog is
+imported (``flask demo seed`` does both). The welcome activity has no credential: an instructor
+chooses one at its first launch."""
 
 from __future__ import annotations
 
@@ -11,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from app.devlms.models import DevCourse, DevEnrolment, DevLineItem, DevLink, DevTool, DevUser
 from app.devlms.platform import ALL_SCOPES, new_client_id, platform_key
+from app.linking.services import CUSTOM_CREDENTIAL, CUSTOM_VERSION, LATEST, LINE_ITEM_TAG
 from app.lti.registrations import register_platform
 from config import Settings
 
@@ -21,6 +28,10 @@ PEOPLE = [
     ("Priya", "Natarajan", "priya.natarajan@example.edu", "Learner"),
     ("Samuel", "Okafor", "samuel.okafor@example.edu", "Learner"),
 ]
+DEMO_CREDENTIAL = "formative-assessment-practitioner"
+"""The sample catalog's credential the demo's graded activity stands for."""
+OLD_DEMO_CREDENTIAL = "demo-formative-assessment"
+"""What the graded activity named before (no credential has this slug)."""
 # Enrolled in no course, as a Moodle site admin usually is; see registration.SITE_ADMIN_EMAILS.
 SITE_ADMIN = ("Alex", "Admin", "alex.admin@example.edu")
 
@@ -78,9 +89,23 @@ def seed_demo(session: Session, settings: Settings) -> DevCourse:
     course = session.scalars(select(DevCourse).where(DevCourse.label == "EDU-101")).first()
     if course is None:
         course = _seed_course(session, tool)
+    else:
+        _repair_graded_link(session, course)
     _seed_site_admin(session)  # after the course's people, so their ids stay 1 to 4
     session.commit()
     return course
+
+
+def _repair_graded_link(session: Session, course: DevCourse) -> None:
+    """Give a demo course seeded before the graded activity named a real credential the custom
+    parameters it has now (its old ``credential`` parameter named no credential)."""
+    links = session.scalars(select(DevLink).where(DevLink.course_id == course.id)).all()
+    for link in links:
+        if (link.custom or {}).get("credential") == OLD_DEMO_CREDENTIAL:
+            link.custom = {CUSTOM_CREDENTIAL: DEMO_CREDENTIAL, CUSTOM_VERSION: LATEST}
+            column = session.get(DevLineItem, link.line_item_id) if link.line_item_id else None
+            if column is not None:
+                column.resource_id, column.tag = DEMO_CREDENTIAL, LINE_ITEM_TAG
 
 
 def _seed_site_admin(session: Session) -> None:
@@ -118,8 +143,8 @@ def _seed_course(session: Session, tool: DevTool) -> DevCourse:
         tool_id=tool.id,
         label="Micro-credential: Formative Assessment",
         score_maximum=100,
-        resource_id="demo-formative-assessment",
-        tag="microcredential",
+        resource_id=DEMO_CREDENTIAL,
+        tag=LINE_ITEM_TAG,
     )
     session.add(column)
     session.flush()
@@ -137,7 +162,7 @@ def _seed_course(session: Session, tool: DevTool) -> DevCourse:
         resource_link_id=uuid.uuid4().hex,
         title="Micro-credential: Formative Assessment",
         text="A graded micro-credential",
-        custom={"credential": "demo-formative-assessment"},
+        custom={CUSTOM_CREDENTIAL: DEMO_CREDENTIAL, CUSTOM_VERSION: LATEST},
         line_item_id=column.id,
     )
     session.add_all([welcome, graded])

@@ -30,6 +30,8 @@ class LinkedCredential(PlatformOwned, Base):
     """Bound from the link's custom parameters (Deep Linking, or a course copy of such a link)."""
     CHOSEN = "chosen"
     """Bound by an instructor who chose the credential at the link's first launch."""
+    COPIED = "copied"
+    """Bound as the link it was copied from, named by the LMS's resource link history."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
     registration_id: Mapped[int] = mapped_column(

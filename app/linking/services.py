@@ -24,9 +24,19 @@ from app.errors import AppError, Forbidden, NotFound
 from app.linking.models import LinkedCredential, LinkVisit
 from app.lti.launch import Launch
 from app.lti.models import Deployment, LtiContext, LtiResourceLink, LtiUser
+from app.lti.platforms import LINK_HISTORY_PARAMETER
 
 CUSTOM_CREDENTIAL = "microcred_credential"
 CUSTOM_VERSION = "microcred_version"
+CUSTOM_LINK_HISTORY = LINK_HISTORY_PARAMETER
+"""The custom parameter the tool registers as ``$ResourceLink.id.history``: the ids of the links
+this one was copied from, most recent first (LTI 1.3 implementation guide, "Do not use
+resource_link id"). Brightspace and Blackboard substitute it; Moodle and Canvas do not (they
+substitute ``$Context.id.history`` only: Moodle's ``resolve_calculated``, Canvas's
+``Lti::VariableExpander``), nor does this development LMS, so there a copied link bound by an
+instructor is bound again by its instructor."""
+LINK_HISTORY_KEYS = (CUSTOM_LINK_HISTORY, "ResourceLink.id.history")
+"""Our name for it, and the variable's own name (some platforms send it under that key)."""
 LATEST = "latest"
 LINE_ITEM_TAG = "microcred"
 DEFAULT_SCORE_MAXIMUM = 100
@@ -208,7 +218,8 @@ def _custom_choice(launch: Launch) -> tuple[str, int | None] | None:
 
 def resolve(session: Session, launch: Launch) -> Resolved | Unbound:
     """Find the credential of a launched link: its custom parameters first (storing or
-    updating the binding of this resource link), then the stored binding."""
+    updating the binding of this resource link), then the stored binding, then the binding of
+    the link it was copied from (the LMS's resource link history)."""
     link = _link_row(session, launch)
     if link is None:
         return UNBOUND
@@ -234,8 +245,52 @@ def resolve(session: Session, launch: Launch) -> Resolved | Unbound:
             binding.credential = credential
             binding.source = LinkedCredential.CUSTOM
     if binding is None:
+        binding = _bind_from_history(session, launch, link)
+    if binding is None:
         return UNBOUND
     return _at_version(binding)
+
+
+def _link_history(launch: Launch) -> list[str]:
+    for key in LINK_HISTORY_KEYS:
+        value = launch.custom.get(key)
+        # A platform that does not know the variable sends it unsubstituted ("$ResourceLink…").
+        if isinstance(value, str) and value.strip() and not value.startswith("$"):
+            return [part.strip() for part in value.split(",") if part.strip()]
+    return []
+
+
+def _bind_from_history(
+    session: Session, launch: Launch, link: LtiResourceLink
+) -> LinkedCredential | None:
+    """Bind a copied link as the link it was copied from, when the LMS says which one that was
+    (its resource link history) and that one has a credential: the nearest copy first."""
+    history = _link_history(launch)
+    if not history:
+        return None
+    rows = session.execute(
+        select(LtiResourceLink.resource_link_id, LinkedCredential)
+        .join(LinkedCredential, LinkedCredential.resource_link_id == LtiResourceLink.id)
+        .join(LtiContext, LtiContext.id == LtiResourceLink.context_id)
+        .join(Deployment, Deployment.id == LtiContext.deployment_id)
+        .where(
+            Deployment.registration_id == launch.registration_id,
+            LtiResourceLink.resource_link_id.in_(history[:20]),
+        )
+    ).all()
+    found = dict(rows)
+    earlier = next((found[rid] for rid in history if rid in found), None)
+    if earlier is None:
+        return None
+    return _bind(
+        session,
+        launch,
+        link,
+        earlier.credential,
+        earlier.version_number,
+        LinkedCredential.COPIED,
+        None,
+    )
 
 
 def _at_version(binding: LinkedCredential) -> Resolved:

@@ -21,7 +21,13 @@ from app.lti.launch import Launch
 from app.lti.platforms import ToolUrls, plugin
 from app.lti.session import SESSION_PARAM
 
-bp = Blueprint("linking", __name__, template_folder="templates")
+bp = Blueprint(
+    "linking",
+    __name__,
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/linking/static",
+)
 
 PICKER_PAGE_SIZE = 50
 
@@ -63,11 +69,24 @@ def _filters() -> Filters:
 def _picker_page(
     launch: Launch, mode: str, error: str | None = None, status: int = 200
 ) -> tuple[str, int]:
+    """Render the picker. It is one form: "Show" submits it by GET (a new search), the other
+    buttons by POST, so what the instructor ticked, the version, the gradebook choice and the
+    points survive a search, and choices from earlier searches stay listed, still ticked."""
     session = db_session()
     filters = _filters()
+    values = request.values
     result = catalog.search(session, text=filters.q, stack=filters.stack, per_page=PICKER_PAGE_SIZE)
     stacks, _ = catalog.filters(session)
     dl = deep_linking.request_of(launch)
+    picked = list(dict.fromkeys(values.getlist("credential")))[: services.MAX_ITEMS]
+    shown = {entry.slug for entry in result.entries}
+    elsewhere = [slug for slug in picked if slug not in shown]
+    earlier = (
+        catalog.search(session, slugs=elsewhere, per_page=services.MAX_ITEMS).entries
+        if elsewhere
+        else []
+    )
+    endpoint = "linking.choose" if mode == "bind" else "linking.picker"
     page = render_template(
         "linking/picker.html",
         launch=launch,
@@ -75,13 +94,17 @@ def _picker_page(
         dl=dl,
         multiple=dl.accept_multiple if dl else False,
         result=result,
+        earlier=earlier,
         filters=filters,
         stacks=stacks,
         chosen_stack=next((t for s, t in stacks if s == filters.stack), None),
-        picked=request.form.getlist("credential"),
-        points=request.form.get("points", str(services.DEFAULT_SCORE_MAXIMUM)),
-        pin=request.form.get("version") == "pin",
-        graded=request.method == "GET" or request.form.get("graded") == "1",
+        picked=picked,
+        points=values.get("points", str(services.DEFAULT_SCORE_MAXIMUM)),
+        pin=values.get("version") == "pin",
+        # A first opening ticks "graded"; after that, the form says (an unticked box sends
+        # nothing, so "was the form submitted" is told by its action).
+        graded="action" not in values or values.get("graded") == "1",
+        endpoint=endpoint,
         error=error,
         default_points=services.DEFAULT_SCORE_MAXIMUM,
     )
@@ -108,7 +131,7 @@ def answer() -> tuple[str, int]:
     try:
         points = services.parse_score_maximum(request.form.get("points"))
         if action == "stack":
-            found = catalog.stack_page(session, request.form.get("stack", ""))
+            found = catalog.stack_page(session, request.form.get("whole_stack", ""))
             if found is None:
                 raise services.InvalidChoice("Choose a stack first.")
             slugs = [entry.slug for entry in found[1]]

@@ -26,6 +26,7 @@ from app.lti import registration_links, registrations
 from app.lti.models import Registration, RegistrationLink
 from app.lti.platforms import (
     IDENTITY_CLAIMS,
+    TOOL_CUSTOM_PARAMETERS,
     TOOL_DESCRIPTION,
     TOOL_NAME,
     TOOL_SCOPES,
@@ -237,6 +238,7 @@ def client_registration(config: PlatformConfiguration, urls: ToolUrls) -> dict[s
         "target_link_uri": urls.launch,
         "description": TOOL_DESCRIPTION,
         "claims": list(IDENTITY_CLAIMS),
+        "custom_parameters": dict(TOOL_CUSTOM_PARAMETERS),
         "messages": config.plugin.registration_messages(urls),
         **config.plugin.tool_configuration_extensions(),
     }

@@ -31,6 +31,10 @@ TOOL_SCOPES = (
 # Name and email go on the badges and in the reviewers' queue; without asking, Canvas sends
 # neither (privacy level "anonymous") and Moodle omits them for dynamically registered tools.
 IDENTITY_CLAIMS = ("iss", "sub", "name", "given_name", "family_name", "email")
+LINK_HISTORY_PARAMETER = "resource_link_id_history"
+TOOL_CUSTOM_PARAMETERS = {LINK_HISTORY_PARAMETER: "$ResourceLink.id.history"}
+"""Custom parameters on every launch: the ids of the links a copied link came from, most recent
+first, where the platform substitutes the variable (app/linking/services.py reads it)."""
 
 RESOURCE_LINK = "LtiResourceLinkRequest"
 DEEP_LINKING = "LtiDeepLinkingRequest"

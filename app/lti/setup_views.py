@@ -12,7 +12,14 @@ from werkzeug.wrappers import Response
 from app.db import db_session
 from app.lti import dynamic_registration, registration_links, runtime
 from app.lti.frame_origins import content_security_policy, forget_cached_origins, origin
-from app.lti.platforms import IDENTITY_CLAIMS, TOOL_DESCRIPTION, TOOL_NAME, TOOL_SCOPES, ToolUrls
+from app.lti.platforms import (
+    IDENTITY_CLAIMS,
+    TOOL_CUSTOM_PARAMETERS,
+    TOOL_DESCRIPTION,
+    TOOL_NAME,
+    TOOL_SCOPES,
+    ToolUrls,
+)
 
 bp = Blueprint("lti_setup", __name__, template_folder="templates")
 
@@ -201,7 +208,7 @@ def canvas_developer_key(urls: ToolUrls) -> dict[str, Any]:
                 },
             }
         ],
-        "custom_fields": {},
+        "custom_fields": dict(TOOL_CUSTOM_PARAMETERS),
     }
 
 

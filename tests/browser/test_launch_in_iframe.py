@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Frame, Page, expect
 
+from app.catalog.cli import seed_sample_catalog
+from app.db import get_db
 from tests.browser.accessibility import assert_accessible
 from tests.support.live import LiveServers
 
@@ -78,17 +80,23 @@ def test_learner_launches_welcome_in_iframe(page: Page, live: LiveServers, artif
 def test_instructor_launches_graded_activity_in_iframe(
     page: Page, live: LiveServers, artifacts: Path
 ) -> None:
+    """The demo's graded activity stands for a sample catalog credential (its custom parameters,
+    as Deep Linking makes them): the instructor lands on it, with who has opened it."""
+    with get_db(live.tool).begin() as session:
+        seed_sample_catalog(session)
     activity = "Micro-credential: Formative Assessment"
     act_as(page, live, "Maria Alvarez")
-    frame = check_launched(page, live, name="Maria Alvarez", role="Instructor", activity=activity)
-
-    # A graded link comes with the Assignment and Grade Services claim.
+    page.get_by_role("link", name=COURSE).click()
+    page.get_by_role("link", name=activity, exact=True).click()
     tool = page.frame_locator("iframe.tool")
-    tool.get_by_text("Connection details for your administrator").click()
-    grades = tool.locator("dt", has_text="Grades service").locator("xpath=following-sibling::dd[1]")
-    expect(grades).to_have_text("available")
+    expect(tool.get_by_role("heading", level=1)).to_have_text("Formative Assessment Practitioner")
+    expect(tool.get_by_role("link", name="Who has opened it")).to_be_visible()
 
-    assert_accessible(frame, "the tool's launch page inside the LMS iframe (instructor)")
+    handle = page.locator("iframe.tool").element_handle()
+    assert handle is not None
+    frame = handle.content_frame()
+    assert frame is not None
+    assert_accessible(frame, "the graded activity's credential inside the LMS iframe (instructor)")
     assert_accessible(page, "the development LMS course page with the tool open (instructor)")
     page.screenshot(path=str(artifacts / "launch-in-iframe-instructor.png"), full_page=True)
 

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from app.catalog.cli import seed_sample_catalog
+from app.db import get_db
 from tests.support.lms import LmsUser, field
+
+GRADED = "Micro-credential: Formative Assessment"
 
 
 def test_learner_launch_shows_who_launched(live):
@@ -17,7 +21,17 @@ def test_learner_launch_shows_who_launched(live):
 
 def test_instructor_launch_shows_instructor_role(live):
     instructor = LmsUser(live, "maria.alvarez@example.edu")
-    page = instructor.launch("Micro-credential: Formative Assessment")
+    page = instructor.launch()
     assert page.status_code == 200, page.text
     assert field(page.text, "role") == "Instructor"
-    assert "Grades service</dt><dd>available" in page.text
+
+
+def test_the_demo_graded_activity_lands_on_its_sample_catalog_credential(live):
+    """The demo's graded activity carries the custom parameters Deep Linking gives a link."""
+    with get_db(live.tool).begin() as session:
+        seed_sample_catalog(session)
+    learner = LmsUser(live, "jordan.lee@example.edu")
+    page = learner.launch(GRADED)
+    assert page.status_code == 200, page.text
+    assert "/activity?lt=" in page.url
+    assert '<h1 id="credential-title">Formative Assessment Practitioner</h1>' in page.text

@@ -92,6 +92,8 @@ def test_successful_registration_stores_platform_deployment_and_audit(app, clien
     }
     # Only the scopes the platform says it supports are asked for.
     assert document["scope"] == "https://purl.imsglobal.org/spec/lti-ags/scope/score"
+    # Course copy: where the platform substitutes it, a copied link names its original.
+    assert tool["custom_parameters"] == {"resource_link_id_history": "$ResourceLink.id.history"}
 
     with get_db(app).begin() as session:
         registration = session.scalars(select(Registration)).one()
@@ -330,6 +332,7 @@ def test_canvas_developer_key_json(client):
         "link_selection": "LtiDeepLinkingRequest",
     }
     assert "https://purl.imsglobal.org/spec/lti-ags/scope/score" in key["scopes"]
+    assert key["custom_fields"] == {"resource_link_id_history": "$ResourceLink.id.history"}
 
 
 def test_the_canvas_course_menu_opens_the_catalog(client):
