@@ -269,6 +269,11 @@
         this.schedule(SAVE_DELAY_MS);
       }
       this.saySaved(data.saved_at);
+      var last = document.querySelector("#state time");
+      if (last && data.changed) {
+        last.setAttribute("datetime", data.saved_at);
+        last.textContent = localTime(data.saved_at) || last.textContent;
+      }
       return;
     }
     if (status === 409 && typeof data.server_text === "string") {
