@@ -108,7 +108,19 @@ NOT_PLATFORM_SCOPED = {
     "in tests/catalog/test_stack_authoring.py",
 }
 # endpoint -> builds the URL for platform A's session with platform B's ids (add new routes here).
-TENANT_ROUTES: dict[str, object] = {}
+TENANT_ROUTES: dict[str, object] = {
+    # Visited with another platform's attempt and link ids in
+    # tests/evidence/test_workspace.py::test_another_platforms_attempt_is_not_found.
+    "evidence.save_answer_json": lambda ids: f"/work/attempts/{ids['attempt']}/answers/overview",
+    "evidence.save_answer_form": lambda ids: f"/work/attempts/{ids['attempt']}/answers/overview",
+    "evidence.add_link": lambda ids: f"/work/attempts/{ids['attempt']}/links",
+    "evidence.remove_link": lambda ids: (
+        f"/work/attempts/{ids['attempt']}/links/{ids['link']}/remove"
+    ),
+    "evidence.confirm_submit": lambda ids: f"/work/attempts/{ids['attempt']}/submit",
+    "evidence.submit": lambda ids: f"/work/attempts/{ids['attempt']}/submit",
+    "evidence.next_attempt": lambda ids: f"/work/attempts/{ids['attempt']}/next",
+}
 
 
 def test_every_route_with_an_id_is_checked_for_other_platforms_ids(app):
