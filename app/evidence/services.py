@@ -289,51 +289,58 @@ def save_answer(
     """Save a part's text if ``base_version`` is the stored version (0: nothing stored yet).
 
     Saving the stored text again changes nothing. A stale ``base_version`` raises
-    ``AnswerConflict`` with the stored text, so that nothing is silently overwritten."""
+    ``AnswerConflict`` with the stored text, so that nothing is silently overwritten.
+
+    The usual save is two statements: the versioned update of the answer, then the draft gate.
+    Taking the answer's row first cannot deadlock with a submit, which locks only the attempt;
+    a submit that wins makes the gate refuse, and the answer's update is rolled back with it."""
     part = part_of(attempt.version, part_key)
     text = _check_text(part, text)
     require_open(attempt)
-    answer = session.scalars(
-        select(Answer).where(Answer.attempt_id == attempt.id, Answer.part_key == part_key)
-    ).first()
     words = count_words(text)
     over = part.word_limit is not None and words > part.word_limit
-    if answer is not None and answer.text == text:
-        return Saved(answer.version, answer.saved_at, words, over, changed=False)
-    _gate(session, attempt)
     now = utcnow()
-    if answer is None:
-        answer = Answer(
-            registration_id=attempt.registration_id,
-            attempt_id=attempt.id,
-            part_key=part_key,
-            text=text,
-            version=1,
-            saved_at=now,
+    if base_version > 0:
+        result = session.execute(
+            update(Answer)
+            .where(
+                Answer.attempt_id == attempt.id,
+                Answer.part_key == part_key,
+                Answer.version == base_version,
+                Answer.text != text,
+            )
+            .values(text=text, version=base_version + 1, saved_at=now)
+            .execution_options(synchronize_session=False)
         )
-        try:
-            with session.begin_nested():
-                session.add(answer)
-        except IntegrityError:
-            # Another tab's first save of this part landed first.
-            stored = session.scalars(
-                select(Answer).where(Answer.attempt_id == attempt.id, Answer.part_key == part_key)
-            ).one()
-            return _conflict_or_same(stored, text, words, over)
-        return Saved(1, now, words, over, changed=True)
-    if answer.version != base_version:
-        return _conflict_or_same(answer, text, words, over)
-    result = session.execute(
-        update(Answer)
-        .where(Answer.id == answer.id, Answer.version == base_version)
-        .values(text=text, version=base_version + 1, saved_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    if getattr(result, "rowcount", 0) != 1:
-        session.refresh(answer)
-        return _conflict_or_same(answer, text, words, over)
-    answer.text, answer.version, answer.saved_at = text, base_version + 1, now
-    return Saved(answer.version, now, words, over, changed=True)
+        if getattr(result, "rowcount", 0) == 1:
+            _gate(session, attempt)
+            return Saved(base_version + 1, now, words, over, changed=True)
+    stored = session.scalars(
+        select(Answer).where(Answer.attempt_id == attempt.id, Answer.part_key == part_key)
+    ).first()
+    if stored is not None:
+        # The same text (nothing to do), or a save quoting an older version (a conflict).
+        return _conflict_or_same(stored, text, words, over)
+    _gate(session, attempt)
+    try:
+        with session.begin_nested():
+            session.add(
+                Answer(
+                    registration_id=attempt.registration_id,
+                    attempt_id=attempt.id,
+                    part_key=part_key,
+                    text=text,
+                    version=1,
+                    saved_at=now,
+                )
+            )
+    except IntegrityError:
+        # Another tab's first save of this part landed first.
+        stored = session.scalars(
+            select(Answer).where(Answer.attempt_id == attempt.id, Answer.part_key == part_key)
+        ).one()
+        return _conflict_or_same(stored, text, words, over)
+    return Saved(1, now, words, over, changed=True)
 
 
 def _conflict_or_same(stored: Answer, text: str, words: int, over: bool) -> Saved:
