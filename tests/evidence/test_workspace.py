@@ -197,6 +197,15 @@ def test_a_malformed_save_is_a_400_with_a_message(educator, body, words):
     assert words in response.json()["error"]["message"]
 
 
+def test_a_text_too_long_to_keep_is_refused_and_the_saved_text_kept(live, educator):
+    attempt = _started(educator)
+    _save(educator, attempt, "overview", "Kept.", 0)
+    refused = _save(educator, attempt, "overview", "x" * 200_001, 1)
+    assert refused.status_code == 400
+    assert "longer than Microcred can keep" in refused.json()["error"]["message"]
+    assert answer_text(live, attempt, "overview") == "Kept."
+
+
 def test_a_save_to_an_unknown_part_is_a_404(educator):
     attempt = _started(educator)
     response = _save(educator, attempt, "no-such-part", "x", 0)
