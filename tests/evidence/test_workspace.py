@@ -8,6 +8,7 @@ import threading
 
 import pytest
 import requests
+from sqlalchemy import select
 
 from app.catalog.cli import seed_sample_catalog
 from app.db import get_db
@@ -618,3 +619,63 @@ def test_another_platforms_attempt_is_not_found(live, educator):
             response = educator.post(path, note="n", part="lesson-plan", url="https://a.org/")
         assert response.status_code == 404, (endpoint, response.status_code)
     assert [x.title for x in rows_of(live, EvidenceLink, ids["attempt"])] == ["Theirs"]
+
+
+def _publish_version_2(live) -> None:
+    """Publish a second version of the hinge-question credential (one more part)."""
+    from app.catalog.models import Credential, CredentialVersion
+    from app.db import utcnow
+
+    with get_db(live.tool).begin() as session:
+        credential = session.scalars(select(Credential).where(Credential.slug == HINGE)).one()
+        first = credential.versions[0]
+        content = dict(first.content)
+        content["attempt_limit"] = 2
+        session.add(
+            CredentialVersion(
+                credential_id=credential.id,
+                number=2,
+                status=CredentialVersion.PUBLISHED,
+                content=content,
+                title=first.title,
+                short_description=first.short_description,
+                tags=list(first.tags),
+                estimated_hours=first.estimated_hours,
+                published_at=utcnow(),
+            )
+        )
+
+
+def _version_number(live, attempt: int) -> int:
+    from app.catalog.models import CredentialVersion
+
+    with get_db(live.tool).begin() as session:
+        row = session.get(Attempt, attempt)
+        return session.get(CredentialVersion, row.version_id).number
+
+
+def test_a_pinned_activity_starts_at_its_version_and_the_catalog_at_the_latest(live):
+    with get_db(live.tool).begin() as session:
+        seed_sample_catalog(session)
+    pinned = add_activity(live, HINGE, version="1")
+    _publish_version_2(live)
+    from_course = launch(live, LEARNER, pinned)
+    course_attempt = _started(from_course)
+    assert _version_number(live, course_attempt) == 1
+    assert "attempt 1 of 3" in from_course.get(f"/work/{HINGE}").text
+
+    from_catalog = launch(live, OTHER_LEARNER, "Microcred: welcome")  # not this credential
+    catalog_attempt = _started(from_catalog)
+    assert _version_number(live, catalog_attempt) == 2
+    assert "attempt 1 of 2" in from_catalog.get(f"/work/{HINGE}").text
+
+
+def test_an_existing_attempt_keeps_its_version(live):
+    with get_db(live.tool).begin() as session:
+        seed_sample_catalog(session)
+    welcome = launch(live, LEARNER, "Microcred: welcome")
+    attempt = _started(welcome)
+    _publish_version_2(live)
+    again = launch(live, LEARNER, "Microcred: welcome")
+    assert attempt_id(again.post(f"/work/{HINGE}/start").text) == attempt
+    assert _version_number(live, attempt) == 1
