@@ -117,13 +117,13 @@
     this.count.textContent = text;
     this.count.classList.toggle("over", over);
     if (this.status) {
+      // As services.part_status decides it, with this tab's text.
+      var other = this.status.dataset.otherEvidence === "1";
+      var unfinished = this.status.dataset.unfinished === "1";
+      var evidence = words > 0 || other;
       var status = over ? "over_limit"
-        : words > 0 || this.status.dataset.otherEvidence === "1" ? "ready"
-        : this.area.value.trim() ? "in_progress" : "empty";
-      if (this.status.dataset.status === "in_progress" && status === "ready" &&
-          this.status.dataset.otherEvidence === "1" && words === 0) {
-        status = "in_progress"; // an unfinished upload: the server's word stands
-      }
+        : evidence && !unfinished ? "ready"
+        : evidence || unfinished || this.area.value.trim() ? "in_progress" : "empty";
       var labels = { empty: "Nothing yet", in_progress: "In progress", ready: "Ready",
                      over_limit: "Over the word limit" };
       this.status.className = "part-status status-" + status;
