@@ -108,7 +108,37 @@ NOT_PLATFORM_SCOPED = {
     "in tests/catalog/test_stack_authoring.py",
 }
 # endpoint -> builds the URL for platform A's session with platform B's ids (add new routes here).
-TENANT_ROUTES: dict[str, object] = {}
+TENANT_ROUTES: dict[str, object] = {
+    # Visited with another platform's attempt and link ids in
+    # tests/evidence/test_workspace.py::test_another_platforms_attempt_is_not_found.
+    "evidence.save_answer_json": lambda ids: f"/work/attempts/{ids['attempt']}/answers/overview",
+    "evidence.save_answer_form": lambda ids: f"/work/attempts/{ids['attempt']}/answers/overview",
+    "evidence.add_link": lambda ids: f"/work/attempts/{ids['attempt']}/links",
+    "evidence.remove_link": lambda ids: (
+        f"/work/attempts/{ids['attempt']}/links/{ids['link']}/remove"
+    ),
+    "evidence.confirm_submit": lambda ids: f"/work/attempts/{ids['attempt']}/submit",
+    "evidence.submit": lambda ids: f"/work/attempts/{ids['attempt']}/submit",
+    "evidence.next_attempt": lambda ids: f"/work/attempts/{ids['attempt']}/next",
+    # Visited with another platform's attempt and file ids in
+    # tests/evidence/test_file_views.py::test_another_platforms_attempt_and_files_are_not_found.
+    "evidence_files.start": lambda ids: (
+        f"/api/evidence/attempts/{ids['attempt']}/parts/artifact/files"
+    ),
+    "evidence_files.status": lambda ids: f"/api/evidence/files/{ids['file']}",
+    "evidence_files.chunk": lambda ids: f"/api/evidence/files/{ids['file']}/content",
+    "evidence_files.complete": lambda ids: f"/api/evidence/files/{ids['file']}/complete",
+    "evidence_files.remove": lambda ids: f"/api/evidence/files/{ids['file']}",
+    "evidence_files.download": lambda ids: f"/evidence/files/{ids['file']}/download",
+    "evidence_files.files_page": lambda ids: (
+        f"/work/attempts/{ids['attempt']}/parts/artifact/files"
+    ),
+    "evidence_files.upload_form": lambda ids: (
+        f"/work/attempts/{ids['attempt']}/parts/artifact/files"
+    ),
+    "evidence_files.confirm_remove": lambda ids: f"/work/files/{ids['file']}/remove",
+    "evidence_files.remove_form": lambda ids: f"/work/files/{ids['file']}/remove",
+}
 
 
 def test_every_route_with_an_id_is_checked_for_other_platforms_ids(app):

@@ -13,6 +13,7 @@ from app.catalog import images, services
 from app.catalog.markdown import render
 from app.db import db_session
 from app.errors import NotFound
+from app.evidence import services as evidence
 from app.lti import require_launch, session_token_for
 
 bp = Blueprint("catalog", __name__, template_folder="templates")
@@ -100,7 +101,8 @@ def credential(slug: str) -> str:
             "There is no published micro-credential at this address.",
             hint="Go back to the catalog and choose one from the list.",
         )
-    return render_template("catalog/credential.html", launch=launch, page=page)
+    work = evidence.launch_summary(db_session(), launch, page.credential.id)
+    return render_template("catalog/credential.html", launch=launch, page=page, work=work)
 
 
 @bp.get("/catalog/stacks/<slug>")

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from app.catalog.models import Credential, CredentialVersion, Image
 from app.db import utcnow
 from app.errors import AppError, Forbidden, NotFound
+from app.evidence.services import states_for
 from app.linking.models import LinkedCredential, LinkVisit
 from app.lti.launch import Launch
 from app.lti.models import Deployment, LtiContext, LtiResourceLink, LtiUser
@@ -406,10 +407,21 @@ class Visitor:
     roles: str
     first_seen_at: Any
     last_seen_at: Any
+    evidence: str = "Not started"
+    """Where they stand on the activity's credential (their latest attempt)."""
 
 
-def visitors(session: Session, launch: Launch) -> list[Visitor]:
-    """Who has opened this link, learners first, by name."""
+EVIDENCE_LABELS = {
+    "draft": "Drafting",
+    "submitted": "Submitted",
+    "in_review": "In review",
+    "not_yet": "Not yet",
+    "earned": "Earned",
+}
+
+
+def visitors(session: Session, launch: Launch, credential_id: int | None = None) -> list[Visitor]:
+    """Who has opened this link, by name, with their evidence state on ``credential_id``."""
     link = _link_row(session, launch)
     if link is None:
         return []
@@ -419,6 +431,11 @@ def visitors(session: Session, launch: Launch) -> list[Visitor]:
         .where(LinkVisit.resource_link_id == link.id)
         .order_by(LtiUser.family_name, LtiUser.given_name, LtiUser.name)
     ).all()
+    states = (
+        states_for(session, [user.id for _, user in rows], credential_id)
+        if credential_id is not None
+        else {}
+    )
     return [
         Visitor(
             name=user.name
@@ -428,6 +445,14 @@ def visitors(session: Session, launch: Launch) -> list[Visitor]:
             roles=visit.roles,
             first_seen_at=visit.first_seen_at,
             last_seen_at=visit.last_seen_at,
+            evidence=_evidence_label(states.get(user.id)),
         )
         for visit, user in rows
     ]
+
+
+def _evidence_label(state: tuple[str, int] | None) -> str:
+    if state is None:
+        return "Not started"
+    label = EVIDENCE_LABELS.get(state[0], state[0])
+    return f"{label} (attempt {state[1]})" if state[1] > 1 else label

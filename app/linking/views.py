@@ -14,6 +14,7 @@ from app.catalog import services as catalog
 from app.catalog.views import image_url
 from app.db import db_session
 from app.errors import AppError
+from app.evidence import services as evidence
 from app.linking import services
 from app.lti import deep_linking, require_launch, runtime, session_token_for
 from app.lti.keys import signing_key
@@ -205,7 +206,10 @@ def activity() -> Response | str:
         content=resolved.version.content,
         stacks=catalog.stacks_of_credential(session, resolved.credential.id),
     )
-    return render_template("linking/activity.html", launch=launch, page=page, resolved=resolved)
+    work = evidence.launch_summary(session, launch, resolved.credential.id)
+    return render_template(
+        "linking/activity.html", launch=launch, page=page, resolved=resolved, work=work
+    )
 
 
 @bp.route("/activity/choose", methods=["GET", "POST"])
@@ -240,5 +244,9 @@ def people() -> str:
         "linking/people.html",
         launch=launch,
         resolved=None if isinstance(resolved, services.Unbound) else resolved,
-        visitors=services.visitors(session, launch),
+        visitors=services.visitors(
+            session,
+            launch,
+            None if isinstance(resolved, services.Unbound) else resolved.credential.id,
+        ),
     )

@@ -284,3 +284,89 @@ def test_bytes_missing_from_the_store_are_a_503_with_a_message_not_a_500(educato
     answer = educator.download(done["id"])
     assert answer.status_code == 503
     assert "did not answer as expected" in answer.text
+
+
+def test_another_platforms_attempt_and_files_are_not_found(educator, live):
+    """Every files route that takes an id, with another platform's ids (tests/test_tenancy)."""
+    from app.db import get_db
+    from app.evidence.models import EvidenceFile
+    from app.lti.models import LtiUser, Registration
+    from tests.test_tenancy import TENANT_ROUTES
+
+    with get_db(live.tool).begin() as session:
+        registration = Registration(
+            name="beta",
+            issuer="https://beta.example",
+            client_id="c",
+            auth_login_url="https://beta.example/auth",
+            auth_token_url="https://beta.example/token",
+            key_set_url="https://beta.example/jwks",
+        )
+        session.add(registration)
+        session.flush()
+        user = LtiUser(registration_id=registration.id, sub="beta-user")
+        session.add(user)
+        session.flush()
+        mine = session.get(Attempt, educator.attempt_id)
+        theirs = Attempt(
+            registration_id=registration.id,
+            user_id=user.id,
+            credential_id=mine.credential_id,
+            version_id=mine.version_id,
+            number=1,
+            state=Attempt.DRAFT,
+        )
+        session.add(theirs)
+        session.flush()
+        row = EvidenceFile(
+            registration_id=registration.id,
+            attempt_id=theirs.id,
+            part_key="artifact",
+            storage_key="0" * 32,
+            name="theirs.pdf",
+            media_type="application/pdf",
+            size=10,
+            received=10,
+            state=EvidenceFile.COMPLETE,
+        )
+        session.add(row)
+        session.flush()
+        ids = {"attempt": theirs.id, "file": row.id}
+    methods = {
+        "start": "POST",
+        "status": "GET",
+        "chunk": "PUT",
+        "complete": "POST",
+        "remove": "DELETE",
+        "download": "GET",
+        "files_page": "GET",
+        "upload_form": "POST",
+        "confirm_remove": "GET",
+        "remove_form": "POST",
+    }
+    visited = []
+    for endpoint, build in TENANT_ROUTES.items():
+        if not endpoint.startswith("evidence_files."):
+            continue
+        name = endpoint.split(".", 1)[1]
+        method = methods[name]
+        body = (
+            {"json": {"name": "x.pdf", "size": 10}}
+            if name == "start"
+            else {
+                "data": b"%PDF-1.4 x" if method in ("PUT", "POST") else None,
+                "headers": educator.headers(**{"Content-Type": "application/octet-stream"}),
+            }
+        )
+        response = educator.http.request(
+            method,
+            educator.base + build(ids),
+            params={"lt": educator.token, "offset": 0},
+            timeout=30,
+            **({"headers": educator.headers()} | body),
+        )
+        assert response.status_code == 404, (endpoint, response.status_code, response.text)
+        visited.append(endpoint)
+    assert len(visited) == len(methods)
+    kept = file_row(live, ids["file"])
+    assert kept is not None and kept.state == EvidenceFile.COMPLETE
