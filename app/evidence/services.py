@@ -497,6 +497,12 @@ class PartWork:
             or (self.part.accepts("file") and bool(self.complete_files))
         )
 
+    @property
+    def needs(self) -> str:
+        """What the checklist says while this part has no evidence."""
+        kinds = " or ".join(_KIND_WORDS[k] for k in self.part.evidence_kinds if k in _KIND_WORDS)
+        return f"“{self.part.title}” needs {kinds or 'evidence'}."
+
 
 def part_status(work: PartWork) -> str:
     """empty, in progress (something started but not counted yet, e.g. an unfinished upload),
@@ -521,10 +527,7 @@ def checklist(works: Iterable[PartWork]) -> list[str]:
                 f"{work.part.word_limit}. Shorten it to submit."
             )
         elif work.part.required and not work.has_evidence:
-            kinds = " or ".join(
-                _KIND_WORDS[k] for k in work.part.evidence_kinds if k in _KIND_WORDS
-            )
-            problems.append(f"“{work.part.title}” needs {kinds or 'evidence'}.")
+            problems.append(work.needs)
     return problems
 
 

@@ -299,6 +299,11 @@ def test_a_file_uploaded_in_the_workspace_is_kept_once_and_carried_to_the_next_a
     part.get_by_role("button", name="Upload the file").click()
     expect(part.get_by_role("link", name="hinge-lesson-plan.pdf", exact=True)).to_be_visible()
     expect(frame.locator("#part-lesson-plan").get_by_text("hinge-lesson-plan.pdf")).to_have_count(0)
+    # The part's status and the checklist follow the upload without a reload.
+    expect(frame.locator("#status-response-evidence")).to_have_text("Ready")
+    checklist = frame.locator("#checklist")
+    expect(checklist.locator('li[data-part="response-evidence"]')).to_be_hidden()
+    expect(checklist.locator('li[data-part="lesson-plan"]')).to_be_visible()
     first = _attempt_id(servers)
     assert [(p, n) for p, n, _ in _files_of(servers, first)] == [
         ("response-evidence", "hinge-lesson-plan.pdf")
@@ -321,3 +326,13 @@ def test_a_file_uploaded_in_the_workspace_is_kept_once_and_carried_to_the_next_a
     carried = _files_of(servers, second)
     assert [(p, n) for p, n, _ in carried] == [("response-evidence", "hinge-lesson-plan.pdf")]
     assert carried[0][2] == _files_of(servers, first)[0][2]  # the same stored bytes
+
+    # Removing it from attempt 2 leaves attempt 1's copy, and the part is empty again.
+    page.once("dialog", lambda dialog: dialog.accept())
+    frame.locator("#part-response-evidence").get_by_role(
+        "link", name="Remove hinge-lesson-plan.pdf"
+    ).click()
+    expect(frame.locator("#status-response-evidence")).to_have_text("Nothing yet")
+    expect(checklist.locator('li[data-part="response-evidence"]')).to_be_visible()
+    assert _files_of(servers, second) == []
+    assert len(_files_of(servers, first)) == 1

@@ -98,7 +98,19 @@
       messages.classList.toggle("field-message", Boolean(isError));
     }
 
-    function showEmpty() { empty.hidden = list.children.length > 0; }
+    function showEmpty() {
+      empty.hidden = list.children.length > 0;
+      // Tell the page (the workspace's part status and checklist) what the part now holds.
+      var complete = list.querySelectorAll('li[data-state="complete"]').length;
+      section.dispatchEvent(new CustomEvent("microcred:files-changed", {
+        bubbles: true,
+        detail: {
+          part: section.getAttribute("data-part"),
+          complete: complete,
+          unfinished: list.children.length - complete
+        }
+      }));
+    }
 
     section.addEventListener("click", function (event) {
       var link = event.target.closest("[data-remove]");

@@ -117,17 +117,8 @@
     this.count.textContent = text;
     this.count.classList.toggle("over", over);
     if (this.status) {
-      // As services.part_status decides it, with this tab's text.
-      var other = this.status.dataset.otherEvidence === "1";
-      var unfinished = this.status.dataset.unfinished === "1";
-      var evidence = words > 0 || other;
-      var status = over ? "over_limit"
-        : evidence && !unfinished ? "ready"
-        : evidence || unfinished || this.area.value.trim() ? "in_progress" : "empty";
-      var labels = { empty: "Nothing yet", in_progress: "In progress", ready: "Ready",
-                     over_limit: "Over the word limit" };
-      this.status.className = "part-status status-" + status;
-      this.status.textContent = labels[status];
+      this.status.dataset.words = String(words);
+      refreshStatus(this.status);
     }
   };
 
@@ -350,6 +341,64 @@
       this.sayText("Kept the text saved elsewhere.", false);
     }
   };
+
+  var STATUS_LABELS = { empty: "Nothing yet", in_progress: "In progress", ready: "Ready",
+                        over_limit: "Over the word limit" };
+
+  // A part's status as services.part_status decides it, from what the page now holds: this
+  // tab's words, the links, the complete files and the unfinished uploads.
+  function refreshStatus(el) {
+    var accepts = (el.dataset.accepts || "").split(" ");
+    var words = parseInt(el.dataset.words || "0", 10);
+    var limit = parseInt(el.dataset.limit || "0", 10);
+    var links = parseInt(el.dataset.links || "0", 10);
+    var files = parseInt(el.dataset.files || "0", 10);
+    var unfinished = parseInt(el.dataset.unfinished || "0", 10) > 0;
+    var over = limit > 0 && words > limit;
+    var evidence = (accepts.indexOf("text") >= 0 && words > 0)
+      || (accepts.indexOf("link") >= 0 && links > 0)
+      || (accepts.indexOf("file") >= 0 && files > 0);
+    var status = over ? "over_limit"
+      : evidence && !unfinished ? "ready"
+      : evidence || unfinished || words > 0 ? "in_progress" : "empty";
+    el.className = "part-status status-" + status;
+    el.dataset.status = status;
+    el.textContent = STATUS_LABELS[status];
+    var part = el.dataset.part;
+    var items = document.querySelectorAll('#checklist li[data-part="' + part + '"]');
+    for (var i = 0; i < items.length; i++) {
+      var item = items[i];
+      if (item.dataset.kind === "over") {
+        item.hidden = !over;
+        if (over) {
+          item.textContent = "\u201c" + item.dataset.title + "\u201d has " + words
+            + " words; the limit is " + limit + ". Shorten it to submit.";
+        }
+      } else {
+        item.hidden = evidence || over;
+      }
+    }
+    refreshChecklist();
+  }
+
+  function refreshChecklist() {
+    var box = document.getElementById("checklist");
+    if (!box) return;
+    var open = box.querySelectorAll("li[data-part]:not([hidden])").length > 0;
+    var list = box.querySelector("[data-checklist-open]");
+    var done = box.querySelector("[data-checklist-done]");
+    if (list) list.hidden = !open;
+    if (done) done.hidden = open;
+  }
+
+  // The files control (upload.js) says when a part's files change.
+  document.addEventListener("microcred:files-changed", function (event) {
+    var el = document.getElementById("status-" + event.detail.part);
+    if (!el) return;
+    el.dataset.files = String(event.detail.complete);
+    el.dataset.unfinished = String(event.detail.unfinished);
+    refreshStatus(el);
+  });
 
   var forms = root.querySelectorAll("form.answer-form");
   for (var i = 0; i < forms.length; i++) answers.push(new Answer(forms[i]));
