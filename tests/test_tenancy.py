@@ -67,6 +67,16 @@ def test_a_scoped_session_sees_only_its_platforms_rows(two_platforms):
         assert [link.id for link in joined] == [a["link"]]
 
 
+def test_the_cached_criterion_follows_each_sessions_platform(two_platforms):
+    """The criterion is built once and cached; the platform must be a parameter of it, not a
+    value frozen into the cache by the first session that used it."""
+    db, a, b = two_platforms
+    for scope, expected in ((a, "alpha-user"), (b, "beta-user"), (a, "alpha-user")):
+        with db.session_factory() as session:
+            scope_to_platform(session, scope["registration"])
+            assert [u.sub for u in session.scalars(select(LtiUser))] == [expected]
+
+
 def test_a_scoped_bulk_update_touches_only_its_platform(two_platforms):
     db, a, _ = two_platforms
     with db.begin() as session:
