@@ -271,7 +271,7 @@ def download(file_id: int) -> Response:
 
 def _page(attempt: Attempt, part_key: str, launch: Launch, **extra: Any) -> dict[str, Any]:
     session = db_session()
-    part = files.file_part(attempt, part_key)
+    part = files.file_part(attempt, part_key).as_dict()
     session_token_for(launch)
     return {
         "attempt": attempt,

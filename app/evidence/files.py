@@ -33,6 +33,7 @@ from app.db import utcnow
 from app.errors import AppError, Conflict, NotFound
 from app.evidence import access, sniffing
 from app.evidence.models import Attempt, EvidenceFile
+from app.evidence.services import Part, part_of
 from app.evidence.sniffing import FileRejected
 from app.evidence.storage import CHUNK_SIZE, EvidenceStore, new_key
 from app.lti.launch import Launch
@@ -85,18 +86,16 @@ def human_size(size: int) -> str:
     return f"{size} bytes"
 
 
-def file_part(attempt: Attempt, part_key: str) -> dict[str, Any]:
+def file_part(attempt: Attempt, part_key: str) -> Part:
     """The part ``part_key`` of the attempt's version, if it takes files; else refuse."""
-    for part in attempt.version.content.get("parts", []):
-        if part.get("key") == part_key:
-            if "file" not in part.get("evidence_kinds", []):
-                raise UploadRefused(
-                    f"The part \u201c{part.get('title', part_key)}\u201d does not take files.",
-                    hint="Give this part's evidence as its page asks (text or a link).",
-                    code="part_takes_no_files",
-                )
-            return dict(part)
-    raise NotFound("This attempt has no such part.", hint="Open the credential's workspace again.")
+    part = part_of(attempt.version, part_key)
+    if not part.accepts("file"):
+        raise UploadRefused(
+            f"The part \u201c{part.title}\u201d does not take files.",
+            hint="Give this part's evidence as its page asks (text or a link).",
+            code="part_takes_no_files",
+        )
+    return part
 
 
 def open_attempt(session: Session, launch: Launch, attempt_id: int) -> Attempt:

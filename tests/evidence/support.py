@@ -163,3 +163,38 @@ def rows_of(live: LiveServers, model: Any, attempt: int) -> list[Any]:
 
 
 __all__ = ["EvidenceFile", "EvidenceLink"]
+
+
+def other_platform_attempt(live: LiveServers, like: int) -> tuple[int, int]:
+    """Register another platform ("beta") with one user and give that user a draft attempt at
+    the same credential version as attempt ``like``; return (registration id, attempt id)."""
+    from app.lti.models import LtiUser, Registration
+
+    with get_db(live.tool).begin() as session:
+        registration = Registration(
+            name="beta",
+            issuer="https://beta.example",
+            client_id="c",
+            auth_login_url="https://beta.example/auth",
+            auth_token_url="https://beta.example/token",
+            key_set_url="https://beta.example/jwks",
+        )
+        session.add(registration)
+        session.flush()
+        user = LtiUser(registration_id=registration.id, sub="beta-user")
+        session.add(user)
+        session.flush()
+        template = session.get(Attempt, like)
+        assert template is not None
+        theirs = Attempt(
+            registration_id=registration.id,
+            user_id=user.id,
+            credential_id=template.credential_id,
+            version_id=template.version_id,
+            number=1,
+            state=Attempt.DRAFT,
+            changes_note="",
+        )
+        session.add(theirs)
+        session.flush()
+        return registration.id, theirs.id

@@ -290,37 +290,14 @@ def test_another_platforms_attempt_and_files_are_not_found(educator, live):
     """Every files route that takes an id, with another platform's ids (tests/test_tenancy)."""
     from app.db import get_db
     from app.evidence.models import EvidenceFile
-    from app.lti.models import LtiUser, Registration
+    from tests.evidence.support import other_platform_attempt
     from tests.test_tenancy import TENANT_ROUTES
 
+    registration_id, theirs = other_platform_attempt(live, educator.attempt_id)
     with get_db(live.tool).begin() as session:
-        registration = Registration(
-            name="beta",
-            issuer="https://beta.example",
-            client_id="c",
-            auth_login_url="https://beta.example/auth",
-            auth_token_url="https://beta.example/token",
-            key_set_url="https://beta.example/jwks",
-        )
-        session.add(registration)
-        session.flush()
-        user = LtiUser(registration_id=registration.id, sub="beta-user")
-        session.add(user)
-        session.flush()
-        mine = session.get(Attempt, educator.attempt_id)
-        theirs = Attempt(
-            registration_id=registration.id,
-            user_id=user.id,
-            credential_id=mine.credential_id,
-            version_id=mine.version_id,
-            number=1,
-            state=Attempt.DRAFT,
-        )
-        session.add(theirs)
-        session.flush()
         row = EvidenceFile(
-            registration_id=registration.id,
-            attempt_id=theirs.id,
+            registration_id=registration_id,
+            attempt_id=theirs,
             part_key="artifact",
             storage_key="0" * 32,
             name="theirs.pdf",
@@ -331,7 +308,7 @@ def test_another_platforms_attempt_and_files_are_not_found(educator, live):
         )
         session.add(row)
         session.flush()
-        ids = {"attempt": theirs.id, "file": row.id}
+        ids = {"attempt": theirs, "file": row.id}
     methods = {
         "start": "POST",
         "status": "GET",

@@ -25,6 +25,7 @@ from tests.evidence.support import (
     attempts,
     launch,
     link_from,
+    other_platform_attempt,
     rows_of,
     second_course,
     set_state,
@@ -565,48 +566,20 @@ def test_the_instructor_sees_each_visitors_evidence_state(live, educator, activi
 
 def test_another_platforms_attempt_is_not_found(live, educator):
     """Every evidence route that takes an id, with another platform's ids (tests/test_tenancy)."""
-    from app.catalog.models import Credential
-    from app.lti.models import LtiUser, Registration
     from tests.test_tenancy import TENANT_ROUTES
 
-    mine = _started(educator)
+    registration_id, theirs = other_platform_attempt(live, _started(educator))
     with get_db(live.tool).begin() as session:
-        registration = Registration(
-            name="beta",
-            issuer="https://beta.example",
-            client_id="c",
-            auth_login_url="https://beta.example/auth",
-            auth_token_url="https://beta.example/token",
-            key_set_url="https://beta.example/jwks",
-        )
-        session.add(registration)
-        session.flush()
-        user = LtiUser(registration_id=registration.id, sub="beta-user")
-        session.add(user)
-        session.flush()
-        template = session.get(Attempt, mine)
-        credential = session.get(Credential, template.credential_id)
-        theirs = Attempt(
-            registration_id=registration.id,
-            user_id=user.id,
-            credential_id=credential.id,
-            version_id=template.version_id,
-            number=1,
-            state=Attempt.DRAFT,
-            changes_note="",
-        )
-        session.add(theirs)
-        session.flush()
         link = EvidenceLink(
-            registration_id=registration.id,
-            attempt_id=theirs.id,
+            registration_id=registration_id,
+            attempt_id=theirs,
             part_key="lesson-plan",
             url="https://beta.example/x",
             title="Theirs",
         )
         session.add(link)
         session.flush()
-        ids = {"attempt": theirs.id, "link": link.id}
+        ids = {"attempt": theirs, "link": link.id}
     for endpoint, build in TENANT_ROUTES.items():
         if not endpoint.startswith("evidence."):
             continue
