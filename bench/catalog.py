@@ -409,7 +409,7 @@ def main() -> None:
 
     from app import create_app
     from app.db import get_db
-    from bench.launch import SECRET, cpu_seconds, wait_up
+    from bench.launch import SECRET, cpu_seconds, serve, stop, wait_up
     from tests.support.postgres import free_port, start_postgres
 
     folder = Path(tempfile.mkdtemp(prefix="microcred-bench-"))
@@ -438,18 +438,12 @@ def main() -> None:
                 if pg
                 else "SQLite " + str(connection.scalar(text("SELECT sqlite_version()")))
             )
-        gunicorn = [sys.executable, "-m", "gunicorn", "-w", str(args.workers), "--backlog", "256"]
+        options = ["-w", str(args.workers), "--backlog", "256"]
         for name, port, target in (
             ("tool", tool_port, "app:create_app()"),
             ("devlms", lms_port, "app.devlms:create_devlms_app()"),
         ):
-            processes[name] = subprocess.Popen(
-                [*gunicorn, "-b", f"127.0.0.1:{port}", target],
-                env=env,
-                cwd=ROOT,
-                stdout=(folder / f"{name}.log").open("wb"),
-                stderr=subprocess.STDOUT,
-            )
+            serve(processes, name, port, target, options, env, folder / f"{name}.log")
         wait_up(f"{tool}/healthz")
         wait_up(f"{lms}/")
         token = launch_token(lms, user_id, link_id)
@@ -512,9 +506,7 @@ def main() -> None:
     finally:
         if app is not None:
             get_db(app).engine.dispose()
-        for process in processes.values():
-            process.terminate()
-            process.wait(timeout=20)
+        stop(processes)
         if pg:
             pg.stop()
         shutil.rmtree(folder, ignore_errors=True)

@@ -190,7 +190,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=4, help="threads per tool worker")
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
-    from bench.launch import SECRET, cpu_seconds, pct, wait_up
+    from bench.launch import SECRET, cpu_seconds, pct, serve, stop, wait_up
     from tests.support.postgres import free_port, start_postgres
 
     pg = start_postgres()
@@ -210,19 +210,19 @@ def main() -> None:
             "PYTHONPATH": str(ROOT),
         }
         user_ids, link_id = seed(env, args.educators)
-        gunicorn = [sys.executable, "-m", "gunicorn", "--backlog", "512"]
-        for name, port, target, workers in (
-            ("tool", tool_port, "app:create_app()", ["-w", str(args.workers)]),
-            ("devlms", lms_port, "app.devlms:create_devlms_app()", ["-w", "2"]),
-        ):
-            threads = ["--threads", str(args.threads)] if name == "tool" else []
-            processes[name] = subprocess.Popen(
-                [*gunicorn, *workers, *threads, "-b", f"127.0.0.1:{port}", target],
-                env=env,
-                cwd=ROOT,
-                stdout=(folder / f"{name}.log").open("wb"),
-                stderr=subprocess.STDOUT,
-            )
+        tool_options = ["--backlog", "512", "-w", str(args.workers), "--threads", str(args.threads)]
+        serve(
+            processes, "tool", tool_port, "app:create_app()", tool_options, env, folder / "tool.log"
+        )
+        serve(
+            processes,
+            "devlms",
+            lms_port,
+            "app.devlms:create_devlms_app()",
+            ["--backlog", "512", "-w", "2"],
+            env,
+            folder / "devlms.log",
+        )
         wait_up(f"{tool}/healthz")
         wait_up(f"{lms}/")
         prepared = time.perf_counter()
@@ -262,9 +262,7 @@ def main() -> None:
         print("Running bench/uploads.py …", flush=True)
         subprocess.run([sys.executable, str(ROOT / "bench" / "uploads.py")], cwd=ROOT, check=False)
     finally:
-        for process in processes.values():
-            process.terminate()
-            process.wait(timeout=20)
+        stop(processes)
         pg.stop()
         shutil.rmtree(folder, ignore_errors=True)
 

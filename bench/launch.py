@@ -63,6 +63,32 @@ def wait_up(url: str) -> None:
     raise SystemExit(f"server at {url} did not start")
 
 
+def serve(
+    processes: dict[str, subprocess.Popen[bytes]],
+    name: str,
+    port: int,
+    target: str,
+    options: list[str],
+    env: dict[str, str],
+    log: Path,
+) -> None:
+    """Start ``target`` under gunicorn (with ``options``) on a loopback port, as ``name``."""
+    processes[name] = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", *options, "-b", f"127.0.0.1:{port}", target],
+        env=env,
+        cwd=ROOT,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+
+
+def stop(processes: dict[str, subprocess.Popen[bytes]]) -> None:
+    """End the servers this benchmark started."""
+    for process in processes.values():
+        process.terminate()
+        process.wait(timeout=20)
+
+
 def seed(env: dict[str, str]) -> tuple[list[int], int]:
     """Migrate, seed the demo, add learners; return learner ids and the link to launch."""
     flask = [sys.executable, "-m", "flask", "--app", "app"]
@@ -178,19 +204,13 @@ def main() -> None:
             "PYTHONPATH": str(ROOT),
         }
         user_ids, link_id = seed(env)
-        gunicorn = [sys.executable, "-m", "gunicorn", "-w", str(args.workers), "--backlog", "256"]
+        options = ["-w", str(args.workers), "--backlog", "256"]
         logs = {"tool": folder / "tool.log", "devlms": folder / "devlms.log"}
         for name, port, target in (
             ("tool", tool_port, "bench.floor:app"),
             ("devlms", lms_port, "app.devlms:create_devlms_app()"),
         ):
-            processes[name] = subprocess.Popen(
-                [*gunicorn, "-b", f"127.0.0.1:{port}", target],
-                env=env,
-                cwd=ROOT,
-                stdout=logs[name].open("wb"),
-                stderr=subprocess.STDOUT,
-            )
+            serve(processes, name, port, target, options, env, logs[name])
         wait_up(f"{tool}/healthz")
         wait_up(f"{lms}/")
         launch(lms, user_ids[0], link_id)  # warm: keys made, platform JWKS cached
@@ -252,9 +272,7 @@ def main() -> None:
             "latency ≈ concurrency ÷ throughput."
         )
     finally:
-        for process in processes.values():
-            process.terminate()
-            process.wait(timeout=20)
+        stop(processes)
         pg.stop()
         shutil.rmtree(folder, ignore_errors=True)
 

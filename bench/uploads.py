@@ -229,7 +229,7 @@ def main() -> None:
     sys.path.insert(0, str(ROOT))
     from app import create_app
     from bench.catalog import seed
-    from bench.launch import SECRET, cpu_seconds, wait_up
+    from bench.launch import SECRET, cpu_seconds, serve, stop, wait_up
     from tests.support.lms import bridge_data, forms, submit
     from tests.support.postgres import free_port, start_postgres
 
@@ -252,18 +252,12 @@ def main() -> None:
         env = {**os.environ, **config, "MICROCRED_LOG_LEVEL": "INFO", "PYTHONPATH": str(ROOT)}
         app = create_app({**config, "MICROCRED_LOG_LEVEL": "WARNING"})
         user_id, link_id = seed(app)
-        gunicorn = [sys.executable, "-m", "gunicorn", "-w", str(args.workers), "--timeout", "600"]
+        options = ["-w", str(args.workers), "--timeout", "600"]
         for name, port, target in (
             ("tool", tool_port, "app:create_app()"),
             ("devlms", lms_port, "app.devlms:create_devlms_app()"),
         ):
-            processes[name] = subprocess.Popen(
-                [*gunicorn, "-b", f"127.0.0.1:{port}", target],
-                env=env,
-                cwd=ROOT,
-                stdout=(folder / f"{name}.log").open("wb"),
-                stderr=subprocess.STDOUT,
-            )
+            serve(processes, name, port, target, options, env, folder / f"{name}.log")
         wait_up(f"{tool}/healthz")
         wait_up(f"{lms}/")
         http = requests.Session()
@@ -305,9 +299,7 @@ def main() -> None:
         for line in upload_lines(figures):
             print(line)
     finally:
-        for process in processes.values():
-            process.terminate()
-            process.wait(timeout=20)
+        stop(processes)
         if pg:
             pg.stop()
         shutil.rmtree(folder, ignore_errors=True)
