@@ -203,9 +203,12 @@ def chunk(file_id: int) -> Response:
         )
     launch = _launch()
     offset = _offset()
+    # Read the body outside any transaction: on a slow school connection a chunk takes
+    # seconds to arrive, and neither a row lock nor a pooled connection should wait on it.
     session = db_session()
-    row = files.changeable_file(session, launch, file_id, for_update=True)
+    session.commit()  # ends the launch check's read; the platform scope stays on the session
     data = _read_chunk(request.content_length)
+    row = files.changeable_file(session, launch, file_id, for_update=True)
     files.write_chunk(session, evidence_store(), row, offset, data)
     session.commit()
     return _json(_status(row, launch))
