@@ -139,8 +139,14 @@ def test_close_message_from_another_origin_is_ignored(
         "(src) => { document.getElementById('registration-frame').src = src; }",
         f"{stand_in_tool.url()}/elsewhere",
     )
-    tool = page.frame_locator("#registration-frame")
-    tool.get_by_role("button", name="Back to the LMS").click()
+    # Click only once the frame shows the other origin: under load the first page (the
+    # expected origin, whose close message is honoured) may still be the one on screen.
+    handle = page.locator("#registration-frame").element_handle()
+    assert handle is not None
+    frame = handle.content_frame()
+    assert frame is not None
+    frame.wait_for_url(f"{stand_in_tool.url()}/elsewhere")
+    frame.get_by_role("button", name="Back to the LMS").click()
     page.wait_for_timeout(500)
     expect(page).to_have_url(re.compile(r"/admin/lti-tools/register$"))
     expect(page.get_by_role("heading", name="The tool's registration page")).to_be_visible()
