@@ -5,6 +5,7 @@ from app.catalog import models as catalog_models
 from app.db import Base
 from app.devlms import models as devlms_models
 from app.evidence import models as evidence_models
+from app.grading import models as grading_models
 from app.linking import models as linking_models
 from app.lti import models as lti_models
 
@@ -15,6 +16,7 @@ __all__ = [
     "catalog_models",
     "devlms_models",
     "evidence_models",
+    "grading_models",
     "linking_models",
     "lti_models",
     "metadata",

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     Float,
     ForeignKey,
     Index,
@@ -23,6 +24,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     event,
+    false,
     inspect,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -45,6 +47,10 @@ class Organisation(Base):
     image_id: Mapped[int | None] = mapped_column(
         ForeignKey("catalog_image.id", ondelete="SET NULL")
     )
+    blind_review: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    """Reviewers of every credential of this organisation see no names, emails or course."""
+    turnaround_days: Mapped[int] = mapped_column(Integer, default=14, server_default="14")
+    """The review turnaround target: submissions waiting longer are flagged overdue."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     image: Mapped[Image | None] = relationship()

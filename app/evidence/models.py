@@ -20,6 +20,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -40,6 +41,7 @@ class Attempt(PlatformOwned, Base):
         UniqueConstraint(
             "user_id", "credential_id", "number", name="uq_evidence_attempt_user_credential_number"
         ),
+        Index("ix_evidence_attempt_state_submitted_at", "state", "submitted_at"),
     )
 
     DRAFT = "draft"

@@ -1,0 +1,154 @@
+"""Review: who may assess, the reviews of a submitted attempt, the decision, and the events a
+decision (or a submission) leaves for the worker to deliver.
+
+A submitted attempt is reviewed in rounds: round 1, round 2 when the credential asks for a
+second independent review, round 3 by a lead reviewer when the two disagree. A round has at most
+one review (a unique constraint), and a review in progress is a *claim* that expires: two
+assessors never work on the same submission at once, and an abandoned claim frees itself.
+
+Every row belongs to the educator's platform (the attempt's ``registration_id``), even when the
+assessor launched from another platform under a tool-side grant: the submission's data stays
+with the platform it came from, and a cross-platform assessor's queries say so explicitly.
+
+Side effects that must reach other systems (the gradebook, badge issuance) are written as
+``OutboxEvent`` rows in the same transaction as the submission or decision that causes them and
+delivered by the worker (STYLE.md, "Durable side effects").
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db import Base, utcnow
+from app.tenancy import PlatformOwned
+
+
+class AssessorGrant(PlatformOwned, Base):
+    """A person (as one platform knows them) designated to assess an organisation's credentials
+    across courses and platforms, granted by an operator or an organisation admin."""
+
+    __tablename__ = "grading_assessor_grant"
+    __table_args__ = (
+        UniqueConstraint(
+            "organisation_id", "user_id", name="uq_grading_assessor_grant_organisation_user"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    registration_id: Mapped[int] = mapped_column(
+        ForeignKey("lti_registration.id", ondelete="CASCADE"), index=True
+    )
+    """The assessor's platform."""
+    organisation_id: Mapped[int] = mapped_column(
+        ForeignKey("catalog_organisation.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[int] = mapped_column(ForeignKey("lti_user.id", ondelete="CASCADE"), index=True)
+    lead: Mapped[bool] = mapped_column(Boolean, default=False)
+    """A lead reviewer settles disagreements between two independent reviews."""
+    granted_by: Mapped[str] = mapped_column(String(320))
+    """Who granted it (an operator's or organisation admin's email, or ``cli``)."""
+    granted_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column()
+
+
+class Review(PlatformOwned, Base):
+    """One assessor's judgement of one submitted attempt, in one round: a claim while in
+    progress (its draft autosaved), then submitted."""
+
+    __tablename__ = "grading_review"
+    __table_args__ = (
+        UniqueConstraint("attempt_id", "round", name="uq_grading_review_attempt_round"),
+        Index("ix_grading_review_reviewer_state", "reviewer_id", "state"),
+    )
+
+    FIRST = 1
+    SECOND = 2
+    LEAD = 3
+
+    CLAIMED = "claimed"
+    """In progress: the reviewer holds the submission until ``expires_at``."""
+    SUBMITTED = "submitted"
+
+    EARNED = "earned"
+    NOT_YET = "not_yet"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    registration_id: Mapped[int] = mapped_column(
+        ForeignKey("lti_registration.id", ondelete="CASCADE"), index=True
+    )
+    """The educator's platform (the attempt's)."""
+    attempt_id: Mapped[int] = mapped_column(
+        ForeignKey("evidence_attempt.id", ondelete="CASCADE"), index=True
+    )
+    round: Mapped[int] = mapped_column(Integer, default=FIRST)
+    reviewer_id: Mapped[int] = mapped_column(ForeignKey("lti_user.id", ondelete="RESTRICT"))
+    """The assessor (an ``lti_user`` of any platform)."""
+    state: Mapped[str] = mapped_column(String(16), default=CLAIMED)
+    criteria: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    """Per criterion key: ``{"met": true | false | null, "comment": "…"}``."""
+    feedback: Mapped[str] = mapped_column(Text, default="")
+    """Overall feedback to the educator."""
+    outcome: Mapped[str | None] = mapped_column(String(16))
+    """``earned`` or ``not_yet``, computed by the credential's passing rule on submission."""
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    """Raised by every draft save; a save quoting an older number is a conflict."""
+    claimed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()
+    """Until when the claim holds; after it, another assessor may take the submission over."""
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    submitted_at: Mapped[datetime | None] = mapped_column()
+
+
+class Decision(PlatformOwned, Base):
+    """The outcome of a submitted attempt, as the educator sees it."""
+
+    __tablename__ = "grading_decision"
+    __table_args__ = (UniqueConstraint("attempt_id", name="uq_grading_decision_attempt"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    registration_id: Mapped[int] = mapped_column(
+        ForeignKey("lti_registration.id", ondelete="CASCADE"), index=True
+    )
+    """The educator's platform (the attempt's)."""
+    attempt_id: Mapped[int] = mapped_column(ForeignKey("evidence_attempt.id", ondelete="CASCADE"))
+    review_id: Mapped[int] = mapped_column(ForeignKey("grading_review.id", ondelete="RESTRICT"))
+    """The review whose judgement stands (the only one, the agreeing first, or the lead's)."""
+    outcome: Mapped[str] = mapped_column(String(16))
+    criteria: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    """Per criterion key: ``{"met": bool, "comment": "…"}`` as the educator sees it."""
+    feedback: Mapped[str] = mapped_column(Text, default="")
+    decided_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class OutboxEvent(PlatformOwned, Base):
+    """Something that happened and must reach another system: written in the same transaction
+    as its cause, handled by the worker (which fans it out to gradebook deliveries and badge
+    issuance) with bounded retries."""
+
+    __tablename__ = "grading_outbox_event"
+    __table_args__ = (Index("ix_grading_outbox_event_pending", "processed_at", "available_at"),)
+
+    SUBMITTED = "submitted"
+    """An attempt was submitted (gradebook: Submitted / PendingManual)."""
+    DECIDED = "decided"
+    """A decision was made (gradebook: Completed / FullyGraded with the score; badge if earned)."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    registration_id: Mapped[int] = mapped_column(
+        ForeignKey("lti_registration.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(32))
+    attempt_id: Mapped[int] = mapped_column(
+        ForeignKey("evidence_attempt.id", ondelete="CASCADE"), index=True
+    )
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    available_at: Mapped[datetime] = mapped_column(default=utcnow)
+    """Not handled before this time (retry back-off)."""
+    tries: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    processed_at: Mapped[datetime | None] = mapped_column()
