@@ -130,6 +130,15 @@ TENANT_ROUTES: dict[str, object] = {
     "evidence.confirm_submit": lambda ids: f"/work/attempts/{ids['attempt']}/submit",
     "evidence.submit": lambda ids: f"/work/attempts/{ids['attempt']}/submit",
     "evidence.next_attempt": lambda ids: f"/work/attempts/{ids['attempt']}/next",
+    # Visited with another platform's submitted attempt in
+    # tests/grading/test_views.py::test_another_platforms_submission_is_not_found.
+    "grading.review_page": lambda ids: f"/review/attempts/{ids['attempt']}",
+    "grading.claim": lambda ids: f"/review/attempts/{ids['attempt']}/claim",
+    "grading.release": lambda ids: f"/review/attempts/{ids['attempt']}/release",
+    "grading.save_draft_json": lambda ids: f"/review/attempts/{ids['attempt']}/draft",
+    "grading.save_form": lambda ids: f"/review/attempts/{ids['attempt']}/save",
+    "grading.confirm": lambda ids: f"/review/attempts/{ids['attempt']}/decide",
+    "grading.decide": lambda ids: f"/review/attempts/{ids['attempt']}/decide",
     # Visited with another platform's attempt and file ids in
     # tests/evidence/test_file_views.py::test_another_platforms_attempt_and_files_are_not_found.
     "evidence_files.start": lambda ids: (

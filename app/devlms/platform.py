@@ -51,7 +51,11 @@ CLIENT_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 LIS = "http://purl.imsglobal.org/vocab/lis/v2/membership#"
 ROLE_URIS = {
     "Instructor": [LIS + "Instructor"],
-    "TeachingAssistant": [LIS + "Instructor#TeachingAssistant", LIS + "Instructor"],
+    # A sub-role's URI is its principal role's path plus the sub-role (LIS v2 vocabulary).
+    "TeachingAssistant": [
+        "http://purl.imsglobal.org/vocab/lis/v2/membership/Instructor#TeachingAssistant",
+        LIS + "Instructor",
+    ],
     "Learner": [LIS + "Learner"],
 }
 SCOPE_LINEITEM = "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem"

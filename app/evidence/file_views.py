@@ -48,6 +48,29 @@ FORM_UPLOAD_MAX = 64 * 1024 * 1024
 """Largest file the page's plain form takes (without the script, nothing can resume)."""
 FORM_OVERHEAD = 64 * 1024
 DOWNLOAD_CSP = "default-src 'none'; sandbox"
+PDF = "application/pdf"
+PDF_CSP = "default-src 'none'; frame-ancestors 'self'"
+"""A PDF shown in the review page's frame: Chromium's viewer refuses a sandboxed document, so
+the PDF is confined by an empty policy and may be framed by the tool's own pages only."""
+INLINE_TYPES = frozenset(
+    {
+        "image/png",
+        "image/jpeg",
+        "image/gif",
+        "image/webp",
+        PDF,
+        "audio/mpeg",
+        "audio/ogg",
+        "audio/wav",
+        "audio/mp4",
+        "audio/webm",
+        "video/mp4",
+        "video/webm",
+        "video/ogg",
+        "video/quicktime",
+    }
+)
+"""Types the review page shows in place (``?inline=1``); everything else is a download."""
 
 
 @bp.app_template_filter("file_size")
@@ -235,21 +258,24 @@ def remove(file_id: int) -> Response:
     return _json({"id": file_id, "removed": True, "session": session_token_for(launch)})
 
 
-def _disposition(name: str) -> str:
-    """``attachment`` with an ASCII fallback name and the real one as ``filename*`` (RFC 6266)."""
+def _disposition(name: str, *, inline: bool = False) -> str:
+    """``attachment`` (or ``inline``) with an ASCII fallback name and the real one as
+    ``filename*`` (RFC 6266)."""
     fallback = "".join(c if 32 <= ord(c) < 127 and c not in '"\\' else "_" for c in name)
-    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
+    kind = "inline" if inline else "attachment"
+    return f"{kind}; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
 @bp.route("/evidence/files/<int:file_id>/download", methods=["GET", "HEAD"])
 def download(file_id: int) -> Response:
     launch = _launch()
-    row = files.readable_file(db_session(), launch, file_id)
+    row, name = files.readable_file(db_session(), launch, file_id)
     media_type = row.media_type + ("; charset=utf-8" if row.media_type.startswith("text/") else "")
+    inline = request.args.get("inline") == "1" and row.media_type in INLINE_TYPES
     headers = {
-        "Content-Disposition": _disposition(row.name),
+        "Content-Disposition": _disposition(name, inline=inline),
         "X-Content-Type-Options": "nosniff",
-        "Content-Security-Policy": DOWNLOAD_CSP,
+        "Content-Security-Policy": PDF_CSP if inline and row.media_type == PDF else DOWNLOAD_CSP,
         "Cache-Control": "private, no-store",
         "Accept-Ranges": "bytes",
         "ETag": f'"{row.sha256}"',

@@ -22,20 +22,23 @@ must not bring the row back), and the sweeper commits file by file.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import PurePosixPath
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.db import utcnow
-from app.errors import AppError, Conflict, NotFound
+from app.errors import AppError, Conflict, Forbidden, NotFound
 from app.evidence import access, sniffing
 from app.evidence.models import Attempt, EvidenceFile
 from app.evidence.services import Part, part_of
 from app.evidence.sniffing import FileRejected
 from app.evidence.storage import CHUNK_SIZE, EvidenceStore, new_key
+from app.grading import services as grading
 from app.lti.launch import Launch
 from app.tenancy import ALL_PLATFORMS
 
@@ -281,30 +284,44 @@ def key_in_use(session: Session, key: str) -> bool:
     return bool(count)
 
 
-def readable_file(session: Session, launch: Launch, file_id: int) -> EvidenceFile:
-    """A complete file the launching person may download, or 404.
+def readable_file(session: Session, launch: Launch, file_id: int) -> tuple[EvidenceFile, str]:
+    """A complete file the launching person may download, and the name to give it; or 404.
 
-    For now that is the attempt's educator; the review feature adds the reviewers assigned to
-    the attempt in ``_may_read``."""
-    found = session.get(EvidenceFile, file_id)
-    if (
-        found is None
-        or found.state != EvidenceFile.COMPLETE
-        or not _may_read(session, launch, found)
-    ):
+    The attempt's educator may; so may anyone who may review the attempt (app/grading), from
+    whichever platform — and in blind review the file's name, which may carry the educator's,
+    is replaced by a neutral one."""
+    found = session.get(EvidenceFile, file_id, execution_options={ALL_PLATFORMS: True})
+    name = _readable_name(session, launch, found) if found is not None else None
+    if found is None or found.state != EvidenceFile.COMPLETE or name is None:
         raise NotFound(
             "There is no file you may open at this address.",
             hint="It may have been removed. Open the work's page again from your course.",
         )
-    return found
+    return found, name
 
 
-def _may_read(session: Session, launch: Launch, row: EvidenceFile) -> bool:
+def _readable_name(session: Session, launch: Launch, row: EvidenceFile) -> str | None:
+    if row.registration_id == launch.registration_id:
+        try:
+            access.own_attempt(session, launch, row.attempt_id)
+        except (NotFound, Forbidden):
+            pass
+        else:
+            return row.name
     try:
-        access.own_attempt(session, launch, row.attempt_id)
-    except NotFound:
-        return False
-    return True
+        reviewer = grading.reviewer_of(session, launch)
+        found = grading.target(session, reviewer, row.attempt_id)
+    except (NotFound, Forbidden):
+        return None
+    return blind_name(row) if found.settings.blind else row.name
+
+
+def blind_name(row: EvidenceFile) -> str:
+    """A file's name for a blind reviewer: its number and its type, nothing the educator chose."""
+    extension = PurePosixPath(row.name).suffix.lower()
+    if not re.fullmatch(r"\.[a-z0-9]{1,8}", extension):
+        extension = ""
+    return f"evidence-{row.id}{extension}"
 
 
 def sweep(session: Session, store: EvidenceStore, older_than: timedelta = SWEEP_AFTER) -> list[str]:

@@ -28,6 +28,7 @@ from app.db import utcnow
 from app.errors import AppError, Conflict, NotFound
 from app.evidence.access import AttemptLocked, educator, require_open
 from app.evidence.models import Answer, Attempt, EvidenceFile, EvidenceLink
+from app.grading import outbox
 from app.lti.launch import Launch
 from app.lti.models import LtiUser
 
@@ -582,6 +583,12 @@ def submit(session: Session, attempt: Attempt) -> Attempt:
                 "This attempt cannot be submitted yet: " + " ".join(problems),
                 hint="Nothing was submitted; your draft is as you left it.",
             )
+        outbox.record(
+            session,
+            attempt,
+            outbox.SUBMITTED,
+            {"submitted_at": now.isoformat(), "number": attempt.number},
+        )
     session.refresh(attempt)
     return attempt
 

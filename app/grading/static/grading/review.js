@@ -1,0 +1,151 @@
+/* The review page: the judgement autosaves, and the reviewer always sees where it stands.
+ *
+ * A save goes ~1.5 s after a change (and when the page is hidden), quoting the draft's version;
+ * a 409 means the review was saved from another tab, and autosave stops with a message rather
+ * than overwrite it. A failed save is retried with backoff and a visible warning. The form's
+ * buttons wait for a save in flight, so the decision is always made on what is on screen.
+ * Without this script the form posts on its own ("Save draft", "Continue to the decision").
+ */
+(function () {
+  "use strict";
+
+  var SAVE_DELAY_MS = 1500;
+  var MAX_RETRY_MS = 30000;
+
+  var root = document.getElementById("review");
+  var form = document.getElementById("review-form");
+  if (!root || !form || !root.dataset.review) return;
+
+  var token = root.dataset.session;
+  var url = root.dataset.draftUrl;
+  var reviewId = parseInt(root.dataset.review, 10);
+  var versionField = form.querySelector("[data-version-field]");
+  var status = form.querySelector("[data-review-status]");
+  var expires = document.querySelector("time[data-expires]");
+  var timer = null;
+  var inflight = null;
+  var dirty = false;
+  var blocked = false;
+  var retryMs = 0;
+
+  function say(text, failing) {
+    status.textContent = text;
+    status.classList.toggle("failing", !!failing);
+  }
+
+  function localTime(iso) {
+    var when = new Date(iso);
+    return isNaN(when.getTime()) ? "" :
+      when.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  }
+
+  function judgement() {
+    var criteria = {};
+    var fieldsets = form.querySelectorAll("[data-criterion]");
+    for (var i = 0; i < fieldsets.length; i++) {
+      var key = fieldsets[i].dataset.criterion;
+      var chosen = fieldsets[i].querySelector("input[type=radio]:checked");
+      var comment = fieldsets[i].querySelector("textarea");
+      criteria[key] = {
+        met: chosen ? chosen.value === "met" : null,
+        comment: comment ? comment.value : ""
+      };
+    }
+    var feedback = form.querySelector("#feedback");
+    return { criteria: criteria, feedback: feedback ? feedback.value : "" };
+  }
+
+  function save() {
+    if (blocked) return Promise.resolve(false);
+    if (inflight) return inflight.then(function () { return dirty ? save() : true; });
+    clearTimeout(timer);
+    dirty = false;
+    var body = judgement();
+    body.review = reviewId;
+    body.version = parseInt(versionField.value, 10);
+    say("Saving…");
+    inflight = fetch(url, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: {
+        "Content-Type": "application/json",
+        "Accept": "application/json",
+        "Authorization": "Bearer " + token
+      },
+      body: JSON.stringify(body)
+    }).then(function (response) {
+      return response.json().catch(function () { return {}; }).then(function (data) {
+        inflight = null;
+        if (response.ok) {
+          retryMs = 0;
+          versionField.value = String(data.version);
+          if (data.session) token = data.session;
+          if (expires && data.expires_at) {
+            expires.setAttribute("datetime", data.expires_at);
+            expires.textContent = localTime(data.expires_at);
+          }
+          say("Draft saved at " + localTime(data.saved_at) + " · " + data.judged + " of " +
+            data.total + " criteria judged" + (data.judged === data.total ?
+              " · by the rule: " + (data.outcome === "earned" ? "earned" : "not yet") : ""));
+          return true;
+        }
+        var message = (data.error && data.error.message) || "The draft was not saved.";
+        var hint = (data.error && data.error.hint) || "";
+        if (response.status === 409 || response.status === 401 || response.status === 404) {
+          blocked = true; // someone else's save, an ended session or a lost claim: stop
+          say("Not saved: " + message + " " + hint, true);
+          return false;
+        }
+        say("Not saved: " + message + " " + hint, true);
+        return false;
+      });
+    }, function () {
+      inflight = null;
+      dirty = true;
+      retryMs = Math.min(MAX_RETRY_MS, retryMs ? retryMs * 2 : 2000);
+      say("Not saved yet: the connection failed. Trying again in " +
+        Math.round(retryMs / 1000) + " s; keep this page open.", true);
+      timer = setTimeout(save, retryMs);
+      return false;
+    });
+    return inflight;
+  }
+
+  function changed() {
+    dirty = true;
+    say("Unsaved changes…");
+    clearTimeout(timer);
+    timer = setTimeout(save, SAVE_DELAY_MS);
+  }
+
+  form.addEventListener("input", changed);
+  form.addEventListener("change", changed);
+  document.addEventListener("visibilitychange", function () {
+    if (document.visibilityState === "hidden" && dirty) save();
+  });
+  window.addEventListener("beforeunload", function (event) {
+    if (dirty || inflight) {
+      event.preventDefault();
+      event.returnValue = "";
+    }
+  });
+
+  var clicked = null;
+  form.addEventListener("click", function (event) {
+    if (event.target && event.target.name === "action") clicked = event.target.value;
+  });
+  form.addEventListener("submit", function (event) {
+    if (!dirty && !inflight) return; // the form's version is current: post it as it is
+    event.preventDefault();
+    save().then(function (ok) {
+      if (!ok) return;
+      dirty = false;
+      var action = document.createElement("input");
+      action.type = "hidden";
+      action.name = "action";
+      action.value = clicked || "save";
+      form.appendChild(action);
+      form.submit();
+    });
+  });
+})();
