@@ -58,9 +58,7 @@ def set_review(live: LiveServers, *, organisation_blind: bool | None = None, **r
             content["review"] = {**(content.get("review") or {}), **review}
             # A published version is immutable through the ORM (its events refuse); a test
             # that needs other settings changes the row underneath.
-            session.execute(
-                table.update().where(table.c.id == version.id).values(content=content)
-            )
+            session.execute(table.update().where(table.c.id == version.id).values(content=content))
         if organisation_blind is not None:
             organisation = session.get(Organisation, credential.organisation_id)
             assert organisation is not None
