@@ -405,7 +405,10 @@ def claim(session: Session, reviewer: Reviewer, found: Target) -> Review:
         )
     expires = now + timedelta(minutes=CLAIM_MINUTES)
     stale = next((r for r in reviews if r.round == where.round), None)
-    if stale is not None:
+    if stale is not None and stale.reviewer_id == reviewer.user_id:
+        # Their own claim ran out and nobody took it: it is theirs again, draft and all.
+        review = _renew(session, stale, now)
+    elif stale is not None:
         # An expired claim: take it over, unless someone else does first (the conditional
         # UPDATE decides). The previous holder's draft goes: reviews are independent.
         result = session.execute(

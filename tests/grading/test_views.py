@@ -236,6 +236,18 @@ def test_an_expired_claim_can_be_taken_over_and_its_draft_goes(
     assert "is reviewing this submission" in lost.json()["error"]["message"]
 
 
+def test_reopening_ones_own_expired_claim_keeps_the_draft(live, educator, instructor):
+    attempt = submitted(educator)
+    review, version = review_ids(claim(instructor, attempt).text)
+    assert draft(instructor, attempt, review, version, judgement(), "Before lunch").ok
+    with get_db(live.tool).begin() as session:
+        session.execute(update(Review).where(Review.id == review).values(expires_at=utcnow()))
+    page = claim(instructor, attempt)
+    assert page.status_code == 200 and "Before lunch" in page.text
+    [row] = reviews(live, attempt)
+    assert row.feedback == "Before lunch" and row.expires_at > utcnow()
+
+
 def test_giving_a_submission_back_frees_it(live, educator, instructor, assistant):
     attempt = submitted(educator)
     claim(instructor, attempt)
