@@ -109,7 +109,9 @@ def grants_command(organisation: str | None) -> None:
     """List the assessor grants (of ORGANISATION, or of every organisation)."""
     with get_db(current_app).begin() as session:
         found = _organisation(session, organisation) if organisation else None
-        names = dict(session.execute(select(Organisation.id, Organisation.slug)).tuples())
+        names = {
+            oid: slug for oid, slug in session.execute(select(Organisation.id, Organisation.slug))
+        }
         rows = assessors.all_grants(session, found)
     if not rows:
         click.echo("No assessor grants.")
