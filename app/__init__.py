@@ -57,6 +57,7 @@ def create_app(config_override: Mapping[str, Any] | None = None) -> Flask:
     from app.core.views import bp as core_bp
     from app.evidence import file_views as evidence_files
     from app.evidence.views import bp as evidence_bp
+    from app.grading.admin_views import bp as grading_admin_bp
     from app.grading.views import bp as grading_bp
     from app.linking.views import bp as linking_bp
     from app.lti.setup_views import bp as lti_setup_bp
@@ -76,5 +77,6 @@ def create_app(config_override: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(grading_bp)
     app.register_blueprint(authoring_bp, url_prefix=admin.URL_PREFIX + "/catalog")
     app.register_blueprint(stack_authoring_bp, url_prefix=admin.URL_PREFIX + "/catalog/stacks")
+    app.register_blueprint(grading_admin_bp, url_prefix=admin.URL_PREFIX)
     cli.init_app(app)
     return app

@@ -77,11 +77,13 @@ def _cli_message(exc: AppError) -> str:
 
 def init_app(app: Flask) -> None:
     from app.catalog.cli import group as catalog_group
+    from app.grading.cli import group as grading_group
     from app.lti.cli import group as registration_links_group
     from app.lti.keys import JWKS_MAX_AGE
 
     app.cli.add_command(registration_links_group)
     app.cli.add_command(catalog_group)
+    app.cli.add_command(grading_group)
 
     @app.cli.group("db")
     def db_group() -> None:

@@ -116,6 +116,9 @@ NOT_PLATFORM_SCOPED = {
     "platform, signed in apart from LTI; checked per organisation in tests/catalog",
     "stack_authoring": "the console's stack authoring: as authoring, checked per organisation "
     "in tests/catalog/test_stack_authoring.py",
+    "grading_admin": "the console's review pages (assessor grants, turnaround, calibration): "
+    "across every platform, signed in apart from LTI; checked per organisation in "
+    "tests/grading/test_admin_views.py",
 }
 # endpoint -> builds the URL for platform A's session with platform B's ids (add new routes here).
 TENANT_ROUTES: dict[str, object] = {

@@ -19,6 +19,8 @@ from werkzeug.wrappers import Response
 from app.admin import runtime, services, sessions
 from app.admin.models import Operator
 from app.admin.schemas import FAMILY_LABELS, LABELS, SOURCE_LABELS
+from app.catalog.authoring import rights_of
+from app.catalog.models import Author
 from app.db import db_session
 from app.errors import Forbidden, Unauthorized, wants_json
 
@@ -28,12 +30,17 @@ NAV: list[tuple[str, str, bool]] = [
     ("authoring.credentials", "Credentials", False),
     ("stack_authoring.stacks", "Stacks", False),
     ("authoring.organisations", "Organisations", False),
+    ("grading_admin.assessors", "Assessors", True),
+    ("grading_admin.turnaround", "Turnaround", True),
     ("admin.platforms", "Platforms", True),
     ("admin.add_platform", "Add a platform", True),
     ("admin.keys_page", "Keys", True),
     ("admin.registration_links_page", "Registration links", True),
     ("admin.audit_log", "Audit log", True),
 ]
+
+ORGANISATION_ADMIN_PAGES = frozenset({"grading_admin.assessors"})
+"""Operators-only entries of NAV that an organisation's admins see too."""
 
 
 def home_for(account: Operator) -> str:
@@ -110,7 +117,12 @@ def attach(
         nav = [
             (endpoint, label)
             for endpoint, label, operator_only in NAV
-            if account is not None and (account.is_operator or not operator_only)
+            if account is not None
+            and (
+                account.is_operator
+                or not operator_only
+                or (endpoint in ORGANISATION_ADMIN_PAGES and _admins_an_organisation(account))
+            )
         ]
         return {
             "csrf_token": lambda: sessions.csrf_token(runtime().settings.secret_key),
@@ -122,6 +134,14 @@ def attach(
             "utc": _utc,
             "describe": _describe,
         }
+
+
+def _admins_an_organisation(account: Operator) -> bool:
+    """Tell whether a non-operator account is an admin of an organisation (once a request)."""
+    if "admins_an_organisation" not in g:
+        rights = rights_of(db_session(), account)
+        g.admins_an_organisation = Author.ADMIN in rights.roles.values()
+    return bool(g.admins_an_organisation)
 
 
 def _utc(value: datetime | None) -> str:

@@ -596,6 +596,28 @@ def retire(
 
 # --- Organisations' profiles and authors ---------------------------------------------------------
 
+DEFAULT_TURNAROUND_DAYS = 14
+
+REVIEW_SETTINGS: tuple[Field, ...] = (
+    Field(
+        "blind_review",
+        "Blind review: assessors do not see educators' names, emails or courses",
+        "bool",
+        hint="For every credential of the organisation; a credential can also ask for it alone.",
+    ),
+    Field(
+        "turnaround_days",
+        "Review turnaround target in days",
+        "int",
+        minimum=1,
+        maximum=90,
+        default=DEFAULT_TURNAROUND_DAYS,
+        hint="Submissions waiting longer are flagged overdue, unless a credential sets its own "
+        f"target. 1 to 90; leave empty for {DEFAULT_TURNAROUND_DAYS}.",
+    ),
+)
+"""The organisation's review settings, saved with its profile."""
+
 ORGANISATION_FIELDS: tuple[Field, ...] = (
     Field(
         "name",
@@ -629,6 +651,7 @@ ORGANISATION_FIELDS: tuple[Field, ...] = (
         max_length=20000,
         hint="A short description for the catalog and the badge's issuer profile. Markdown.",
     ),
+    *REVIEW_SETTINGS,
 )
 ROLE_LABELS = {Author.AUTHOR: "Author", Author.ADMIN: "Organisation admin"}
 
@@ -653,7 +676,7 @@ def update_organisation(
         raise InvalidChange("Some fields need attention.")
     changes: dict[str, Any] = {}
     for f in ORGANISATION_FIELDS:
-        new = values.get(f.name) or ""
+        new = _organisation_value(f, values.get(f.name))
         old = getattr(organisation, f.name)
         if new != old:
             changes[f.name] = {"from": old, "to": new} if f.kind != "markdown" else "changed"
@@ -664,6 +687,15 @@ def update_organisation(
         )
     session.flush()
     return changes
+
+
+def _organisation_value(f: Field, value: Any) -> Any:
+    """Return what the organisation's column holds for a form's value (empty → the default)."""
+    if f.kind == "bool":
+        return bool(value)
+    if f.name == "turnaround_days":
+        return value or DEFAULT_TURNAROUND_DAYS
+    return value or ""
 
 
 def organisation_to_manage(session: Session, rights: Rights, slug: str) -> Organisation:
@@ -701,7 +733,15 @@ def create_organisation(session: Session, rights: Rights, slug: str, form: Parse
         )
     elif session.scalars(select(Organisation.id).where(Organisation.slug == slug)).first():
         form.errors["slug"] = f"There is already an organisation with the address “{slug}”."
-    organisation = Organisation(slug=slug, name="", url="", email="", description="")
+    organisation = Organisation(
+        slug=slug,
+        name="",
+        url="",
+        email="",
+        description="",
+        blind_review=False,
+        turnaround_days=DEFAULT_TURNAROUND_DAYS,
+    )
     if form.errors:
         raise InvalidChange("Some fields need attention.")
     session.add(organisation)

@@ -523,6 +523,7 @@ def _organisation_page(
         organisation=found,
         may_manage=rights.may_manage(found.id),
         fields=authoring.ORGANISATION_FIELDS,
+        review_fields=authoring.REVIEW_SETTINGS,
         typed=typed,
         errors=errors,
         authors=authoring.authors_of(db_session(), found),

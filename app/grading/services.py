@@ -38,7 +38,8 @@ from app.errors import AppError, Conflict, Forbidden, NotFound
 from app.evidence.models import Attempt
 from app.evidence.services import PartWork, part_works
 from app.grading import outbox, rules
-from app.grading.models import AssessorGrant, Decision, Review
+from app.grading.assessors import granted_organisations
+from app.grading.models import Decision, Review
 from app.linking.models import LinkedCredential, LinkVisit
 from app.lti.launch import Launch
 from app.lti.models import LtiContext, LtiResourceLink, LtiUser
@@ -117,20 +118,6 @@ class Reviewer:
     @property
     def is_assessor(self) -> bool:
         return self.context_id is not None or bool(self.grants)
-
-
-def granted_organisations(session: Session, registration_id: int, user_id: int) -> dict[int, bool]:
-    """Return the organisations this person holds an active assessor grant for (→ lead)."""
-    rows = session.execute(
-        select(AssessorGrant.organisation_id, AssessorGrant.lead)
-        .where(
-            AssessorGrant.registration_id == registration_id,
-            AssessorGrant.user_id == user_id,
-            AssessorGrant.revoked_at.is_(None),
-        )
-        .execution_options(**ALL)
-    )
-    return {organisation_id: bool(lead) for organisation_id, lead in rows}
 
 
 def reviewer_of(session: Session, launch: Launch) -> Reviewer:
