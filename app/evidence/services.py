@@ -918,9 +918,7 @@ def workspace(session: Session, attempt: Attempt) -> Workspace:
         contact=contact_of(session, attempt.credential_id),
         history=history,
         decision=decision,
-        previous_decision=(
-            decisions.get(previous.id) if previous and decision is None else None
-        ),
+        previous_decision=(decisions.get(previous.id) if previous and decision is None else None),
     )
 
 
