@@ -151,7 +151,7 @@ def test_the_assessor_is_never_named(live, educator):
     _not_yet(live, educator)
     page = _workspace(educator)
     assert ASSESSOR_NAME not in page and "q.blackwood" not in page
-    assert "The assessor’s feedback" in page
+    assert "The assessor\u2019s feedback" in page
 
 
 def test_earned_shows_every_criterion_met_and_no_next_attempt(live, educator):
@@ -225,7 +225,7 @@ def test_a_decided_next_attempt_shows_only_its_own_decision(live, educator):
 def test_the_activity_page_points_to_the_assessors_feedback(live, educator, activity):
     _not_yet(live, educator)
     page = launch(live, LEARNER, activity).page.text
-    assert "<strong>Not yet</strong> — see the assessor’s feedback." in page
+    assert "<strong>Not yet</strong> — see the assessor\u2019s feedback." in page
     assert re.search(rf'href="/work/{HINGE}\?[^"]*#decision"', page)
 
 
@@ -239,7 +239,7 @@ def test_the_activity_page_says_earned(live, educator, activity):
 def test_the_catalog_page_points_to_the_assessors_feedback(live, educator):
     _not_yet(live, educator)
     page = educator.get(f"/catalog/credentials/{HINGE}").text
-    assert "<strong>Not yet</strong> — see the assessor’s feedback." in page
+    assert "<strong>Not yet</strong> — see the assessor\u2019s feedback." in page
 
 
 # --- Statements -----------------------------------------------------------------------------
