@@ -29,6 +29,7 @@ from app.errors import AppError, Conflict, NotFound
 from app.evidence.access import AttemptLocked, educator, require_open
 from app.evidence.models import Answer, Attempt, EvidenceFile, EvidenceLink
 from app.grading import outbox
+from app.grading.models import Decision
 from app.lti.launch import Launch
 from app.lti.models import LtiUser
 
@@ -774,6 +775,120 @@ def states_for(
     return {user_id: (state, number) for user_id, state, number in rows}
 
 
+# --- The decision, as the educator reads it -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CriterionOutcome:
+    """One rubric criterion of a decided attempt: what it asks, and the assessor's judgement."""
+
+    key: str
+    title: str
+    part_key: str | None
+    part_title: str
+    pass_descriptor: str
+    met: bool
+    comment: str
+
+
+@dataclass(frozen=True)
+class DecisionView:
+    """The outcome of one attempt as its educator sees it. It never names the assessor: a
+    review may be blind, and the educator's question is what to change, not who judged."""
+
+    attempt_id: int
+    attempt_number: int
+    outcome: str
+    decided_at: datetime
+    feedback: str
+    criteria: tuple[CriterionOutcome, ...]
+    """In the rubric's order; criteria the decision does not mention are left out."""
+
+    @property
+    def earned(self) -> bool:
+        return self.outcome == Attempt.EARNED
+
+    @property
+    def not_met(self) -> tuple[CriterionOutcome, ...]:
+        return tuple(c for c in self.criteria if not c.met)
+
+    @property
+    def not_met_first(self) -> tuple[CriterionOutcome, ...]:
+        """The criteria with those that need work first (each group in the rubric's order)."""
+        return self.not_met + tuple(c for c in self.criteria if c.met)
+
+    def not_met_in(self, part_key: str) -> tuple[CriterionOutcome, ...]:
+        """The criteria judging one part that were not met: what to revise in that part."""
+        return tuple(c for c in self.not_met if c.part_key == part_key)
+
+
+def _decision_view(decision: Decision, attempt: Attempt) -> DecisionView:
+    content = attempt.version.content or {}
+    part_titles = {p.key: p.title for p in parts_of(attempt.version)}
+    judged: dict[str, Any] = decision.criteria if isinstance(decision.criteria, dict) else {}
+    criteria = []
+    seen = set()
+    for criterion in content.get("criteria", []):
+        key = str(criterion.get("key"))
+        entry = judged.get(key)
+        if not isinstance(entry, dict):
+            continue  # not judged in this decision (a rubric the review did not cover)
+        seen.add(key)
+        part_key = criterion.get("part")
+        criteria.append(
+            CriterionOutcome(
+                key=key,
+                title=str(criterion.get("title") or key),
+                part_key=str(part_key) if part_key is not None else None,
+                part_title=part_titles.get(str(part_key), ""),
+                pass_descriptor=str(criterion.get("pass_descriptor", "")),
+                met=entry.get("met") is True,
+                comment=str(entry.get("comment") or "").strip(),
+            )
+        )
+    # A judgement of a criterion the rubric no longer names still reaches the educator: the
+    # assessor's comment is theirs to read.
+    for key, entry in judged.items():
+        if key in seen or not isinstance(entry, dict):
+            continue
+        criteria.append(
+            CriterionOutcome(
+                key=key,
+                title=key,
+                part_key=None,
+                part_title="",
+                pass_descriptor="",
+                met=entry.get("met") is True,
+                comment=str(entry.get("comment") or "").strip(),
+            )
+        )
+    return DecisionView(
+        attempt_id=attempt.id,
+        attempt_number=attempt.number,
+        outcome=decision.outcome,
+        decided_at=decision.decided_at,
+        feedback=(decision.feedback or "").strip(),
+        criteria=tuple(criteria),
+    )
+
+
+def decisions_of(session: Session, attempts: Sequence[Attempt]) -> dict[int, DecisionView]:
+    """The decisions on some attempts, by attempt id, in one query (undecided ones absent)."""
+    by_id = {a.id: a for a in attempts}
+    if not by_id:
+        return {}
+    rows = session.scalars(select(Decision).where(Decision.attempt_id.in_(list(by_id))))
+    return {row.attempt_id: _decision_view(row, by_id[row.attempt_id]) for row in rows}
+
+
+def decision_of(session: Session, attempt_id: int) -> DecisionView | None:
+    """The decision on one attempt as its educator sees it, or ``None`` while undecided."""
+    attempt = session.get(Attempt, attempt_id)
+    if attempt is None:
+        return None
+    return decisions_of(session, [attempt]).get(attempt_id)
+
+
 @dataclass
 class Workspace:
     """Everything the workspace page shows for one attempt."""
@@ -784,6 +899,11 @@ class Workspace:
     limit: int
     contact: Contact
     history: list[Attempt] = field(default_factory=list)
+    decision: DecisionView | None = None
+    """This attempt's decision, once decided."""
+    previous_decision: DecisionView | None = None
+    """While this attempt awaits its own decision: the "not yet" on the attempt before it,
+    whose feedback the educator is acting on."""
 
     @property
     def attempts_left(self) -> int:
@@ -792,13 +912,20 @@ class Workspace:
 
 def workspace(session: Session, attempt: Attempt) -> Workspace:
     parts = part_works(session, attempt)
+    history = attempts_of(session, attempt.user_id, attempt.credential_id)
+    previous = next((a for a in history if a.number == attempt.number - 1), None)
+    # One query for both decisions, whatever the number of attempts or criteria.
+    decisions = decisions_of(session, [attempt] + ([previous] if previous else []))
+    decision = decisions.get(attempt.id)
     return Workspace(
         attempt=attempt,
         parts=parts,
         problems=checklist(parts),
         limit=attempt_limit(attempt.version),
         contact=contact_of(session, attempt.credential_id),
-        history=attempts_of(session, attempt.user_id, attempt.credential_id),
+        history=history,
+        decision=decision,
+        previous_decision=(decisions.get(previous.id) if previous and decision is None else None),
     )
 
 

@@ -198,3 +198,98 @@ def other_platform_attempt(live: LiveServers, like: int) -> tuple[int, int]:
         session.add(theirs)
         session.flush()
         return registration.id, theirs.id
+
+
+ASSESSOR_NAME = "Quentin Assessor-Blackwood"
+"""The reviewer's name in ``decide``: the educator's pages never show it."""
+
+
+def record_decision(
+    session: Any,
+    attempt: Attempt,
+    outcome: str,
+    criteria: dict[str, dict[str, Any]],
+    feedback: str = "",
+) -> Any:
+    """Decide a submitted attempt as the review service does: a submitted round-1 review by an
+    assessor of the attempt's platform, the decision standing on it, the attempt's new state."""
+    from datetime import timedelta
+
+    from app.db import utcnow
+    from app.grading.models import Decision, Review
+    from app.lti.models import LtiUser
+
+    now = utcnow()
+    assessor = session.scalars(
+        select(LtiUser).where(
+            LtiUser.registration_id == attempt.registration_id, LtiUser.sub == "assessor-1"
+        )
+    ).first()
+    if assessor is None:
+        assessor = LtiUser(
+            registration_id=attempt.registration_id,
+            sub="assessor-1",
+            name=ASSESSOR_NAME,
+            email="q.blackwood@example.edu",
+        )
+        session.add(assessor)
+        session.flush()
+    review = Review(
+        registration_id=attempt.registration_id,
+        attempt_id=attempt.id,
+        round=Review.FIRST,
+        reviewer_id=assessor.id,
+        state=Review.SUBMITTED,
+        criteria=criteria,
+        feedback=feedback,
+        outcome=outcome,
+        claimed_at=now - timedelta(minutes=30),
+        expires_at=now + timedelta(hours=1),
+        submitted_at=now,
+    )
+    session.add(review)
+    session.flush()
+    decision = Decision(
+        registration_id=attempt.registration_id,
+        attempt_id=attempt.id,
+        review_id=review.id,
+        outcome=outcome,
+        criteria=criteria,
+        feedback=feedback,
+        decided_at=now,
+    )
+    session.add(decision)
+    attempt.state = outcome
+    attempt.decided_at = now
+    session.flush()
+    return decision
+
+
+def decide(
+    live: LiveServers,
+    attempt: int,
+    outcome: str,
+    criteria: dict[str, dict[str, Any]],
+    feedback: str = "",
+) -> None:
+    """``record_decision`` on the tool's database, for an attempt given by id."""
+    with get_db(live.tool).begin() as session:
+        row = session.get(Attempt, attempt)
+        assert row is not None
+        record_decision(session, row, outcome, criteria, feedback)
+
+
+HINGE_NOT_YET = {
+    "diagnostic-question": {"met": True, "comment": "A real hinge: each distractor is named."},
+    "planned-decision-rule": {"met": True, "comment": ""},
+    "every-student-responds": {
+        "met": False,
+        "comment": "The photo shows only the front two rows; show every student's answer.",
+    },
+    "responsive-adjustment": {"met": True, "comment": "Clear numbers and a fitting move."},
+    "next-steps": {
+        "met": False,
+        "comment": "Name the lesson and the date where you will use a hinge question next.",
+    },
+}
+"""A "not yet" on the hinge-question credential: two criteria (two parts) need work."""
