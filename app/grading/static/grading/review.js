@@ -173,4 +173,6 @@
       form.submit();
     });
   });
+
+  root.dataset.autosave = "on"; // for tests and styles: the script is listening
 })();
