@@ -254,7 +254,21 @@ def test_a_submission_is_reviewed_not_yet_resubmitted_and_earned(
     expect(pdf).to_be_visible()
     expect(pdf).to_have_attribute("title", re.compile("^PDF evidence"))
 
-    # Continuing with nothing judged: a 400, the error summary takes the focus.
+    # By keyboard: skip the evidence to the rubric; focus is visible; Space marks "Met".
+    instructor.get_by_role("link", name="Skip to the rubric").focus()
+    instructor_page.keyboard.press("Enter")
+    instructor_page.keyboard.press("Tab")
+    first = instructor.locator("#criterion-diagnostic-question")
+    expect(first.get_by_role("link", name="Context and plan")).to_be_focused()
+    expect(first.get_by_role("link", name="Context and plan")).to_have_css("outline-style", "solid")
+    instructor_page.keyboard.press("Tab")
+    met = first.get_by_label("Met", exact=True)
+    expect(met).to_be_focused()
+    expect(first.locator(".choice label").first).to_have_css("outline-style", "solid")
+    instructor_page.keyboard.press("Space")
+    expect(met).to_be_checked()
+
+    # Continuing with criteria unjudged: a 400, the error summary takes the focus.
     instructor.get_by_role("button", name="Continue to the decision").click()
     review_ready(instructor)
     summary = instructor.locator("#review-error")
@@ -277,8 +291,12 @@ def test_a_submission_is_reviewed_not_yet_resubmitted_and_earned(
     assert_no_violations(instructor, "the review page (claimed)")
     shoot(instructor_page, instructor, artifacts / "review-page.png")
     # As seen in the LMS's frame: the evidence scrolled to the video, the rubric still in view.
-    instructor.locator("#part-response-evidence").scroll_into_view_if_needed()
-    instructor.locator("#part-response-evidence").evaluate("(part) => part.scrollIntoView()")
+    # Its "Judged by" link brings the criterion into view beside it.
+    evidence = instructor.locator("#part-response-evidence")
+    evidence.evaluate("(part) => part.scrollIntoView()")
+    evidence.get_by_role("link", name="Every student responds").click()
+    expect(instructor.locator(f"#criterion-{NOT_YET}")).to_be_in_viewport()
+    expect(instructor.locator("video")).to_be_in_viewport()
     instructor_page.screenshot(path=str(artifacts / "review-page-scrolled.png"))
     # A narrower LMS frame (~900 px): one column, the evidence first.
     instructor_page.set_viewport_size({"width": 960, "height": 900})
