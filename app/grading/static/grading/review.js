@@ -12,6 +12,10 @@
   var SAVE_DELAY_MS = 1500;
   var MAX_RETRY_MS = 30000;
 
+  // A refused form (400) comes back with a summary of what to fix: take the reader there first.
+  var problem = document.getElementById("review-error");
+  if (problem) problem.focus();
+
   var root = document.getElementById("review");
   var form = document.getElementById("review-form");
   if (!root || !form || !root.dataset.review) return;
@@ -111,7 +115,28 @@
     return inflight;
   }
 
-  function changed() {
+  // A criterion flagged by a refused "Continue" loses its flag once it is judged (and, when
+  // not yet, explained), so what is left to fix is what is still flagged.
+  function settle(target) {
+    var fieldset = target && target.closest ? target.closest(".criterion.field-has-error") : null;
+    if (!fieldset) return;
+    var chosen = fieldset.querySelector("input[type=radio]:checked");
+    var comment = fieldset.querySelector("textarea");
+    if (chosen && (chosen.value === "met" || (comment && comment.value.trim()))) {
+      fieldset.classList.remove("field-has-error");
+      if (!problem) return;
+      var items = problem.querySelectorAll("li[data-for]");
+      var left = 0;
+      for (var i = 0; i < items.length; i++) {
+        if (items[i].dataset.for === fieldset.dataset.criterion) items[i].hidden = true;
+        if (!items[i].hidden) left++;
+      }
+      if (items.length && !left) problem.hidden = true;
+    }
+  }
+
+  function changed(event) {
+    settle(event && event.target);
     dirty = true;
     say("Unsaved changes…");
     clearTimeout(timer);
@@ -148,4 +173,6 @@
       form.submit();
     });
   });
+
+  root.dataset.autosave = "on"; // for tests and styles: the script is listening
 })();
