@@ -30,6 +30,7 @@ from app.evidence import access, files, storage
 from app.evidence.models import Attempt, EvidenceFile
 from app.evidence.storage import CHUNK_SIZE, evidence_store
 from app.lti import require_launch, runtime, session_token_for
+from app.lti.frame_origins import nested_frame_policy
 from app.lti.launch import Launch
 from app.lti.session import SESSION_PARAM
 
@@ -49,9 +50,10 @@ FORM_UPLOAD_MAX = 64 * 1024 * 1024
 FORM_OVERHEAD = 64 * 1024
 DOWNLOAD_CSP = "default-src 'none'; sandbox"
 PDF = "application/pdf"
-PDF_CSP = "default-src 'none'; frame-ancestors 'self'"
+PDF_CSP = "default-src 'none'"
 """A PDF shown in the review page's frame: Chromium's viewer refuses a sandboxed document, so
-the PDF is confined by an empty policy and may be framed by the tool's own pages only."""
+the PDF is confined by an empty policy, and framed only by the tool's pages inside a registered
+platform's (``nested_frame_policy``)."""
 INLINE_TYPES = frozenset(
     {
         "image/png",
@@ -275,7 +277,11 @@ def download(file_id: int) -> Response:
     headers = {
         "Content-Disposition": _disposition(name, inline=inline),
         "X-Content-Type-Options": "nosniff",
-        "Content-Security-Policy": PDF_CSP if inline and row.media_type == PDF else DOWNLOAD_CSP,
+        "Content-Security-Policy": (
+            f"{PDF_CSP}; {nested_frame_policy()}"
+            if inline and row.media_type == PDF
+            else DOWNLOAD_CSP
+        ),
         "Cache-Control": "private, no-store",
         "Accept-Ranges": "bytes",
         "ETag": f'"{row.sha256}"',

@@ -112,6 +112,17 @@ def init_app(app: Flask) -> None:
         return response
 
 
+def nested_frame_policy() -> str:
+    """Return the ``frame-ancestors`` directive for a document one of the tool's pages frames
+    (a PDF on the review page): every ancestor is checked, and the tool's page is itself in the
+    LMS's frame, so the platforms' origins are needed beside the tool's own."""
+    from app.db import db_session
+
+    cache: OriginCache | None = current_app.extensions.get("lti_frame_origins")
+    origins = cache.get(db_session()) if cache is not None else []
+    return "frame-ancestors " + " ".join(["'self'", *origins])
+
+
 def forget_cached_origins() -> None:
     """Make this instance read the origins again on its next response."""
     cache: OriginCache | None = current_app.extensions.get("lti_frame_origins")
