@@ -115,6 +115,9 @@ def _ping_connections_left_idle(engine: Engine, idle_seconds: float) -> None:
             cursor = dbapi_connection.cursor()
             cursor.execute("SELECT 1")
             cursor.close()
+            # The driver opened a transaction for the ping: end it, or the request's work would
+            # run inside it (its snapshot taken at the ping, and SQLAlchemy unaware of it).
+            dbapi_connection.rollback()
         except engine.dialect.loaded_dbapi.Error as error:
             # The pool discards this connection and checks out a fresh one.
             raise DisconnectionError("pooled connection was dropped by the server") from error

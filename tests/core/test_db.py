@@ -54,3 +54,19 @@ def test_a_connection_returned_moments_ago_is_used_without_a_ping(postgres_serve
             assert connection.scalar(text("SELECT pg_backend_pid()")) != first_pid
     finally:
         engine.dispose()
+
+
+def test_the_idle_ping_leaves_no_transaction_open(postgres_server, monkeypatch):
+    """The ping's own transaction ends with it: the request's work starts a fresh one (a ping
+    left "idle in transaction" made the request run in the ping's snapshot)."""
+    engine = make_engine(postgres_server.create_database("microcred_ping_test"))
+    try:
+        with engine.connect() as connection:
+            connection.scalar(text("SELECT 1"))
+        monkeypatch.setattr(db_module.time, "monotonic", lambda: 10.0**9)  # long idle
+        with engine.connect() as connection:
+            raw = connection.connection.dbapi_connection
+            assert raw is not None
+            assert raw.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+    finally:
+        engine.dispose()
