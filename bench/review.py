@@ -47,6 +47,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -210,6 +211,29 @@ def check(kind: str, answer: Any, body: str) -> None:
         raise SystemExit(f"{kind}: not a queue page: {body[:300]}")
 
 
+def wake(send: Callable[[], int]) -> int:
+    """Send warm-up requests until 5 in a row answer 200; return how many answered 500.
+
+    After 10 s idle a pooled connection is pinged before use, and the ping (app/db.py) leaves
+    it inside a transaction; the launch session store then cannot switch it to autocommit and
+    the request fails with a 500, once per idle pooled connection. The data loads and the
+    EXPLAIN runs leave the servers idle that long, so the warm-up counts these failures (and
+    the table prints them) instead of stopping."""
+    failed, ok = 0, 0
+    for _ in range(100):
+        status = send()
+        if status == 200:
+            ok += 1
+            if ok == 5:
+                return failed
+            continue
+        ok = 0
+        if status != 500:
+            raise SystemExit(f"warm-up: {status}")
+        failed += 1
+    raise SystemExit(f"warm-up: {failed} failures")
+
+
 def measure(
     tool: str,
     kind: str,
@@ -218,23 +242,30 @@ def measure(
     slugs: list[str],
     attempt: int,
     cpu: Any,
-) -> Any:
-    """Send ``count`` requests of ``kind`` one after another; return a table row."""
+) -> tuple[Any, int]:
+    """Send ``count`` requests of ``kind`` one after another; return a table row and how many
+    answered 500 (any other answer but 200 stops the benchmark)."""
     from bench.catalog import Row
     from bench.launch import run
+
+    failed: list[int] = []
 
     def job(n: int) -> float:
         path, params, browser = request_of(kind, n, people, slugs, attempt)
         started = time.perf_counter()
         answer = browser.http.get(tool + path, params={**params, "lt": browser.token}, timeout=60)
         took = time.perf_counter() - started
-        check(kind, answer, answer.text)
+        if answer.status_code == 500:
+            failed.append(n)
+        else:
+            check(kind, answer, answer.text)
         return took
 
     tool_before, db_before = cpu()
     seconds, latencies = run(count, 1, job)
     tool_after, db_after = cpu()
-    return Row(kind, seconds, latencies, tool_after - tool_before, db_after - db_before)
+    row = Row(kind, seconds, latencies, tool_after - tool_before, db_after - db_before)
+    return row, len(failed)
 
 
 @dataclass
@@ -282,11 +313,12 @@ def statements(
     try:
         for kind in KINDS:
             path, params, browser = request_of(kind, 0, people, slugs, attempt)
-            for _ in range(2):
-                sent.clear()
-                answer = client.get(path, query_string={**params, "lt": browser.token})
-                body = answer.get_data(as_text=True)
-                check(kind, answer, body)
+            query = {**params, "lt": browser.token}
+            wake(lambda path=path, query=query: client.get(path, query_string=query).status_code)
+            sent.clear()
+            answer = client.get(path, query_string=query)
+            body = answer.get_data(as_text=True)
+            check(kind, answer, body)
             captured = list(sent)
             waiting = re.search(r"(\d+) waiting", body)
             pages = re.search(r"Page (\d+) of (\d+)", body)
@@ -399,13 +431,25 @@ def main() -> None:
                 started = time.perf_counter()
                 review_data.generate(engine, args.small, size, per_course=args.per_course)
                 loads[size] = time.perf_counter() - started
-            attempt = claim_next(tool, people["instructor"])
+            instructor = people["instructor"]
+            idle_errors = wake(
+                lambda b=instructor: (
+                    b.http.get(f"{tool}/review", params={"lt": b.token}, timeout=60).status_code
+                )
+            )
+            attempt = claim_next(tool, instructor)
             counts[size] = statements(app, people, slugs, attempt)
-            for kind in KINDS:  # warm each worker's caches and connections
-                measure(tool, kind, 2 * args.workers, people, slugs, attempt, cpu)
-            rows = [
-                measure(tool, kind, args.requests, people, slugs, attempt, cpu) for kind in KINDS
-            ]
+            rows, errors = [], {}
+            for kind in KINDS:
+                path, params, browser = request_of(kind, 0, people, slugs, attempt)
+                query = {**params, "lt": browser.token}
+                idle_errors += wake(  # and warm each worker's caches
+                    lambda b=browser, url=tool + path, q=query: (
+                        b.http.get(url, params=q, timeout=60).status_code
+                    )
+                )
+                row, errors[kind] = measure(tool, kind, args.requests, people, slugs, attempt, cpu)
+                rows.append(row)
             print()
             print(
                 f"{size * args.per_course} submissions in {size} courses "
@@ -416,8 +460,10 @@ def main() -> None:
                 f"{'tool CPU ms':>11} {'DB CPU ms':>9}  page says"
             )
             for row in rows:
-                print(f"{row.line()}  {counts[size][row.kind].waiting}")
+                failed = f"; {errors[row.kind]} answered 500" if errors[row.kind] else ""
+                print(f"{row.line()}  {counts[size][row.kind].waiting}{failed}")
             print(total(rows).line())
+            print(f"500s in the warm-ups after idle periods (see wake()): {idle_errors}")
         small, large = sizes
         print()
         print(
@@ -447,6 +493,11 @@ def main() -> None:
             "The tool's CPU is its gunicorn master and workers; the DB's is the PostgreSQL "
             "postmaster and its backends."
         )
+    except SystemExit:
+        log = folder / "tool.log"
+        if log.exists():  # what the server said about the failed request
+            print("\n".join(log.read_text(errors="replace").splitlines()[-40:]), file=sys.stderr)
+        raise
     finally:
         if app is not None:
             get_db(app).engine.dispose()
