@@ -18,15 +18,18 @@ few warm-up requests: the instructor's queue; the assessor's queue with no filte
 credential (the 6 credentials in turn), filtered by "waiting at least 14 days", and its page
 50; and the review page of the claimed submission. For each: requests/s, p50/p95/p99, and CPU
 milliseconds per request of the tool's gunicorn (master and workers) and of PostgreSQL (the
-postmaster and its backends), from /proc.
+postmaster and its backends), from /proc. A request answering 500 is counted and shown, not
+fatal (see ``wake``); any other answer but 200 stops the run.
 
 Statement counts are taken in-process: the same tool, built by ``create_app`` on the same
-database, serves one request of each kind (after a warm-up one) through Flask's test client,
+database, serves one request of each kind (after warm-up ones) through Flask's test client,
 with a SQLAlchemy ``before_cursor_execute`` listener counting every statement sent (the launch
-session's lookups included). The counts at the two sizes must be equal: a row says
-``constant`` or ``GROWS``. Each SELECT of that request is then run again under ``EXPLAIN
-(ANALYZE)`` with its parameters: the table shows the sum of their execution times and the
-slowest one, and the plan of the slowest statement at the large size is printed.
+session's lookups included), three times: the fewest is shown, as about one launch-session
+write in 50 also purges expired launch state (one more statement, app/lti/state.py). The counts
+at the two sizes must be equal: a row says ``constant`` or ``GROWS``. Each SELECT of that
+request is then run again under ``EXPLAIN (ANALYZE)`` with its parameters: the table shows the
+sum of their execution times and the slowest one, and the plan of the slowest statement at the
+large size is printed. At the end, the unhandled errors in the served tool's log.
 
     .venv/bin/pip install -e '.[bench]'
     .venv/bin/python bench/review.py [--courses 1000] [--small 100] [--per-course 100] \\
@@ -315,11 +318,14 @@ def statements(
             path, params, browser = request_of(kind, 0, people, slugs, attempt)
             query = {**params, "lt": browser.token}
             wake(lambda path=path, query=query: client.get(path, query_string=query).status_code)
-            sent.clear()
-            answer = client.get(path, query_string=query)
-            body = answer.get_data(as_text=True)
-            check(kind, answer, body)
-            captured = list(sent)
+            tries = []
+            for _ in range(3):  # the fewest: see the module's docstring
+                sent.clear()
+                answer = client.get(path, query_string=query)
+                body = answer.get_data(as_text=True)
+                check(kind, answer, body)
+                tries.append(list(sent))
+            captured = min(tries, key=len)
             waiting = re.search(r"(\d+) waiting", body)
             pages = re.search(r"Page (\d+) of (\d+)", body)
             label = waiting.group(0) if waiting else "-"
@@ -344,6 +350,20 @@ def statements(
                 event.listen(engine, "before_cursor_execute", record)
     finally:
         event.remove(engine, "before_cursor_execute", record)
+    return found
+
+
+def server_errors(log: Path) -> dict[str, int]:
+    """The tool's unhandled errors (the last line of each traceback), with how often."""
+    found: dict[str, int] = {}
+    for line in log.read_text(errors="replace").splitlines():
+        if '"unhandled error"' not in line:
+            continue
+        try:
+            error = json.loads(line).get("exc", "").strip().splitlines()[-1]
+        except (ValueError, IndexError):
+            error = line[:200]
+        found[error] = found.get(error, 0) + 1
     return found
 
 
@@ -493,6 +513,10 @@ def main() -> None:
             "The tool's CPU is its gunicorn master and workers; the DB's is the PostgreSQL "
             "postmaster and its backends."
         )
+        errors = server_errors(folder / "tool.log")
+        print(f"Unhandled errors in the tool's log: {sum(errors.values())}")
+        for error, times in errors.items():
+            print(f"  {times} x {error}")
     except SystemExit:
         log = folder / "tool.log"
         if log.exists():  # what the server said about the failed request
