@@ -86,7 +86,9 @@ def make_engine(url: str) -> Engine:
             cursor.close()
 
         return engine
-    engine = create_engine(url)
+    # JIT compilation pays off for long analytical queries, not for a web request's: a plan
+    # estimated costly (the review queue's count) was compiled anew at every request.
+    engine = create_engine(url, connect_args={"options": "-c jit=off"})
     _ping_connections_left_idle(engine, IDLE_PING_SECONDS)
     return engine
 

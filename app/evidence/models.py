@@ -25,6 +25,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -42,6 +43,14 @@ class Attempt(PlatformOwned, Base):
             "user_id", "credential_id", "number", name="uq_evidence_attempt_user_credential_number"
         ),
         Index("ix_evidence_attempt_state_submitted_at", "state", "submitted_at"),
+        # The review queue: waiting attempts in submission order, without sorting them all.
+        Index(
+            "ix_evidence_attempt_waiting",
+            "submitted_at",
+            "id",
+            postgresql_where=text("state IN ('submitted', 'in_review')"),
+            sqlite_where=text("state IN ('submitted', 'in_review')"),
+        ),
     )
 
     DRAFT = "draft"

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, false, or_, select, update
+from sqlalchemy import ColumnElement, and_, false, or_, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -169,21 +169,23 @@ def reviewer_of(session: Session, launch: Launch) -> Reviewer:
 
 def course_scope(reviewer: Reviewer) -> ColumnElement[bool]:
     """Attempts by educators who opened a link in the reviewer's course bound to the
-    attempt's credential (on the reviewer's platform)."""
+    attempt's credential (on the reviewer's platform).
+
+    An uncorrelated ``(user, credential) IN (…)``: the course's pairs are found once, not per
+    attempt (a correlated EXISTS under the OR with the grant scope made PostgreSQL plan the
+    assessor's queue at a cost that triggered JIT compilation on every request)."""
     if reviewer.context_id is None:
         return false()
     visited = (
-        select(LinkVisit.id)
+        select(LinkVisit.user_id, LinkedCredential.credential_id)
         .join(LtiResourceLink, LtiResourceLink.id == LinkVisit.resource_link_id)
         .join(LinkedCredential, LinkedCredential.resource_link_id == LtiResourceLink.id)
-        .where(
-            LtiResourceLink.context_id == reviewer.context_id,
-            LinkVisit.user_id == Attempt.user_id,
-            LinkedCredential.credential_id == Attempt.credential_id,
-        )
-        .correlate(Attempt)
+        .where(LtiResourceLink.context_id == reviewer.context_id)
     )
-    return and_(Attempt.registration_id == reviewer.registration_id, exists(visited))
+    return and_(
+        Attempt.registration_id == reviewer.registration_id,
+        tuple_(Attempt.user_id, Attempt.credential_id).in_(visited),
+    )
 
 
 def grant_scope(reviewer: Reviewer) -> ColumnElement[bool]:
