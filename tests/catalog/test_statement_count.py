@@ -9,12 +9,12 @@ from html import unescape
 from typing import Any
 
 import pytest
-from sqlalchemy import event
 
 from app.catalog.exchange import import_catalog
 from app.db import get_db
 from tests.catalog.test_exchange import catalog, version
 from tests.support.lms import LmsUser, bridge_data, forms, submit
+from tests.support.statements import statements_per_request
 
 REQUESTS = {
     "no filter": ("/catalog", {}),
@@ -65,27 +65,7 @@ def _import(live, credentials: list[dict[str, Any]], stacked: int = 0) -> None:
 
 
 def _statements(live, token: str, kinds: list[str] | None = None) -> dict[str, int]:
-    """Statements each request sends, after one warm-up request of its kind."""
-    sent = [0]
-
-    def count(*_args: Any) -> None:
-        sent[0] += 1
-
-    engine = get_db(live.tool).engine
-    client = live.tool.test_client()
-    counts = {}
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        for kind in kinds or list(REQUESTS):
-            path, params = REQUESTS[kind]
-            for _ in range(2):
-                sent[0] = 0
-                response = client.get(path, query_string={**params, "lt": token})
-                assert response.status_code == 200, (kind, response.status_code)
-            counts[kind] = sent[0]
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
-    return counts
+    return statements_per_request(live, token, {k: REQUESTS[k] for k in kinds or REQUESTS})
 
 
 def test_statements_per_request_do_not_grow_with_the_catalog(live, token):

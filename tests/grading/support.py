@@ -7,7 +7,7 @@ import re
 from html import unescape
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from app.catalog.models import Credential, CredentialVersion, Organisation
 from app.db import get_db
@@ -23,6 +23,19 @@ CRITERIA = (
     "responsive-adjustment",
     "next-steps",
 )
+
+
+TA = "samuel.okafor@example.edu"
+
+
+def make_role(live, email: str, role: str) -> None:
+    from app.devlms.models import DevEnrolment, DevUser
+
+    with get_db(live.devlms).begin() as session:
+        user = session.scalars(select(DevUser).where(DevUser.email == email)).one()
+        session.execute(
+            update(DevEnrolment).where(DevEnrolment.user_id == user.id).values(role=role)
+        )
 
 
 def submitted(educator: Session) -> int:

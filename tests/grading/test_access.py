@@ -7,7 +7,6 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select, update
 
-from app.catalog.cli import seed_sample_catalog
 from app.catalog.models import Credential, Organisation
 from app.db import get_db, utcnow
 from app.evidence.models import Answer, Attempt, EvidenceFile
@@ -17,7 +16,6 @@ from app.lti.models import LtiUser
 from tests.evidence.support import (
     HINGE,
     INSTRUCTOR,
-    LEARNER,
     OTHER_LEARNER,
     Session,
     add_activity,
@@ -26,9 +24,11 @@ from tests.evidence.support import (
     second_course,
 )
 from tests.grading.support import (
+    TA,
     claim,
     decide,
     judgement,
+    make_role,
     review_ids,
     set_review,
     state_of,
@@ -39,24 +39,6 @@ PDF = (
     b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
     b"2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
 )
-
-
-@pytest.fixture
-def activity(live) -> str:
-    with get_db(live.tool).begin() as session:
-        seed_sample_catalog(session)
-    set_review(live, blind=False)
-    return add_activity(live, HINGE)
-
-
-@pytest.fixture
-def educator(live, activity) -> Session:
-    return launch(live, LEARNER, activity)
-
-
-@pytest.fixture
-def instructor(live, activity) -> Session:
-    return launch(live, INSTRUCTOR, activity)
 
 
 def upload(educator: Session, attempt: int, name: str = "Jordan Lee lesson plan.pdf") -> int:
@@ -236,8 +218,6 @@ def test_an_assessor_of_another_organisation_cannot_review(live, educator, instr
 
 
 def test_a_lead_grant_settles_a_disagreement(live, educator, instructor, activity):
-    from tests.grading.test_views import TA, make_role
-
     set_review(live, second_review=True)
     attempt = submitted(educator)
     make_role(live, TA, "TeachingAssistant")

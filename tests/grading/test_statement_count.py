@@ -6,10 +6,9 @@ in-process (the tool's Flask test client) inside a real launch."""
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from app.catalog.cli import seed_sample_catalog
 from app.db import get_db, utcnow
@@ -19,6 +18,7 @@ from app.linking.models import LinkedCredential, LinkVisit
 from app.lti.models import LtiUser
 from tests.evidence.support import HINGE, INSTRUCTOR, LEARNER, add_activity, launch
 from tests.grading.support import claim, submitted
+from tests.support.statements import statements_per_request
 
 
 @pytest.fixture
@@ -86,28 +86,6 @@ def add_submissions(live, like: int, count: int) -> None:
                 )
 
 
-def statements(live, token: str, paths: dict[str, tuple[str, dict[str, str]]]) -> dict[str, int]:
-    sent = [0]
-
-    def count(*_args: Any) -> None:
-        sent[0] += 1
-
-    engine = get_db(live.tool).engine
-    client = live.tool.test_client()
-    counts = {}
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        for kind, (path, params) in paths.items():
-            for _ in range(2):
-                sent[0] = 0
-                response = client.get(path, query_string={**params, "lt": token})
-                assert response.status_code == 200, (kind, response.status_code)
-            counts[kind] = sent[0]
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
-    return counts
-
-
 def test_review_statements_do_not_grow_with_the_submissions(live, activity):
     attempt = submitted(launch(live, LEARNER, activity))
     instructor = launch(live, INSTRUCTOR, activity)
@@ -119,8 +97,8 @@ def test_review_statements_do_not_grow_with_the_submissions(live, activity):
         "review page": (f"/review/attempts/{attempt}", {}),
     }
     add_submissions(live, attempt, 2)
-    small = statements(live, instructor.token, paths)
+    small = statements_per_request(live, instructor.token, paths)
     add_submissions(live, attempt, 38)
-    large = statements(live, instructor.token, paths)
+    large = statements_per_request(live, instructor.token, paths)
     assert small == large
     assert large["queue"] <= 12, large

@@ -11,14 +11,12 @@ import pytest
 import requests
 from sqlalchemy import select, update
 
-from app.catalog.cli import seed_sample_catalog
 from app.db import get_db, utcnow
 from app.evidence.models import Attempt
 from app.grading.models import Decision, OutboxEvent, Review
 from tests.evidence.support import (
     HINGE,
     INSTRUCTOR,
-    LEARNER,
     OTHER_LEARNER,
     Session,
     add_activity,
@@ -31,6 +29,7 @@ from tests.grading.support import (
     draft,
     form_of,
     judgement,
+    make_role,
     review_ids,
     reviews,
     set_review,
@@ -38,43 +37,6 @@ from tests.grading.support import (
     submitted,
     text_of,
 )
-
-TA = "samuel.okafor@example.edu"
-
-
-def make_role(live, email: str, role: str) -> None:
-    from app.devlms.models import DevEnrolment, DevUser
-
-    with get_db(live.devlms).begin() as session:
-        user = session.scalars(select(DevUser).where(DevUser.email == email)).one()
-        session.execute(
-            update(DevEnrolment).where(DevEnrolment.user_id == user.id).values(role=role)
-        )
-
-
-@pytest.fixture
-def activity(live) -> str:
-    with get_db(live.tool).begin() as session:
-        seed_sample_catalog(session)
-    set_review(live, blind=False)
-    return add_activity(live, HINGE)
-
-
-@pytest.fixture
-def educator(live, activity) -> Session:
-    return launch(live, LEARNER, activity)
-
-
-@pytest.fixture
-def instructor(live, activity) -> Session:
-    return launch(live, INSTRUCTOR, activity)
-
-
-@pytest.fixture
-def assistant(live, activity) -> Session:
-    """A second reviewer: Samuel Okafor made the course's teaching assistant."""
-    make_role(live, TA, "TeachingAssistant")
-    return launch(live, TA, activity)
 
 
 def events(live, attempt: int) -> list[OutboxEvent]:
