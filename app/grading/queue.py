@@ -8,7 +8,7 @@ filter choices in two.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -116,11 +116,6 @@ class Queue:
     reviews_across_courses: bool
 
 
-def _name(user: LtiUser) -> str:
-    full = " ".join(p for p in (user.given_name, user.family_name) if p)
-    return user.name or full or user.email or f"User {user.sub}"
-
-
 def _filtered(reviewer: Reviewer, filters: Filters, now: datetime) -> ColumnElement[bool]:
     conditions = [
         Attempt.state.in_(Attempt.WAITING),
@@ -193,19 +188,19 @@ def queue(session: Session, reviewer: Reviewer, filters: Filters) -> Queue:
             reviewer.course_lead and attempt.registration_id == reviewer.registration_id
         )
         submitted = attempt.submitted_at or attempt.created_at
-        waited = now.replace(tzinfo=None) - submitted.replace(tzinfo=None)
+        waited = rules.waiting(submitted, settings, now)
         entries.append(
             Entry(
                 attempt_id=attempt.id,
                 number=attempt.number,
                 credential_title=version.title,
                 credential_slug=slug,
-                educator=None if settings.blind else _name(educator),
+                educator=None if settings.blind else educator.display_name,
                 email=None if settings.blind else educator.email,
                 course=None if settings.blind else course,
                 submitted_at=submitted,
                 waited_days=waited.days,
-                overdue=waited > timedelta(days=settings.turnaround_days),
+                overdue=waited.overdue,
                 turnaround_days=settings.turnaround_days,
                 blind=settings.blind,
                 standing=standing(
@@ -222,9 +217,7 @@ def queue(session: Session, reviewer: Reviewer, filters: Filters) -> Queue:
     return Queue(
         entries=entries,
         total=total,
-        filters=Filters(
-            filters.credential, filters.stack, filters.this_course, filters.waited_days, page
-        ),
+        filters=replace(filters, page=page),
         pages=pages,
         credentials=credentials,
         stacks=stacks,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from app.catalog.models import CredentialVersion, Organisation
@@ -123,28 +124,29 @@ def agree(
     )
 
 
+def joined(texts: list[str]) -> str:
+    """Join two reviewers' texts: each once, in order, blank ones left out."""
+    return "\n\n".join(dict.fromkeys(t.strip() for t in texts if t.strip()))
+
+
 def combined(
     content: Mapping[str, Any],
     first: Mapping[str, Mapping[str, Any]],
     second: Mapping[str, Mapping[str, Any]],
 ) -> dict[str, dict[str, Any]]:
     """Return two agreeing reviews as one judgement, each criterion's comments joined."""
-    result: dict[str, dict[str, Any]] = {}
-    for c in criteria_of(content):
-        comments = [
-            text
-            for text in (
-                str((first.get(c.key) or {}).get("comment") or "").strip(),
-                str((second.get(c.key) or {}).get("comment") or "").strip(),
-            )
-            if text
-        ]
-        unique = list(dict.fromkeys(comments))
-        result[c.key] = {
+    return {
+        c.key: {
             "met": (first.get(c.key) or {}).get("met") is True,
-            "comment": "\n\n".join(unique),
+            "comment": joined(
+                [
+                    str((first.get(c.key) or {}).get("comment") or ""),
+                    str((second.get(c.key) or {}).get("comment") or ""),
+                ]
+            ),
         }
-    return result
+        for c in criteria_of(content)
+    }
 
 
 def settled(
@@ -171,3 +173,35 @@ def settings_of(version: CredentialVersion, organisation: Organisation) -> Revie
         if isinstance(days, int) and days > 0
         else int(organisation.turnaround_days or 14),
     )
+
+
+@dataclass(frozen=True)
+class Waiting:
+    days: int
+    overdue: bool
+
+
+def waiting(submitted_at: datetime, settings: ReviewSettings, now: datetime) -> Waiting:
+    """Return how long a submission has waited, and whether that is past the target."""
+    waited = now.replace(tzinfo=None) - submitted_at.replace(tzinfo=None)
+    return Waiting(waited.days, waited > timedelta(days=settings.turnaround_days))
+
+
+def decision_problems(
+    content: Mapping[str, Any], judged: Mapping[str, Mapping[str, Any]]
+) -> tuple[str, list[str]] | None:
+    """Return what keeps a judgement from becoming a decision (a message and the fields to
+    fix), or ``None``: every criterion judged, and every "not yet" explained."""
+    missing = unjudged(content, judged)
+    unexplained = missing_comments(content, judged)
+    if not missing and not unexplained:
+        return None
+    parts = []
+    if missing:
+        titles = ", ".join(c.title for c in missing)
+        parts.append(f"mark every criterion met or not yet ({titles}).")
+    if unexplained:
+        titles = ", ".join(c.title for c in unexplained)
+        parts.append(f"say what is missing for each criterion marked not yet ({titles}).")
+    fields = [f"criterion-{c.key}" for c in missing] + [f"comment-{c.key}" for c in unexplained]
+    return "Before the decision: " + " ".join(parts), fields

@@ -622,24 +622,9 @@ def submit_review(
     are complete, the decision — with the attempt's state and the outbox event, atomically."""
     content = found.version.content
     review = save_draft(session, reviewer, found, review_id, version, criteria, feedback)
-    missing = rules.unjudged(content, review.criteria)
-    if missing:
-        raise InvalidReview(
-            "Mark every criterion met or not yet before submitting: "
-            + ", ".join(c.title for c in missing)
-            + ".",
-            hint="Your draft is saved.",
-            fields=[f"criterion-{c.key}" for c in missing],
-        )
-    unexplained = rules.missing_comments(content, review.criteria)
-    if unexplained:
-        raise InvalidReview(
-            "Say what is missing for each criterion marked not yet: "
-            + ", ".join(c.title for c in unexplained)
-            + ".",
-            hint="The educator needs your comment to improve their evidence. Your draft is saved.",
-            fields=[f"comment-{c.key}" for c in unexplained],
-        )
+    problems = rules.decision_problems(content, review.criteria)
+    if problems is not None:
+        raise InvalidReview(problems[0], hint="Your draft is saved.", fields=problems[1])
     now = utcnow()
     review.state = Review.SUBMITTED
     review.outcome = rules.outcome(content, review.criteria)
@@ -663,11 +648,7 @@ def _settle(session: Session, found: Target, review: Review, now: datetime) -> S
     elif Review.SECOND in done:
         stands = done[Review.FIRST]
         criteria = rules.combined(content, stands.criteria, done[Review.SECOND].criteria)
-        feedback = "\n\n".join(
-            dict.fromkeys(
-                t for t in (stands.feedback.strip(), done[Review.SECOND].feedback.strip()) if t
-            )
-        )
+        feedback = rules.joined([stands.feedback, done[Review.SECOND].feedback])
     else:
         stands = done[Review.FIRST]
         criteria = rules.settled(content, stands.criteria)
@@ -777,13 +758,8 @@ def review_page(session: Session, reviewer: Reviewer, found: Target) -> ReviewPa
                 Attempt.number == attempt.number - 1,
             )
         ).first()
-    submitted = attempt.submitted_at or attempt.created_at
-    waited = utcnow().replace(tzinfo=None) - submitted.replace(tzinfo=None)
+    waited = rules.waiting(attempt.submitted_at or attempt.created_at, found.settings, utcnow())
     blind = found.settings.blind
-    name = None
-    if educator is not None and not blind:
-        full = " ".join(p for p in (educator.given_name, educator.family_name) if p)
-        name = educator.name or full or educator.email or f"User {educator.sub}"
     return ReviewPage(
         found=found,
         criteria=rules.criteria_of(found.version.content),
@@ -792,10 +768,10 @@ def review_page(session: Session, reviewer: Reviewer, found: Target) -> ReviewPa
         claim=claim,
         reviews=reviews,
         decision=decision,
-        educator=name,
+        educator=None if blind or educator is None else educator.display_name,
         email=None if blind or educator is None else educator.email,
         course=None if blind else course,
         previous=previous,
         waited_days=waited.days,
-        overdue=waited > timedelta(days=found.settings.turnaround_days),
+        overdue=waited.overdue,
     )

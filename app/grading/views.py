@@ -256,30 +256,10 @@ def confirm(attempt_id: int) -> tuple[str, int]:
     if held is None:
         return _review_page(launch, reviewer, found)
     content = found.version.content
-    missing = rules.unjudged(content, held.criteria)
-    unexplained = rules.missing_comments(content, held.criteria)
-    if missing or unexplained:
+    problems = rules.decision_problems(content, held.criteria)
+    if problems is not None:
         problem = services.InvalidReview(
-            "Before the decision: "
-            + " ".join(
-                p
-                for p in (
-                    "mark every criterion met or not yet ("
-                    + ", ".join(c.title for c in missing)
-                    + ")."
-                    if missing
-                    else "",
-                    "say what is missing for each criterion marked not yet ("
-                    + ", ".join(c.title for c in unexplained)
-                    + ")."
-                    if unexplained
-                    else "",
-                )
-                if p
-            ),
-            hint="Your draft is saved.",
-            fields=[f"criterion-{c.key}" for c in missing]
-            + [f"comment-{c.key}" for c in unexplained],
+            problems[0], hint="Your draft is saved.", fields=problems[1]
         )
         return _review_page(launch, reviewer, found, status=400, error=problem)
     session_token_for(launch)

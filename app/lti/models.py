@@ -152,6 +152,12 @@ class LtiUser(PlatformOwned, Base):
     """The name the person wants on their badges, if not the LMS's."""
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
+    @property
+    def display_name(self) -> str:
+        """The person's name as the LMS gave it, else their email, else their LMS user id."""
+        full = " ".join(p for p in (self.given_name, self.family_name) if p)
+        return self.name or full or self.email or f"User {self.sub}"
+
 
 class LtiContext(PlatformOwned, Base):
     """A course (LTI context) within one deployment."""
