@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Float, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base, utcnow
@@ -196,3 +196,23 @@ class DevUsedJti(Base):
     tool_id: Mapped[int] = mapped_column(ForeignKey("devlms_tool.id", ondelete="CASCADE"))
     jti: Mapped[str] = mapped_column(String(255))
     expires_at: Mapped[datetime] = mapped_column()
+
+
+class DevFaults(Base):
+    """Faults the development LMS injects into its service endpoints (AGS, NRPS, token), so
+    that a tool's retries, token renewal and error reporting can be exercised: one row, changed
+    on the LMS's admin page or by tests and benchmarks. Rates are fractions of requests (0 to 1)."""
+
+    __tablename__ = "devlms_faults"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    latency_ms: Mapped[int] = mapped_column(Integer, default=0)
+    """Added to every service request before it is answered."""
+    unauthorized_rate: Mapped[float] = mapped_column(Float, default=0.0)
+    """401 invalid_token, as if the access token had been revoked or expired early."""
+    throttle_rate: Mapped[float] = mapped_column(Float, default=0.0)
+    """429 with ``Retry-After: retry_after_seconds``."""
+    retry_after_seconds: Mapped[int] = mapped_column(Integer, default=1)
+    server_error_rate: Mapped[float] = mapped_column(Float, default=0.0)
+    """500, 502 or 503 (the kinds a proxy in front of an LMS gives)."""
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -20,7 +20,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, utcnow
@@ -152,3 +162,69 @@ class OutboxEvent(PlatformOwned, Base):
     tries: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
     processed_at: Mapped[datetime | None] = mapped_column()
+
+
+class ScoreDelivery(PlatformOwned, Base):
+    """What one learner's cell of one gradebook column should say, and whether it does.
+
+    One row per (line item, learner): the *desired* score (``body``, set in the transaction of
+    the submission or decision that changes it, its ``version`` raised) and the last version the
+    platform accepted (``sent_version``). The worker sends only the latest desired state, one
+    send per row at a time (a lease), with a timestamp later than every earlier one for the row
+    and never in the same second (Moodle compares whole seconds): an older score is never sent
+    after a newer one, and a newer decision made while a send is in flight is sent next.
+    """
+
+    __tablename__ = "grading_score_delivery"
+    __table_args__ = (
+        UniqueConstraint("line_item_id", "user_id", name="uq_grading_score_delivery_item_user"),
+        Index(
+            "ix_grading_score_delivery_due",
+            "available_at",
+            postgresql_where=text("status = 'pending'"),
+            sqlite_where=text("status = 'pending'"),
+        ),
+    )
+
+    PENDING = "pending"
+    """The platform does not have the latest version yet (being sent, or waiting to retry)."""
+    DELIVERED = "delivered"
+    """The platform accepted the latest version."""
+    FAILED = "failed"
+    """The platform refused it for a reason retrying cannot fix, or kept failing; ``last_error``
+    says why in plain words. A person may retry it."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    registration_id: Mapped[int] = mapped_column(
+        ForeignKey("lti_registration.id", ondelete="CASCADE"), index=True
+    )
+    """The platform of the gradebook (tenant scoping)."""
+    line_item_id: Mapped[int] = mapped_column(
+        ForeignKey("lti_line_item.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[int] = mapped_column(ForeignKey("lti_user.id", ondelete="CASCADE"), index=True)
+    attempt_id: Mapped[int | None] = mapped_column(
+        ForeignKey("evidence_attempt.id", ondelete="SET NULL"), index=True
+    )
+    """The attempt whose submission or decision the desired state reports."""
+    body: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    """The desired score without ``userId`` and ``timestamp`` (added at each send)."""
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    sent_version: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(16), default=PENDING)
+    desired_at: Mapped[datetime] = mapped_column(default=utcnow)
+    """When the desired state was set (the decision or submission time)."""
+    available_at: Mapped[datetime] = mapped_column(default=utcnow)
+    """Not sent before this time (retry back-off, ``Retry-After``)."""
+    tries: Mapped[int] = mapped_column(Integer, default=0)
+    """Failed sends of the current version."""
+    lease_token: Mapped[str | None] = mapped_column(String(32))
+    lease_until: Mapped[datetime | None] = mapped_column()
+    """A worker is sending it until then; after that another may (the first one died)."""
+    last_timestamp: Mapped[datetime | None] = mapped_column()
+    """The ``timestamp`` of the last score sent for this cell (accepted or not)."""
+    last_status: Mapped[int | None] = mapped_column(Integer)
+    """The HTTP status of the last send (``None`` when no answer came)."""
+    last_error: Mapped[str | None] = mapped_column(Text)
+    delivered_at: Mapped[datetime | None] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

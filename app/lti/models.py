@@ -10,7 +10,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy import true as sa_true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -225,3 +225,35 @@ class RegistrationLink(Base):
         ForeignKey("lti_registration.id", ondelete="SET NULL")
     )
     """The registration it created."""
+
+
+class LineItem(PlatformOwned, Base):
+    """A resource link's gradebook column, as the platform's AGS claim names it (LTI AGS 2.0
+    §3.2, https://www.imsglobal.org/spec/lti-ags/v2p0/#assignment-and-grade-service-claim).
+
+    Recorded at every launch of the link that carries the claim. ``url`` is the line item the
+    scores go to: the claim's ``lineitem`` (a column Deep Linking or the instructor created), or
+    one the tool found or created through ``lineitems_url`` when the claim names none.
+    """
+
+    __tablename__ = "lti_line_item"
+    __table_args__ = (UniqueConstraint("resource_link_id", name="uq_lti_line_item_resource_link"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    registration_id: Mapped[int] = mapped_column(
+        ForeignKey("lti_registration.id", ondelete="CASCADE"), index=True
+    )
+    """The platform this row belongs to (tenant scoping)."""
+    resource_link_id: Mapped[int] = mapped_column(
+        ForeignKey("lti_resource_link.id", ondelete="CASCADE")
+    )
+    url: Mapped[str | None] = mapped_column(String(1024))
+    """The line item's URL (scores go to ``{url}/scores``); ``None`` until one is known."""
+    lineitems_url: Mapped[str | None] = mapped_column(String(1024))
+    """The context's line items container, to find or create a column when ``url`` is absent."""
+    scopes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    """The AGS scopes the platform granted in the last launch's claim."""
+    label: Mapped[str | None] = mapped_column(String(255))
+    score_maximum: Mapped[float | None] = mapped_column(Float)
+    """The column's points as the platform reported them, when the tool has read them."""
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

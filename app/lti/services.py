@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from app.lti import frame_origins
 from app.lti.launch import Launch
-from app.lti.models import Deployment, LtiContext, LtiResourceLink, LtiUser
+from app.lti.models import Deployment, LineItem, LtiContext, LtiResourceLink, LtiUser
 
 T = TypeVar("T")
 
@@ -94,10 +94,31 @@ def record_launch(session: Session, launch: Launch) -> None:
                 ),
             )
             link.title = link_claim.title
+            if launch.ags is not None:
+                _record_line_item(session, launch, link)
     learned = frame_origins.learn(session, launch.registration_id, launch.return_url)
     session.commit()
     if learned:
         frame_origins.forget_cached_origins()
+
+
+def _record_line_item(session: Session, launch: Launch, link: LtiResourceLink) -> None:
+    """Keep the link's AGS endpoint: where its scores go (LTI AGS 2.0 §3.2)."""
+    ags = launch.ags
+    assert ags is not None
+    item = _upsert(
+        session,
+        lambda: session.scalars(
+            select(LineItem).where(LineItem.resource_link_id == link.id)
+        ).first(),
+        lambda: LineItem(registration_id=launch.registration_id, resource_link_id=link.id),
+    )
+    # A claim without ``lineitem`` (a link made without a column) keeps the column the tool
+    # found or created earlier.
+    if ags.lineitem_url:
+        item.url = ags.lineitem_url
+    item.lineitems_url = ags.lineitems_url
+    item.scopes = list(ags.scopes)
 
 
 BADGE_NAME_MAX = 120
