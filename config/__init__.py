@@ -147,6 +147,41 @@ SETTINGS: tuple[Setting, ...] = (
         "Largest evidence file an educator may upload, in bytes (default 1 GiB).",
         int,
     ),
+    Setting(
+        "MICROCRED_EMBEDDED_WORKER",
+        None,
+        "Run the score worker as a thread of `make run`'s process. Default: on in development, "
+        "off in production (run `flask worker` processes instead).",
+        _bool,
+    ),
+    Setting(
+        "MICROCRED_WORKER_THREADS",
+        "16",
+        "Scores a worker sends at once (threads). An LMS's latency is hidden by sends in "
+        "flight: at 50 ms per request, 16 sends in flight make up to about 300 scores/s.",
+        int,
+    ),
+    Setting(
+        "MICROCRED_WORKER_LEASE_SECONDS",
+        "60",
+        "How long a worker holds the scores it claimed; a worker that died leaves them to "
+        "another after this. Keep it well above `MICROCRED_HTTP_TIMEOUT`.",
+        float,
+    ),
+    Setting(
+        "MICROCRED_WORKER_RETRY_SECONDS",
+        "5",
+        "First wait before a failed send is tried again; it doubles per try (with jitter, up "
+        "to an hour), and an LMS's `Retry-After` is honoured.",
+        float,
+    ),
+    Setting(
+        "MICROCRED_WORKER_MAX_TRIES",
+        "12",
+        "Sends of one score before it is marked failed (shown to instructors and operators, "
+        "who may retry it). 12 tries span about 3 hours.",
+        int,
+    ),
 )
 
 
@@ -175,6 +210,11 @@ class Settings:
     s3_access_key_id: str | None = None
     s3_secret_access_key: str | None = None
     upload_max_bytes: int = 1024**3
+    embedded_worker: bool = False
+    worker_threads: int = 16
+    worker_lease_seconds: float = 60.0
+    worker_retry_seconds: float = 5.0
+    worker_max_tries: int = 12
 
     @property
     def is_production(self) -> bool:
@@ -259,6 +299,7 @@ def load_settings(overrides: Mapping[str, Any] | None = None) -> Settings:
         )
     evidence_store = str(read["MICROCRED_EVIDENCE_STORE"]).lower()
     _check_evidence_settings(evidence_store, read)
+    _check_worker_settings(read)
     evidence_path = Path(read["MICROCRED_EVIDENCE_PATH"] or instance_path / "evidence").resolve()
     return Settings(
         env=env,
@@ -282,7 +323,28 @@ def load_settings(overrides: Mapping[str, Any] | None = None) -> Settings:
         s3_access_key_id=read["MICROCRED_S3_ACCESS_KEY_ID"],
         s3_secret_access_key=read["MICROCRED_S3_SECRET_ACCESS_KEY"],
         upload_max_bytes=read["MICROCRED_UPLOAD_MAX_BYTES"],
+        embedded_worker=(
+            env != "production"
+            if read["MICROCRED_EMBEDDED_WORKER"] is None
+            else read["MICROCRED_EMBEDDED_WORKER"]
+        ),
+        worker_threads=read["MICROCRED_WORKER_THREADS"],
+        worker_lease_seconds=read["MICROCRED_WORKER_LEASE_SECONDS"],
+        worker_retry_seconds=read["MICROCRED_WORKER_RETRY_SECONDS"],
+        worker_max_tries=read["MICROCRED_WORKER_MAX_TRIES"],
     )
+
+
+def _check_worker_settings(read: Mapping[str, Any]) -> None:
+    """Refuse worker settings that would stall or spin the worker."""
+    if not 1 <= read["MICROCRED_WORKER_THREADS"] <= 256:
+        raise ConfigurationError("MICROCRED_WORKER_THREADS must be between 1 and 256.")
+    if read["MICROCRED_WORKER_LEASE_SECONDS"] < 1:
+        raise ConfigurationError("MICROCRED_WORKER_LEASE_SECONDS must be at least 1 second.")
+    if read["MICROCRED_WORKER_RETRY_SECONDS"] <= 0:
+        raise ConfigurationError("MICROCRED_WORKER_RETRY_SECONDS must be more than 0.")
+    if read["MICROCRED_WORKER_MAX_TRIES"] < 1:
+        raise ConfigurationError("MICROCRED_WORKER_MAX_TRIES must be at least 1.")
 
 
 def _check_evidence_settings(store: str, read: Mapping[str, Any]) -> None:

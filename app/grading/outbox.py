@@ -1,8 +1,9 @@
 """The outbox: events that must reach other systems, written with the change that causes them.
 
 STYLE.md "Durable side effects": a submission or a decision adds an ``OutboxEvent`` row in its
-own transaction; nothing here calls the LMS or issues a badge. The worker (the gradebook and
-badge features) reads pending rows and delivers them with bounded retries.
+own transaction, and the desired score of every gradebook column it changes
+(``gradebook.schedule``); nothing here calls the LMS or issues a badge. The worker delivers the
+scores with bounded retries (``app/grading/worker.py``); badge issuance reads the events.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from app.evidence.models import Attempt
+from app.grading import gradebook
 from app.grading.models import OutboxEvent
 
 SUBMITTED = OutboxEvent.SUBMITTED
@@ -34,4 +36,5 @@ def record(
     )
     session.add(event)
     session.flush()
+    gradebook.schedule(session, attempt, kind, event.payload)
     return event

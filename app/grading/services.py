@@ -701,6 +701,7 @@ def decide(
             "criteria_met": met,
             "criteria_total": len(criteria),
             "decided_at": now.isoformat(),
+            "feedback": feedback,
         },
     )
     session.refresh(attempt)

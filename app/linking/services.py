@@ -372,12 +372,13 @@ def bind(session: Session, launch: Launch, slug: str, *, pin: bool) -> Resolved:
     return _at_version(binding)
 
 
-def record_visit(session: Session, launch: Launch) -> None:
-    """Remember that this person opened this link (for the instructor's view)."""
+def record_visit(session: Session, launch: Launch) -> int | None:
+    """Remember that this person opened this link (for the instructor's view); return their
+    user id (``None`` for an anonymous launch or one without a link)."""
     link = _link_row(session, launch)
     user = _user_row(session, launch)
     if link is None or user is None:
-        return
+        return None
     visit = session.scalars(
         select(LinkVisit).where(LinkVisit.resource_link_id == link.id, LinkVisit.user_id == user.id)
     ).first()
@@ -395,9 +396,10 @@ def record_visit(session: Session, launch: Launch) -> None:
                 )
         except IntegrityError:
             pass  # a concurrent first visit recorded it
-        return
+        return user.id
     visit.last_seen_at = utcnow()
     visit.roles = roles
+    return user.id
 
 
 @dataclass(frozen=True)

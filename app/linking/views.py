@@ -15,6 +15,7 @@ from app.catalog.views import image_url
 from app.db import db_session
 from app.errors import AppError
 from app.evidence import services as evidence
+from app.grading import gradebook
 from app.linking import services
 from app.lti import deep_linking, require_launch, runtime, session_token_for
 from app.lti.keys import signing_key
@@ -196,7 +197,9 @@ def activity() -> Response | str:
         return redirect(_with_session("linking.picker", launch), code=303)
     session = db_session()
     resolved = services.resolve(session, launch)
-    services.record_visit(session, launch)
+    visitor = services.record_visit(session, launch)
+    if visitor is not None and not isinstance(resolved, services.Unbound):
+        gradebook.catch_up(session, launch.registration_id, visitor, resolved.credential.id)
     session.commit()
     if isinstance(resolved, services.Unbound):
         return render_template("lti/launched.html", launch=launch, unbound=True)

@@ -7,6 +7,7 @@ quirk says why, with where it is documented.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 TOOL_NAME = "Microcred"
@@ -101,6 +102,10 @@ class Platform:
         """What the LMS admin still has to do after Dynamic Registration, in plain words."""
         return "Make the tool available in your LMS's tool settings if it asks you to."
 
+    def score_extensions(self, submitted_at: datetime | None) -> dict[str, Any]:
+        """Extra members of an AGS score on this LMS (the submission's time, for one)."""
+        return {}
+
 
 class Moodle(Platform):
     family = "moodle"
@@ -153,6 +158,16 @@ class Canvas(Platform):
     def tool_configuration_extensions(self) -> dict[str, Any]:
         # Canvas's privacy level defaults to anonymous: no name or email in launches.
         return {"https://canvas.instructure.com/lti/privacy_level": "public"}
+
+    def score_extensions(self, submitted_at: datetime | None) -> dict[str, Any]:
+        # Canvas's score extension (https://canvas.instructure.com/doc/api/score.html): the
+        # submission's own time for SpeedGrader and late policies, and
+        # prioritize_non_tool_grade so that a grade a teacher entered by hand is not
+        # overwritten by the tool's.
+        extension: dict[str, Any] = {"new_submission": True, "prioritize_non_tool_grade": True}
+        if submitted_at is not None:
+            extension["submitted_at"] = submitted_at.isoformat(timespec="milliseconds")
+        return {"https://canvas.instructure.com/lti/submission": extension}
 
     def after_registration(self) -> str:
         return (
