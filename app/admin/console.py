@@ -32,6 +32,7 @@ NAV: list[tuple[str, str, bool]] = [
     ("authoring.organisations", "Organisations", False),
     ("grading_admin.assessors", "Assessors", True),
     ("grading_admin.turnaround", "Turnaround", True),
+    ("grading_admin.gradebook", "Gradebook sync", True),
     ("admin.platforms", "Platforms", True),
     ("admin.add_platform", "Add a platform", True),
     ("admin.keys_page", "Keys", True),

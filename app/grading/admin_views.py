@@ -17,7 +17,7 @@ from app.admin import console
 from app.catalog import authoring
 from app.db import db_session
 from app.errors import NotFound
-from app.grading import assessors
+from app.grading import assessors, sync
 from app.grading.calibration import calibration as calibration_of
 from app.grading.turnaround import WINDOW_DAYS
 from app.grading.turnaround import turnaround as turnaround_of
@@ -157,6 +157,34 @@ def turnaround() -> str:
         rows=turnaround_of(db_session()),
         window_days=WINDOW_DAYS,
     )
+
+
+@bp.get("/gradebook")
+def gradebook() -> str:
+    session = db_session()
+    platform = request.args.get("platform", "")
+    chosen = int(platform) if platform.isdigit() else None
+    return render_template(
+        "grading/admin/gradebook.html",
+        platforms=sync.overview(session),
+        failures=sync.failures(session, chosen),
+        chosen=chosen,
+        shown=sync.FAILURES_SHOWN,
+        notice=request.args.get("retried"),
+    )
+
+
+@bp.post("/gradebook/retry")
+def gradebook_retry() -> Response:
+    session = db_session()
+    platform = request.form.get("platform", "")
+    chosen = int(platform) if platform.isdigit() else None
+    ids = [int(v) for v in request.form.getlist("delivery") if v.isdigit()]
+    account = console.current_account()
+    count = sync.operator_retry(
+        session, actor=account.email, operator_id=account.id, ids=ids, registration_id=chosen
+    )
+    return redirect(url_for("grading_admin.gradebook", retried=count), code=303)
 
 
 @bp.get("/catalog/credentials/<slug>/calibration")

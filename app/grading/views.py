@@ -20,7 +20,7 @@ from app.evidence import files
 from app.evidence.file_views import INLINE_TYPES
 from app.evidence.models import Attempt
 from app.grading import queue as review_queue
-from app.grading import rules, services
+from app.grading import rules, services, sync
 from app.grading.models import Review
 from app.lti import require_launch, session_token_for
 from app.lti.launch import Launch
@@ -300,3 +300,41 @@ def decide(attempt_id: int) -> Response | tuple[str, int]:
     session.commit()
     notice = result.decision.outcome if result.decision else result.waiting_for
     return _redirect("grading.queue_page", launch, notice=notice)
+
+
+# --- Gradebook sync of a course activity ----------------------------------------------------
+
+
+SYNC_NOTICES = {
+    "retried": "Sending again now. Reload in a moment to see the result.",
+}
+
+
+@bp.get("/gradebook")
+def gradebook_page() -> str:
+    launch = require_launch()
+    session = db_session()
+    link_id = sync.require_teacher(session, launch)
+    session_token_for(launch)
+    rows = sync.for_link(session, link_id)
+    return render_template(
+        "grading/gradebook.html",
+        launch=launch,
+        rows=rows,
+        failed=sum(1 for r in rows if r.status == "failed"),
+        notice=SYNC_NOTICES.get(request.args.get("notice", "")),
+    )
+
+
+@bp.post("/gradebook/retry")
+def gradebook_retry() -> Response:
+    launch = require_launch()
+    session = db_session()
+    link_id = sync.require_teacher(session, launch)
+    ids = [int(v) for v in request.form.getlist("delivery") if v.isdigit()]
+    if not ids:
+        raise AppError(
+            "Choose a score to send again.", hint="Use the “Send again” button on its row."
+        )
+    sync.retry(session, ids, resource_link_id=link_id)
+    return _redirect("grading.gradebook_page", launch, notice="retried")

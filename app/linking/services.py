@@ -198,6 +198,12 @@ def _link_row(session: Session, launch: Launch) -> LtiResourceLink | None:
     ).first()
 
 
+def link_id_of(session: Session, launch: Launch) -> int | None:
+    """The stored resource link a launch came from (``None`` outside a course link)."""
+    link = _link_row(session, launch)
+    return link.id if link is not None else None
+
+
 def _user_row(session: Session, launch: Launch) -> LtiUser | None:
     if launch.user is None:
         return None
