@@ -14,7 +14,7 @@ import json
 import logging
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from enum import StrEnum
@@ -255,9 +255,11 @@ def _messages_in(value: Any) -> Iterator[str]:
             if isinstance(value.get(key), str):
                 yield value[key]
         errors = value.get("errors")
-        if isinstance(errors, dict):
+        if isinstance(errors, dict) and not {"message", "error_description"} & set(errors):
+            # Canvas's validation errors: {"errors": {"field": [{"message": ...}]}}
             for item in errors.values():
-                yield from _messages_in(item)
+                if not isinstance(item, str):
+                    yield from _messages_in(item)
         elif errors is not None:
             yield from _messages_in(errors)
         if isinstance(value.get("error"), str) and not value.get("error_description"):
@@ -461,6 +463,8 @@ class AgsClient:
             self._tokens.invalidate(registration_id, SCORE_SCOPES, token)
         assert response is not None
         outcome = classify(response)
+        if token in outcome.reason:  # an LMS echoing the request must not spread the token
+            outcome = replace(outcome, reason=outcome.reason.replace(token, "[access token]"))
         if outcome.answer is not Answer.DELIVERED:
             log.info(
                 "score not delivered",
@@ -619,9 +623,9 @@ class AgsClient:
             self._tokens.invalidate(registration_id, scopes, token)
         assert response is not None
         if not 200 <= response.status_code < 300:
+            said = _status(response, lms_message(response)).replace(token, "[access token]")
             raise PlatformServiceError(
-                f"The LMS refused or failed the request for {what} at {url} "
-                f"({_status(response, lms_message(response))}).",
+                f"The LMS refused or failed the request for {what} at {url} ({said}).",
                 hint="Check that the tool was granted the LMS's grade services.",
             )
         return response

@@ -66,6 +66,14 @@ def usable_seconds(expires_in: float, margin: float) -> float:
     return expires_in - margin
 
 
+def store_key(registration_id: int, scopes: Sequence[str]) -> str:
+    """Return the store key of the token for (registration, scopes), whatever their order.
+
+    Its request lock is ``{key}:lock``; a failed request's note to its waiters ``{key}:failed``."""
+    digest = hashlib.sha256(" ".join(sorted(set(scopes))).encode()).hexdigest()[:32]
+    return f"access-token:{registration_id}:{digest}"
+
+
 @dataclass(frozen=True)
 class _Token:
     value: str
@@ -122,20 +130,13 @@ class TokenCache:
         self.requests_made = 0
         """Token requests this instance sent to platforms (for tests and the benchmark)."""
 
-    # --- keys ----------
-
-    @staticmethod
-    def _key(registration_id: int, scopes: Sequence[str]) -> str:
-        digest = hashlib.sha256(" ".join(sorted(set(scopes))).encode()).hexdigest()[:32]
-        return f"access-token:{registration_id}:{digest}"
-
     # --- public ----------
 
     def token(self, registration_id: int, scopes: Sequence[str]) -> str:
         """Return a usable access token for ``scopes`` on the registration's platform.
 
         Raise ``PlatformServiceError`` when the platform refuses or cannot be reached."""
-        key = self._key(registration_id, scopes)
+        key = store_key(registration_id, scopes)
         with self._mutex:
             cached = self._fresh(self._local.get(key))
             if cached is not None:
@@ -165,7 +166,7 @@ class TokenCache:
 
         Many callers refused with the same token forget it once; a newer token that one of them
         already obtained is kept."""
-        key = self._key(registration_id, scopes)
+        key = store_key(registration_id, scopes)
         with self._mutex:
             local = self._local.get(key)
             if local is not None and local.value == token:
