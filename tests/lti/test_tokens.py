@@ -12,18 +12,21 @@ from sqlalchemy import select, update
 
 from app.db import get_db
 from app.devlms.platform import ACCESS_TOKEN_SECONDS
+from app.lti import platform_services
 from app.lti.models import LtiState, Registration
 from app.lti.platform_services import PlatformServiceError
-from app.lti.platforms import SCOPE_LINEITEM, SCOPE_RESULT_READONLY, SCOPE_SCORE
+from app.lti.platforms import SCOPE_LINEITEM, SCOPE_NRPS, SCOPE_RESULT_READONLY, SCOPE_SCORE
 from app.lti.state import RedisStateStore
 from app.lti.tokens import RegistrationUnavailable, store_key, usable_seconds
 from tests.support.ags import (
     demo_gradebook,
     in_threads,
     issued_tokens,
+    revoke_tokens,
     run_together,
     token_cache,
 )
+from tests.support.services import MEMBERSHIP_TYPE, memberships_url
 
 SCORE = [SCOPE_SCORE]
 
@@ -237,3 +240,35 @@ def test_runtime_builds_one_token_cache_and_one_client_per_app(live):
 
         assert runtime().tokens() is runtime().tokens()
         assert runtime().ags() is runtime().ags()
+
+
+def roster_page(live, tokens):
+    """One NRPS page through ``platform_services.get_json`` with the shared cache."""
+    with live.tool.app_context(), get_db(live.tool).begin() as session:
+        rt = live.tool.extensions["lti"]
+        return platform_services.get_json(
+            session,
+            rt.cipher,
+            session.scalars(select(Registration)).one(),
+            [SCOPE_NRPS],
+            memberships_url(live),
+            accept=MEMBERSHIP_TYPE,
+            http=rt.http,
+            timeout=rt.settings.http_timeout,
+            tokens=tokens,
+        )
+
+
+def test_service_requests_given_the_cache_share_one_token(live):
+    cache = token_cache(live)
+    for _ in range(3):
+        assert roster_page(live, cache)["members"]
+    assert cache.requests_made == 1
+
+
+def test_service_request_with_a_revoked_cached_token_gets_a_new_one(live):
+    cache = token_cache(live)
+    roster_page(live, cache)
+    revoke_tokens(live)
+    assert roster_page(live, cache)["members"]
+    assert cache.requests_made == 2
