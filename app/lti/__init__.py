@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 
 import requests
 from cryptography.fernet import Fernet
@@ -10,12 +11,14 @@ from flask import Flask, current_app, g
 
 from app.db import get_db
 from app.lti import session
+from app.lti.ags import AgsClient
 from app.lti.keys import key_cipher
 from app.lti.launch import Launch
 from app.lti.platform_keys import PlatformKeys
 from app.lti.session import SessionReader
 from app.lti.state import DatabaseStateStore, RedisStateStore, StateStore
 from app.lti.storage import StateStoreLaunchDataStorage
+from app.lti.tokens import TokenCache
 from app.lti.tool_config import DatabaseToolConf
 from app.tenancy import scope_to_platform
 from config import Settings
@@ -32,6 +35,9 @@ class LtiRuntime:
     http: requests.Session
     store: StateStore
     _platform_keys: PlatformKeys | None = None
+    _tokens: TokenCache | None = None
+    _ags: AgsClient | None = None
+    _build_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def tool_conf(self) -> DatabaseToolConf:
         return DatabaseToolConf(get_db(current_app).session(), self.cipher)
@@ -54,6 +60,28 @@ class LtiRuntime:
                 timeout=self.settings.http_timeout,
             )
         return self._platform_keys
+
+    def tokens(self) -> TokenCache:
+        """Return the app's access-token cache (one per app: its in-process copy of tokens
+        serves every request and worker thread; the store shares them across processes)."""
+        with self._build_lock:
+            if self._tokens is None:
+                self._tokens = TokenCache(
+                    get_db(current_app),
+                    self.cipher,
+                    self.store,
+                    self.http,
+                    self.settings.http_timeout,
+                )
+            return self._tokens
+
+    def ags(self) -> AgsClient:
+        """Return the app's AGS client (one per app: one connection pool for all threads)."""
+        tokens = self.tokens()
+        with self._build_lock:
+            if self._ags is None:
+                self._ags = AgsClient(tokens, self.http, self.settings.http_timeout)
+            return self._ags
 
 
 def make_http_session() -> requests.Session:

@@ -11,17 +11,21 @@ JWKS, so a key rotation must keep these calls working (LTI-CHECKLIST E).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
 from cryptography.fernet import Fernet
 from pylti1p3.exception import LtiServiceException
+from pylti1p3.registration import Registration as PyltiRegistration
 from pylti1p3.service_connector import ServiceConnector
 from sqlalchemy.orm import Session
 
 from app.errors import AppError
 from app.lti.models import Registration
 from app.lti.tool_config import DatabaseToolConf
+
+if TYPE_CHECKING:
+    from app.lti.tokens import TokenCache
 
 
 class PlatformServiceError(AppError):
@@ -56,14 +60,34 @@ class _TimeoutSession(requests.Session):
 class _Connector(ServiceConnector):
     """pylti1p3's connector without a token cache: every call asks for a fresh token.
 
-    A caller making many calls in a row (a grading worker) should add a cache here, keyed by
-    registration and scopes, that lives less than the token's ``expires_in``."""
+    A caller making many calls in a row passes the app's ``TokenCache`` (``app/lti/tokens.py``)
+    to ``access_token`` or ``get_json`` instead."""
 
     def _get_cached_access_token(self, scope_key: str) -> str | None:
         return None
 
     def _cache_access_token(self, scope_key: str, access_token: str, expires_in: float) -> None:
         return None
+
+
+class _SharedTokenConnector(ServiceConnector):
+    """pylti1p3's connector taking its tokens from the app's shared ``TokenCache``."""
+
+    def __init__(
+        self,
+        registration: PyltiRegistration,
+        http: requests.Session,
+        tokens: TokenCache,
+        registration_id: int,
+    ) -> None:
+        super().__init__(registration, http)
+        self._tokens = tokens
+        self._registration_id = registration_id
+        self.last_token: str | None = None
+
+    def get_access_token(self, scopes: Sequence[str]) -> str:
+        self.last_token = self._tokens.token(self._registration_id, scopes)
+        return self.last_token
 
 
 def _connector(
@@ -114,8 +138,12 @@ def access_token(
     *,
     http: requests.Session,
     timeout: float,
+    tokens: TokenCache | None = None,
 ) -> str:
-    """Obtain an access token for ``scopes`` from the registration's token endpoint."""
+    """Obtain an access token for ``scopes`` from the registration's token endpoint, or from
+    ``tokens`` (the app's shared cache) when given."""
+    if tokens is not None:
+        return tokens.token(registration.id, scopes)
     try:
         return _connector(session, cipher, registration, http, timeout).get_access_token(scopes)
     except (LtiServiceException, requests.RequestException) as exc:
@@ -132,10 +160,47 @@ def get_json(
     accept: str,
     http: requests.Session,
     timeout: float,
+    tokens: TokenCache | None = None,
 ) -> Any:
-    """GET one page of a service (e.g. an NRPS membership container) and return its JSON."""
+    """GET one page of a service (e.g. an NRPS membership container) and return its JSON.
+
+    With ``tokens`` (the app's shared cache) the token comes from the cache, and a token the
+    platform refuses (401) is dropped and the request sent once more with a new one."""
+    if tokens is not None:
+        return _get_json_with_shared_token(
+            session, cipher, registration, scopes, url, accept, http, timeout, tokens
+        )
     connector = _connector(session, cipher, registration, http, timeout)
     try:
         return connector.make_service_request(scopes, url, accept=accept)["body"]
     except (LtiServiceException, requests.RequestException) as exc:
         raise _refused(registration, exc) from exc
+
+
+def _get_json_with_shared_token(
+    session: Session,
+    cipher: Fernet,
+    registration: Registration,
+    scopes: Sequence[str],
+    url: str,
+    accept: str,
+    http: requests.Session,
+    timeout: float,
+    tokens: TokenCache,
+) -> Any:
+    pylti_registration = DatabaseToolConf(session, cipher).to_pylti_registration(registration)
+    connector = _SharedTokenConnector(
+        pylti_registration, _TimeoutSession(http, timeout), tokens, registration.id
+    )
+    for attempt in range(2):
+        try:
+            return connector.make_service_request(scopes, url, accept=accept)["body"]
+        except LtiServiceException as exc:
+            refused = connector.last_token
+            if exc.response.status_code == 401 and attempt == 0 and refused is not None:
+                tokens.invalidate(registration.id, scopes, refused)
+                continue
+            raise _refused(registration, exc) from exc
+        except requests.RequestException as exc:
+            raise _refused(registration, exc) from exc
+    raise AssertionError("unreachable: the second attempt returns or raises")
