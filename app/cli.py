@@ -78,12 +78,15 @@ def _cli_message(exc: AppError) -> str:
 def init_app(app: Flask) -> None:
     from app.catalog.cli import group as catalog_group
     from app.grading.cli import group as grading_group
+    from app.grading.worker_cli import grades_group, worker_command
     from app.lti.cli import group as registration_links_group
     from app.lti.keys import JWKS_MAX_AGE
 
     app.cli.add_command(registration_links_group)
     app.cli.add_command(catalog_group)
     app.cli.add_command(grading_group)
+    app.cli.add_command(worker_command)
+    app.cli.add_command(grades_group)
 
     @app.cli.group("db")
     def db_group() -> None:
@@ -430,6 +433,7 @@ def init_app(app: Flask) -> None:
     def serve(devlms: bool | None) -> None:
         """Serve the tool (and the development LMS) until interrupted."""
         from app.devlms import create_devlms_app
+        from app.grading.worker_cli import start_embedded
         from app.serve import host_port, start_server
 
         settings = _settings()
@@ -445,10 +449,15 @@ def init_app(app: Flask) -> None:
             click.echo(
                 f"Open {settings.devlms_url}/ , pick a user, open the course and launch the tool."
             )
+        embedded = start_embedded(current_app._get_current_object())  # type: ignore[attr-defined]
+        if embedded is not None:
+            click.echo("Score worker:     running in this process (sends grades to the LMS).")
         click.echo("Press Ctrl+C to stop.")
         try:
             while True:
                 time.sleep(3600)
         except KeyboardInterrupt:
+            if embedded is not None:
+                embedded.stop()
             for server in servers:
                 server.shutdown()

@@ -99,3 +99,47 @@ def lms_posts(live: LiveServers, title: str, email: str) -> list[dict[str, Any]]
                 .order_by(DevScoreLog.id)
             )
         ]
+
+
+def run_worker(live: LiveServers, **settings: Any) -> Any:
+    """Run a worker of the live tool until nothing is due; return its counters."""
+    from app.grading import worker
+    from app.lti import runtime
+
+    with live.tool.app_context():
+        client = runtime().ags()
+    options = {"threads": 4, "retry_base_seconds": 0.05, "idle_seconds": 0.05, **settings}
+    found = worker.Worker(get_db(live.tool), client, worker.Settings(**options))
+    return found.run(until_idle=True)
+
+
+def tokens_issued(live: LiveServers) -> int:
+    from sqlalchemy import func
+
+    from app.devlms.models import DevAccessToken
+
+    with get_db(live.devlms).begin() as session:
+        return int(session.scalar(select(func.count()).select_from(DevAccessToken)) or 0)
+
+
+def enrol_as(live: LiveServers, email: str, role: str) -> None:
+    """Change a person's role in the demo course (e.g. a learner who is no longer one)."""
+    from app.devlms.models import DevEnrolment
+
+    with get_db(live.devlms).begin() as session:
+        user = session.scalars(select(DevUser).where(DevUser.email == email)).one()
+        for enrolment in session.scalars(
+            select(DevEnrolment).where(DevEnrolment.user_id == user.id)
+        ):
+            enrolment.role = role
+
+
+def lms_columns(live: LiveServers, resource_link_title: str) -> list[DevLineItem]:
+    """The development LMS's columns for the link titled so (by its resource link id)."""
+    with get_db(live.devlms).begin() as session:
+        link = session.scalars(select(DevLink).where(DevLink.title == resource_link_title)).one()
+        return list(
+            session.scalars(
+                select(DevLineItem).where(DevLineItem.resource_link_id == link.resource_link_id)
+            )
+        )

@@ -1,0 +1,430 @@
+"""The score worker: sends each gradebook cell's latest desired score to its LMS.
+
+A loop claims due ``ScoreDelivery`` rows in batches — ``FOR UPDATE SKIP LOCKED`` on PostgreSQL,
+so that any number of ``flask worker`` processes share the rows without waiting on each other;
+one ``UPDATE`` on SQLite, which writes one statement at a time — by giving them a lease, sends
+them from a pool of threads (the LMS's latency is hidden by sends in flight, not by processes),
+and records the outcomes in one transaction per round. A worker that dies leaves its leases to
+expire; its rows are then claimed again and sent with a newer timestamp.
+
+Per cell: one send in flight at a time (the lease), the latest version only, a timestamp later
+than the cell's previous one and at least one whole second after it (Moodle compares whole
+seconds and refuses the same second with 409). An outcome is recorded only by the lease holder,
+and a version raised while a send was in flight stays pending, so the newer state is sent next.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import secrets
+import threading
+from collections.abc import Callable, Iterable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+from sqlalchemy import Table, bindparam, case, select, update
+
+from app.db import Database, utcnow
+from app.grading.models import ScoreDelivery
+from app.lti import ags
+from app.lti.models import LineItem, LtiResourceLink, LtiUser
+from app.lti.platform_services import PlatformServiceError
+from app.lti.platforms import SCOPE_LINEITEM, SCOPE_LINEITEM_READONLY
+from app.tenancy import ALL_PLATFORMS
+
+log = logging.getLogger(__name__)
+ALL = {ALL_PLATFORMS: True}
+T = cast(Table, ScoreDelivery.__table__)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How a worker paces itself (``config`` documents each)."""
+
+    threads: int = 16
+    batch: int = 64
+    lease_seconds: float = 60.0
+    retry_base_seconds: float = 5.0
+    retry_cap_seconds: float = 3600.0
+    max_tries: int = 12
+    idle_seconds: float = 1.0
+
+
+@dataclass(frozen=True)
+class Job:
+    """A claimed cell: what to send, where, and the lease that lets us record the outcome."""
+
+    id: int
+    registration_id: int
+    line_item_id: int
+    line_item_url: str | None
+    user_sub: str
+    body: dict[str, Any]
+    version: int
+    tries: int
+    token: str
+    timestamp: datetime
+
+
+@dataclass(frozen=True)
+class Done:
+    job: Job
+    outcome: ags.SendOutcome
+    finished_at: datetime
+
+
+@dataclass
+class Counters:
+    """What a worker did (for ``flask worker`` output, tests and the benchmark)."""
+
+    claimed: int = 0
+    delivered: int = 0
+    retried: int = 0
+    failed: int = 0
+    rounds: int = 0
+    by_answer: dict[str, int] = field(default_factory=dict)
+
+
+def next_timestamp(previous: datetime | None, now: datetime) -> datetime:
+    """A timestamp after ``previous`` and in a later whole second (Moodle's comparison)."""
+    if previous is None:
+        return now
+    floor = previous.replace(microsecond=0) + timedelta(seconds=1)
+    return max(now, floor)
+
+
+def backoff(tries: int, settings: Settings, retry_after: float | None, rng: random.Random) -> float:
+    """Seconds to wait before try ``tries + 1``: exponential with full jitter, at least what the
+    LMS asked for with ``Retry-After``."""
+    ceiling = min(settings.retry_cap_seconds, settings.retry_base_seconds * 2 ** max(0, tries - 1))
+    delay = ceiling * (0.5 + rng.random() / 2)
+    if retry_after is not None:
+        delay = max(delay, retry_after)
+    return delay
+
+
+class Worker:
+    """One worker: a claiming loop and a pool of sending threads. ``run`` until ``stop``."""
+
+    def __init__(
+        self,
+        db: Database,
+        client: ags.AgsClient,
+        settings: Settings | None = None,
+        *,
+        name: str | None = None,
+    ) -> None:
+        self.db = db
+        self.client = client
+        self.settings = settings or Settings()
+        self.name = name or f"worker-{secrets.token_hex(3)}"
+        self.counters = Counters()
+        self._stop = threading.Event()
+        self._rng: random.Random = random.SystemRandom()
+        self._postgres = db.engine.dialect.name == "postgresql"
+
+    # --- the loop ----------
+
+    def stop(self) -> None:
+        """Stop claiming; ``run`` returns once the sends in flight are recorded."""
+        self._stop.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    def run(self, *, until_idle: bool = False) -> Counters:
+        """Claim, send and record until stopped (or, with ``until_idle``, until nothing is
+        due and nothing is in flight)."""
+        s = self.settings
+        in_flight: dict[Future[Done], Job] = {}
+        with ThreadPoolExecutor(s.threads, thread_name_prefix=self.name) as pool:
+            while True:
+                free = s.threads * 2 - len(in_flight)
+                claimed: list[Job] = []
+                if not self._stop.is_set() and free >= max(1, s.threads // 2):
+                    claimed = self.claim(min(free, s.batch))
+                    for job in claimed:
+                        in_flight[pool.submit(self._send, job)] = job
+                if not in_flight:
+                    if self._stop.is_set() or (until_idle and not claimed and not self._due()):
+                        return self.counters
+                    self._stop.wait(s.idle_seconds)
+                    continue
+                done, _ = wait(list(in_flight), timeout=0.5, return_when=FIRST_COMPLETED)
+                finished = [f.result() for f in done]
+                for f in done:
+                    del in_flight[f]
+                if finished:
+                    self.record(finished)
+
+    def run_in_thread(self) -> threading.Thread:
+        """Run in a daemon thread (the embedded default's worker)."""
+        thread = threading.Thread(target=self.run, name=self.name, daemon=True)
+        thread.start()
+        return thread
+
+    def _due(self) -> bool:
+        now = utcnow()
+        with self.db.session_factory() as session:
+            return (
+                session.scalar(
+                    select(T.c.id)
+                    .where(
+                        T.c.status == ScoreDelivery.PENDING,
+                        (T.c.lease_until.is_(None)) | (T.c.lease_until < now),
+                    )
+                    .limit(1)
+                )
+                is not None
+            )
+
+    # --- claiming ----------
+
+    def claim(self, limit: int) -> list[Job]:
+        """Lease up to ``limit`` due cells to this worker and return them, oldest first."""
+        now = utcnow()
+        token = secrets.token_hex(16)
+        due = (
+            select(T.c.id)
+            .where(
+                T.c.status == ScoreDelivery.PENDING,
+                T.c.available_at <= now,
+                (T.c.lease_until.is_(None)) | (T.c.lease_until < now),
+            )
+            .order_by(T.c.available_at)
+            .limit(limit)
+        )
+        if self._postgres:
+            due = due.with_for_update(skip_locked=True)
+        with self.db.session_factory() as session:
+            ids = session.scalars(
+                update(T)
+                .where(T.c.id.in_(due.scalar_subquery()))
+                .values(
+                    lease_token=token,
+                    lease_until=now + timedelta(seconds=self.settings.lease_seconds),
+                )
+                .returning(T.c.id)
+            ).all()
+            if not ids:
+                session.commit()
+                return []
+            rows = session.execute(
+                select(
+                    T.c.id,
+                    T.c.registration_id,
+                    T.c.line_item_id,
+                    LineItem.url,
+                    LtiUser.sub,
+                    T.c.body,
+                    T.c.version,
+                    T.c.tries,
+                    T.c.last_timestamp,
+                )
+                .join(LineItem, LineItem.id == T.c.line_item_id)
+                .join(LtiUser, LtiUser.id == T.c.user_id)
+                .where(T.c.lease_token == token)
+                .order_by(T.c.available_at)
+                .execution_options(**ALL)
+            ).all()
+            session.commit()
+        self.counters.claimed += len(rows)
+        return [
+            Job(
+                id=r.id,
+                registration_id=r.registration_id,
+                line_item_id=r.line_item_id,
+                line_item_url=r.url,
+                user_sub=r.sub,
+                body=dict(r.body),
+                version=r.version,
+                tries=r.tries,
+                token=token,
+                timestamp=next_timestamp(r.last_timestamp, now),
+            )
+            for r in rows
+        ]
+
+    # --- sending (pool threads) ----------
+
+    def _send(self, job: Job) -> Done:
+        try:
+            url = job.line_item_url or self._find_column(job)
+            if url is None:
+                outcome = ags.SendOutcome(
+                    ags.Answer.PERMANENT,
+                    None,
+                    "The LMS gave this link no gradebook column and does not let the tool "
+                    "create one. Make the activity graded in the LMS, then retry.",
+                )
+            else:
+                outcome = self.client.send_score(job.registration_id, url, _score(job))
+        except PlatformServiceError as exc:
+            outcome = ags.SendOutcome(ags.Answer.RETRY, None, exc.message)
+        except Exception:  # a bug must not kill the worker or lose the lease's row
+            log.exception("score send failed unexpectedly", extra={"delivery_id": job.id})
+            outcome = ags.SendOutcome(
+                ags.Answer.RETRY, None, "The tool failed to send this score; it will try again."
+            )
+        return Done(job, outcome, utcnow())
+
+    def _find_column(self, job: Job) -> str | None:
+        """Find the link's line item through the context's container, or create it where the
+        platform allows (LTI AGS 2.0 §3.2: a tool may look up the items of its resource link)."""
+        with self.db.session_factory() as session:
+            row = session.execute(
+                select(LineItem, LtiResourceLink.resource_link_id, LtiResourceLink.title)
+                .join(LtiResourceLink, LtiResourceLink.id == LineItem.resource_link_id)
+                .where(LineItem.id == job.line_item_id)
+                .execution_options(**ALL)
+            ).first()
+            if row is None:
+                return None
+            item, link_id, title = row
+            if item.url:
+                return str(item.url)
+            scopes = set(item.scopes or ())
+            if not item.lineitems_url or not scopes & {SCOPE_LINEITEM, SCOPE_LINEITEM_READONLY}:
+                return None
+            found = self.client.line_items(
+                job.registration_id, item.lineitems_url, resource_link_id=link_id
+            )
+            if found:
+                url = found[0].url
+            elif SCOPE_LINEITEM in scopes:
+                created = self.client.create_line_item(
+                    job.registration_id,
+                    item.lineitems_url,
+                    label=title or "Micro-credential",
+                    score_maximum=float(job.body.get("scoreMaximum") or 100),
+                    resource_link_id=link_id,
+                )
+                url = created.url
+            else:
+                return None
+            item.url = url
+            session.commit()
+            return url
+
+    # --- recording ----------
+
+    def record(self, finished: Iterable[Done]) -> None:
+        """Write the outcomes of a round of sends in one transaction (by lease holder only)."""
+        delivered: list[dict[str, Any]] = []
+        retry: list[dict[str, Any]] = []
+        failed: list[dict[str, Any]] = []
+        for d in finished:
+            job, outcome = d.job, d.outcome
+            self.counters.by_answer[outcome.answer] = (
+                self.counters.by_answer.get(outcome.answer, 0) + 1
+            )
+            base = {
+                "b_id": job.id,
+                "b_token": job.token,
+                "b_version": job.version,
+                "b_timestamp": job.timestamp,
+                "b_status": outcome.status,
+                "b_error": outcome.reason,
+                "b_now": d.finished_at,
+            }
+            if outcome.answer == ags.Answer.DELIVERED:
+                delivered.append(base)
+                self.counters.delivered += 1
+                continue
+            tries = job.tries + 1
+            if outcome.answer == ags.Answer.PERMANENT or tries >= self.settings.max_tries:
+                if outcome.answer != ags.Answer.PERMANENT:
+                    base["b_error"] = f"{outcome.reason} (gave up after {tries} tries)"
+                failed.append(base)
+                self.counters.failed += 1
+                continue
+            if outcome.answer == ags.Answer.STALE:
+                # The LMS holds a later timestamp; ours is the latest decision, so send it
+                # again with a newer one (LTI-CHECKLIST G, 409).
+                wait_for = 1.0
+            else:
+                wait_for = backoff(tries, self.settings, outcome.retry_after, self._rng)
+            retry.append({**base, "b_available": d.finished_at + timedelta(seconds=wait_for)})
+            self.counters.retried += 1
+        self.counters.rounds += 1
+        mine = (T.c.id == bindparam("b_id")) & (T.c.lease_token == bindparam("b_token"))
+        same = T.c.version == bindparam("b_version")
+        released: dict[str, Any] = {"lease_token": None, "lease_until": None}
+        sent: dict[str, Any] = {
+            "last_timestamp": bindparam("b_timestamp"),
+            "last_status": bindparam("b_status"),
+        }
+        with self.db.session_factory() as session:
+            if delivered:
+                session.execute(
+                    update(T)
+                    .where(mine)
+                    .values(
+                        sent_version=bindparam("b_version"),
+                        status=case((same, ScoreDelivery.DELIVERED), else_=ScoreDelivery.PENDING),
+                        delivered_at=bindparam("b_now"),
+                        tries=case((same, 0), else_=T.c.tries),
+                        last_error=None,
+                        **sent,
+                        **released,
+                    ),
+                    delivered,
+                    execution_options={"synchronize_session": False},
+                )
+            if retry:
+                session.execute(
+                    update(T)
+                    .where(mine)
+                    .values(
+                        tries=case((same, T.c.tries + 1), else_=T.c.tries),
+                        available_at=case((same, bindparam("b_available")), else_=T.c.available_at),
+                        last_error=bindparam("b_error"),
+                        **sent,
+                        **released,
+                    ),
+                    retry,
+                    execution_options={"synchronize_session": False},
+                )
+            if failed:
+                session.execute(
+                    update(T)
+                    .where(mine)
+                    .values(
+                        status=case((same, ScoreDelivery.FAILED), else_=ScoreDelivery.PENDING),
+                        tries=case((same, T.c.tries + 1), else_=T.c.tries),
+                        last_error=bindparam("b_error"),
+                        **sent,
+                        **released,
+                    ),
+                    failed,
+                    execution_options={"synchronize_session": False},
+                )
+            session.commit()
+
+
+def _score(job: Job) -> ags.ScoreSend:
+    body = job.body
+    extensions = {
+        k: v
+        for k, v in body.items()
+        if k not in {"activityProgress", "gradingProgress", "scoreGiven", "scoreMaximum", "comment"}
+    }
+    return ags.ScoreSend(
+        user_id=job.user_sub,
+        timestamp=job.timestamp,
+        activity_progress=body["activityProgress"],
+        grading_progress=body["gradingProgress"],
+        score_given=body.get("scoreGiven"),
+        score_maximum=body.get("scoreMaximum"),
+        comment=body.get("comment"),
+        extensions=extensions,
+    )
+
+
+def run_until_idle(make: Callable[[], Worker]) -> Counters:
+    """Build a worker and run it until nothing is due (tests, ``flask worker --until-idle``)."""
+    return make().run(until_idle=True)
