@@ -45,6 +45,7 @@ def seed(env: dict[str, str], columns: int, learners: int) -> dict[str, Any]:
     from sqlalchemy import create_engine, insert, select
     from sqlalchemy.orm import Session
 
+    import app.models  # noqa: F401  (every table, for the foreign keys between features)
     from app.devlms.models import DevCourse, DevEnrolment, DevLineItem, DevTool, DevUser
     from app.devlms.platform import line_item_url
     from app.grading.models import ScoreDelivery

@@ -143,3 +143,130 @@ def lms_columns(live: LiveServers, resource_link_title: str) -> list[DevLineItem
                 select(DevLineItem).where(DevLineItem.resource_link_id == link.resource_link_id)
             )
         )
+
+
+DECIDED = {
+    "activityProgress": "Completed",
+    "gradingProgress": "FullyGraded",
+    "scoreGiven": 10.0,
+    "scoreMaximum": 10.0,
+    "comment": "Earned: 5 of 5 criteria met.",
+}
+SUBMITTED = {"activityProgress": "Submitted", "gradingProgress": "PendingManual"}
+
+
+def add_cells(live: LiveServers, columns: int) -> list[int]:
+    """``columns`` gradebook columns in the demo course, each with a score waiting for every
+    learner of the course (rows as submissions leave them); return the delivery ids.
+
+    The tool's side is what launches would have recorded: the course, one link per column with
+    its line item, and the learners."""
+    from app.devlms.models import DevEnrolment
+    from app.devlms.platform import line_item_url
+    from app.lti.models import Deployment, LtiContext, LtiResourceLink, LtiUser
+    from app.lti.platforms import TOOL_SCOPES
+
+    with get_db(live.devlms).begin() as lms:
+        course = lms.scalars(select(DevCourse).where(DevCourse.title == DEMO_COURSE)).one()
+        tool = lms.scalars(select(DevTool)).one()
+        learners = list(
+            lms.scalars(
+                select(DevUser)
+                .join(DevEnrolment, DevEnrolment.user_id == DevUser.id)
+                .where(DevEnrolment.course_id == course.id, DevEnrolment.role == "Learner")
+            )
+        )
+        items = [
+            DevLineItem(course_id=course.id, tool_id=tool.id, label=f"Column {n}", score_maximum=10)
+            for n in range(columns)
+        ]
+        lms.add_all(items)
+        lms.flush()
+        urls = [line_item_url(live.devlms_url, course.id, i.id, tool) for i in items]
+        context_id, deployment_id = course.context_id, tool.deployment_id
+        people = [(u.sub, u.email) for u in learners]
+    ids: list[int] = []
+    with get_db(live.tool).begin() as session:
+        registration = session.scalars(select(Registration)).one()
+        deployment = session.scalars(
+            select(Deployment).where(Deployment.deployment_id == deployment_id)
+        ).one()
+        context = LtiContext(
+            registration_id=registration.id,
+            deployment_id=deployment.id,
+            context_id=context_id,
+            title=DEMO_COURSE,
+        )
+        session.add(context)
+        users = []
+        for sub, email in people:
+            user = session.scalars(select(LtiUser).where(LtiUser.sub == sub)).first()
+            if user is None:
+                user = LtiUser(registration_id=registration.id, sub=sub, email=email)
+                session.add(user)
+            users.append(user)
+        session.flush()
+        for n, url in enumerate(urls):
+            link = LtiResourceLink(
+                registration_id=registration.id, context_id=context.id, resource_link_id=f"c{n}"
+            )
+            session.add(link)
+            session.flush()
+            item = LineItem(
+                registration_id=registration.id,
+                resource_link_id=link.id,
+                url=url,
+                scopes=list(TOOL_SCOPES),
+            )
+            session.add(item)
+            session.flush()
+            for user in users:
+                row = ScoreDelivery(
+                    registration_id=registration.id,
+                    line_item_id=item.id,
+                    user_id=user.id,
+                    body=SUBMITTED,
+                )
+                session.add(row)
+                session.flush()
+                ids.append(row.id)
+    return ids
+
+
+def set_body(live: LiveServers, body: dict[str, Any], ids: list[int] | None = None) -> None:
+    """A newer desired state for these cells (all when ``ids`` is None), as a decision sets."""
+    from sqlalchemy import update
+
+    from app.db import utcnow
+
+    query = update(ScoreDelivery).values(
+        body=body,
+        version=ScoreDelivery.version + 1,
+        status=ScoreDelivery.PENDING,
+        tries=0,
+        available_at=utcnow(),
+        desired_at=utcnow(),
+    )
+    if ids is not None:
+        query = query.where(ScoreDelivery.id.in_(ids))
+    with get_db(live.tool).begin() as session:
+        session.execute(query)
+
+
+def lms_cells(live: LiveServers) -> dict[tuple[int, int], tuple[DevGrade, list[dict[str, Any]]]]:
+    """Every gradebook cell of the development LMS with the scores it accepted, in order."""
+    with get_db(live.devlms).begin() as session:
+        posts: dict[tuple[int, int], list[dict[str, Any]]] = {}
+        for log in session.scalars(select(DevScoreLog).order_by(DevScoreLog.id)):
+            posts.setdefault((log.line_item_id, log.user_id), []).append(log.body)
+        return {
+            (g.line_item_id, g.user_id): (g, posts.get((g.line_item_id, g.user_id), []))
+            for g in session.scalars(select(DevGrade))
+        }
+
+
+def set_faults(live: LiveServers, **values: Any) -> None:
+    from app.devlms import faults
+
+    with get_db(live.devlms).begin() as session:
+        faults.set_faults(session, **values)
