@@ -11,6 +11,7 @@ JWKS, so a key rotation must keep these calls working (LTI-CHECKLIST E).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import requests
@@ -139,3 +140,36 @@ def get_json(
         return connector.make_service_request(scopes, url, accept=accept)["body"]
     except (LtiServiceException, requests.RequestException) as exc:
         raise _refused(registration, exc) from exc
+
+
+@dataclass(frozen=True)
+class ServicePage:
+    """One page of a service's answer: its JSON and the ``Link`` header that names the next."""
+
+    url: str
+    body: Any
+    link: str | None
+    """The response's ``Link`` header (RFC 8288), as sent; ``None`` when absent."""
+
+
+def get_json_page(
+    session: Session,
+    cipher: Fernet,
+    registration: Registration,
+    scopes: Sequence[str],
+    url: str,
+    *,
+    accept: str,
+    http: requests.Session,
+    timeout: float,
+) -> ServicePage:
+    """GET one page of a paged service (NRPS, AGS line items) with its ``Link`` header, which
+    the caller parses (pylti1p3's own parsing matches only an exact ``rel="next"``)."""
+    connector = _connector(session, cipher, registration, http, timeout)
+    try:
+        answer = connector.make_service_request(
+            scopes, url, accept=accept, case_insensitive_headers=True
+        )
+    except (LtiServiceException, requests.RequestException) as exc:
+        raise _refused(registration, exc) from exc
+    return ServicePage(url=url, body=answer["body"], link=answer["headers"].get("Link"))
