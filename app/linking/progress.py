@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -408,6 +409,13 @@ def safe_cell(value: str) -> str:
     """Keep a spreadsheet from running a cell as a formula (CSV injection, OWASP): a cell that
     starts like one gets a leading apostrophe, which spreadsheets show as text."""
     return "'" + value if value.startswith(FORMULA_STARTS) else value
+
+
+def csv_filename(slug: str, now: datetime | None = None) -> str:
+    """The download's file name: the credential and the day (only safe characters, as it goes
+    into a ``Content-Disposition`` header)."""
+    safe = re.sub(r"[^A-Za-z0-9_-]+", "-", slug).strip("-") or "credential"
+    return f"progress-{safe}-{(now or utcnow()):%Y-%m-%d}.csv"
 
 
 def csv_bytes(rows: list[ProgressRow]) -> bytes:

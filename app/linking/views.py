@@ -13,7 +13,7 @@ from werkzeug.wrappers import Response
 
 from app.catalog import services as catalog
 from app.catalog.views import image_url
-from app.db import db_session, utcnow
+from app.db import db_session
 from app.errors import AppError
 from app.evidence import services as evidence
 from app.linking import progress, services
@@ -285,7 +285,7 @@ def progress_csv() -> Response:
     session = db_session()
     resolved = progress.bound_credential(session, launch)
     page = progress.course_progress(session, launch, resolved, progress.Filters.parse(request.args))
-    name = f"progress-{resolved.credential.slug}-{utcnow():%Y-%m-%d}.csv"
+    name = progress.csv_filename(resolved.credential.slug)
     return Response(
         progress.csv_bytes(page.rows),
         content_type="text/csv; charset=utf-8",

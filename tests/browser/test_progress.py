@@ -51,9 +51,7 @@ def test_the_instructor_sees_the_class_progress_in_the_lms_frame(
     expect(frame.locator('tr:has-text("Samuel Okafor") [data-field="state"]')).to_have_text(
         "Earned"
     )
-    expect(frame.locator('tr:has-text("Jordan Lee") [data-field="state"]')).to_have_text(
-        "Drafting"
-    )
+    expect(frame.locator('tr:has-text("Jordan Lee") [data-field="state"]')).to_have_text("Drafting")
     assert_no_violations(frame, "the progress page inside the LMS iframe")
     shoot(page, frame, artifacts / "progress.png")
 

@@ -113,6 +113,14 @@ def test_refresh_asks_the_lms_even_when_a_roster_is_kept(live):
     assert roster(live).cached and len(roster(live).members) == len(fresh.members)
 
 
+def test_the_roster_is_kept_in_redis_in_the_scaled_shape(live_redis):
+    first = roster(live_redis)
+    asked = token_requests(live_redis)
+    second = roster(live_redis)
+    assert second.cached and second.members == first.members
+    assert token_requests(live_redis) == asked
+
+
 def test_a_next_page_on_another_site_is_not_followed(live):
     # The LMS names its pages on 127.0.0.1; asked at "localhost", its next page is elsewhere.
     url = memberships_url(live).replace("127.0.0.1", "localhost")
