@@ -59,7 +59,7 @@ SORTS = {
 STAFF_ROLES = {"Instructor", "Teaching assistant", "Administrator", "Content developer"}
 
 
-class NotForLearners(Forbidden):
+class TeachersOnly(Forbidden):
     code = "not_for_learners"
     title = "This page is for the course's teachers"
 
@@ -89,7 +89,7 @@ def bound_credential(session: Session, launch: Launch) -> Resolved:
 def require_teaching_rights(launch: Launch) -> None:
     """Refuse anyone who does not teach the course (learners): the page names every learner."""
     if not (launch.is_instructor or launch.is_teaching_assistant or launch.is_staff):
-        raise NotForLearners(
+        raise TeachersOnly(
             "Only the course's instructors and teaching assistants can see the class's progress.",
             hint="If you teach this course, ask your LMS administrator to check your role in it.",
         )
