@@ -242,7 +242,7 @@ def _base_claims(
         "email": user.email,
     }
     released = released_identity_claims(tool)
-    return {
+    claims: dict[str, Any] = {
         "iss": base_url,
         "aud": tool.client_id,
         "azp": tool.client_id,
@@ -277,11 +277,15 @@ def _base_claims(
             "person_sourcedid": f"devlms:{user.id}",
             "course_offering_sourcedid": f"devlms:{course.id}",
         },
-        "https://purl.imsglobal.org/spec/lti-nrps/claim/namesroleservice": {
+    }
+    # Like Moodle (the tool's "Names and Role Provisioning" service setting) and Canvas (the
+    # developer key's scopes), the roster service is offered only to a tool granted its scope.
+    if SCOPE_NRPS in tool.scopes:
+        claims["https://purl.imsglobal.org/spec/lti-nrps/claim/namesroleservice"] = {
             "context_memberships_url": f"{base_url}/api/lti/courses/{course.id}/memberships",
             "service_versions": ["2.0"],
-        },
-    }
+        }
+    return claims
 
 
 def line_items_url(base_url: str, course_id: int, tool: DevTool) -> str:

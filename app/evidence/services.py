@@ -752,27 +752,67 @@ def summary(session: Session, user_id: int, credential_id: int) -> Summary:
     )
 
 
-def states_for(
+@dataclass(frozen=True)
+class LatestAttempt:
+    """Where one educator stands on a credential: their latest attempt, and when they began."""
+
+    attempt_id: int
+    number: int
+    state: str
+    first_started_at: datetime
+    """When their first attempt at the credential was opened."""
+    submitted_at: datetime | None
+    """When the latest attempt was submitted (``None`` while it is a draft)."""
+    decided_at: datetime | None
+    """When the latest attempt was decided (``None`` until then)."""
+
+
+def latest_attempts(
     session: Session, user_ids: Sequence[int], credential_id: int
-) -> dict[int, tuple[str, int]]:
-    """Each user's latest attempt (state, number) at a credential, in one query."""
+) -> dict[int, LatestAttempt]:
+    """Each user's latest attempt at a credential, by user id, in one query."""
     if not user_ids:
         return {}
     latest = (
-        select(Attempt.user_id, func.max(Attempt.number).label("number"))
+        select(
+            Attempt.user_id,
+            func.max(Attempt.number).label("number"),
+            func.min(Attempt.created_at).label("first_started_at"),
+        )
         .where(Attempt.credential_id == credential_id, Attempt.user_id.in_(list(user_ids)))
         .group_by(Attempt.user_id)
         .subquery()
     )
     rows = session.execute(
-        select(Attempt.user_id, Attempt.state, Attempt.number)
+        select(
+            Attempt.user_id,
+            Attempt.id,
+            Attempt.number,
+            Attempt.state,
+            latest.c.first_started_at,
+            Attempt.submitted_at,
+            Attempt.decided_at,
+        )
         .join(
             latest,
             (latest.c.user_id == Attempt.user_id) & (latest.c.number == Attempt.number),
         )
         .where(Attempt.credential_id == credential_id)
     ).all()
-    return {user_id: (state, number) for user_id, state, number in rows}
+    return {
+        user_id: LatestAttempt(attempt_id, number, state, started, submitted, decided)
+        for user_id, attempt_id, number, state, started, submitted, decided in rows
+    }
+
+
+def states_for(
+    session: Session, user_ids: Sequence[int], credential_id: int
+) -> dict[int, tuple[str, int]]:
+    """Each user's latest attempt (state, number) at a credential, in one query."""
+    return {
+        user_id: (found.state, found.number)
+        for user_id, found in latest_attempts(session, user_ids, credential_id).items()
+    }
 
 
 # --- The decision, as the educator reads it -------------------------------------------------

@@ -244,6 +244,44 @@ def may_review_attempt(session: Session, launch: Launch, attempt_id: int) -> boo
     return True
 
 
+def openable_reviews(session: Session, launch: Launch, attempt_ids: list[int]) -> set[int]:
+    """Which of these attempts the launching person may open for review from a list that names
+    the educators (an instructor's progress page), in a fixed number of queries: submitted ones
+    in their scope, except those reviewed blind (a named link would undo the blindness)."""
+    if not attempt_ids:
+        return set()
+    try:
+        reviewer = reviewer_of(session, launch)
+    except Forbidden:
+        return set()
+    rows = session.execute(
+        select(Attempt.id, Attempt.version_id, Credential.organisation_id)
+        .join(Credential, Credential.id == Attempt.credential_id)
+        .where(Attempt.id.in_(attempt_ids), Attempt.state != Attempt.DRAFT, in_scope(reviewer))
+        .execution_options(**ALL)
+    ).all()
+    if not rows:
+        return set()
+    # Few versions and organisations behind many attempts: each is read once.
+    versions = {
+        v.id: v
+        for v in session.scalars(
+            select(CredentialVersion).where(CredentialVersion.id.in_({r[1] for r in rows}))
+        )
+    }
+    organisations = {
+        o.id: o
+        for o in session.scalars(
+            select(Organisation).where(Organisation.id.in_({r[2] for r in rows}))
+        )
+    }
+    return {
+        attempt_id
+        for attempt_id, version_id, organisation_id in rows
+        if not rules.settings_of(versions[version_id], organisations[organisation_id]).blind
+    }
+
+
 def enter_attempt_platform(session: Session, attempt: Attempt) -> None:
     """Scope the rest of this request to the attempt's platform, once access is checked: its
     evidence is read with the evidence feature's own (scoped) functions."""

@@ -1,6 +1,7 @@
 """Courses and credentials, inside a launch: the Deep Linking picker and its signed answer,
 a course activity's page (its credential, or "not set up yet"), an instructor binding an
-activity that has no credential, and the instructor's view of who has opened it."""
+activity that has no credential, the instructor's view of who has opened it, and the class's
+progress on it (the LMS's roster joined with each learner's state; also as CSV)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from app.db import db_session
 from app.errors import AppError
 from app.evidence import services as evidence
 from app.grading import gradebook
-from app.linking import services
+from app.linking import progress, services
 from app.lti import deep_linking, require_launch, runtime, session_token_for
 from app.lti.keys import signing_key
 from app.lti.launch import Launch
@@ -252,4 +253,48 @@ def people() -> str:
             launch,
             None if isinstance(resolved, services.Unbound) else resolved.credential.id,
         ),
+    )
+
+
+@bp.get("/activity/progress")
+def progress_page() -> str:
+    launch = require_launch()
+    progress.require_teaching_rights(launch)
+    session_token_for(launch)
+    session = db_session()
+    resolved = progress.bound_credential(session, launch)
+    filters = progress.Filters.parse(request.args)
+    page = progress.course_progress(
+        session,
+        launch,
+        resolved,
+        filters,
+        refresh=request.args.get("refresh") == "1",
+    )
+    return render_template(
+        "linking/progress.html",
+        launch=launch,
+        resolved=resolved,
+        progress=page,
+        age=progress.age,
+        sorts=progress.SORTS,
+    )
+
+
+@bp.get("/activity/progress.csv")
+def progress_csv() -> Response:
+    launch = require_launch()
+    progress.require_teaching_rights(launch)
+    session = db_session()
+    resolved = progress.bound_credential(session, launch)
+    page = progress.course_progress(session, launch, resolved, progress.Filters.parse(request.args))
+    name = progress.csv_filename(resolved.credential.slug)
+    return Response(
+        progress.csv_bytes(page.rows),
+        content_type="text/csv; charset=utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}"',
+            # Names and emails: never kept in a shared cache.
+            "Cache-Control": "no-store",
+        },
     )

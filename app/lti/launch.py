@@ -6,7 +6,7 @@ Nothing outside ``app/lti`` sees pylti1p3 or raw claims: a validated id_token (L
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +28,18 @@ _ROLE_LABELS = (
     ("institution/person#Administrator", "Administrator"),
     ("system/person#Administrator", "Administrator"),
 )
+
+
+def role_labels(roles: Iterable[str]) -> list[str]:
+    """Readable names of LIS roles (full URIs, or the simple names NRPS may use), most specific
+    first, without repeats."""
+    labels: list[str] = []
+    for role in roles:
+        for suffix, label in _ROLE_LABELS:
+            simple = suffix.rsplit("#", 1)[-1]
+            if (role.endswith(suffix) or role == simple) and label not in labels:
+                labels.append(label)
+    return labels or ["No course role"]
 
 
 @dataclass(frozen=True)
@@ -116,12 +128,7 @@ class Launch:
     @property
     def role_labels(self) -> list[str]:
         """Readable names of the roles, most specific first, without repeats."""
-        labels: list[str] = []
-        for role in self.roles:
-            for suffix, label in _ROLE_LABELS:
-                if role.endswith(suffix) and label not in labels:
-                    labels.append(label)
-        return labels or ["No course role"]
+        return role_labels(self.roles)
 
 
 class NoLaunch:

@@ -11,6 +11,7 @@ JWKS, so a key rotation must keep these calls working (LTI-CHECKLIST E).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import requests
@@ -198,6 +199,61 @@ def _get_json_with_shared_token(
         except LtiServiceException as exc:
             refused = connector.last_token
             if exc.response.status_code == 401 and attempt == 0 and refused is not None:
+                tokens.invalidate(registration.id, scopes, refused)
+                continue
+            raise _refused(registration, exc) from exc
+        except requests.RequestException as exc:
+            raise _refused(registration, exc) from exc
+    raise AssertionError("unreachable: the second attempt returns or raises")
+
+
+@dataclass(frozen=True)
+class ServicePage:
+    """One page of a service's answer: its JSON and the ``Link`` header that names the next."""
+
+    url: str
+    body: Any
+    link: str | None
+    """The response's ``Link`` header (RFC 8288), as sent; ``None`` when absent."""
+
+
+def get_json_page(
+    session: Session,
+    cipher: Fernet,
+    registration: Registration,
+    scopes: Sequence[str],
+    url: str,
+    *,
+    accept: str,
+    http: requests.Session,
+    timeout: float,
+    tokens: TokenCache | None = None,
+) -> ServicePage:
+    """GET one page of a paged service (NRPS, AGS line items) with its ``Link`` header, which
+    the caller parses (pylti1p3's own parsing matches only an exact ``rel="next"``). With
+    ``tokens``, the access token comes from the shared cache (a new one after a 401)."""
+    pylti_registration = DatabaseToolConf(session, cipher).to_pylti_registration(registration)
+    connector: ServiceConnector = (
+        _SharedTokenConnector(
+            pylti_registration, _TimeoutSession(http, timeout), tokens, registration.id
+        )
+        if tokens is not None
+        else _Connector(pylti_registration, _TimeoutSession(http, timeout))
+    )
+    for attempt in range(2):
+        try:
+            answer = connector.make_service_request(
+                scopes, url, accept=accept, case_insensitive_headers=True
+            )
+            return ServicePage(url=url, body=answer["body"], link=answer["headers"].get("Link"))
+        except LtiServiceException as exc:
+            refused = getattr(connector, "last_token", None)
+            if (
+                tokens is not None
+                and exc.response.status_code == 401
+                and attempt == 0
+                and refused is not None
+            ):
                 tokens.invalidate(registration.id, scopes, refused)
                 continue
             raise _refused(registration, exc) from exc

@@ -106,6 +106,13 @@ class Platform:
         """Extra members of an AGS score on this LMS (the submission's time, for one)."""
         return {}
 
+    def roster_not_granted(self) -> str:
+        """What the LMS admin changes so that launches carry the course roster service (NRPS)."""
+        return (
+            "Ask your LMS administrator to let Microcred use the Names and Role Provisioning "
+            "service (the scope contextmembership.readonly) in its tool settings."
+        )
+
 
 class Moodle(Platform):
     family = "moodle"
@@ -119,6 +126,17 @@ class Moodle(Platform):
             "In Moodle, go to Site administration → Plugins → Activity modules → External tool "
             "→ Manage tools, find Microcred under “Tools pending”, and click Activate. Then "
             "open its settings (the cog) and set “Accept grades from the tool” to Always."
+        )
+
+    def roster_not_granted(self) -> str:
+        # Moodle sends the NRPS claim only when the tool's "IMS LTI Names and Role
+        # Provisioning" service is on (mod/lti/service/memberships/classes/local/service/
+        # memberships.php, get_launch_parameters).
+        return (
+            "In Moodle, go to Site administration → Plugins → Activity modules → External tool "
+            "→ Manage tools, open Microcred's settings (the cog), and under Services set "
+            "“IMS LTI Names and Role Provisioning” to “Use this service to retrieve members' "
+            "information as per privacy settings”."
         )
 
 
@@ -175,6 +193,16 @@ class Canvas(Platform):
             "Developer Keys (Dynamic Registration usually does this) and check it is available "
             "in Admin → Apps; courses then find it in their navigation and in assignment "
             "and module “External tool” settings."
+        )
+
+    def roster_not_granted(self) -> str:
+        # Canvas sends the NRPS claim only to a developer key with the contextmembership
+        # scope (https://canvas.instructure.com/doc/api/file.lti_dev_key_config.html, "LTI
+        # Advantage Services").
+        return (
+            "In Canvas, go to Admin → Developer Keys, edit the Microcred key, and under LTI "
+            "Advantage Services turn on “Can retrieve user data associated with the context the "
+            "tool is installed in”; then save and keep the key On."
         )
 
 
