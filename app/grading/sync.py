@@ -123,6 +123,17 @@ def for_link(session: Session, resource_link_id: int) -> list[SyncRow]:
     return sorted(found, key=lambda r: order.get(r.status, 3))
 
 
+def labels_for_link(session: Session, resource_link_id: int) -> dict[int, str]:
+    """Each learner's gradebook state in the column of one course link, in words, by user id
+    (one statement, for the class progress page)."""
+    rows = session.execute(
+        select(ScoreDelivery.user_id, ScoreDelivery.status)
+        .join(LineItem, LineItem.id == ScoreDelivery.line_item_id)
+        .where(LineItem.resource_link_id == resource_link_id)
+    ).all()
+    return {user_id: STATUS_LABELS.get(status, status) for user_id, status in rows}
+
+
 def retry(session: Session, delivery_ids: Sequence[int], *, resource_link_id: int | None) -> int:
     """Send these cells again now (a failed one with its tries counted afresh); with
     ``resource_link_id`` only cells of that link's column. Return how many will be sent."""

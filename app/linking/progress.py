@@ -29,6 +29,7 @@ from app.db import utcnow
 from app.errors import AppError, Forbidden, NotFound
 from app.evidence.services import latest_attempts
 from app.grading.services import openable_reviews
+from app.grading.sync import labels_for_link as gradebook_labels
 from app.linking.models import LinkVisit
 from app.linking.services import EVIDENCE_LABELS, Resolved, Unbound, resolve
 from app.lti.launch import Launch
@@ -159,6 +160,9 @@ class ProgressRow:
     """When they last opened this activity; ``None`` if they never have."""
     reviewable: bool = False
     """The person viewing may open the latest attempt's review page from here."""
+    gradebook: str = ""
+    """Where their score stands on its way to the LMS's gradebook ("In the gradebook"…);
+    empty when nothing was sent for them from this activity."""
 
     @property
     def state_label(self) -> str:
@@ -282,12 +286,17 @@ def _rows(
     reviewable = openable_reviews(
         session, launch, [a.attempt_id for a in attempts.values() if a.state != "draft"]
     )
+    synced = gradebook_labels(session, resolved.binding.resource_link_id)
 
     def standing(row: ProgressRow) -> ProgressRow:
         user_id = accounts.get(row.user_id)
         found = attempts.get(user_id) if user_id is not None else None
         opened = visited.get(row.user_id)
-        row = replace(row, last_opened_at=opened[1] if opened else None)
+        row = replace(
+            row,
+            last_opened_at=opened[1] if opened else None,
+            gradebook=synced.get(user_id, "") if user_id is not None else "",
+        )
         if found is None:
             return row
         return replace(
@@ -398,6 +407,7 @@ CSV_COLUMNS: tuple[tuple[str, Callable[[ProgressRow], str]], ...] = (
     ("Started (UTC)", lambda r: _when(r.started_at)),
     ("Submitted (UTC)", lambda r: _when(r.submitted_at)),
     ("Decided (UTC)", lambda r: _when(r.decided_at)),
+    ("Gradebook", lambda r: r.gradebook),
     ("Last opened the activity (UTC)", lambda r: _when(r.last_opened_at)),
 )
 """The CSV's columns, in order: a header and how each row fills it."""

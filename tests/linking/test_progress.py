@@ -279,3 +279,14 @@ def test_when_the_lms_fails_the_roster_request_the_page_still_shows_who_opened_i
     assert "The LMS did not give Microcred the course roster just now" in text
     assert "refused or failed the tool's access token request: ConnectionError" in text
     assert instructor.get(CSV).status_code == 200
+
+
+def test_each_learners_gradebook_state_is_shown_and_exported(live, activity):
+    from tests.grading.gradebook_support import run_worker
+
+    submitted(launch(live, OTHER_LEARNER, activity))
+    instructor = launch(live, INSTRUCTOR, activity)
+    assert "Waiting to be sent" in instructor.get(PAGE).text
+    run_worker(live)
+    assert "In the gradebook" in instructor.get(PAGE).text
+    assert "In the gradebook" in instructor.get(CSV).text
