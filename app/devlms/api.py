@@ -21,7 +21,7 @@ from flask import (
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from app.db import db_session
-from app.devlms import deep_linking, gradebook, placements, platform, registration
+from app.devlms import deep_linking, faults, gradebook, placements, platform, registration
 from app.devlms.models import DevCourse, DevLink, DevUser
 from app.devlms.platform import (
     SCOPE_LINEITEM,
@@ -65,12 +65,31 @@ def current_user() -> DevUser | None:
     return db_session().get(DevUser, user_id) if user_id else None
 
 
+# The service endpoints a tool calls with a token or for one: faults are injected into these.
+SERVICE_ENDPOINTS = frozenset(
+    f"devlms_api.{name}"
+    for name in ("token", "line_items", "line_item", "scores", "results", "course_memberships")
+)
+
+
+@bp.before_request
+def _inject_faults() -> None:
+    """Wait and fail as Site administration → Service faults say, before anything is read."""
+    if request.endpoint in SERVICE_ENDPOINTS:
+        faults.apply(
+            faults.current_faults(db_session()),
+            token_endpoint=request.endpoint == "devlms_api.token",
+        )
+
+
 @bp.errorhandler(PlatformError)
 def _platform_error(exc: PlatformError) -> Any:
     if request.path.startswith(("/api/", "/mod/lti/")) or request.path in {"/token"}:
-        response = jsonify({"error": exc.error, "error_description": exc.description})
+        body = exc.body or {"error": exc.error, "error_description": exc.description}
+        response = jsonify(body)
         if exc.status == 401:
             response.headers["WWW-Authenticate"] = f'Bearer error="{exc.error}"'
+        response.headers.update(exc.headers)
         return response, exc.status
     return render_template("devlms/error.html", error=exc, course=exc.course), exc.status
 

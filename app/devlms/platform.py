@@ -74,16 +74,27 @@ class PlatformError(Exception):
     """A request the platform refuses; ``error`` is the OAuth2/OIDC error code.
 
     ``course`` (a page shown to a person, such as a refused Deep Linking return) lets the error
-    page link back to the course the person came from."""
+    page link back to the course the person came from. ``headers`` are added to the answer
+    (``Retry-After`` on a 429); ``body`` replaces the OAuth2-style JSON body where the imitated
+    LMS answers in its own shape (Canvas's ``{"errors": ...}``)."""
 
     def __init__(
-        self, status: int, error: str, description: str, *, course: DevCourse | None = None
+        self,
+        status: int,
+        error: str,
+        description: str,
+        *,
+        course: DevCourse | None = None,
+        headers: dict[str, str] | None = None,
+        body: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(description)
         self.status = status
         self.error = error
         self.description = description
         self.course = course
+        self.headers = headers or {}
+        self.body = body
 
 
 # --- keys ----------
