@@ -18,8 +18,8 @@ import secrets
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
-from typing import Any, cast
+from datetime import datetime, timedelta
+from typing import Any, Protocol, cast
 
 import jwt
 import requests
@@ -27,7 +27,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from jwt.algorithms import RSAAlgorithm
-from sqlalchemy import delete, select
+from sqlalchemy import Select, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -35,6 +35,7 @@ from app.db import utcnow
 from app.devlms.models import (
     DevAccessToken,
     DevCourse,
+    DevLineItem,
     DevLink,
     DevPlatformKey,
     DevTool,
@@ -518,25 +519,65 @@ def issue_access_token(
     }
 
 
-def authorize_bearer(session: Session, authorization: str | None, any_of: list[str]) -> DevTool:
-    """Return the tool behind a bearer token that carries one of ``any_of`` scopes."""
+def _bearer_query(authorization: str | None) -> Select[datetime, list[str], DevTool]:
+    """Select the token's expiry, its scopes and its tool: one query for every service
+    request."""
     if not authorization or not authorization.startswith("Bearer "):
         raise PlatformError(
             401, "invalid_token", "An 'Authorization: Bearer <token>' header is required."
         )
     digest = hashlib.sha256(authorization[7:].strip().encode()).hexdigest()
-    row = session.scalars(select(DevAccessToken).where(DevAccessToken.token_hash == digest)).first()
-    if row is None or row.expires_at <= utcnow():
+    return (
+        select(DevAccessToken.expires_at, DevAccessToken.scopes, DevTool)
+        .join(DevTool, DevTool.id == DevAccessToken.tool_id)
+        .where(DevAccessToken.token_hash == digest)
+    )
+
+
+class _TokenRow(Protocol):
+    expires_at: datetime
+    scopes: list[str]
+    DevTool: DevTool
+
+
+def _check_bearer(found: _TokenRow | None, any_of: list[str]) -> DevTool:
+    if found is None or found.expires_at <= utcnow():
         raise PlatformError(401, "invalid_token", "The access token is unknown or has expired.")
-    if not set(any_of) & set(row.scopes):
+    if not set(any_of) & set(found.scopes):
         raise PlatformError(
             403,
             "insufficient_scope",
             f"This token lacks the scope needed here (one of: {' '.join(any_of)}).",
         )
-    tool = session.get(DevTool, row.tool_id)
-    assert tool is not None
+    tool: DevTool = found.DevTool
     return tool
+
+
+def authorize_bearer(session: Session, authorization: str | None, any_of: list[str]) -> DevTool:
+    """Return the tool behind a bearer token that carries one of ``any_of`` scopes."""
+    return _check_bearer(session.execute(_bearer_query(authorization)).first(), any_of)
+
+
+def authorize_bearer_for_line_item(
+    session: Session, authorization: str | None, any_of: list[str], course_id: int, item_id: int
+) -> tuple[DevTool, DevLineItem | None]:
+    """As ``authorize_bearer``, and return in the same query the tool's line item ``item_id``
+    of course ``course_id`` (``None`` when there is no such line item of this tool)."""
+    query = (
+        _bearer_query(authorization)
+        .add_columns(DevLineItem)
+        .outerjoin(
+            DevLineItem,
+            (DevLineItem.id == item_id)
+            & (DevLineItem.course_id == course_id)
+            & (DevLineItem.tool_id == DevTool.id),
+        )
+    )
+    found = session.execute(query).first()
+    tool = _check_bearer(found, any_of)
+    assert found is not None
+    item: DevLineItem | None = found.DevLineItem
+    return tool, item
 
 
 def new_client_id() -> str:
