@@ -461,6 +461,100 @@ def list_results(
     return results, _paginate(total, page, limit)
 
 
+# --- the gradebook page ----------
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One learner's cell in one column, as the gradebook page shows it."""
+
+    grade: DevGrade | None
+    posts: int = 0
+    """Score POSTs accepted for it (a tool's duplicates show here)."""
+    last_post_at: datetime | None = None
+    submissions: int = 0
+    """Submissions (attempts) recorded with those scores: Canvas only."""
+    last_submitted_at: datetime | None = None
+    """The latest submission's ``submitted_at`` or, without one, when its score arrived."""
+
+
+@dataclass(frozen=True)
+class Gradebook:
+    columns: list[DevLineItem]
+    learners: list[DevUser]
+    cells: dict[tuple[int, int], Cell]
+    """By (line item id, user id); a missing key is an empty cell."""
+    canvas_columns: frozenset[int]
+    """The columns of Canvas-flavoured tools (they record submissions)."""
+
+    def cell(self, column: DevLineItem, learner: DevUser) -> Cell:
+        return self.cells.get((column.id, learner.id)) or Cell(grade=None)
+
+
+def course_gradebook(session: Session, course: DevCourse) -> Gradebook:
+    """Return the course's gradebook: its columns, its learners and every cell, with the count
+    of score POSTs each cell received and, for Canvas-flavoured tools, its submissions."""
+    columns = list(
+        session.scalars(
+            select(DevLineItem).where(DevLineItem.course_id == course.id).order_by(DevLineItem.id)
+        )
+    )
+    learners = list(
+        session.scalars(
+            select(DevUser)
+            .join(DevEnrolment, DevEnrolment.user_id == DevUser.id)
+            .where(DevEnrolment.course_id == course.id, DevEnrolment.role == "Learner")
+            .order_by(DevEnrolment.id)
+        )
+    )
+    column_ids = [c.id for c in columns]
+    grades = session.scalars(select(DevGrade).where(DevGrade.line_item_id.in_(column_ids)))
+    cells = {(g.line_item_id, g.user_id): Cell(grade=g) for g in grades}
+    counts = session.execute(
+        select(
+            DevScoreLog.line_item_id,
+            DevScoreLog.user_id,
+            func.count(),
+            func.max(DevScoreLog.received_at),
+        )
+        .where(DevScoreLog.line_item_id.in_(column_ids))
+        .group_by(DevScoreLog.line_item_id, DevScoreLog.user_id)
+    )
+    for item_id, user_id, posts, last in counts:
+        key = (item_id, user_id)
+        cells[key] = replace(cells.get(key) or Cell(grade=None), posts=posts, last_post_at=last)
+    tools = {
+        tool.id: tool
+        for tool in session.scalars(
+            select(DevTool).where(DevTool.id.in_({c.tool_id for c in columns}))
+        )
+    }
+    canvas = frozenset(c.id for c in columns if score_rules(tools[c.tool_id]) is CANVAS_SCORES)
+    if canvas:
+        logs = session.execute(
+            select(
+                DevScoreLog.line_item_id,
+                DevScoreLog.user_id,
+                DevScoreLog.body,
+                DevScoreLog.received_at,
+            )
+            .where(DevScoreLog.line_item_id.in_(canvas))
+            .order_by(DevScoreLog.id)
+        )
+        for item_id, user_id, body, received_at in logs:
+            submission = CANVAS_SCORES.submission(body)
+            if submission is None:
+                continue
+            key = (item_id, user_id)
+            cell = cells.get(key) or Cell(grade=None)
+            cells[key] = replace(
+                cell,
+                submissions=cell.submissions + 1,
+                last_submitted_at=_timestamp_or_none(submission.submitted_at) or received_at,
+            )
+    return Gradebook(columns, learners, cells, canvas)
+
+
 # --- NRPS ----------
 
 

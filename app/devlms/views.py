@@ -12,13 +12,11 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from app.db import db_session
-from app.devlms import courses, faults, placements, registration
+from app.devlms import courses, faults, gradebook, placements, registration
 from app.devlms.api import current_user, message_hints, settings
 from app.devlms.models import (
     DevCourse,
     DevEnrolment,
-    DevGrade,
-    DevLineItem,
     DevLink,
     DevTool,
     DevUser,
@@ -252,29 +250,16 @@ def set_flavour(tool_id: int) -> Response:
 
 @bp.get("/courses/<int:course_id>/gradebook")
 def gradebook_page(course_id: int) -> str:
+    """The course's gradebook, as its instructors see it: each learner's score, comment,
+    progress and last update per column, and how many score POSTs each cell received."""
     course, user, role = _course_for_user(course_id)
-    if role not in {"Instructor", "TeachingAssistant"}:
+    if role not in TEACHING_ROLES:
         abort(403)
-    s = db_session()
-    columns = s.scalars(
-        select(DevLineItem).where(DevLineItem.course_id == course.id).order_by(DevLineItem.id)
-    ).all()
-    learners = [
-        e.user for e in sorted(course.enrolments, key=lambda e: e.id) if e.role == "Learner"
-    ]
-    grades = {
-        (g.line_item_id, g.user_id): g
-        for g in s.scalars(
-            select(DevGrade).where(DevGrade.line_item_id.in_([c.id for c in columns]))
-        ).all()
-    }
     return render_template(
         "devlms/gradebook.html",
         course=course,
         user=user,
-        columns=columns,
-        learners=learners,
-        grades=grades,
+        book=gradebook.course_gradebook(db_session(), course),
     )
 
 
