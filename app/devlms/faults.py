@@ -37,12 +37,13 @@ SERVER_ERROR_STATUSES = (500, 502, 503)
 INJECTED = "(Injected by the development LMS: Site administration → Service faults.)"
 RATES = ("unauthorized_rate", "throttle_rate", "server_error_rate")
 LABELS = {
-    "latency_ms": "Added latency",
-    "unauthorized_rate": "401 rate",
-    "throttle_rate": "429 rate",
-    "retry_after_seconds": "Retry-After",
-    "server_error_rate": "5xx rate",
+    "latency_ms": "Added latency (milliseconds)",
+    "unauthorized_rate": "401 invalid_token",
+    "throttle_rate": "429 Too Many Requests",
+    "retry_after_seconds": "Retry-After (seconds)",
+    "server_error_rate": "500, 502 or 503",
 }
+"""Each setting's name on the settings page (its refusals name it so)."""
 
 
 @dataclass(frozen=True)

@@ -337,7 +337,7 @@ def activate_tool(tool_id: int) -> Response:
 
 def _faults_page(status: int = 200, **context: Any) -> tuple[str, int]:
     current = faults.stored_faults(db_session())
-    typed = {name: str(getattr(current, name)) for name in faults.LABELS}
+    typed = {name: f"{getattr(current, name):g}" for name in faults.LABELS}
     page = render_template(
         "devlms/service_faults.html",
         current=current,
