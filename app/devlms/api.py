@@ -21,8 +21,8 @@ from flask import (
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from app.db import db_session
-from app.devlms import deep_linking, gradebook, placements, platform, registration
-from app.devlms.models import DevCourse, DevLink, DevUser
+from app.devlms import deep_linking, faults, gradebook, placements, platform, registration
+from app.devlms.models import DevCourse, DevLineItem, DevLink, DevTool, DevUser
 from app.devlms.platform import (
     SCOPE_LINEITEM,
     SCOPE_LINEITEM_READONLY,
@@ -65,12 +65,31 @@ def current_user() -> DevUser | None:
     return db_session().get(DevUser, user_id) if user_id else None
 
 
+# The service endpoints a tool calls with a token or for one: faults are injected into these.
+SERVICE_ENDPOINTS = frozenset(
+    f"devlms_api.{name}"
+    for name in ("token", "line_items", "line_item", "scores", "results", "course_memberships")
+)
+
+
+@bp.before_request
+def _inject_faults() -> None:
+    """Wait and fail as Site administration → Service faults say, before anything is read."""
+    if request.endpoint in SERVICE_ENDPOINTS:
+        faults.apply(
+            faults.current_faults(db_session()),
+            token_endpoint=request.endpoint == "devlms_api.token",
+        )
+
+
 @bp.errorhandler(PlatformError)
 def _platform_error(exc: PlatformError) -> Any:
     if request.path.startswith(("/api/", "/mod/lti/")) or request.path in {"/token"}:
-        response = jsonify({"error": exc.error, "error_description": exc.description})
+        body = exc.body or {"error": exc.error, "error_description": exc.description}
+        response = jsonify(body)
         if exc.status == 401:
             response.headers["WWW-Authenticate"] = f'Bearer error="{exc.error}"'
+        response.headers.update(exc.headers)
         return response, exc.status
     return render_template("devlms/error.html", error=exc, course=exc.course), exc.status
 
@@ -162,12 +181,29 @@ def token() -> Response:
 # --- AGS ----------
 
 
-def _bearer(any_of: list[str]) -> platform.DevTool:
-    tool = platform.authorize_bearer(db_session(), request.headers.get("Authorization"), any_of)
+def _check_type_id(tool: DevTool) -> None:
     type_id = request.args.get("type_id")
     if type_id is not None and type_id != str(tool.id):
         raise PlatformError(404, "not_found", "type_id does not match the tool of this token.")
+
+
+def _bearer(any_of: list[str]) -> DevTool:
+    tool = platform.authorize_bearer(db_session(), request.headers.get("Authorization"), any_of)
+    _check_type_id(tool)
     return tool
+
+
+def _bearer_and_line_item(
+    any_of: list[str], course_id: int, item_id: int
+) -> tuple[DevTool, DevLineItem]:
+    """Check the bearer token and find the tool's line item, in one query."""
+    tool, item = platform.authorize_bearer_for_line_item(
+        db_session(), request.headers.get("Authorization"), any_of, course_id, item_id
+    )
+    _check_type_id(tool)
+    if item is None:
+        raise PlatformError(404, "not_found", f"No line item {item_id} in course {course_id}.")
+    return tool, item
 
 
 def _json_body() -> Any:
@@ -213,10 +249,11 @@ def line_items(course_id: int) -> Any:
 )
 def line_item(course_id: int, item_id: int) -> Any:
     s = db_session()
-    tool = _bearer(
-        [SCOPE_LINEITEM] if request.method != "GET" else [SCOPE_LINEITEM, SCOPE_LINEITEM_READONLY]
+    tool, item = _bearer_and_line_item(
+        [SCOPE_LINEITEM] if request.method != "GET" else [SCOPE_LINEITEM, SCOPE_LINEITEM_READONLY],
+        course_id,
+        item_id,
     )
-    item = gradebook.get_line_item(s, course_id, item_id, tool)
     if request.method == "DELETE":
         gradebook.delete_line_item(s, item)
         return Response(status=204)
@@ -230,19 +267,20 @@ def line_item(course_id: int, item_id: int) -> Any:
 @bp.post("/api/lti/courses/<int:course_id>/lineitems/<int:item_id>/lineitem/scores")
 def scores(course_id: int, item_id: int) -> Response:
     s = db_session()
-    tool = _bearer([SCOPE_SCORE])
-    item = gradebook.get_line_item(s, course_id, item_id, tool)
+    tool, item = _bearer_and_line_item([SCOPE_SCORE], course_id, item_id)
     if request.mimetype != SCORE_TYPE:
         raise PlatformError(415, "invalid_request", f"Content-Type must be {SCORE_TYPE}.")
-    gradebook.post_score(s, item, _json_body())
-    return Response(status=204)
+    grade_id = gradebook.post_score(s, item, tool, _json_body())
+    body = gradebook.score_rules(tool).answer(
+        gradebook.result_url(settings().devlms_url, item, tool, grade_id)
+    )
+    return Response(status=204) if body is None else jsonify(body)
 
 
 @bp.get("/api/lti/courses/<int:course_id>/lineitems/<int:item_id>/lineitem/results")
 def results(course_id: int, item_id: int) -> Response:
     s = db_session()
-    tool = _bearer([SCOPE_RESULT])
-    item = gradebook.get_line_item(s, course_id, item_id, tool)
+    tool, item = _bearer_and_line_item([SCOPE_RESULT], course_id, item_id)
     body, next_page = gradebook.list_results(
         s, settings().devlms_url, item, tool, request.args.to_dict()
     )

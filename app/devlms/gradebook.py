@@ -4,17 +4,21 @@ AGS 2.0 (line items, scores, results) with Moodle's strictness (``mod/lti/servic
 gradebookservices``): required score fields, ``scoreMaximum`` with ``scoreGiven``, a timestamp
 not newer than the stored one refused with 409 (compared in whole seconds), a user who is not a
 learner refused with 400 "Incorrect score received", and anything but ``FullyGraded`` leaving no
-grade. NRPS 2.0 membership with ``limit`` paging and ``Link: rel="next"``.
+grade. A Canvas-flavoured tool meets Canvas where it differs (``CanvasScoreRules``): 422 with
+Canvas's error body for a user who is not a student, a score kept with ``PendingManual``, the
+``https://canvas.instructure.com/lti/submission`` extension, and ``{"resultUrl": ...}`` in the
+answer. NRPS 2.0 membership with ``limit`` paging and ``Link: rel="next"``.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from app.db import utcnow
@@ -27,6 +31,7 @@ from app.devlms.models import (
     DevTool,
     DevUser,
 )
+from app.devlms.placements import CANVAS_FLAVOURS
 from app.devlms.platform import PlatformError, line_item_url
 
 # Moodle's pattern (gradebookservices/classes/local/resources/scores.php): ISO 8601 with an
@@ -79,13 +84,6 @@ def line_item_json(base_url: str, item: DevLineItem, tool: DevTool) -> dict[str,
         if value is not None:
             body[key] = value
     return body
-
-
-def get_line_item(session: Session, course_id: int, item_id: int, tool: DevTool) -> DevLineItem:
-    item = session.get(DevLineItem, item_id)
-    if item is None or item.course_id != course_id or item.tool_id != tool.id:
-        raise PlatformError(404, "not_found", f"No line item {item_id} in course {course_id}.")
-    return item
 
 
 def list_line_items(session: Session, course_id: int, tool: DevTool, args: dict[str, str]) -> Page:
@@ -146,36 +144,150 @@ def delete_line_item(session: Session, item: DevLineItem) -> None:
     session.commit()
 
 
+# --- what each LMS does with a score ----------
+# The development LMS is Moodle-strict by default; a Canvas-flavoured tool meets Canvas's
+# answers where the two differ (instructure/canvas-lms app/controllers/lti/ims/scores_controller.rb
+# and app/controllers/lti/ims/concerns/gradebook_services.rb, lti_services.rb).
+
+SUBMISSION = "https://canvas.instructure.com/lti/submission"
+
+
+@dataclass(frozen=True)
+class Submission:
+    """A submission (attempt) Canvas records with a score."""
+
+    submitted_at: str | None
+    """The extension's ``submitted_at``; ``None``: when the score arrived."""
+    prioritize_non_tool_grade: bool
+    """A teacher's own grade, if any, is kept over the tool's."""
+
+
+class ScoreRules:
+    """Moodle's rules (``mod/lti/service/gradebookservices``), the default."""
+
+    def not_gradable(self) -> PlatformError:
+        """The refusal of a score for someone who is not a learner in the course."""
+        # Moodle's exact, unhelpful answer (tools must recognise it as "not gradable").
+        return PlatformError(400, "invalid_request", "Incorrect score received")
+
+    def keeps_score(self, grading_progress: str) -> bool:
+        """Whether a score sent with ``grading_progress`` becomes the grade (Moodle: only
+        FullyGraded; anything else clears the grade)."""
+        return grading_progress == "FullyGraded"
+
+    def check_extensions(self, body: dict[str, Any]) -> None:
+        """Refuse malformed platform extensions (Moodle ignores what it does not know)."""
+
+    def submission(self, body: dict[str, Any]) -> Submission | None:
+        """The submission an accepted score ``body`` recorded (Moodle records none)."""
+        return None
+
+    def answer(self, result_url: str) -> dict[str, Any] | None:
+        """The body of a score's success answer; ``None``: 204 No Content."""
+        return None
+
+
+class CanvasScoreRules(ScoreRules):
+    """Canvas's rules, where they differ from Moodle's."""
+
+    def _error(self, status: int, kind: str, message: str) -> PlatformError:
+        # Canvas's render_error (lti_services.rb): {"errors": {"type": ..., "message": ...}}.
+        return PlatformError(
+            status, kind, message, body={"errors": {"type": kind, "message": message}}
+        )
+
+    def not_gradable(self) -> PlatformError:
+        # gradebook_services.rb verify_user_in_context.
+        return self._error(
+            422, "unprocessable_entity", "User not found in course or is not a student"
+        )
+
+    def keeps_score(self, grading_progress: str) -> bool:
+        # Lti::Result::ACCEPT_GIVEN_SCORE_TYPES: Canvas applies scoreGiven with PendingManual
+        # too (the submission then needs a grader's attention); NotReady, Failed and Pending
+        # clear it.
+        return grading_progress in {"FullyGraded", "PendingManual"}
+
+    def check_extensions(self, body: dict[str, Any]) -> None:
+        extension = body.get(SUBMISSION)
+        if extension is None:
+            return
+        if not isinstance(extension, dict):
+            raise PlatformError(400, "invalid_request", f"{SUBMISSION} must be a JSON object.")
+        submitted_at = extension.get("submitted_at")
+        if submitted_at in (None, ""):
+            return
+        # scores_controller.rb verify_valid_submitted_at, with its one-minute future buffer.
+        when = _timestamp_or_none(submitted_at)
+        if when is None:
+            raise self._error(
+                400,
+                "bad_request",
+                f"Provided submitted_at timestamp of {submitted_at} not a valid timestamp",
+            )
+        if when > utcnow() + timedelta(minutes=1):
+            raise self._error(
+                400,
+                "bad_request",
+                f"Provided submitted_at timestamp of {submitted_at} in the future",
+            )
+
+    def submission(self, body: dict[str, Any]) -> Submission | None:
+        # Every score is a new submission unless new_submission is false or submission_type
+        # is "none" (scores_controller.rb new_submission?), extension or not.
+        extension = body.get(SUBMISSION)
+        extension = extension if isinstance(extension, dict) else {}
+        new = _canvas_boolean(extension.get("new_submission"))
+        if new is False or extension.get("submission_type") == "none":
+            return None
+        return Submission(
+            submitted_at=extension.get("submitted_at") or None,
+            prioritize_non_tool_grade=bool(
+                _canvas_boolean(extension.get("prioritize_non_tool_grade"))
+            ),
+        )
+
+    def answer(self, result_url: str) -> dict[str, Any] | None:
+        return {"resultUrl": result_url}
+
+
+MOODLE_SCORES = ScoreRules()
+CANVAS_SCORES = CanvasScoreRules()
+
+
+def score_rules(tool: DevTool) -> ScoreRules:
+    """Return how the LMS treats ``tool``'s scores, by the tool's flavour."""
+    return CANVAS_SCORES if tool.flavour in CANVAS_FLAVOURS else MOODLE_SCORES
+
+
+def _canvas_boolean(value: Any) -> bool | None:
+    # As Rails' ActiveRecord::Type::Boolean casts a parameter.
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        return value.strip().lower() not in {"0", "f", "false", "off"}
+    return bool(value)
+
+
 # --- scores and results ----------
 
 
-def _learner(session: Session, course_id: int, user_sub: Any) -> DevUser:
-    user = session.scalars(select(DevUser).where(DevUser.sub == str(user_sub))).first()
-    enrolment = None
-    if user is not None:
-        enrolment = session.scalars(
-            select(DevEnrolment).where(
-                DevEnrolment.course_id == course_id, DevEnrolment.user_id == user.id
-            )
-        ).first()
-    if user is None or enrolment is None or enrolment.role != "Learner":
-        # Moodle's exact, unhelpful answer (tools must recognise it as "not gradable").
-        raise PlatformError(400, "invalid_request", "Incorrect score received")
-    return user
+def _timestamp_or_none(value: Any) -> datetime | None:
+    if not isinstance(value, str) or not TIMESTAMP.match(value):
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
 
 
-def _parse_timestamp(value: str) -> datetime:
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
-
-
-def post_score(session: Session, item: DevLineItem, body: Any) -> DevGrade:
-    """Apply one score POST with Moodle's rules; return the gradebook cell it leaves."""
+def _check_score_fields(body: Any) -> None:
     if not isinstance(body, dict):
         raise PlatformError(400, "invalid_request", "The body must be a JSON object.")
     for required in ("userId", "timestamp", "activityProgress", "gradingProgress"):
         if body.get(required) in (None, ""):
             raise PlatformError(400, "invalid_request", f"{required} is required.")
-    if not isinstance(body["timestamp"], str) or not TIMESTAMP.match(body["timestamp"]):
+    if _timestamp_or_none(body["timestamp"]) is None:
         raise PlatformError(
             400,
             "invalid_request",
@@ -205,35 +317,133 @@ def post_score(session: Session, item: DevLineItem, body: Any) -> DevGrade:
                 "invalid_request",
                 "scoreMaximum must be greater than 0 and scoreGiven not negative.",
             )
-    user = _learner(session, item.course_id, body["userId"])
-    timestamp = _parse_timestamp(body["timestamp"])
-    grade = session.scalars(
-        select(DevGrade).where(DevGrade.line_item_id == item.id, DevGrade.user_id == user.id)
+
+
+@dataclass(frozen=True)
+class _Cell:
+    """The learner a score is for, and what their gradebook cell holds (if any)."""
+
+    user_id: int
+    user_sub: str
+    grade_id: int | None
+    timestamp: datetime | None
+
+
+# The score endpoint's statements, built once with bound parameters: a request neither
+# rebuilds them nor recomputes their cache keys (bench/ drives it at hundreds a second).
+_LEARNER_CELL = (
+    select(DevUser.id, DevUser.sub, DevGrade.id, DevGrade.timestamp)
+    .join(
+        DevEnrolment,
+        (DevEnrolment.user_id == DevUser.id)
+        & (DevEnrolment.course_id == bindparam("course_id"))
+        & (DevEnrolment.role == "Learner"),
+    )
+    .outerjoin(
+        DevGrade,
+        (DevGrade.user_id == DevUser.id) & (DevGrade.line_item_id == bindparam("item_id")),
+    )
+    .where(DevUser.sub == bindparam("sub"))
+)
+_CELL_FIELDS = (
+    "score_given",
+    "score_maximum",
+    "comment",
+    "activity_progress",
+    "grading_progress",
+    "timestamp",
+    "updated_at",
+)
+# A cell is inserted unless one exists by then (both databases have ON CONFLICT), and updated
+# only if its score is still from an earlier second (Moodle's rule, checked by the database so
+# that of two scores arriving at once for one cell the second is refused as stale).
+_INSERT_CELL = {
+    name: dialect_insert(DevGrade)
+    .on_conflict_do_nothing(index_elements=["line_item_id", "user_id"])
+    .returning(DevGrade.id)
+    for name, dialect_insert in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))
+}
+_UPDATE_CELL = (
+    update(DevGrade)
+    .where(DevGrade.id == bindparam("grade_id"), DevGrade.timestamp < bindparam("second"))
+    .values({name: bindparam(f"new_{name}") for name in _CELL_FIELDS})
+    .returning(DevGrade.id)
+    .execution_options(synchronize_session=False)
+)
+_INSERT_LOG = insert(DevScoreLog)
+
+
+def _learner_cell(session: Session, item: DevLineItem, user_sub: Any) -> _Cell | None:
+    """Return the learner whose ``sub`` is ``user_sub`` in the item's course with their cell in
+    the item's column (one query), or ``None`` when no such learner is in the course."""
+    row = session.execute(
+        _LEARNER_CELL, {"course_id": item.course_id, "item_id": item.id, "sub": str(user_sub)}
     ).first()
-    if grade is not None and int(timestamp.timestamp()) <= int(grade.timestamp.timestamp()):
-        raise PlatformError(
-            409,
-            "conflict",
-            f"Refusing score with an earlier timestamp for item {item.id} and user {user.sub}",
-        )
-    if grade is None:
-        grade = DevGrade(line_item_id=item.id, user_id=user.id)
-        session.add(grade)
-    fully_graded = body["gradingProgress"] == "FullyGraded"
-    # Moodle: only FullyGraded sets a grade; anything else clears it.
+    return _Cell(*row) if row is not None else None
+
+
+def _stale(item: DevLineItem, user_sub: str) -> PlatformError:
+    return PlatformError(
+        409,
+        "conflict",
+        f"Refusing score with an earlier timestamp for item {item.id} and user {user_sub}",
+    )
+
+
+def post_score(session: Session, item: DevLineItem, tool: DevTool, body: Any) -> int:
+    """Apply one score POST by the rules of ``tool``'s flavour; return the id of the gradebook
+    cell it leaves. Only an accepted score is logged (``DevScoreLog``)."""
+    rules = score_rules(tool)
+    _check_score_fields(body)
+    rules.check_extensions(body)
+    cell = _learner_cell(session, item, body["userId"])
+    if cell is None:
+        raise rules.not_gradable()
+    timestamp = _timestamp_or_none(body["timestamp"])
+    assert timestamp is not None  # checked above
+    # Moodle compares whole seconds: a score must be in a later second than the stored one.
+    second = timestamp.replace(microsecond=0)
+    if cell.timestamp is not None and cell.timestamp >= second:
+        raise _stale(item, cell.user_sub)
+    given, maximum = body.get("scoreGiven"), body.get("scoreMaximum")
     scaled: float | None = None
-    if fully_graded and given is not None and maximum is not None:
+    if rules.keeps_score(body["gradingProgress"]) and given is not None and maximum is not None:
         scaled = float(given) * item.score_maximum / float(maximum)
-    grade.score_given = scaled
-    grade.score_maximum = item.score_maximum if grade.score_given is not None else None
-    grade.comment = body.get("comment")
-    grade.activity_progress = body["activityProgress"]
-    grade.grading_progress = body["gradingProgress"]
-    grade.timestamp = timestamp
-    grade.updated_at = utcnow()
-    session.add(DevScoreLog(line_item_id=item.id, user_id=user.id, body=body))
+    now = utcnow()
+    values = {
+        "score_given": scaled,
+        "score_maximum": item.score_maximum if scaled is not None else None,
+        "comment": body.get("comment"),
+        "activity_progress": body["activityProgress"],
+        "grading_progress": body["gradingProgress"],
+        "timestamp": timestamp,
+        "updated_at": now,
+    }
+    if cell.grade_id is None:
+        insert_cell = _INSERT_CELL[session.get_bind().dialect.name]
+        grade_id = session.scalar(
+            insert_cell, {"line_item_id": item.id, "user_id": cell.user_id, **values}
+        )
+    else:
+        grade_id = session.scalar(
+            _UPDATE_CELL,
+            {"grade_id": cell.grade_id, "second": second}
+            | {f"new_{name}": value for name, value in values.items()},
+        )
+    if grade_id is None:  # a score for this cell was stored meanwhile
+        raise _stale(item, cell.user_sub)
+    session.execute(
+        _INSERT_LOG,
+        {"line_item_id": item.id, "user_id": cell.user_id, "body": body, "received_at": now},
+    )
     session.commit()
-    return grade
+    return grade_id
+
+
+def result_url(base_url: str, item: DevLineItem, tool: DevTool, grade_id: int) -> str:
+    """Return the URL of the result (AGS ``Result.id``) of the gradebook cell ``grade_id``."""
+    item_url = line_item_url(base_url, item.course_id, item.id, tool)
+    return f"{item_url.split('?')[0]}/results/{grade_id}"
 
 
 def list_results(
@@ -255,7 +465,7 @@ def list_results(
     results = []
     for grade, user in rows:
         result: dict[str, Any] = {
-            "id": f"{item_url.split('?')[0]}/results/{grade.id}",
+            "id": result_url(base_url, item, tool, grade.id),
             "scoreOf": item_url,
             "userId": user.sub,
         }
@@ -266,6 +476,100 @@ def list_results(
             result["comment"] = grade.comment
         results.append(result)
     return results, _paginate(total, page, limit)
+
+
+# --- the gradebook page ----------
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One learner's cell in one column, as the gradebook page shows it."""
+
+    grade: DevGrade | None
+    posts: int = 0
+    """Score POSTs accepted for it (a tool's duplicates show here)."""
+    last_post_at: datetime | None = None
+    submissions: int = 0
+    """Submissions (attempts) recorded with those scores: Canvas only."""
+    last_submitted_at: datetime | None = None
+    """The latest submission's ``submitted_at`` or, without one, when its score arrived."""
+
+
+@dataclass(frozen=True)
+class Gradebook:
+    columns: list[DevLineItem]
+    learners: list[DevUser]
+    cells: dict[tuple[int, int], Cell]
+    """By (line item id, user id); a missing key is an empty cell."""
+    canvas_columns: frozenset[int]
+    """The columns of Canvas-flavoured tools (they record submissions)."""
+
+    def cell(self, column: DevLineItem, learner: DevUser) -> Cell:
+        return self.cells.get((column.id, learner.id)) or Cell(grade=None)
+
+
+def course_gradebook(session: Session, course: DevCourse) -> Gradebook:
+    """Return the course's gradebook: its columns, its learners and every cell, with the count
+    of score POSTs each cell received and, for Canvas-flavoured tools, its submissions."""
+    columns = list(
+        session.scalars(
+            select(DevLineItem).where(DevLineItem.course_id == course.id).order_by(DevLineItem.id)
+        )
+    )
+    learners = list(
+        session.scalars(
+            select(DevUser)
+            .join(DevEnrolment, DevEnrolment.user_id == DevUser.id)
+            .where(DevEnrolment.course_id == course.id, DevEnrolment.role == "Learner")
+            .order_by(DevEnrolment.id)
+        )
+    )
+    column_ids = [c.id for c in columns]
+    grades = session.scalars(select(DevGrade).where(DevGrade.line_item_id.in_(column_ids)))
+    cells = {(g.line_item_id, g.user_id): Cell(grade=g) for g in grades}
+    counts = session.execute(
+        select(
+            DevScoreLog.line_item_id,
+            DevScoreLog.user_id,
+            func.count(),
+            func.max(DevScoreLog.received_at),
+        )
+        .where(DevScoreLog.line_item_id.in_(column_ids))
+        .group_by(DevScoreLog.line_item_id, DevScoreLog.user_id)
+    )
+    for item_id, user_id, posts, last in counts:
+        key = (item_id, user_id)
+        cells[key] = replace(cells.get(key) or Cell(grade=None), posts=posts, last_post_at=last)
+    tools = {
+        tool.id: tool
+        for tool in session.scalars(
+            select(DevTool).where(DevTool.id.in_({c.tool_id for c in columns}))
+        )
+    }
+    canvas = frozenset(c.id for c in columns if score_rules(tools[c.tool_id]) is CANVAS_SCORES)
+    if canvas:
+        logs = session.execute(
+            select(
+                DevScoreLog.line_item_id,
+                DevScoreLog.user_id,
+                DevScoreLog.body,
+                DevScoreLog.received_at,
+            )
+            .where(DevScoreLog.line_item_id.in_(canvas))
+            .order_by(DevScoreLog.id)
+        )
+        for item_id, user_id, body, received_at in logs:
+            submission = CANVAS_SCORES.submission(body)
+            if submission is None:
+                continue
+            key = (item_id, user_id)
+            cell = cells.get(key) or Cell(grade=None)
+            cells[key] = replace(
+                cell,
+                submissions=cell.submissions + 1,
+                last_submitted_at=_timestamp_or_none(submission.submitted_at) or received_at,
+            )
+    return Gradebook(columns, learners, cells, canvas)
 
 
 # --- NRPS ----------

@@ -18,8 +18,8 @@ import secrets
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
-from typing import Any, cast
+from datetime import datetime, timedelta
+from typing import Any, Protocol, cast
 
 import jwt
 import requests
@@ -27,7 +27,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from jwt.algorithms import RSAAlgorithm
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -35,6 +35,7 @@ from app.db import utcnow
 from app.devlms.models import (
     DevAccessToken,
     DevCourse,
+    DevLineItem,
     DevLink,
     DevPlatformKey,
     DevTool,
@@ -74,16 +75,27 @@ class PlatformError(Exception):
     """A request the platform refuses; ``error`` is the OAuth2/OIDC error code.
 
     ``course`` (a page shown to a person, such as a refused Deep Linking return) lets the error
-    page link back to the course the person came from."""
+    page link back to the course the person came from. ``headers`` are added to the answer
+    (``Retry-After`` on a 429); ``body`` replaces the OAuth2-style JSON body where the imitated
+    LMS answers in its own shape (Canvas's ``{"errors": ...}``)."""
 
     def __init__(
-        self, status: int, error: str, description: str, *, course: DevCourse | None = None
+        self,
+        status: int,
+        error: str,
+        description: str,
+        *,
+        course: DevCourse | None = None,
+        headers: dict[str, str] | None = None,
+        body: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(description)
         self.status = status
         self.error = error
         self.description = description
         self.course = course
+        self.headers = headers or {}
+        self.body = body
 
 
 # --- keys ----------
@@ -511,25 +523,68 @@ def issue_access_token(
     }
 
 
-def authorize_bearer(session: Session, authorization: str | None, any_of: list[str]) -> DevTool:
-    """Return the tool behind a bearer token that carries one of ``any_of`` scopes."""
+# Every service request runs one of these two: built once, with bound parameters, so that a
+# request neither rebuilds the statement nor recomputes its cache key (the score endpoint is
+# driven at hundreds of requests a second by bench/).
+_TOKEN = (
+    select(DevAccessToken.expires_at, DevAccessToken.scopes, DevTool)
+    .join(DevTool, DevTool.id == DevAccessToken.tool_id)
+    .where(DevAccessToken.token_hash == bindparam("digest"))
+)
+_TOKEN_AND_LINE_ITEM = _TOKEN.add_columns(DevLineItem).outerjoin(
+    DevLineItem,
+    (DevLineItem.id == bindparam("item_id"))
+    & (DevLineItem.course_id == bindparam("course_id"))
+    & (DevLineItem.tool_id == DevTool.id),
+)
+
+
+def _digest(authorization: str | None) -> str:
     if not authorization or not authorization.startswith("Bearer "):
         raise PlatformError(
             401, "invalid_token", "An 'Authorization: Bearer <token>' header is required."
         )
-    digest = hashlib.sha256(authorization[7:].strip().encode()).hexdigest()
-    row = session.scalars(select(DevAccessToken).where(DevAccessToken.token_hash == digest)).first()
-    if row is None or row.expires_at <= utcnow():
+    return hashlib.sha256(authorization[7:].strip().encode()).hexdigest()
+
+
+class _TokenRow(Protocol):
+    expires_at: datetime
+    scopes: list[str]
+    DevTool: DevTool
+
+
+def _check_bearer(found: _TokenRow | None, any_of: list[str]) -> DevTool:
+    if found is None or found.expires_at <= utcnow():
         raise PlatformError(401, "invalid_token", "The access token is unknown or has expired.")
-    if not set(any_of) & set(row.scopes):
+    if not set(any_of) & set(found.scopes):
         raise PlatformError(
             403,
             "insufficient_scope",
             f"This token lacks the scope needed here (one of: {' '.join(any_of)}).",
         )
-    tool = session.get(DevTool, row.tool_id)
-    assert tool is not None
+    tool: DevTool = found.DevTool
     return tool
+
+
+def authorize_bearer(session: Session, authorization: str | None, any_of: list[str]) -> DevTool:
+    """Return the tool behind a bearer token that carries one of ``any_of`` scopes."""
+    found = session.execute(_TOKEN, {"digest": _digest(authorization)}).first()
+    return _check_bearer(found, any_of)
+
+
+def authorize_bearer_for_line_item(
+    session: Session, authorization: str | None, any_of: list[str], course_id: int, item_id: int
+) -> tuple[DevTool, DevLineItem | None]:
+    """As ``authorize_bearer``, and return in the same query the tool's line item ``item_id``
+    of course ``course_id`` (``None`` when there is no such line item of this tool)."""
+    found = session.execute(
+        _TOKEN_AND_LINE_ITEM,
+        {"digest": _digest(authorization), "item_id": item_id, "course_id": course_id},
+    ).first()
+    tool = _check_bearer(found, any_of)
+    assert found is not None
+    item: DevLineItem | None = found.DevLineItem
+    return tool, item
 
 
 def new_client_id() -> str:

@@ -1,6 +1,6 @@
 """The development LMS's pages: pick who you are, open a course, launch the tool in an iframe,
 add activities by Deep Linking, read the gradebook, and (site administrators) register tools by
-Dynamic Registration."""
+Dynamic Registration and set the faults its services inject."""
 
 from __future__ import annotations
 
@@ -12,13 +12,11 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from app.db import db_session
-from app.devlms import courses, placements, registration
+from app.devlms import courses, faults, gradebook, placements, registration
 from app.devlms.api import current_user, message_hints, settings
 from app.devlms.models import (
     DevCourse,
     DevEnrolment,
-    DevGrade,
-    DevLineItem,
     DevLink,
     DevTool,
     DevUser,
@@ -252,29 +250,16 @@ def set_flavour(tool_id: int) -> Response:
 
 @bp.get("/courses/<int:course_id>/gradebook")
 def gradebook_page(course_id: int) -> str:
+    """The course's gradebook, as its instructors see it: each learner's score, comment,
+    progress and last update per column, and how many score POSTs each cell received."""
     course, user, role = _course_for_user(course_id)
-    if role not in {"Instructor", "TeachingAssistant"}:
+    if role not in TEACHING_ROLES:
         abort(403)
-    s = db_session()
-    columns = s.scalars(
-        select(DevLineItem).where(DevLineItem.course_id == course.id).order_by(DevLineItem.id)
-    ).all()
-    learners = [
-        e.user for e in sorted(course.enrolments, key=lambda e: e.id) if e.role == "Learner"
-    ]
-    grades = {
-        (g.line_item_id, g.user_id): g
-        for g in s.scalars(
-            select(DevGrade).where(DevGrade.line_item_id.in_([c.id for c in columns]))
-        ).all()
-    }
     return render_template(
         "devlms/gradebook.html",
         course=course,
         user=user,
-        columns=columns,
-        learners=learners,
-        grades=grades,
+        book=gradebook.course_gradebook(db_session(), course),
     )
 
 
@@ -347,7 +332,59 @@ def activate_tool(tool_id: int) -> Response:
     return redirect(url_for("devlms.lti_tools", activated=tool.client_id))
 
 
+# --- Site administration → Service faults ----------
+
+
+def _faults_page(status: int = 200, **context: Any) -> tuple[str, int]:
+    current = faults.stored_faults(db_session())
+    typed = {name: f"{getattr(current, name):g}" for name in faults.LABELS}
+    page = render_template(
+        "devlms/service_faults.html",
+        current=current,
+        form=context.pop("form", typed),
+        errors=context.pop("errors", {}),
+        labels=faults.LABELS,
+        limits={"latency": faults.MAX_LATENCY_MS, "retry_after": faults.MAX_RETRY_AFTER_SECONDS},
+        **context,
+    )
+    return page, status
+
+
+@bp.get("/admin/service-faults")
+def service_faults() -> tuple[str, int]:
+    """Show the faults the service endpoints inject, in a form to change them."""
+    _site_admin()
+    return _faults_page(
+        saved=request.args.get("saved") == "1", turned_off=request.args.get("off") == "1"
+    )
+
+
+@bp.post("/admin/service-faults")
+def save_service_faults() -> Response | tuple[str, int]:
+    """Store the five settings, or show the form again with what to fix (nothing changed)."""
+    _site_admin()
+    typed = {name: request.form.get(name, "") for name in faults.LABELS}
+    try:
+        faults.set_faults(db_session(), **typed)
+    except faults.InvalidFaults as exc:
+        return _faults_page(400, form=typed, errors=exc.errors)
+    return redirect(url_for("devlms.service_faults", saved=1))
+
+
+@bp.post("/admin/service-faults/off")
+def turn_service_faults_off() -> Response:
+    """Turn every fault off at once."""
+    _site_admin()
+    faults.turn_off(db_session())
+    return redirect(url_for("devlms.service_faults", off=1))
+
+
 @bp.app_context_processor
 def _inject_user() -> dict[str, Any]:
     user = current_user()
-    return {"user": user, "is_site_admin": registration.is_site_admin(user)}
+    return {
+        "user": user,
+        "is_site_admin": registration.is_site_admin(user),
+        # Every page says when faults are on, so nobody is puzzled why grades lag.
+        "service_faults": faults.current_faults(db_session()),
+    }
