@@ -330,7 +330,11 @@ def main() -> None:
         for count in [int(n) for n in args.processes.split(",")]:
             make_due(engine)
             tokens_before = tokens_issued(engine)
-            lms_cpu, db_cpu = cpu_seconds(processes["devlms"].pid), cpu_seconds(db_pid)
+            lms_cpu = cpu_seconds(processes["devlms"].pid)
+            # PostgreSQL's backends end with the workers' connections: keep each one's last
+            # reading, so that their CPU is not lost when they exit.
+            db_seen = process_cpu(db_pid)
+            process_cpu_before = dict(db_seen)
             started = time.perf_counter()
             workers = [
                 subprocess.Popen(
@@ -362,6 +366,8 @@ def main() -> None:
             delivered = 0
             while any(r.is_alive() for r in reapers):
                 time.sleep(0.05)
+                for pid, seconds in process_cpu(db_pid).items():
+                    db_seen[pid] = max(seconds, db_seen.get(pid, 0.0))
                 done, _, _ = progress(engine)
                 if done != delivered:
                     delivered, last_delivery = done, time.perf_counter()
@@ -371,7 +377,10 @@ def main() -> None:
                 last_delivery = time.perf_counter()
             elapsed = last_delivery - started
             lms_cpu = cpu_seconds(processes["devlms"].pid) - lms_cpu
-            db_cpu = cpu_seconds(db_pid) - db_cpu
+            before_db = process_cpu_before
+            for pid, seconds in process_cpu(db_pid).items():
+                db_seen[pid] = max(seconds, db_seen.get(pid, 0.0))
+            db_cpu = sum(db_seen.values()) - sum(before_db.values())
             lag = lags(engine)
             n = max(1, done)
             print(
@@ -396,6 +405,20 @@ def main() -> None:
     finally:
         stop(processes)
         pg.stop()
+
+
+def process_cpu(pid: int) -> dict[int, float]:
+    """CPU seconds of a process and each of its children, by pid (from /proc)."""
+    found: dict[int, float] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(stat.parent.name) == pid or int(fields[1]) == pid:
+            found[int(stat.parent.name)] = (int(fields[11]) + int(fields[12])) / tick
+    return found
 
 
 def _reap(pid: int, usage: dict[int, float]) -> None:

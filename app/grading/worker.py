@@ -143,7 +143,9 @@ class Worker:
         in_flight: dict[Future[Done], Job] = {}
         with ThreadPoolExecutor(s.threads, thread_name_prefix=self.name) as pool:
             while True:
-                free = s.threads * 2 - len(in_flight)
+                # Sends queued behind the busy threads keep them busy while this loop waits
+                # for the database.
+                free = s.threads * 3 - len(in_flight)
                 claimed: list[Job] = []
                 if not self._stop.is_set() and free >= max(1, s.threads // 2):
                     claimed = self.claim(min(free, s.batch))

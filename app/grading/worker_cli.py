@@ -4,6 +4,7 @@ starts it as a thread (the embedded default); ``flask grades reconcile``."""
 from __future__ import annotations
 
 import signal
+import sys
 import threading
 from types import FrameType
 from typing import Any
@@ -67,6 +68,10 @@ def worker_command(threads: int | None, until_idle: bool) -> None:
 
         for signum in (signal.SIGTERM, signal.SIGINT):
             previous[signum] = signal.signal(signum, _stop)
+    # The claiming loop waits on the database and the sending threads on the LMS; with the
+    # default 5 ms switch interval each of the loop's round trips may wait that long for the
+    # GIL behind the senders, and the loop, not the LMS, would set the pace.
+    sys.setswitchinterval(0.0005)
     click.echo(f"{found.name}: sending scores with {found.settings.threads} threads.")
     try:
         counters = found.run(until_idle=until_idle)
