@@ -165,6 +165,9 @@ class Submission:
 class ScoreRules:
     """Moodle's rules (``mod/lti/service/gradebookservices``), the default."""
 
+    records_submissions = False
+    """Whether a score may record a submission (``submission``)."""
+
     def not_gradable(self) -> PlatformError:
         """The refusal of a score for someone who is not a learner in the course."""
         # Moodle's exact, unhelpful answer (tools must recognise it as "not gradable").
@@ -189,6 +192,8 @@ class ScoreRules:
 
 class CanvasScoreRules(ScoreRules):
     """Canvas's rules, where they differ from Moodle's."""
+
+    records_submissions = True
 
     def _error(self, status: int, kind: str, message: str) -> PlatformError:
         # Canvas's render_error (lti_services.rb): {"errors": {"type": ..., "message": ...}}.
@@ -488,7 +493,6 @@ class Cell:
     grade: DevGrade | None
     posts: int = 0
     """Score POSTs accepted for it (a tool's duplicates show here)."""
-    last_post_at: datetime | None = None
     submissions: int = 0
     """Submissions (attempts) recorded with those scores: Canvas only."""
     last_submitted_at: datetime | None = None
@@ -501,8 +505,8 @@ class Gradebook:
     learners: list[DevUser]
     cells: dict[tuple[int, int], Cell]
     """By (line item id, user id); a missing key is an empty cell."""
-    canvas_columns: frozenset[int]
-    """The columns of Canvas-flavoured tools (they record submissions)."""
+    submission_columns: frozenset[int]
+    """The columns whose tool's LMS records submissions with scores (Canvas)."""
 
     def cell(self, column: DevLineItem, learner: DevUser) -> Cell:
         return self.cells.get((column.id, learner.id)) or Cell(grade=None)
@@ -528,26 +532,22 @@ def course_gradebook(session: Session, course: DevCourse) -> Gradebook:
     grades = session.scalars(select(DevGrade).where(DevGrade.line_item_id.in_(column_ids)))
     cells = {(g.line_item_id, g.user_id): Cell(grade=g) for g in grades}
     counts = session.execute(
-        select(
-            DevScoreLog.line_item_id,
-            DevScoreLog.user_id,
-            func.count(),
-            func.max(DevScoreLog.received_at),
-        )
+        select(DevScoreLog.line_item_id, DevScoreLog.user_id, func.count())
         .where(DevScoreLog.line_item_id.in_(column_ids))
         .group_by(DevScoreLog.line_item_id, DevScoreLog.user_id)
     )
-    for item_id, user_id, posts, last in counts:
+    for item_id, user_id, posts in counts:
         key = (item_id, user_id)
-        cells[key] = replace(cells.get(key) or Cell(grade=None), posts=posts, last_post_at=last)
+        cells[key] = replace(cells.get(key) or Cell(grade=None), posts=posts)
     tools = {
         tool.id: tool
         for tool in session.scalars(
             select(DevTool).where(DevTool.id.in_({c.tool_id for c in columns}))
         )
     }
-    canvas = frozenset(c.id for c in columns if score_rules(tools[c.tool_id]) is CANVAS_SCORES)
-    if canvas:
+    rules = {c.id: score_rules(tools[c.tool_id]) for c in columns}
+    submitting = frozenset(item_id for item_id, r in rules.items() if r.records_submissions)
+    if submitting:
         logs = session.execute(
             select(
                 DevScoreLog.line_item_id,
@@ -555,11 +555,11 @@ def course_gradebook(session: Session, course: DevCourse) -> Gradebook:
                 DevScoreLog.body,
                 DevScoreLog.received_at,
             )
-            .where(DevScoreLog.line_item_id.in_(canvas))
+            .where(DevScoreLog.line_item_id.in_(submitting))
             .order_by(DevScoreLog.id)
         )
         for item_id, user_id, body, received_at in logs:
-            submission = CANVAS_SCORES.submission(body)
+            submission = rules[item_id].submission(body)
             if submission is None:
                 continue
             key = (item_id, user_id)
@@ -569,7 +569,7 @@ def course_gradebook(session: Session, course: DevCourse) -> Gradebook:
                 submissions=cell.submissions + 1,
                 last_submitted_at=_timestamp_or_none(submission.submitted_at) or received_at,
             )
-    return Gradebook(columns, learners, cells, canvas)
+    return Gradebook(columns, learners, cells, submitting)
 
 
 # --- NRPS ----------
