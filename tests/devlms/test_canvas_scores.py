@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from app.devlms.gradebook import SUBMISSION
-from tests.support.score_sender import INSTRUCTOR, ScoreSender
 from tests.support.lms import set_flavour
+from tests.support.score_sender import INSTRUCTOR, ScoreSender
 
 PENDING_WITH_SCORE = {
     "activityProgress": "Submitted",

@@ -7,8 +7,8 @@ import requests
 
 from app.db import get_db
 from app.devlms import faults
-from tests.support.score_sender import INSTRUCTOR, ScoreSender
 from tests.support.lms import LmsUser
+from tests.support.score_sender import INSTRUCTOR, ScoreSender
 
 ADMIN = "alex.admin@example.edu"
 PAGE = "/admin/service-faults"

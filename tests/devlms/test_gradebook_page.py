@@ -9,8 +9,8 @@ import re
 import pytest
 
 from app.devlms.gradebook import SUBMISSION
-from tests.support.score_sender import INSTRUCTOR, ScoreSender
 from tests.support.lms import LmsUser, set_flavour
+from tests.support.score_sender import INSTRUCTOR, ScoreSender
 
 
 @pytest.fixture
