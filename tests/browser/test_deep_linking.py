@@ -110,8 +110,9 @@ def test_instructor_adds_two_credentials_and_a_learner_lands_on_one(
 
     page.get_by_role("link", name="Gradebook").click()
     headers = page.get_by_role("columnheader")
-    expect(headers.filter(has_text=QUESTIONING)).to_have_text(f"{QUESTIONING} / 40")
-    expect(headers.filter(has_text=FRACTIONS)).to_have_text(f"{FRACTIONS} / 40")
+    # The column header names its points (and, in Canvas flavour, Canvas's score rules).
+    expect(headers.filter(has_text=QUESTIONING)).to_contain_text(f"{QUESTIONING} / 40")
+    expect(headers.filter(has_text=FRACTIONS)).to_contain_text(f"{FRACTIONS} / 40")
     page.screenshot(path=str(artifacts / f"deep-linking-gradebook-{flavour}.png"), full_page=True)
 
     act_as(page, live, "Jordan Lee")
