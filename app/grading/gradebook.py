@@ -86,7 +86,7 @@ def submitted_body(family: str | None, submitted_at: datetime) -> dict[str, Any]
     return {
         "activityProgress": "Submitted",
         "gradingProgress": "PendingManual",
-        **plugin(family).score_extensions(submitted_at),
+        **plugin(family).score_extensions(submitted_at, new_submission=True),
     }
 
 
@@ -108,7 +108,7 @@ def decided_body(
         "scoreGiven": points if earned else 0.0,
         "scoreMaximum": points,
         "comment": decision_comment(earned, criteria_met, criteria_total, feedback),
-        **plugin(family).score_extensions(submitted_at),
+        **plugin(family).score_extensions(submitted_at, new_submission=False),
     }
 
 

@@ -102,8 +102,11 @@ class Platform:
         """What the LMS admin still has to do after Dynamic Registration, in plain words."""
         return "Make the tool available in your LMS's tool settings if it asks you to."
 
-    def score_extensions(self, submitted_at: datetime | None) -> dict[str, Any]:
-        """Extra members of an AGS score on this LMS (the submission's time, for one)."""
+    def score_extensions(
+        self, submitted_at: datetime | None, *, new_submission: bool
+    ) -> dict[str, Any]:
+        """Extra members of an AGS score on this LMS: the submission's time, and whether this
+        score reports a new submission (a submit) or grades one already reported."""
         return {}
 
     def roster_not_granted(self) -> str:
@@ -177,12 +180,18 @@ class Canvas(Platform):
         # Canvas's privacy level defaults to anonymous: no name or email in launches.
         return {"https://canvas.instructure.com/lti/privacy_level": "public"}
 
-    def score_extensions(self, submitted_at: datetime | None) -> dict[str, Any]:
+    def score_extensions(
+        self, submitted_at: datetime | None, *, new_submission: bool
+    ) -> dict[str, Any]:
         # Canvas's score extension (https://canvas.instructure.com/doc/api/score.html): the
-        # submission's own time for SpeedGrader and late policies, and
+        # submission's own time for SpeedGrader and late policies; new_submission only for a
+        # submit (Canvas counts every score as a new attempt unless told otherwise); and
         # prioritize_non_tool_grade so that a grade a teacher entered by hand is not
         # overwritten by the tool's.
-        extension: dict[str, Any] = {"new_submission": True, "prioritize_non_tool_grade": True}
+        extension: dict[str, Any] = {
+            "new_submission": new_submission,
+            "prioritize_non_tool_grade": True,
+        }
         if submitted_at is not None:
             extension["submitted_at"] = submitted_at.isoformat(timespec="milliseconds")
         return {"https://canvas.instructure.com/lti/submission": extension}

@@ -120,3 +120,14 @@ def test_canvas_scores_carry_the_submission_extension(live, activity):
     assert extension["new_submission"] is True
     assert extension["prioritize_non_tool_grade"] is True
     assert extension["submitted_at"].endswith("+00:00")
+
+
+def test_a_canvas_decision_grades_the_submission_without_making_a_new_one(live, activity):
+    set_family(live, "canvas")
+    graded = add_graded_activity(live, HINGE)
+    attempt = submitted(launch(live, LEARNER, graded))
+    decide(launch(live, INSTRUCTOR, graded), attempt, judgement())
+    [row] = deliveries(live)
+    extension = row.body["https://canvas.instructure.com/lti/submission"]
+    assert extension["new_submission"] is False
+    assert extension["prioritize_non_tool_grade"] is True

@@ -189,3 +189,21 @@ def test_flask_worker_until_idle_sends_and_says_what_it_did(live, activity):
     assert "sending scores with 2 threads" in result.output
     assert "Delivered 1, to retry 0, failed 0." in result.output
     assert lms_grade(live, graded, LEARNER) is not None
+
+
+def test_canvas_gets_one_submission_then_the_grade_on_it(live, activity):
+    from tests.grading.gradebook_support import set_family
+    from tests.support.lms import set_flavour
+
+    set_flavour(live, "canvas")
+    set_family(live, "canvas")
+    graded = add_graded_activity(live, HINGE, points=10)
+    attempt = submitted(launch(live, LEARNER, graded))
+    run_worker(live)
+    decide(launch(live, INSTRUCTOR, graded), attempt, judgement())
+    run_worker(live)
+    posts = lms_posts(live, graded, LEARNER)
+    marks = [p["https://canvas.instructure.com/lti/submission"]["new_submission"] for p in posts]
+    assert marks == [True, False]
+    cell = lms_grade(live, graded, LEARNER)
+    assert (cell.grading_progress, cell.score_given) == ("FullyGraded", 10.0)
