@@ -35,7 +35,7 @@ class SyncRow:
     learner: str
     email: str | None
     what: str
-    """What the cell should say: "Submitted, awaiting review", "Earned (10 / 10)"…"""
+    """What the cell should say: "Submitted, awaiting review", "Earned (full points)"…"""
     status: str
     status_label: str
     reason: str | None
@@ -55,18 +55,14 @@ class SyncRow:
 
 
 def what_of(body: dict[str, object]) -> str:
-    """The desired cell in words."""
+    """The desired cell in words. Points are not named: the LMS scales the score to its
+    column's own points, which the tool does not always know."""
     if body.get("gradingProgress") != "FullyGraded":
         return "Submitted, awaiting review (no grade yet)"
     given, maximum = body.get("scoreGiven"), body.get("scoreMaximum")
-    outcome = "Earned" if given and given == maximum else "Not yet"
-    return f"{outcome} ({_number(given)} / {_number(maximum)})"
-
-
-def _number(value: object) -> str:
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
+    if given and given == maximum:
+        return "Earned (full points)"
+    return "Not yet (0 points)"
 
 
 def _row(delivery: ScoreDelivery, user: LtiUser, **where: str) -> SyncRow:

@@ -85,7 +85,7 @@ def test_operators_see_scores_not_sent_with_the_reason(app, failed):
     assert "District Moodle" in text
     assert "Sam Reid" in text
     assert "Science 7 · Hinge questions" in text
-    assert "Earned (10 / 10)" in text
+    assert "Earned (full points)" in text
     assert NOT_A_STUDENT in text
     check_html(page.text)
 

@@ -3,6 +3,7 @@ score of each cell reaches the gradebook, in order, once, with the errors an LMS
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 
 from sqlalchemy import delete, select, update
@@ -207,3 +208,29 @@ def test_canvas_gets_one_submission_then_the_grade_on_it(live, activity):
     assert marks == [True, False]
     cell = lms_grade(live, graded, LEARNER)
     assert (cell.grading_progress, cell.score_given) == ("FullyGraded", 10.0)
+
+
+def test_the_embedded_worker_runs_only_where_the_settings_ask(live, activity):
+    from app import create_app
+    from app.grading.worker_cli import start_embedded
+
+    settings = live.tool.config["MICROCRED_SETTINGS"]
+    common = {
+        "MICROCRED_DATABASE_URL": settings.database_url,
+        "MICROCRED_SECRET_KEY": settings.secret_key,
+        "MICROCRED_INSTANCE_PATH": str(settings.instance_path),
+        "MICROCRED_BASE_URL": settings.base_url,
+        "MICROCRED_DEVLMS_URL": settings.devlms_url,
+    }
+    assert start_embedded(create_app({**common, "MICROCRED_EMBEDDED_WORKER": "0"})) is None
+    graded = add_graded_activity(live, HINGE)
+    submitted(launch(live, LEARNER, graded))
+    embedded = start_embedded(create_app({**common, "MICROCRED_EMBEDDED_WORKER": "1"}))
+    assert embedded is not None
+    try:
+        deadline = time.monotonic() + 30
+        while lms_grade(live, graded, LEARNER) is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert lms_grade(live, graded, LEARNER) is not None
+    finally:
+        embedded.stop()
