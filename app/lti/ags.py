@@ -319,6 +319,7 @@ def retry_after_seconds(value: str | None, now: datetime | None = None) -> float
 # mod/lti/service/gradebookservices/classes/local/resources/scores.php throws
 # "Incorrect score received" with 400.
 MOODLE_NOT_GRADABLE = "incorrect score received"
+CANVAS_STALE = re.compile(r"timestamp .*before .*last updated", re.IGNORECASE)
 NOT_GRADABLE = (
     "The LMS would not take a grade for this person: they are not enrolled as a student in "
     "this course (or their enrolment ended)."
@@ -355,6 +356,12 @@ def classify(response: requests.Response) -> SendOutcome:
             code,
             f"The LMS is busy or failing (HTTP {code}); the tool will try again.",
             retry_after_seconds(response.headers.get("Retry-After")),
+        )
+    if code == 400 and CANVAS_STALE.search(message):
+        # Canvas answers an older timestamp with 400 "Provided timestamp of … before last
+        # updated timestamp of …" (lti/ims/scores_controller.rb), not 409.
+        return SendOutcome(
+            Answer.STALE, code, f"The LMS already holds a newer score for this person. ({said})"
         )
     if code == 400 and MOODLE_NOT_GRADABLE in f"{message} {response.reason}".lower():
         return SendOutcome(Answer.PERMANENT, code, f"{NOT_GRADABLE} ({said})")

@@ -453,6 +453,17 @@ def test_canvas_refusal_of_a_non_student_is_permanent_with_its_message(gradebook
     assert outcome.reason.endswith("(HTTP 422: User not found in course or is not a student)")
 
 
+def test_canvas_refusal_of_an_older_timestamp_is_stale(gradebook, ags, lms):
+    message = (
+        "Provided timestamp of 2026-11-23T10:00:00.000Z before last updated timestamp of "
+        "2026-11-23T10:00:01.000Z"
+    )
+    body = {"errors": {"type": "bad_request", "message": message}}
+    lms.answers["/canvas/scores"] = Canned(400, json.dumps(body).encode())
+    outcome = send_to(ags, gradebook, lms, "/canvas")
+    assert outcome.answer is Answer.STALE and outcome.status == 400
+
+
 def test_canvas_error_object_is_read_too(gradebook, ags, lms):
     body = {"errors": {"type": "unprocessable_entity", "message": "Course not available"}}
     lms.answers["/canvas/scores"] = Canned(422, json.dumps(body).encode())
