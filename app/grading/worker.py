@@ -26,6 +26,7 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, case, select, update
+from sqlalchemy.exc import SQLAlchemyError
 
 from app.db import Database, utcnow
 from app.grading.models import ScoreDelivery
@@ -125,6 +126,7 @@ class Worker:
         self._stop = threading.Event()
         self._rng: random.Random = random.SystemRandom()
         self._postgres = db.engine.dialect.name == "postgresql"
+        self._where = {"worker": self.name}
 
     # --- the loop ----------
 
@@ -148,7 +150,13 @@ class Worker:
                 free = s.threads * 3 - len(in_flight)
                 claimed: list[Job] = []
                 if not self._stop.is_set() and free >= max(1, s.threads // 2):
-                    claimed = self.claim(min(free, s.batch))
+                    try:
+                        claimed = self.claim(min(free, s.batch))
+                    except SQLAlchemyError:
+                        # The database is away (restart, failover): keep the sends in flight
+                        # and try again shortly; nothing claimed, nothing lost.
+                        log.exception("claiming scores failed; retrying", extra=self._where)
+                        self._stop.wait(s.idle_seconds)
                     for job in claimed:
                         in_flight[pool.submit(self._send, job)] = job
                 if not in_flight:
@@ -161,7 +169,12 @@ class Worker:
                 for f in done:
                     del in_flight[f]
                 if finished:
-                    self.record(finished)
+                    try:
+                        self.record(finished)
+                    except SQLAlchemyError:
+                        # Their leases run out and the rows are sent again, with a later
+                        # timestamp: a score sent twice, never one lost.
+                        log.exception("recording sends failed", extra=self._where)
 
     def run_in_thread(self) -> threading.Thread:
         """Run in a daemon thread (the embedded default's worker)."""

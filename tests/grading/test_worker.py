@@ -234,3 +234,28 @@ def test_the_embedded_worker_runs_only_where_the_settings_ask(live, activity):
         assert lms_grade(live, graded, LEARNER) is not None
     finally:
         embedded.stop()
+
+
+def test_a_database_failure_while_claiming_is_waited_out(live, activity):
+    from sqlalchemy.exc import OperationalError
+
+    from app.lti import runtime
+
+    graded = add_graded_activity(live, HINGE)
+    submitted(launch(live, LEARNER, graded))
+
+    class Flaky(worker.Worker):
+        failures = 1
+
+        def claim(self, limit):
+            if self.failures:
+                self.failures -= 1
+                raise OperationalError("SELECT", {}, Exception("server closed the connection"))
+            return super().claim(limit)
+
+    with live.tool.app_context():
+        client = runtime().ags()
+    flaky = Flaky(get_db(live.tool), client, worker.Settings(threads=2, idle_seconds=0.05))
+    flaky.run(until_idle=True)
+    assert flaky.failures == 0
+    assert lms_grade(live, graded, LEARNER) is not None
