@@ -127,6 +127,7 @@ class Worker:
         self._rng: random.Random = random.SystemRandom()
         self._postgres = db.engine.dialect.name == "postgresql"
         self._where = {"worker": self.name}
+        self.thread: threading.Thread | None = None
 
     # --- the loop ----------
 
@@ -177,10 +178,10 @@ class Worker:
                         log.exception("recording sends failed", extra=self._where)
 
     def run_in_thread(self) -> threading.Thread:
-        """Run in a daemon thread (the embedded default's worker)."""
-        thread = threading.Thread(target=self.run, name=self.name, daemon=True)
-        thread.start()
-        return thread
+        """Run in a daemon thread (the embedded default's worker); ``thread`` keeps it."""
+        self.thread = threading.Thread(target=self.run, name=self.name, daemon=True)
+        self.thread.start()
+        return self.thread
 
     def _due(self) -> bool:
         now = utcnow()

@@ -211,22 +211,21 @@ def test_canvas_gets_one_submission_then_the_grade_on_it(live, activity):
 
 
 def test_the_embedded_worker_runs_only_where_the_settings_ask(live, activity):
-    from app import create_app
+    from dataclasses import replace
+
     from app.grading.worker_cli import start_embedded
 
     settings = live.tool.config["MICROCRED_SETTINGS"]
-    common = {
-        "MICROCRED_DATABASE_URL": settings.database_url,
-        "MICROCRED_SECRET_KEY": settings.secret_key,
-        "MICROCRED_INSTANCE_PATH": str(settings.instance_path),
-        "MICROCRED_BASE_URL": settings.base_url,
-        "MICROCRED_DEVLMS_URL": settings.devlms_url,
-    }
-    assert start_embedded(create_app({**common, "MICROCRED_EMBEDDED_WORKER": "0"})) is None
     graded = add_graded_activity(live, HINGE)
     submitted(launch(live, LEARNER, graded))
-    embedded = start_embedded(create_app({**common, "MICROCRED_EMBEDDED_WORKER": "1"}))
-    assert embedded is not None
+    try:
+        live.tool.config["MICROCRED_SETTINGS"] = replace(settings, embedded_worker=False)
+        assert start_embedded(live.tool) is None
+        live.tool.config["MICROCRED_SETTINGS"] = replace(settings, embedded_worker=True)
+        embedded = start_embedded(live.tool)
+    finally:
+        live.tool.config["MICROCRED_SETTINGS"] = settings
+    assert embedded is not None and embedded.thread is not None
     try:
         deadline = time.monotonic() + 30
         while lms_grade(live, graded, LEARNER) is None and time.monotonic() < deadline:
@@ -234,6 +233,8 @@ def test_the_embedded_worker_runs_only_where_the_settings_ask(live, activity):
         assert lms_grade(live, graded, LEARNER) is not None
     finally:
         embedded.stop()
+        embedded.thread.join(10)
+    assert not embedded.thread.is_alive()
 
 
 def test_a_database_failure_while_claiming_is_waited_out(live, activity):
