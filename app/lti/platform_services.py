@@ -167,44 +167,17 @@ def get_json(
 
     With ``tokens`` (the app's shared cache) the token comes from the cache, and a token the
     platform refuses (401) is dropped and the request sent once more with a new one."""
-    if tokens is not None:
-        return _get_json_with_shared_token(
-            session, cipher, registration, scopes, url, accept, http, timeout, tokens
-        )
-    connector = _connector(session, cipher, registration, http, timeout)
-    try:
-        return connector.make_service_request(scopes, url, accept=accept)["body"]
-    except (LtiServiceException, requests.RequestException) as exc:
-        raise _refused(registration, exc) from exc
-
-
-def _get_json_with_shared_token(
-    session: Session,
-    cipher: Fernet,
-    registration: Registration,
-    scopes: Sequence[str],
-    url: str,
-    accept: str,
-    http: requests.Session,
-    timeout: float,
-    tokens: TokenCache,
-) -> Any:
-    pylti_registration = DatabaseToolConf(session, cipher).to_pylti_registration(registration)
-    connector = _SharedTokenConnector(
-        pylti_registration, _TimeoutSession(http, timeout), tokens, registration.id
-    )
-    for attempt in range(2):
-        try:
-            return connector.make_service_request(scopes, url, accept=accept)["body"]
-        except LtiServiceException as exc:
-            refused = connector.last_token
-            if exc.response.status_code == 401 and attempt == 0 and refused is not None:
-                tokens.invalidate(registration.id, scopes, refused)
-                continue
-            raise _refused(registration, exc) from exc
-        except requests.RequestException as exc:
-            raise _refused(registration, exc) from exc
-    raise AssertionError("unreachable: the second attempt returns or raises")
+    return get_json_page(
+        session,
+        cipher,
+        registration,
+        scopes,
+        url,
+        accept=accept,
+        http=http,
+        timeout=timeout,
+        tokens=tokens,
+    ).body
 
 
 @dataclass(frozen=True)
