@@ -19,7 +19,7 @@ import logging
 import random
 import secrets
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -85,7 +85,6 @@ class Counters:
     delivered: int = 0
     retried: int = 0
     failed: int = 0
-    rounds: int = 0
     by_answer: dict[str, int] = field(default_factory=dict)
 
 
@@ -134,10 +133,6 @@ class Worker:
     def stop(self) -> None:
         """Stop claiming; ``run`` returns once the sends in flight are recorded."""
         self._stop.set()
-
-    @property
-    def stopping(self) -> bool:
-        return self._stop.is_set()
 
     def run(self, *, until_idle: bool = False) -> Counters:
         """Claim, send and record until stopped (or, with ``until_idle``, until nothing is
@@ -366,7 +361,6 @@ class Worker:
                 wait_for = backoff(tries, self.settings, outcome.retry_after, self._rng)
             retry.append({**base, "b_available": d.finished_at + timedelta(seconds=wait_for)})
             self.counters.retried += 1
-        self.counters.rounds += 1
         mine = (T.c.id == bindparam("b_id")) & (T.c.lease_token == bindparam("b_token"))
         same = T.c.version == bindparam("b_version")
         released: dict[str, Any] = {"lease_token": None, "lease_until": None}
@@ -439,8 +433,3 @@ def _score(job: Job) -> ags.ScoreSend:
         comment=body.get("comment"),
         extensions=extensions,
     )
-
-
-def run_until_idle(make: Callable[[], Worker]) -> Counters:
-    """Build a worker and run it until nothing is due (tests, ``flask worker --until-idle``)."""
-    return make().run(until_idle=True)

@@ -258,32 +258,6 @@ def course_roster(
     return Roster(members=tuple(members), fetched_at=fetched_at, cached=False)
 
 
-def course_members(
-    session: Session,
-    cipher: Fernet,
-    registration: Registration,
-    url: str,
-    *,
-    http: requests.Session,
-    timeout: float,
-    store: StateStore,
-    refresh: bool = False,
-) -> list[Member]:
-    """Return the members of the course whose membership container is ``url`` (cached)."""
-    return list(
-        course_roster(
-            session,
-            cipher,
-            registration,
-            url,
-            http=http,
-            timeout=timeout,
-            store=store,
-            refresh=refresh,
-        ).members
-    )
-
-
 def launch_roster(session: Session, launch: Launch, *, refresh: bool = False) -> Roster | None:
     """Return the roster of the launch's course with the app's HTTP client and state store;
     ``None`` when the launch carries no NRPS claim (the LMS does not grant the service)."""
