@@ -162,6 +162,8 @@ class OutboxEvent(PlatformOwned, Base):
     tries: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
     processed_at: Mapped[datetime | None] = mapped_column()
+    failed_at: Mapped[datetime | None] = mapped_column()
+    """Set when the last allowed try failed (``last_error`` says why); an operator may retry."""
 
 
 class ScoreDelivery(PlatformOwned, Base):
