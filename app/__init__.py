@@ -51,6 +51,8 @@ def build_base_app(
 def create_app(config_override: Mapping[str, Any] | None = None) -> Flask:
     """Create the Microcred tool application."""
     from app import admin, cli, lti
+    from app.badges.admin_views import bp as badges_admin_bp
+    from app.badges.views import bp as badges_bp
     from app.catalog.authoring_views import bp as authoring_bp
     from app.catalog.stack_views import bp as stack_authoring_bp
     from app.catalog.views import bp as catalog_bp
@@ -75,8 +77,10 @@ def create_app(config_override: Mapping[str, Any] | None = None) -> Flask:
     evidence_files.init_app(app)
     app.register_blueprint(evidence_bp)
     app.register_blueprint(grading_bp)
+    app.register_blueprint(badges_bp)
     app.register_blueprint(authoring_bp, url_prefix=admin.URL_PREFIX + "/catalog")
     app.register_blueprint(stack_authoring_bp, url_prefix=admin.URL_PREFIX + "/catalog/stacks")
     app.register_blueprint(grading_admin_bp, url_prefix=admin.URL_PREFIX)
+    app.register_blueprint(badges_admin_bp, url_prefix=admin.URL_PREFIX)
     cli.init_app(app)
     return app

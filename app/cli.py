@@ -432,6 +432,7 @@ def init_app(app: Flask) -> None:
     )
     def serve(devlms: bool | None) -> None:
         """Serve the tool (and the development LMS) until interrupted."""
+        from app.badges.processing import start_embedded as start_badges
         from app.devlms import create_devlms_app
         from app.grading.worker_cli import start_embedded
         from app.serve import host_port, start_server
@@ -450,8 +451,11 @@ def init_app(app: Flask) -> None:
                 f"Open {settings.devlms_url}/ , pick a user, open the course and launch the tool."
             )
         embedded = start_embedded(current_app._get_current_object())  # type: ignore[attr-defined]
+        badges = start_badges(current_app._get_current_object())  # type: ignore[attr-defined]
         if embedded is not None:
             click.echo("Score worker:     running in this process (sends grades to the LMS).")
+        if badges is not None:
+            click.echo("Badge issuing:    running in this process (issues earned badges).")
         click.echo("Press Ctrl+C to stop.")
         try:
             while True:
@@ -459,5 +463,7 @@ def init_app(app: Flask) -> None:
         except KeyboardInterrupt:
             if embedded is not None:
                 embedded.stop()
+            if badges is not None:
+                badges.stop()
             for server in servers:
                 server.shutdown()

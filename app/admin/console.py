@@ -33,6 +33,7 @@ NAV: list[tuple[str, str, bool]] = [
     ("grading_admin.assessors", "Assessors", True),
     ("grading_admin.turnaround", "Turnaround", True),
     ("grading_admin.gradebook", "Gradebook sync", True),
+    ("badges_admin.awards", "Badges", False),
     ("admin.platforms", "Platforms", True),
     ("admin.add_platform", "Add a platform", True),
     ("admin.keys_page", "Keys", True),

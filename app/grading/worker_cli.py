@@ -13,6 +13,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
+from app.badges import processing
 from app.db import get_db
 from app.grading import reconcile, worker
 from app.lti import runtime
@@ -56,8 +57,8 @@ def start_embedded(app: Flask) -> worker.Worker | None:
     help="Exit once nothing is waiting to be sent (for scripts and one-off catch-ups).",
 )
 def worker_command(threads: int | None, until_idle: bool) -> None:
-    """Send scores to the LMSs' gradebooks until stopped (SIGTERM or Ctrl+C finish the sends
-    in flight first)."""
+    """Send scores to the LMSs' gradebooks and issue earned badges until stopped (SIGTERM or
+    Ctrl+C finish the work in flight first)."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     found = build(app, threads=threads)
     previous: dict[int, Any] = {}
@@ -73,9 +74,18 @@ def worker_command(threads: int | None, until_idle: bool) -> None:
     # GIL behind the senders, and the loop, not the LMS, would set the pace.
     sys.setswitchinterval(0.0005)
     click.echo(f"{found.name}: sending scores with {found.settings.threads} threads.")
+    badges = processing.build(app, name=f"{found.name}-badges")
+    if not until_idle:
+        badges.run_in_thread()
     try:
         counters = found.run(until_idle=until_idle)
+        if until_idle:
+            issued = badges.run(until_idle=True)
+            click.echo(f"{badges.name}: issued {issued.issued} badges.")
     finally:
+        badges.stop()
+        if badges.thread is not None:
+            badges.thread.join(timeout=30)
         for number, handler in previous.items():
             signal.signal(number, handler)
     click.echo(
