@@ -22,9 +22,6 @@ from app.catalog.models import CredentialVersion, Image, Organisation
 
 VC_CONTEXT = "https://www.w3.org/ns/credentials/v2"
 OB3_CONTEXT = "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"
-OB3_SCHEMA = (
-    "https://purl.imsglobal.org/spec/ob/v3p0/schema/json/ob_v3p0_achievementcredential_schema.json"
-)
 OB2_CONTEXT = "https://w3id.org/openbadges/v2"
 
 
@@ -198,7 +195,6 @@ def credential(
             }
         ],
         "credentialStatus": status_entry,
-        "credentialSchema": [{"id": OB3_SCHEMA, "type": "1EdTechJsonSchemaValidator2019"}],
     }
     if version.image is not None:
         document["image"] = {"id": image_url(site, version.image), "type": "Image"}

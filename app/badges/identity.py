@@ -245,7 +245,6 @@ def did_document(site: Site, organisation: Organisation, keys: list[IssuerKey]) 
     return {
         "@context": DID_CONTEXT,
         "id": did,
-        "alsoKnownAs": [site.url(f"/issuers/{organisation.slug}")],
         "verificationMethod": methods,
         "assertionMethod": ids,
         "authentication": ids,

@@ -10,6 +10,7 @@ from typing import Any
 
 from flask import Flask
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from app.badges.models import Award
 from app.badges.processing import Processor, Settings, build
@@ -143,7 +144,12 @@ def process(app: Flask, **settings: Any) -> Processor:
 
 def awards(app: Flask, **where: Any) -> list[Award]:
     with get_db(app).begin() as session:
-        query = select(Award).execution_options(all_platforms=True).order_by(Award.id)
+        query = (
+            select(Award)
+            .options(selectinload(Award.credential))
+            .execution_options(all_platforms=True)
+            .order_by(Award.id)
+        )
         for name, value in where.items():
             query = query.where(getattr(Award, name) == value)
         return list(session.scalars(query))
