@@ -16,6 +16,7 @@ from tests.support.live import LiveServers, live_servers
 from tests.support.postgres import PostgresServer, start_postgres
 from tests.support.redis import RedisServer, start_redis
 from tests.support.tls import TlsFiles, make_test_tls
+from tests.support.validators import require_validators
 
 TEST_SECRET = "test-secret-key-that-is-long-enough-for-production-0123456789"
 
@@ -152,6 +153,13 @@ def live_https(
     certificates against it, as do the tests' own clients."""
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(test_tls.bundle))
     yield from _seeded_live(settings_override, tls=test_tls)
+
+
+@pytest.fixture
+def validators() -> Path:
+    """The Open Badges validators' install folder; skips the test when they are not installed,
+    unless ``MICROCRED_REQUIRE_VALIDATORS`` is set (``make test``), when it fails instead."""
+    return require_validators()
 
 
 @pytest.fixture
