@@ -81,7 +81,8 @@ validators: $(OB2_STAMP) $(OB3_STAMP)
 $(VALIDATORS_DIR)/ob2/bin/python:
 	$(PYTHON) -m venv $(VALIDATORS_DIR)/ob2
 
-# Two steps: fixes.txt overrides pins of openbadges that do not import on Python 3.11.
+# Two steps: fixes.txt overrides pins of openbadges that do not import on Python 3.11 (pip then
+# reports the conflict as an ERROR but succeeds; expected).
 $(OB2_STAMP): $(VALIDATORS_SRC)/ob2/requirements.txt $(VALIDATORS_SRC)/ob2/fixes.txt \
 		| $(VALIDATORS_DIR)/ob2/bin/python
 	$(VALIDATORS_DIR)/ob2/bin/python -m pip install -q -r $(VALIDATORS_SRC)/ob2/requirements.txt
