@@ -3,6 +3,7 @@
 #   make run                 install into .venv, migrate the SQLite database, seed the demo, serve
 #   make test                install what the suite needs (as root: Debian packages too), run it
 #   make test DB=postgresql  the same on a throwaway PostgreSQL server
+#   make validators          install the Open Badges validators into .validators (make test does)
 #   make lint                ruff and mypy
 #   make clean               remove .venv and build leftovers (never instance/, your data)
 #   make reset-demo          delete the demo SQLite database (instance/microcred.sqlite*)
@@ -22,6 +23,14 @@ TEST_STAMP := $(VENV)/.microcred-installed-test
 BROWSER_DIR := tests/browser
 NODE_STAMP := $(BROWSER_DIR)/node_modules/.microcred-npm-ci
 
+# The official Open Badges validators the tests run on what the tool issues (tests/validators):
+# 1EdTech's openbadges (OB 2.0) in its own virtualenv, whose pins clash with the app's, and the
+# DCC verifier-core (OB 3.0) from a committed lockfile. MICROCRED_VALIDATORS_DIR moves them.
+VALIDATORS_DIR := $(or $(MICROCRED_VALIDATORS_DIR),.validators)
+VALIDATORS_SRC := tests/validators
+OB2_STAMP := $(VALIDATORS_DIR)/ob2/.microcred-installed
+OB3_STAMP := $(VALIDATORS_DIR)/ob3js/node_modules/.microcred-npm-ci
+
 # The suite's database: sqlite (default) or postgresql (the fixtures start their own server).
 DB ?= $(or $(MICROCRED_TEST_DATABASE),sqlite)
 PYTEST_ARGS ?=
@@ -33,7 +42,7 @@ endif
 
 INSTANCE_PATH := $(or $(MICROCRED_INSTANCE_PATH),instance)
 
-.PHONY: help run test lint clean reset-demo system-deps browser-deps
+.PHONY: help run test lint clean reset-demo system-deps browser-deps validators
 
 help:
 	@sed -n 's/^#   //p' $(firstword $(MAKEFILE_LIST))
@@ -67,15 +76,37 @@ else
 browser-deps:
 endif
 
-test: system-deps $(TEST_STAMP) browser-deps
-	MICROCRED_TEST_DATABASE=$(DB) $(BIN)/pytest $(PYTEST_ARGS)
+validators: $(OB2_STAMP) $(OB3_STAMP)
+
+$(VALIDATORS_DIR)/ob2/bin/python:
+	$(PYTHON) -m venv $(VALIDATORS_DIR)/ob2
+
+# Two steps: fixes.txt overrides pins of openbadges that do not import on Python 3.11 (pip then
+# reports the conflict as an ERROR but succeeds; expected).
+$(OB2_STAMP): $(VALIDATORS_SRC)/ob2/requirements.txt $(VALIDATORS_SRC)/ob2/fixes.txt \
+		| $(VALIDATORS_DIR)/ob2/bin/python
+	$(VALIDATORS_DIR)/ob2/bin/python -m pip install -q -r $(VALIDATORS_SRC)/ob2/requirements.txt
+	$(VALIDATORS_DIR)/ob2/bin/python -m pip install -q -U -r $(VALIDATORS_SRC)/ob2/fixes.txt
+	touch $@
+
+$(OB3_STAMP): $(VALIDATORS_SRC)/ob3js/package.json $(VALIDATORS_SRC)/ob3js/package-lock.json
+	mkdir -p $(VALIDATORS_DIR)/ob3js
+	cp $^ $(VALIDATORS_DIR)/ob3js/
+	npm ci --prefix $(VALIDATORS_DIR)/ob3js --no-audit --no-fund
+	touch $@
+
+# MICROCRED_REQUIRE_VALIDATORS: a missing validator install fails the tests that need it, where
+# a bare pytest run skips them.
+test: system-deps $(TEST_STAMP) browser-deps validators
+	MICROCRED_TEST_DATABASE=$(DB) MICROCRED_VALIDATORS_DIR=$(abspath $(VALIDATORS_DIR)) \
+		MICROCRED_REQUIRE_VALIDATORS=1 $(BIN)/pytest $(PYTEST_ARGS)
 
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
 clean:
-	rm -rf $(VENV) $(APP_STAMP) $(TEST_STAMP) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(APP_STAMP) $(TEST_STAMP) .validators build *.egg-info .pytest_cache .mypy_cache .ruff_cache
 
 # Deletes only the demo database (and its WAL files); the secret key and other files stay.
 reset-demo:

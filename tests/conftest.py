@@ -15,6 +15,8 @@ from sqlalchemy import create_engine, text
 from tests.support.live import LiveServers, live_servers
 from tests.support.postgres import PostgresServer, start_postgres
 from tests.support.redis import RedisServer, start_redis
+from tests.support.tls import TlsFiles, make_test_tls
+from tests.support.validators import require_validators
 
 TEST_SECRET = "test-secret-key-that-is-long-enough-for-production-0123456789"
 
@@ -108,11 +110,13 @@ def client(app: Any) -> Any:
     return app.test_client()
 
 
-def _seeded_live(overrides: dict[str, Any], lms_host: str = "127.0.0.1") -> Iterator[LiveServers]:
+def _seeded_live(
+    overrides: dict[str, Any], lms_host: str = "127.0.0.1", tls: TlsFiles | None = None
+) -> Iterator[LiveServers]:
     from app.db import get_db
     from app.devlms.seed import seed_demo
 
-    with live_servers(overrides, lms_host) as servers:
+    with live_servers(overrides, lms_host, tls) as servers:
         settings = servers.tool.config["MICROCRED_SETTINGS"]
         with get_db(servers.tool).begin() as session:
             seed_demo(session, settings)
@@ -130,6 +134,32 @@ def live_cross_site(settings_override: dict[str, Any]) -> Iterator[LiveServers]:
     """As ``live``, with the LMS on ``localhost`` and the tool on ``127.0.0.1``: the tool in the
     LMS's iframe is on another site, so the browser treats its cookies as third-party."""
     yield from _seeded_live(settings_override, lms_host="localhost")
+
+
+@pytest.fixture(scope="session")
+def test_tls(tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
+    """A throwaway CA and a server certificate for 127.0.0.1 and localhost (PEM files)."""
+    return make_test_tls(tmp_path_factory.mktemp("tls"))
+
+
+@pytest.fixture
+def live_https(
+    settings_override: dict[str, Any], test_tls: TlsFiles, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[LiveServers]:
+    """As ``live``, over HTTPS: ``MICROCRED_BASE_URL`` is ``https://127.0.0.1:PORT`` and
+    ``live_https.ca_cert`` is the test CA (``NODE_EXTRA_CA_CERTS`` for a validator resolving
+    did:web). For the test, ``REQUESTS_CA_BUNDLE`` adds the CA to what this process trusts:
+    the tool and the development LMS call each other with ``requests``, which verify
+    certificates against it, as do the tests' own clients."""
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(test_tls.bundle))
+    yield from _seeded_live(settings_override, tls=test_tls)
+
+
+@pytest.fixture
+def validators() -> Path:
+    """The Open Badges validators' install folder; skips the test when they are not installed,
+    unless ``MICROCRED_REQUIRE_VALIDATORS`` is set (``make test``), when it fails instead."""
+    return require_validators()
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
-"""The tool and the development LMS as real HTTP servers on loopback, for integration tests."""
+"""The tool and the development LMS as real HTTP servers on loopback, for integration tests;
+over HTTPS too, with a test CA (``tests/support/tls.py``)."""
 
 from __future__ import annotations
 
@@ -6,10 +7,13 @@ import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from flask import Flask
 from werkzeug.serving import BaseWSGIServer, make_server
+
+from tests.support.tls import TlsFiles
 
 
 @dataclass
@@ -18,6 +22,8 @@ class LiveServers:
     devlms: Flask
     tool_url: str
     devlms_url: str
+    ca_cert: Path | None = None
+    """Over HTTPS: the test CA that signed both servers' certificate (clients must trust it)."""
 
 
 def _placeholder(environ: Any, start_response: Any) -> list[bytes]:
@@ -27,19 +33,27 @@ def _placeholder(environ: Any, start_response: Any) -> list[bytes]:
 
 @contextmanager
 def live_servers(
-    overrides: Mapping[str, Any], lms_host: str = "127.0.0.1"
+    overrides: Mapping[str, Any], lms_host: str = "127.0.0.1", tls: TlsFiles | None = None
 ) -> Iterator[LiveServers]:
     """Bind two free ports, build both apps for those origins, serve until the block ends.
 
     ``lms_host="localhost"`` puts the LMS on another *site* than the tool (127.0.0.1), so the
-    tool in the LMS's iframe is third-party, as it is in production."""
+    tool in the LMS's iframe is third-party, as it is in production. With ``tls`` both serve
+    HTTPS with its certificate; whoever calls them (the apps included: they call each other)
+    must trust ``tls.ca_cert``."""
     from app import create_app
     from app.devlms import create_devlms_app
 
-    tool_server: BaseWSGIServer = make_server("127.0.0.1", 0, _placeholder, threaded=True)
-    lms_server: BaseWSGIServer = make_server("127.0.0.1", 0, _placeholder, threaded=True)
-    tool_url = f"http://127.0.0.1:{tool_server.server_port}"
-    lms_url = f"http://{lms_host}:{lms_server.server_port}"
+    context = tls.server_context() if tls else None
+    scheme = "https" if tls else "http"
+    tool_server: BaseWSGIServer = make_server(
+        "127.0.0.1", 0, _placeholder, threaded=True, ssl_context=context
+    )
+    lms_server: BaseWSGIServer = make_server(
+        "127.0.0.1", 0, _placeholder, threaded=True, ssl_context=context
+    )
+    tool_url = f"{scheme}://127.0.0.1:{tool_server.server_port}"
+    lms_url = f"{scheme}://{lms_host}:{lms_server.server_port}"
     config = {**overrides, "MICROCRED_BASE_URL": tool_url, "MICROCRED_DEVLMS_URL": lms_url}
     tool = create_app(config)
     devlms = create_devlms_app(config)
@@ -51,7 +65,13 @@ def live_servers(
     for thread in threads:
         thread.start()
     try:
-        yield LiveServers(tool=tool, devlms=devlms, tool_url=tool_url, devlms_url=lms_url)
+        yield LiveServers(
+            tool=tool,
+            devlms=devlms,
+            tool_url=tool_url,
+            devlms_url=lms_url,
+            ca_cert=tls.ca_cert if tls else None,
+        )
     finally:
         for server in (tool_server, lms_server):
             server.shutdown()
