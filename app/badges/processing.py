@@ -19,9 +19,10 @@ import random
 import threading
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import cast
 
 from flask import Flask
-from sqlalchemy import select, update
+from sqlalchemy import Table, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.badges.issuance import Signer, issue_for_decision
@@ -30,7 +31,7 @@ from app.grading.models import OutboxEvent
 
 log = logging.getLogger(__name__)
 
-E = OutboxEvent.__table__
+E = cast(Table, OutboxEvent.__table__)
 
 
 @dataclass

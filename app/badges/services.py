@@ -512,7 +512,7 @@ class FailedIssue:
     event_id: int
     title: str
     recipient: str
-    failed_at: datetime
+    failed_at: datetime | None
     error: str
 
 

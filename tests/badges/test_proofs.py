@@ -9,11 +9,7 @@ import copy
 import dataclasses
 import gzip
 import hashlib
-import json
-import os
-import shutil
 import socket
-import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -36,6 +32,7 @@ from app.badges.proofs import (
     sign,
     verify,
 )
+from tests.support.validators import verify_ob3
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -608,28 +605,23 @@ def test_other_verification_methods_are_not_did_keys(method: str) -> None:
 # --- the DCC verifier -------------------------------------------------------------------------
 
 
-def test_signed_credential_verifies_in_the_dcc_verifier(tmp_path: Path) -> None:
+def test_signed_credential_verifies_in_the_dcc_verifier(validators: Path) -> None:
     """The Digital Credentials Consortium's verifier-core (the Learner Credential Wallet's)
     accepts what ``sign`` produces, with a did:key issuer (resolved offline)."""
-    path = tmp_path / "credential.json"
-    path.write_text(json.dumps(_signed()))
+    result = verify_ob3(_signed())
 
-    completed = _run_dcc_verifier(path)
-
-    assert completed.returncode == 0, completed.stdout + completed.stderr
-    assert "ok   valid_signature" in completed.stdout
+    assert result.ok, result
+    assert result.steps["valid_signature"] == "ok"
 
 
-def test_signed_status_list_credential_verifies_in_the_dcc_verifier(tmp_path: Path) -> None:
+def test_signed_status_list_credential_verifies_in_the_dcc_verifier(validators: Path) -> None:
     key = _key()
     did, method = _did_key(key)
-    path = tmp_path / "status-list.json"
-    path.write_text(json.dumps(sign(_status_list_credential(did), key, method, CREATED)))
 
-    completed = _run_dcc_verifier(path)
+    result = verify_ob3(sign(_status_list_credential(did), key, method, CREATED))
 
-    assert completed.returncode == 0, completed.stdout + completed.stderr
-    assert "ok   valid_signature" in completed.stdout
+    assert result.ok, result
+    assert result.steps["valid_signature"] == "ok"
 
 
 # --- helpers ----------------------------------------------------------------------------------
@@ -725,42 +717,3 @@ def _base58_signature(proof_value: str) -> bytes:
     for char in proof_value[1:]:
         number = number * 58 + alphabet.index(char)
     return number.to_bytes(64, "big")
-
-
-def _run_dcc_verifier(path: Path) -> subprocess.CompletedProcess[str]:
-    """Run our ob3_verify.mjs harness with DCC verifier-core on a credential file.
-
-    Private to this file until ``tests/support/validators.py`` (built in parallel) replaces it.
-    The validators are found at ``MICROCRED_VALIDATORS_DIR`` (default ``<repo>/.validators``),
-    with verifier-core installed in ``ob3js/``; the harness script in ``tests/validators/``, or
-    failing that in the research copy ``/work/shared/reference/validators/``."""
-    validators = Path(os.environ.get("MICROCRED_VALIDATORS_DIR") or REPO / ".validators")
-    ob3js = validators / "ob3js"
-    scripts = [
-        REPO / "tests" / "validators" / "ob3_verify.mjs",
-        Path("/work/shared/reference/validators/ob3_verify.mjs"),
-    ]
-    script = next((candidate for candidate in scripts if candidate.is_file()), None)
-    node = shutil.which("node")
-    if not (ob3js / "node_modules" / "@digitalcredentials" / "verifier-core").is_dir():
-        _unavailable(f"verifier-core is not installed in {ob3js}")
-    if node is None:
-        _unavailable("node is not on PATH")
-    if script is None:
-        _unavailable("the ob3_verify.mjs harness is not found")
-    return subprocess.run(
-        [str(node), str(script), str(path)],
-        cwd=ob3js,
-        env={**os.environ, "OB3_JS_DIR": str(ob3js)},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-
-
-def _unavailable(why: str) -> None:
-    reason = f"DCC verifier unavailable: {why} (set MICROCRED_VALIDATORS_DIR)"
-    if os.environ.get("MICROCRED_REQUIRE_VALIDATORS"):
-        pytest.fail(reason)
-    pytest.skip(reason)
