@@ -108,6 +108,13 @@ NOT_TENANT_IDS = {
     "slug": "catalog credentials and stacks, shared by every platform",
     "digest": "a catalog image's content digest (SHA-256), not a platform id; images are public",
     "ext": "the file extension of a catalog image's address (png or svg)",
+    "public_id": "a badge's random public id: its pages are public to anyone with the link; "
+    "the earner's own actions check the signed-in educator (tests/badges/test_mine.py)",
+    "multibase": "an issuer's public key, published to anyone",
+    "list_id": "an issuer's revocation status list, published to anyone",
+    "number": "a credential version's number (with its slug), shared by every platform",
+    "file_id": "an evidence file, served only when the badge's earner made it public on that "
+    "badge (tests/badges/test_views.py)",
 }
 # Blueprints whose users act for no single platform, and why.
 NOT_PLATFORM_SCOPED = {
@@ -119,6 +126,8 @@ NOT_PLATFORM_SCOPED = {
     "grading_admin": "the console's review pages (assessor grants, turnaround, calibration): "
     "across every platform, signed in apart from LTI; checked per organisation in "
     "tests/grading/test_admin_views.py",
+    "badges_admin": "the console's badge pages: across every platform, signed in apart from "
+    "LTI; revocation checked per organisation in tests/badges/test_views.py",
 }
 # endpoint -> builds the URL for platform A's session with platform B's ids (add new routes here).
 TENANT_ROUTES: dict[str, object] = {

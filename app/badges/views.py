@@ -304,6 +304,8 @@ def choose_evidence(public_id: str) -> BaseResponse:
     session = db_session()
     chosen: list[tuple[str, int]] = []
     for value in request.form.getlist("public"):
+        if not value:
+            continue
         kind, _, number = value.partition(":")
         if kind not in ("answer", "link", "file") or not number.isdigit():
             raise AppError(

@@ -128,7 +128,14 @@ def decide_attempt(
             session,
             attempt,
             outbox.DECIDED,
-            {"decision_id": decision.id, "outcome": outcome},
+            {
+                "decision_id": decision.id,
+                "outcome": outcome,
+                "criteria_met": sum(1 for c in criteria.values() if c["met"]),
+                "criteria_total": len(criteria),
+                "decided_at": decision.decided_at.isoformat(),
+                "feedback": "",
+            },
         )
         return attempt.id
 
