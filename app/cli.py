@@ -76,6 +76,7 @@ def _cli_message(exc: AppError) -> str:
 
 
 def init_app(app: Flask) -> None:
+    from app.badges.cli import badges_group
     from app.catalog.cli import group as catalog_group
     from app.grading.cli import group as grading_group
     from app.grading.worker_cli import grades_group, worker_command
@@ -87,6 +88,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(grading_group)
     app.cli.add_command(worker_command)
     app.cli.add_command(grades_group)
+    app.cli.add_command(badges_group)
 
     @app.cli.group("db")
     def db_group() -> None:
