@@ -107,7 +107,7 @@ NOT_TENANT_IDS = {
     "token": "a one-time registration link's secret, checked by digest",
     "slug": "catalog credentials and stacks, shared by every platform",
     "digest": "a catalog image's content digest (SHA-256), not a platform id; images are public",
-    "ext": "the file extension of a catalog image's address (png or svg)",
+    "ext": "the file extension of an image's address (png or svg)",
     "public_id": "a badge's random public id: its pages are public to anyone with the link; "
     "the earner's own actions check the signed-in educator (tests/badges/test_mine.py)",
     "multibase": "an issuer's public key, published to anyone",

@@ -16,9 +16,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from app.badges.identity import Site, iso
+from app.badges.identity import Site
 from app.catalog import images
 from app.catalog.models import CredentialVersion, Image, Organisation
+from app.lti.keys import iso
 
 VC_CONTEXT = "https://www.w3.org/ns/credentials/v2"
 OB3_CONTEXT = "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -36,6 +35,7 @@ from app.badges.models import IssuerKey
 from app.catalog.models import Organisation
 from app.db import utcnow
 from app.errors import AppError
+from app.lti.keys import iso
 
 DID_CONTEXT = ["https://www.w3.org/ns/did/v1", "https://w3id.org/security/multikey/v1"]
 
@@ -278,8 +278,3 @@ def tool_document(site: Site, organisations: list[Organisation]) -> dict[str, An
             for org in organisations
         ],
     }
-
-
-def iso(moment: datetime) -> str:
-    """Format a time as ISO 8601 UTC to the second, e.g. ``2026-05-01T09:30:00Z``."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

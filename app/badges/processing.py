@@ -28,6 +28,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from app.badges.issuance import Signer, issue_for_decision
 from app.db import Database, get_db, utcnow
 from app.grading.models import OutboxEvent
+from app.grading.worker import backoff
 
 log = logging.getLogger(__name__)
 
@@ -150,10 +151,7 @@ class Processor:
                     event.failed_at = utcnow()
                     self.counters.failed += 1
                 else:
-                    ceiling = min(
-                        s.retry_cap_seconds, s.retry_base_seconds * 2 ** (event.tries - 1)
-                    )
-                    delay = ceiling * (0.5 + self._rng.random() / 2)
+                    delay = backoff(event.tries, s, None, self._rng)
                     event.available_at = utcnow() + timedelta(seconds=delay)
                     self.counters.retried += 1
         except SQLAlchemyError:

@@ -3,6 +3,7 @@ earner's choice of public evidence, and revocation."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -12,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.admin import audit
-from app.badges import documents, identity, proofs, status
+from app.badges import documents, identity, images, proofs, status
 from app.badges.identity import Site
 from app.badges.issuance import Signer
 from app.badges.models import Award, IssuerKey, StatusList
@@ -331,6 +332,28 @@ def ob2_assertion(site: Site, award: Award) -> dict[str, Any]:
     )
 
 
+def baked_image(site: Site, award: Award, ext: str) -> tuple[bytes | str, str]:
+    """The badge's image with the badge baked in: a PNG holding the OB 2.0 assertion and the
+    OB 3.0 credential as iTXt chunks, or an SVG holding the assertion's URL and the credential;
+    and its media type."""
+    image = award.version.image
+    if image is None:
+        raise AppError(
+            "This credential has no badge image, so there is no picture to download.",
+            hint="Download the credential (JSON) instead; it holds everything a verifier needs.",
+            status=404,
+            code="no_badge_image",
+        )
+    credential = json.dumps(award.credential_json)
+    if ext == "png":
+        png = images.png_for(image.data, image.media_type)
+        assertion = json.dumps(ob2_assertion(site, award))
+        return images.bake_png(png, ob2=assertion, ob3=credential), "image/png"
+    svg = images.svg_for(image.data, image.media_type)
+    assertion_url = documents.assertion_url(site, award.public_id)
+    return images.bake_svg(svg, ob2_assertion_url=assertion_url, ob3=credential), "image/svg+xml"
+
+
 def achievement_page(
     session: Session, slug: str, number: int
 ) -> tuple[Credential, CredentialVersion]:
@@ -442,11 +465,6 @@ def revoke(session: Session, public_id: str, reason: str, rights: Rights) -> Awa
         details={"reason": reason, "user_id": award.user_id, "credential": award.credential.slug},
     )
     return award
-
-
-def recipient_name(session: Session, award: Award) -> str:
-    user = session.get(LtiUser, award.user_id, execution_options=ALL)
-    return award.recipient_name or (user.display_name if user else "")
 
 
 # --- the console ---------------------------------------------------------------------------------

@@ -20,10 +20,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.badges import identity, proofs
-from app.badges.identity import Site, iso
+from app.badges.identity import Site
 from app.badges.models import Award, StatusList
 from app.catalog.models import Organisation
 from app.db import utcnow
+from app.lti.keys import iso
 
 VC_CONTEXT = "https://www.w3.org/ns/credentials/v2"
 

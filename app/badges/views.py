@@ -28,7 +28,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from app import lti
 from app.badges import images, services
-from app.catalog.models import Image
+from app.catalog.views import IMAGE_CSP
 from app.db import db_session
 from app.errors import AppError
 from app.evidence.storage import evidence_store
@@ -43,7 +43,6 @@ bp = Blueprint(
 )
 
 JSON_TYPES = ("application/ld+json", "application/json", "application/vc+ld+json")
-LD_JSON = "application/ld+json"
 
 
 def _json(document: dict[str, Any], *, status: int = 200, max_age: int = 300) -> Response:
@@ -167,29 +166,13 @@ def badge(public_id: str) -> Response | str:
     return response
 
 
-def _badge_image(award: Any) -> Image:
-    image = award.version.image
-    if image is None:
-        raise AppError(
-            "This credential has no badge image, so there is no picture to download.",
-            hint="Download the credential (JSON) instead; it holds everything a verifier needs.",
-            status=404,
-            code="no_badge_image",
-        )
-    return image
-
-
 def _download(body: bytes | str, media_type: str, name: str) -> Response:
     response = Response(body, content_type=media_type)
     response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
     response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Content-Security-Policy"] = catalog_images_csp()
+    response.headers["Content-Security-Policy"] = IMAGE_CSP
     response.headers["Cache-Control"] = "no-cache"
     return response
-
-
-def catalog_images_csp() -> str:
-    return "default-src 'none'; style-src 'unsafe-inline'; sandbox"
 
 
 @bp.get("/badges/<public_id>/credential.json")
@@ -199,32 +182,12 @@ def credential_json(public_id: str) -> Response:
     return _download(body, "application/ld+json", f"{award.credential.slug}-credential.json")
 
 
-@bp.get("/badges/<public_id>/badge.png")
-def badge_png(public_id: str) -> Response:
-    site = services.site_of(current_app)
+@bp.get("/badges/<public_id>/badge.<any(png, svg):ext>")
+def badge_image(public_id: str, ext: str) -> Response:
+    """The badge image with the badge baked in (PNG chunks or SVG elements, OB 2.0 and 3.0)."""
     award = services.find(db_session(), public_id)
-    image = _badge_image(award)
-    png = images.png_for(image.data, image.media_type)
-    baked = images.bake_png(
-        png,
-        ob2=json.dumps(services.ob2_assertion(site, award)),
-        ob3=json.dumps(award.credential_json),
-    )
-    return _download(baked, "image/png", f"{award.credential.slug}-badge.png")
-
-
-@bp.get("/badges/<public_id>/badge.svg")
-def badge_svg(public_id: str) -> Response:
-    site = services.site_of(current_app)
-    award = services.find(db_session(), public_id)
-    image = _badge_image(award)
-    svg = images.svg_for(image.data, image.media_type)
-    baked = images.bake_svg(
-        svg,
-        ob2_assertion_url=site.url(f"/ob2/assertions/{public_id}"),
-        ob3=json.dumps(award.credential_json),
-    )
-    return _download(baked, "image/svg+xml", f"{award.credential.slug}-badge.svg")
+    body, media_type = services.baked_image(services.site_of(current_app), award, ext)
+    return _download(body, media_type, f"{award.credential.slug}-badge.{ext}")
 
 
 @bp.get("/badges/<public_id>/qr.svg")
@@ -235,7 +198,7 @@ def badge_qr(public_id: str) -> Response:
         site.url(f"/badges/{public_id}"), title=f"QR code for the {award.version.title} badge"
     )
     response = Response(svg, content_type="image/svg+xml")
-    response.headers["Content-Security-Policy"] = catalog_images_csp()
+    response.headers["Content-Security-Policy"] = IMAGE_CSP
     response.headers["Cache-Control"] = "public, max-age=86400"
     return response
 
@@ -250,7 +213,7 @@ def public_evidence_file(public_id: str, file_id: int) -> Response:
     safe = "".join(c if c.isalnum() or c in "._- " else "_" for c in row.name)[:120] or "evidence"
     response.headers["Content-Disposition"] = f'attachment; filename="{safe}"'
     response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Content-Security-Policy"] = catalog_images_csp()
+    response.headers["Content-Security-Policy"] = IMAGE_CSP
     return response
 
 

@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 from sqlalchemy import Table, bindparam, case, select, update
 from sqlalchemy.exc import SQLAlchemyError
@@ -96,7 +96,19 @@ def next_timestamp(previous: datetime | None, now: datetime) -> datetime:
     return max(now, floor)
 
 
-def backoff(tries: int, settings: Settings, retry_after: float | None, rng: random.Random) -> float:
+class RetryTimes(Protocol):
+    """How long waits between tries grow: from ``retry_base_seconds``, doubling, to the cap."""
+
+    @property
+    def retry_base_seconds(self) -> float: ...
+
+    @property
+    def retry_cap_seconds(self) -> float: ...
+
+
+def backoff(
+    tries: int, settings: RetryTimes, retry_after: float | None, rng: random.Random
+) -> float:
     """Seconds to wait before try ``tries + 1``: exponential with full jitter, at least what the
     LMS asked for with ``Retry-After``."""
     ceiling = min(settings.retry_cap_seconds, settings.retry_base_seconds * 2 ** max(0, tries - 1))

@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Frame, Page, expect
+from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select
 
 from app.admin import services as accounts
@@ -21,7 +21,8 @@ from app.lti.models import LtiUser
 from tests.badges.support import decide_attempt, process
 from tests.browser.accessibility import assert_no_violations
 from tests.browser.conftest import fresh_page
-from tests.browser.test_launch_in_iframe import COURSE, act_as
+from tests.browser.frames import open_activity, shoot
+from tests.browser.test_launch_in_iframe import act_as
 from tests.evidence.support import HINGE, LEARNER, add_activity, launch
 
 pytestmark = pytest.mark.browser
@@ -49,36 +50,18 @@ def _earned(live) -> str:
     return activity
 
 
-def _open(page: Page, activity: str) -> Frame:
-    page.get_by_role("link", name=COURSE).click()
-    page.get_by_role("link", name=activity, exact=True).click()
-    tool = page.frame_locator("iframe.tool")
-    expect(tool.get_by_role("heading", level=1, name=TITLE)).to_be_visible()
-    handle = page.locator("iframe.tool").element_handle()
-    assert handle is not None
-    frame = handle.content_frame()
-    assert frame is not None
-    return frame
-
-
-def _shoot(page: Page, frame: Frame, path: Path) -> None:
-    height = frame.evaluate("() => document.documentElement.scrollHeight")
-    page.evaluate(f"() => {{ document.querySelector('iframe.tool').style.height = '{height}px'; }}")
-    page.screenshot(path=str(path), full_page=True)
-
-
 def test_an_educator_shares_a_badge_that_verifies_until_it_is_revoked(
     page: Page, browser: Browser, live, artifacts: Path, tmp_path: Path
 ) -> None:
     activity = _earned(live)
     act_as(page, live, "Jordan Lee")
-    frame = _open(page, activity)
+    frame = open_activity(page, activity, TITLE)
     frame.get_by_role("link", name="Your badge").click()
     expect(frame.get_by_role("heading", level=1, name="My badges")).to_be_visible()
     card = frame.locator(".badge-card")
     expect(card.get_by_role("heading", level=2)).to_have_text(TITLE)
     assert_no_violations(frame, "My badges")
-    _shoot(page, frame, artifacts / "badges-1-mine.png")
+    shoot(page, frame, artifacts / "badges-1-mine.png")
 
     # Make the lesson video public; nothing else.
     card.get_by_label("Lesson video").check()

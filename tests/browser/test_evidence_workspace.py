@@ -24,6 +24,7 @@ from app.db import get_db
 from app.evidence.models import Attempt
 from tests.browser.accessibility import assert_no_violations
 from tests.browser.conftest import fresh_page
+from tests.browser.frames import shoot
 from tests.browser.test_launch_in_iframe import COURSE, act_as
 from tests.evidence.support import (
     HINGE,
@@ -139,14 +140,6 @@ def _ready(frame: Frame) -> None:
     expect(frame.locator("#workspace[data-autosave=on]")).to_have_count(1)
 
 
-def _shoot(page: Page, frame: Frame, path: Path) -> None:
-    """A full-page screenshot with the LMS's iframe grown to its content, so all of the
-    workspace shows (the LMS gives the iframe a fixed height)."""
-    height = frame.evaluate("() => document.documentElement.scrollHeight")
-    page.evaluate(f"() => {{ document.querySelector('iframe.tool').style.height = '{height}px'; }}")
-    page.screenshot(path=str(path), full_page=True)
-
-
 def _saved(frame: Frame, part: str) -> None:
     expect(frame.locator(f"#save-{part}")).to_have_text(re.compile(r"^Saved at \d"))
 
@@ -162,7 +155,7 @@ def test_a_draft_is_never_lost_then_submitted_and_resubmitted(
     act_as(page, servers, "Jordan Lee")
     frame = _open(page, servers, activity)
     assert_no_violations(frame, "the activity page with its start button")
-    _shoot(page, frame, artifacts / "evidence-activity-start.png")
+    shoot(page, frame, artifacts / "evidence-activity-start.png")
     frame.get_by_role("button", name="Start this micro-credential").click()
     expect(frame.locator("#state")).to_contain_text("Draft")
     _ready(frame)
@@ -184,7 +177,7 @@ def test_a_draft_is_never_lost_then_submitted_and_resubmitted(
     overview.press("Control+End")
     overview.press_sequentially(" We used mini whiteboards.", delay=10)
     expect(frame.locator("#save-overview")).to_contain_text("Not saved yet — retrying")
-    _shoot(page, frame, artifacts / "evidence-save-failing.png")
+    shoot(page, frame, artifacts / "evidence-save-failing.png")
     kept = frame.evaluate(
         "() => Object.keys(localStorage).filter(k => k.startsWith('microcred:draft:'))"
         ".map(k => JSON.parse(localStorage.getItem(k)).text)"
@@ -200,7 +193,7 @@ def test_a_draft_is_never_lost_then_submitted_and_resubmitted(
     _saved(frame, "overview")
     full = "Twenty-eight students in grade 7. We used mini whiteboards."
     assert answer_text(servers, _attempt_id(servers), "overview") == full
-    _shoot(page, frame, artifacts / "evidence-restored.png")
+    shoot(page, frame, artifacts / "evidence-restored.png")
 
     # The rest of the evidence: links for two parts, a reflection.
     for part, address in (("lesson-plan", "plan"), ("response-evidence", "video")):
@@ -218,18 +211,18 @@ def test_a_draft_is_never_lost_then_submitted_and_resubmitted(
     _reload(frame, url)  # the workspace again (the page now shows the refused link form)
     expect(frame.locator("#checklist")).to_contain_text("Every required part has evidence")
     assert_no_violations(frame, "the workspace (draft)")
-    _shoot(page, frame, artifacts / "evidence-workspace.png")
+    shoot(page, frame, artifacts / "evidence-workspace.png")
 
     # Submit, with a confirmation.
     frame.get_by_role("link", name="Review and submit").click()
     expect(frame.get_by_role("heading", level=1)).to_have_text("Submit attempt 1 of 3")
     assert_no_violations(frame, "the submit confirmation")
-    _shoot(page, frame, artifacts / "evidence-submit.png")
+    shoot(page, frame, artifacts / "evidence-submit.png")
     frame.get_by_role("button", name="Submit for review").click()
     expect(frame.locator("#state")).to_contain_text("Submitted")
     expect(frame.locator("textarea")).to_have_count(0)
     assert_no_violations(frame, "the workspace (submitted)")
-    _shoot(page, frame, artifacts / "evidence-submitted.png")
+    shoot(page, frame, artifacts / "evidence-submitted.png")
 
     # "Not yet", then attempt 2 with everything carried over.
     set_state(servers, _attempt_id(servers), Attempt.NOT_YET)
@@ -238,14 +231,14 @@ def test_a_draft_is_never_lost_then_submitted_and_resubmitted(
     frame.get_by_role("button", name="Start attempt 2").click()
     expect(frame.locator("#note-error")).to_contain_text("Say briefly what you changed")
     assert_no_violations(frame, "the workspace (not yet, note missing)")
-    _shoot(page, frame, artifacts / "evidence-not-yet.png")
+    shoot(page, frame, artifacts / "evidence-not-yet.png")
     frame.get_by_label("What I changed, or will change").fill("A sharper hinge question.")
     frame.get_by_role("button", name="Start attempt 2").click()
     expect(frame.locator("#state")).to_contain_text("attempt 2 of 3")
     expect(frame.locator("#text-overview")).to_have_value(full)
     expect(frame.get_by_role("link", name=re.compile("^My video"))).to_be_visible()
     assert_no_violations(frame, "the workspace (attempt 2)")
-    _shoot(page, frame, artifacts / "evidence-attempt-2.png")
+    shoot(page, frame, artifacts / "evidence-attempt-2.png")
 
 
 def test_two_tabs_conflict_and_the_second_keeps_both_texts(
@@ -322,7 +315,7 @@ def test_a_file_uploaded_in_the_workspace_is_kept_once_and_carried_to_the_next_a
         ("response-evidence", "hinge-lesson-plan.pdf")
     ]
     assert_no_violations(frame, "the workspace with a file")
-    _shoot(page, frame, artifacts / "evidence-workspace-file.png")
+    shoot(page, frame, artifacts / "evidence-workspace-file.png")
 
     set_state(servers, first, Attempt.NOT_YET)
     _reload(frame)

@@ -9,13 +9,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Frame, Page, expect
+from playwright.sync_api import Page, expect
 
 from app.catalog.cli import seed_sample_catalog
 from app.db import get_db
 from app.evidence.models import Attempt
 from tests.browser.accessibility import assert_no_violations
-from tests.browser.test_launch_in_iframe import COURSE, act_as
+from tests.browser.frames import open_activity, shoot
+from tests.browser.test_launch_in_iframe import act_as
 from tests.evidence.support import (
     ASSESSOR_NAME,
     HINGE,
@@ -59,25 +60,6 @@ def _submit_by_http(live, activity: str) -> int:
     return attempt
 
 
-def _open(page: Page, activity: str) -> Frame:
-    page.get_by_role("link", name=COURSE).click()
-    page.get_by_role("link", name=activity, exact=True).click()
-    tool = page.frame_locator("iframe.tool")
-    expect(tool.get_by_role("heading", level=1, name=TITLE)).to_be_visible()
-    handle = page.locator("iframe.tool").element_handle()
-    assert handle is not None
-    frame = handle.content_frame()
-    assert frame is not None
-    return frame
-
-
-def _shoot(page: Page, frame: Frame, path: Path) -> None:
-    """A full-page screenshot with the LMS's iframe grown to its content."""
-    height = frame.evaluate("() => document.documentElement.scrollHeight")
-    page.evaluate(f"() => {{ document.querySelector('iframe.tool').style.height = '{height}px'; }}")
-    page.screenshot(path=str(path), full_page=True)
-
-
 def test_the_educator_reads_the_feedback_and_revises_beside_it(
     page: Page, live, artifacts: Path
 ) -> None:
@@ -86,7 +68,7 @@ def test_the_educator_reads_the_feedback_and_revises_beside_it(
     activity = add_activity(live, HINGE)
     first = _submit_by_http(live, activity)
     act_as(page, live, "Jordan Lee")
-    frame = _open(page, activity)
+    frame = open_activity(page, activity, TITLE)
     expect(frame.locator(".work-summary")).to_contain_text("Submitted")
 
     # The assessor decides "not yet" (as the review service records it); the educator reloads.
@@ -95,7 +77,7 @@ def test_the_educator_reads_the_feedback_and_revises_beside_it(
     summary = frame.locator(".work-summary")
     expect(summary).to_contain_text("Not yet — see the assessor\u2019s feedback")
     assert_no_violations(frame, "the activity page after a decision of not yet")
-    _shoot(page, frame, artifacts / "review-outcome-activity.png")
+    shoot(page, frame, artifacts / "review-outcome-activity.png")
     summary.screenshot(path=str(artifacts / "review-outcome-activity-summary.png"))
 
     summary.get_by_role("link", name="See the assessor\u2019s feedback").click()
@@ -113,7 +95,7 @@ def test_the_educator_reads_the_feedback_and_revises_beside_it(
     expect(frame.get_by_role("button", name="Start attempt 2")).to_be_visible()
     assert ASSESSOR_NAME not in frame.content()
     assert_no_violations(frame, "the workspace with a decision of not yet")
-    _shoot(page, frame, artifacts / "review-outcome-not-yet.png")
+    shoot(page, frame, artifacts / "review-outcome-not-yet.png")
     frame.locator("section.card").first.screenshot(
         path=str(artifacts / "review-outcome-not-yet-top.png")
     )
@@ -131,7 +113,7 @@ def test_the_educator_reads_the_feedback_and_revises_beside_it(
     expect(frame.locator("#part-feedback-reflection")).to_contain_text("Name the lesson")
     expect(frame.locator("#part-feedback-overview")).to_have_count(0)
     assert_no_violations(frame, "the workspace of attempt 2 (feedback collapsed)")
-    _shoot(page, frame, artifacts / "review-outcome-revising.png")
+    shoot(page, frame, artifacts / "review-outcome-revising.png")
     frame.locator("section.card").first.screenshot(
         path=str(artifacts / "review-outcome-revising-top.png")
     )
@@ -142,7 +124,7 @@ def test_the_educator_reads_the_feedback_and_revises_beside_it(
     expect(previous.locator(".verdicts")).to_be_visible()
     expect(previous).to_contain_text(FEEDBACK)
     assert_no_violations(frame, "the workspace of attempt 2 (feedback open)")
-    _shoot(page, frame, artifacts / "review-outcome-revising-open.png")
+    shoot(page, frame, artifacts / "review-outcome-revising-open.png")
 
     # Submitted and earned.
     second = attempts(live)[-1].id
@@ -157,7 +139,7 @@ def test_the_educator_reads_the_feedback_and_revises_beside_it(
     expect(decision.locator(".verdict-mark-met")).to_have_count(5)
     expect(frame.locator("#previous-decision")).to_have_count(0)
     assert_no_violations(frame, "the workspace with a decision of earned")
-    _shoot(page, frame, artifacts / "review-outcome-earned.png")
+    shoot(page, frame, artifacts / "review-outcome-earned.png")
     frame.locator("section.card").first.screenshot(
         path=str(artifacts / "review-outcome-earned-top.png")
     )
