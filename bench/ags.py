@@ -7,12 +7,14 @@ and on the tool's side the same columns (line items recorded as launches would) 
 score per column and learner — ``--columns`` times ``--learners`` scores (10 000 by default), all
 waiting. The development LMS runs under gunicorn (``--lms-workers`` processes of
 ``--lms-threads`` threads) and adds ``--latency`` ms to every service request (its fault
-injection). For 1, 2 and 4 worker processes in turn (``--processes``), every score is made due
-again at once (a new version, as a fresh decision would) and the workers run until nothing is
-left (`flask worker --until-idle`). Printed per run: scores/s (all scores ÷ time from the start
-to the last delivery), p50/p95 lag from the decision (the version's time) to the LMS's accepting
-it, access-token requests the LMS received, and CPU ms per score of the workers, of the LMS's
-gunicorn and of PostgreSQL, from /proc.
+injection). For 1, 2 and 4 worker processes in turn (``--processes``): the `flask worker`
+processes are started and, once each says it is sending, every score is made due at once (a
+new version, as a fresh decision would); when all are delivered the workers are stopped
+(SIGTERM). Printed per run: scores/s (all scores ÷ time from their decision to the last
+delivery), p50/p95 lag from the decision to the LMS's accepting it, access-token requests the
+LMS received, CPU ms per score of the workers (start-up not counted, as for long-running
+workers), of the LMS's gunicorn and of PostgreSQL, from /proc, and how busy the machine's cores
+were.
 
     .venv/bin/pip install -e '.[bench]'
     .venv/bin/python bench/ags.py [--columns 100] [--learners 100] [--latency 50] \\
@@ -26,10 +28,10 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -269,7 +271,7 @@ def main() -> None:
     from sqlalchemy import create_engine, text
 
     from bench.catalog import postmaster_pid
-    from bench.launch import SECRET, cpu_seconds, serve, stop, wait_up
+    from bench.launch import SECRET, serve, stop, wait_up
     from tests.support.postgres import free_port, start_postgres
 
     folder = Path(tempfile.mkdtemp(prefix="microcred-bench-ags-"))
@@ -325,78 +327,33 @@ def main() -> None:
         print(
             f"{'workers':>7} {'scores/s':>9} {'seconds':>8} {'lag p50 s':>9} {'lag p95 s':>9} "
             f"{'tokens':>6} {'failed':>6} {'worker CPU ms':>13} {'LMS CPU ms':>10} "
-            f"{'DB CPU ms':>9}   (CPU per score)"
+            f"{'DB CPU ms':>9} {'2 cores':>7}   (CPU per score; cores busy)"
         )
         for count in [int(n) for n in args.processes.split(",")]:
-            make_due(engine)
-            tokens_before = tokens_issued(engine)
-            lms_cpu = cpu_seconds(processes["devlms"].pid)
-            # PostgreSQL's backends end with the workers' connections: keep each one's last
-            # reading, so that their CPU is not lost when they exit.
-            db_seen = process_cpu(db_pid)
-            process_cpu_before = dict(db_seen)
-            started = time.perf_counter()
-            workers = [
-                subprocess.Popen(
-                    [
-                        sys.executable,
-                        "-m",
-                        "flask",
-                        "--app",
-                        "app",
-                        "worker",
-                        "--until-idle",
-                        "--threads",
-                        str(args.threads),
-                    ],
-                    env={**env, "MICROCRED_EMBEDDED_WORKER": "0"},
-                    cwd=ROOT,
-                    stdout=(folder / f"worker-{count}-{n}.log").open("wb"),
-                    stderr=subprocess.STDOUT,
-                )
-                for n in range(count)
-            ]
-            usage: dict[int, float] = {}
-            reapers = [
-                threading.Thread(target=_reap, args=(w.pid, usage), daemon=True) for w in workers
-            ]
-            for reaper in reapers:
-                reaper.start()
-            last_delivery = started
-            delivered = 0
-            while any(r.is_alive() for r in reapers):
-                time.sleep(0.05)
-                for pid, seconds in process_cpu(db_pid).items():
-                    db_seen[pid] = max(seconds, db_seen.get(pid, 0.0))
-                done, _, _ = progress(engine)
-                if done != delivered:
-                    delivered, last_delivery = done, time.perf_counter()
-            worker_cpu = sum(usage.values())
-            done, _, failed = progress(engine)
-            if done != delivered:
-                last_delivery = time.perf_counter()
-            elapsed = last_delivery - started
-            lms_cpu = cpu_seconds(processes["devlms"].pid) - lms_cpu
-            before_db = process_cpu_before
-            for pid, seconds in process_cpu(db_pid).items():
-                db_seen[pid] = max(seconds, db_seen.get(pid, 0.0))
-            db_cpu = sum(db_seen.values()) - sum(before_db.values())
-            lag = lags(engine)
-            n = max(1, done)
+            workers = start_workers(count, args.threads, env, folder)
+            try:
+                row = measure(engine, workers, processes["devlms"].pid, db_pid, seeded["scores"])
+            finally:
+                for process in workers:
+                    process.send_signal(signal.SIGTERM)
+                for process in workers:
+                    process.wait(timeout=60)
             print(
-                f"{count:>7} {done / elapsed:>9.0f} {elapsed:>8.1f} {pct(lag, 50):>9.2f} "
-                f"{pct(lag, 95):>9.2f} {tokens_issued(engine) - tokens_before:>6} {failed:>6} "
-                f"{worker_cpu * 1000 / n:>13.2f} {lms_cpu * 1000 / n:>10.2f} "
-                f"{db_cpu * 1000 / n:>9.2f}"
+                f"{count:>7} {row['rate']:>9.0f} {row['seconds']:>8.1f} {row['lag50']:>9.2f} "
+                f"{row['lag95']:>9.2f} {row['tokens']:>6} {row['failed']:>6} "
+                f"{row['worker']:>13.2f} {row['lms']:>10.2f} {row['db']:>9.2f} "
+                f"{row['busy']:>7.0%}"
             )
         print()
         print(
-            "scores/s: all scores of the run / seconds from starting the workers to the last "
-            "delivery (workers start in ~1 s: Python and the app load). Lag: from the score's "
-            "decision to the LMS's accepting it. Tokens: access-token requests the LMS received "
+            "scores/s: all scores of the run / seconds from their decision to the last delivery, "
+            "the workers already running (as in production: their start-up is not counted). "
+            "Lag: from the score's decision to the LMS's accepting it. Tokens: access-token "
+            "requests the LMS received "
             "(the workers share one token through the state store). CPU: the workers' "
             "processes; the LMS's gunicorn master and workers; PostgreSQL's postmaster and "
-            "backends (the LMS's own writes included)."
+            "backends (the LMS's own writes included). Cores busy: all the machine's CPU time "
+            "during the run (these three, this script, anything else) / (seconds x CPUs)."
         )
         print(
             "By Little's law, a worker with T sends in flight against an LMS answering in L "
@@ -405,6 +362,102 @@ def main() -> None:
     finally:
         stop(processes)
         pg.stop()
+
+
+def start_workers(
+    count: int, threads: int, env: dict[str, str], folder: Path
+) -> list[subprocess.Popen[bytes]]:
+    """Start ``count`` `flask worker` processes and wait until each says it is sending."""
+    logs = [folder / f"worker-{count}-{n}.log" for n in range(count)]
+    workers = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "flask",
+                "--app",
+                "app",
+                "worker",
+                "--threads",
+                str(threads),
+            ],
+            env={**env, "MICROCRED_EMBEDDED_WORKER": "0", "PYTHONUNBUFFERED": "1"},
+            cwd=ROOT,
+            stdout=log.open("wb"),
+            stderr=subprocess.STDOUT,
+        )
+        for log in logs
+    ]
+    deadline = time.monotonic() + 120
+    while not all("sending scores" in log.read_text() for log in logs):
+        if time.monotonic() > deadline or any(w.poll() is not None for w in workers):
+            raise SystemExit(f"a worker did not start: see {folder}")
+        time.sleep(0.1)
+    return workers
+
+
+def machine_cpu_seconds() -> float:
+    """CPU seconds the whole machine has spent working (not idle), from /proc/stat."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def measure(
+    engine: Any, workers: list[subprocess.Popen[bytes]], lms_pid: int, db_pid: int, total: int
+) -> dict[str, Any]:
+    """Make every score due and wait until each is delivered or failed; return the figures."""
+    from bench.launch import cpu_seconds
+
+    tokens_before = tokens_issued(engine)
+    before = {
+        "worker": sum(cpu_seconds(w.pid) for w in workers),
+        "lms": cpu_seconds(lms_pid),
+        "db": sum(process_cpu(db_pid).values()),
+        "machine": machine_cpu_seconds(),
+    }
+    started = time.monotonic()
+    make_due(engine)
+    while True:
+        time.sleep(0.2)
+        done, _, failed = progress(engine)
+        if done + failed >= total or time.monotonic() - started > 1800:
+            break
+    after = {
+        "worker": sum(cpu_seconds(w.pid) for w in workers),
+        "lms": cpu_seconds(lms_pid),
+        "db": sum(process_cpu(db_pid).values()),
+        "machine": machine_cpu_seconds(),
+    }
+    seconds = span(engine)
+    lag = lags(engine)
+    n = max(1, done)
+    wall = time.monotonic() - started
+    return {
+        "rate": done / seconds,
+        "seconds": seconds,
+        "lag50": pct(lag, 50),
+        "lag95": pct(lag, 95),
+        "tokens": tokens_issued(engine) - tokens_before,
+        "failed": failed,
+        "worker": (after["worker"] - before["worker"]) * 1000 / n,
+        "lms": (after["lms"] - before["lms"]) * 1000 / n,
+        "db": (after["db"] - before["db"]) * 1000 / n,
+        "busy": (after["machine"] - before["machine"]) / (wall * (os.cpu_count() or 1)),
+    }
+
+
+def span(engine: Any) -> float:
+    """Seconds from the scores' decision to the last delivery (the database's clock)."""
+    from sqlalchemy import func, select
+
+    from app.grading.models import ScoreDelivery
+
+    with engine.connect() as connection:
+        first, last = connection.execute(
+            select(func.min(ScoreDelivery.desired_at), func.max(ScoreDelivery.delivered_at))
+        ).one()
+    return max(1e-6, (last - first).total_seconds())
 
 
 def process_cpu(pid: int) -> dict[int, float]:
@@ -419,12 +472,6 @@ def process_cpu(pid: int) -> dict[int, float]:
         if int(stat.parent.name) == pid or int(fields[1]) == pid:
             found[int(stat.parent.name)] = (int(fields[11]) + int(fields[12])) / tick
     return found
-
-
-def _reap(pid: int, usage: dict[int, float]) -> None:
-    """Wait for a worker process and keep its CPU seconds (user + system)."""
-    _, _, rusage = os.wait4(pid, 0)
-    usage[pid] = rusage.ru_utime + rusage.ru_stime
 
 
 if __name__ == "__main__":

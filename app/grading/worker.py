@@ -16,11 +16,13 @@ and a version raised while a send was in flight stays pending, so the newer stat
 from __future__ import annotations
 
 import logging
+import queue
 import random
 import secrets
 import threading
+import time
 from collections.abc import Iterable
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol, cast
@@ -39,6 +41,8 @@ from app.tenancy import ALL_PLATFORMS
 log = logging.getLogger(__name__)
 ALL = {ALL_PLATFORMS: True}
 T = cast(Table, ScoreDelivery.__table__)
+RECORD_SECONDS = 0.05
+"""How long finished sends may wait to be recorded together (their leases last a minute)."""
 
 
 @dataclass(frozen=True)
@@ -150,12 +154,15 @@ class Worker:
         """Claim, send and record until stopped (or, with ``until_idle``, until nothing is
         due and nothing is in flight)."""
         s = self.settings
-        in_flight: dict[Future[Done], Job] = {}
+        finished: queue.SimpleQueue[Done] = queue.SimpleQueue()
+        in_flight = 0
+        unrecorded: list[Done] = []
+        first_at = 0.0
         with ThreadPoolExecutor(s.threads, thread_name_prefix=self.name) as pool:
             while True:
                 # Sends queued behind the busy threads keep them busy while this loop waits
                 # for the database.
-                free = s.threads * 3 - len(in_flight)
+                free = s.threads * 3 - in_flight
                 claimed: list[Job] = []
                 if not self._stop.is_set() and free >= max(1, s.threads // 2):
                     try:
@@ -166,23 +173,35 @@ class Worker:
                         log.exception("claiming scores failed; retrying", extra=self._where)
                         self._stop.wait(s.idle_seconds)
                     for job in claimed:
-                        in_flight[pool.submit(self._send, job)] = job
-                if not in_flight:
+                        pool.submit(self._send_to, job, finished)
+                    in_flight += len(claimed)
+                if not in_flight and not unrecorded:
                     if self._stop.is_set() or (until_idle and not claimed and not self._due()):
                         return self.counters
                     self._stop.wait(s.idle_seconds)
                     continue
-                done, _ = wait(list(in_flight), timeout=0.5, return_when=FIRST_COMPLETED)
-                finished = [f.result() for f in done]
-                for f in done:
-                    del in_flight[f]
-                if finished:
+                waited = 0.5
+                if unrecorded:
+                    waited = max(0.0, RECORD_SECONDS - (time.monotonic() - first_at))
+                arrived = _collect(finished, waited if in_flight else 0.0)
+                if arrived and not unrecorded:
+                    first_at = time.monotonic()
+                unrecorded += arrived
+                in_flight -= len(arrived)
+                # One transaction records a round of outcomes: RECORD_SECONDS after the first
+                # of them, or at once when the round is full or nothing else is in flight.
+                if unrecorded and (
+                    not in_flight
+                    or len(unrecorded) >= s.batch
+                    or time.monotonic() - first_at >= RECORD_SECONDS
+                ):
                     try:
-                        self.record(finished)
+                        self.record(unrecorded)
                     except SQLAlchemyError:
                         # Their leases run out and the rows are sent again, with a later
                         # timestamp: a score sent twice, never one lost.
                         log.exception("recording sends failed", extra=self._where)
+                    unrecorded = []
 
     def run_in_thread(self) -> threading.Thread:
         """Run in a daemon thread (the embedded default's worker); ``thread`` keeps it."""
@@ -273,6 +292,9 @@ class Worker:
         ]
 
     # --- sending (pool threads) ----------
+
+    def _send_to(self, job: Job, finished: queue.SimpleQueue[Done]) -> None:
+        finished.put(self._send(job))
 
     def _send(self, job: Job) -> Done:
         try:
@@ -426,6 +448,17 @@ class Worker:
                     execution_options={"synchronize_session": False},
                 )
             session.commit()
+
+
+def _collect(finished: queue.SimpleQueue[Done], wait: float) -> list[Done]:
+    """Return the outcomes that have arrived, waiting up to ``wait`` seconds for the first."""
+    found: list[Done] = []
+    try:
+        found.append(finished.get(timeout=wait) if wait > 0 else finished.get_nowait())
+        while True:
+            found.append(finished.get_nowait())
+    except queue.Empty:
+        return found
 
 
 def _score(job: Job) -> ags.ScoreSend:

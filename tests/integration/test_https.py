@@ -8,6 +8,8 @@ import certifi
 import pytest
 import requests
 
+from app.lti.ags import SCORE_SCOPES, Answer
+from tests.support.ags import ags_client, demo_gradebook, grade, score, token_cache
 from tests.support.lms import LmsUser, field
 from tests.support.services import tool_nrps_call
 
@@ -51,3 +53,37 @@ def test_the_test_ca_verifies_the_tool(live_https):
     )
     assert response.status_code == 200
     assert response.json()["keys"]
+
+
+def test_a_score_reaches_the_lms_gradebook_over_https(live_https):
+    """Scores go straight through urllib3 (not requests): the certificate is verified against
+    the same CA bundle requests would use (``REQUESTS_CA_BUNDLE``)."""
+    gradebook = demo_gradebook(live_https)
+    client = ags_client(live_https, token_cache(live_https))
+    jordan = gradebook.subs["jordan.lee@example.edu"]
+    try:
+        outcome = client.send_score(
+            gradebook.registration_id, gradebook.line_item_url, score(jordan)
+        )
+    finally:
+        client.close()
+    assert outcome.answer is Answer.DELIVERED
+    assert grade(live_https, gradebook.line_item_id, jordan).score_given == 80
+
+
+def test_a_score_to_an_lms_whose_certificate_is_not_trusted_is_retry(live_https, monkeypatch):
+    gradebook = demo_gradebook(live_https)
+    tokens = token_cache(live_https)
+    tokens.token(gradebook.registration_id, SCORE_SCOPES)  # while the test CA is trusted
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", certifi.where())
+    client = ags_client(live_https, tokens)
+    jordan = gradebook.subs["jordan.lee@example.edu"]
+    try:
+        outcome = client.send_score(
+            gradebook.registration_id, gradebook.line_item_url, score(jordan)
+        )
+    finally:
+        client.close()
+    assert outcome.answer is Answer.RETRY and outcome.status is None
+    assert outcome.reason == "The tool could not reach the LMS (SSLError); the tool will try again."
+    assert grade(live_https, gradebook.line_item_id, jordan) is None

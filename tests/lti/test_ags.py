@@ -18,6 +18,7 @@ from app.lti import USER_AGENT
 from app.lti.ags import (
     LINE_ITEM_GONE,
     NOT_GRADABLE,
+    SCORE_SCOPES,
     Answer,
     ScoreSend,
     next_page_url,
@@ -501,6 +502,30 @@ def test_slow_lms_is_retry_after_the_timeout(live, gradebook, tokens, lms):
     client.close()
     assert outcome.answer is Answer.RETRY and outcome.status is None
     assert outcome.reason == "The LMS did not answer within 0.5 seconds; the tool will try again."
+
+
+def test_score_goes_through_the_proxy_the_environment_names(
+    live, gradebook, tokens, lms, monkeypatch
+):
+    """A school's egress proxy (``HTTP_PROXY``) is used for scores as for every other call:
+    the stand-in here is the proxy, and receives the score for the LMS by its absolute URL."""
+    tokens.token(gradebook.registration_id, SCORE_SCOPES)  # before the proxy is named
+    for name in ("NO_PROXY", "no_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", lms.url)
+    target = "http://lms.invalid/api/lti/courses/1/lineitems/1/lineitem"
+    lms.answers[f"{target}/scores"] = Canned(204)
+    client = ags_client(live, tokens)
+    try:
+        outcome = client.send_score(
+            gradebook.registration_id, target, score(gradebook.subs[JORDAN])
+        )
+    finally:
+        client.close()
+    assert outcome.answer is Answer.DELIVERED
+    [(method, path, _headers, body)] = lms.received
+    assert (method, path) == ("POST", f"{target}/scores")
+    assert json.loads(body)["userId"] == gradebook.subs[JORDAN]
 
 
 def test_score_request_is_what_ags_asks_for(gradebook, ags, lms):
