@@ -12,14 +12,14 @@ check; 303) → the tool's first page. The browser's ``act-as`` on the LMS comes
 reported too: the benchmark leaves it out of the launch's latency, not out of the LMS's CPU.
 
     .venv/bin/python -m tests.support.launch_cpu [-n 300] [--postgres | --database URL] \\
-        [--profile [tool|lms|all]] [--dump FILE]
+        [--profile [tool|lms|all|tool:launch|...]] [--dump FILE]
 
 It prints, per request, CPU ms and SQL statements per launch, then each app's total, and the
 tool's CPU for the benchmark's *floor* (``bench/floor.py``: only verify a posted id_token), as
 many times as there were launches, with a launch's cost in floors. On SQLite
 the database's own work is in this process and counted; on PostgreSQL the server's is not.
-``--profile`` prints the 30 most expensive functions (cProfile) of the requests of one app (or
-of all of them) instead; ``--dump`` also writes the raw profile for ``snakeviz`` or ``pstats``.
+``--profile`` prints the 30 most expensive functions (cProfile, CPU time) of the requests of one
+app, of both, or of one kind of request (``tool:launch``) instead; ``--dump`` also writes the raw profile for ``snakeviz`` or ``pstats``.
 """
 
 from __future__ import annotations
@@ -75,7 +75,9 @@ class Meter:
     def request(self, side: str, step: str) -> Iterator[None]:
         self._current = step
         profiling = (
-            self.recording and self.profiler is not None and self.profile_side in {side, "all"}
+            self.recording
+            and self.profiler is not None
+            and self.profile_side in {side, f"{side}:{step}", "all"}
         )
         if profiling:
             assert self.profiler is not None
@@ -268,8 +270,15 @@ def main() -> None:
         "--profile",
         nargs="?",
         const="tool",
-        choices=("tool", "lms", "all"),
-        help="print a cProfile summary of one app's requests (default: the tool's)",
+        choices=(
+            "tool",
+            "lms",
+            "all",
+            *(f"tool:{step}" for step in TOOL_STEPS),
+            *(f"lms:{step}" for step in LMS_STEPS),
+        ),
+        help="print a cProfile summary of one app's requests, or of one request "
+        "('tool:launch'); default: the tool's",
     )
     parser.add_argument("--sort", default="cumulative", help="the summary's order (tottime, ...)")
     parser.add_argument("--dump", help="with --profile: also write the raw profile here")
