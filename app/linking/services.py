@@ -257,7 +257,7 @@ def resolve(session: Session, launch: Launch) -> Resolved | Unbound:
     ).first()
     if found is None:
         return UNBOUND
-    link, binding = found.tuple()
+    link, binding = found
     custom = _custom_choice(launch)
     if custom is not None:
         slug, number = custom
