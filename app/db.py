@@ -8,13 +8,13 @@ outside a request.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from flask import Flask
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import DateTime, Engine, MetaData, Table, create_engine, event
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, scoped_session, sessionmaker
 from sqlalchemy.pool import StaticPool
@@ -66,6 +66,26 @@ class Base(DeclarativeBase):
 
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime()}
+
+
+def table_of(model: type[Base]) -> Table:
+    """Return a model's table, for Core statements built once (faster than ORM ones)."""
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
+
+
+def dialect_insert(dialect: str) -> Callable[[Table], Any]:
+    """Return the INSERT construct with ``ON CONFLICT`` for the backends the tool runs on."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+
+        return postgresql_insert
+    if dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        return sqlite_insert
+    raise ValueError(f"upserts are written for PostgreSQL and SQLite, not {dialect}")
 
 
 def make_engine(url: str) -> Engine:

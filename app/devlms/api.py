@@ -124,14 +124,16 @@ def auth() -> str:
             )
         course = s.get(DevCourse, link.course_id)
         assert course is not None
-        claims = platform.resource_link_claims(base, checked, link, course)
+        roles = platform.course_roles(s, course, checked.user)
+        claims = platform.resource_link_claims(base, checked, link, course, roles)
     elif hint.get("course_navigation"):
         course = _hinted_course(hint["course_navigation"])
         if not placements.has_course_navigation(checked.tool):
             raise PlatformError(
                 404, "invalid_request", "This tool is no longer in the course menu."
             )
-        claims = platform.course_navigation_claims(base, checked, course)
+        roles = platform.course_roles(s, course, checked.user)
+        claims = platform.course_navigation_claims(base, checked, course, roles)
     else:
         course = _hinted_course(hint.get("deep_link"))
         placement = placements.find_placement(checked.tool, hint.get("placement"))
@@ -149,8 +151,9 @@ def auth() -> str:
             checked.user.id,
             placement.code,
         )
-        claims = platform.deep_linking_claims(base, checked, course, data, placement)
-    if not platform.course_roles(course, checked.user):
+        roles = platform.course_roles(s, course, checked.user)
+        claims = platform.deep_linking_claims(base, checked, course, data, placement, roles)
+    if not roles:
         raise PlatformError(403, "access_denied", "You are not enrolled in this course.")
     fields = {"id_token": platform.sign(s, claims), "state": checked.state}
     if checked.tool.flavour in placements.CANVAS_FLAVOURS:

@@ -35,6 +35,7 @@ from app.db import utcnow
 from app.devlms.models import (
     DevAccessToken,
     DevCourse,
+    DevEnrolment,
     DevLineItem,
     DevLink,
     DevPlatformKey,
@@ -199,11 +200,21 @@ def check_auth_request(
     )
 
 
-def course_roles(course: DevCourse, user: DevUser) -> list[str]:
-    for enrolment in course.enrolments:
-        if enrolment.user_id == user.id:
-            return list(ROLE_URIS[enrolment.role])
-    return []
+def course_role(session: Session, course_id: int, user_id: int) -> str | None:
+    """Return the person's role in the course (``Learner``, ...), or ``None``: not enrolled.
+
+    One row by the enrolment's unique key: a course's whole roster is never loaded for this."""
+    return session.scalars(
+        select(DevEnrolment.role).where(
+            DevEnrolment.course_id == course_id, DevEnrolment.user_id == user_id
+        )
+    ).first()
+
+
+def course_roles(session: Session, course: DevCourse, user: DevUser) -> list[str]:
+    """Return the person's LIS role URIs in the course (none when not enrolled)."""
+    role = course_role(session, course.id, user.id)
+    return list(ROLE_URIS[role]) if role is not None else []
 
 
 def _canvas_privacy_level(claims: set[str]) -> str:
@@ -242,7 +253,12 @@ def released_identity_claims(tool: DevTool) -> frozenset[str]:
 
 
 def _base_claims(
-    base_url: str, auth: AuthRequest, course: DevCourse, message_type: str, target_link_uri: str
+    base_url: str,
+    auth: AuthRequest,
+    course: DevCourse,
+    message_type: str,
+    target_link_uri: str,
+    roles: list[str],
 ) -> dict[str, Any]:
     tool, user, nonce = auth.tool, auth.user, auth.nonce
     now = int(time.time())
@@ -267,7 +283,7 @@ def _base_claims(
         lti + "version": "1.3.0",
         lti + "deployment_id": tool.deployment_id,
         lti + "target_link_uri": target_link_uri,
-        lti + "roles": course_roles(course, user),
+        lti + "roles": roles,
         lti + "context": {
             "id": course.context_id,
             "label": course.label,
@@ -327,12 +343,13 @@ def _ags_claim(
 
 
 def resource_link_claims(
-    base_url: str, auth: AuthRequest, link: DevLink, course: DevCourse
+    base_url: str, auth: AuthRequest, link: DevLink, course: DevCourse, roles: list[str]
 ) -> dict[str, Any]:
-    """Return the id_token claims of an LtiResourceLinkRequest for ``link``."""
+    """Return the id_token claims of an LtiResourceLinkRequest for ``link``, by a person with
+    ``roles`` (``course_roles``) in its course."""
     tool = auth.tool
     claims = _base_claims(
-        base_url, auth, course, "LtiResourceLinkRequest", link.url or tool.target_link_uri
+        base_url, auth, course, "LtiResourceLinkRequest", link.url or tool.target_link_uri, roles
     )
     lti = "https://purl.imsglobal.org/spec/lti/claim/"
     claims[lti + "resource_link"] = {
@@ -351,19 +368,27 @@ def deep_linking_claims(
     course: DevCourse,
     data: str,
     placement: DeepLinkingPlacement,
+    roles: list[str],
 ) -> dict[str, Any]:
     """Return the id_token claims of an LtiDeepLinkingRequest from ``course``'s add screen
     ``placement`` (its ``deep_linking_settings`` are the ones that LMS screen sends)."""
     tool = auth.tool
     claims = _base_claims(
-        base_url, auth, course, "LtiDeepLinkingRequest", tool.deep_link_uri or tool.target_link_uri
+        base_url,
+        auth,
+        course,
+        "LtiDeepLinkingRequest",
+        tool.deep_link_uri or tool.target_link_uri,
+        roles,
     )
     claims[DL_SETTINGS] = placement.settings(f"{base_url}/deep_linking/return", data, tool)
     claims[AGS_CLAIM] = _ags_claim(base_url, course, tool, None)
     return claims
 
 
-def course_navigation_claims(base_url: str, auth: AuthRequest, course: DevCourse) -> dict[str, Any]:
+def course_navigation_claims(
+    base_url: str, auth: AuthRequest, course: DevCourse, roles: list[str]
+) -> dict[str, Any]:
     """Return the id_token claims of the LtiResourceLinkRequest from ``course``'s menu item.
 
     As Canvas does for a launch with no resource link of its own (``launch_resource_link_id`` in
@@ -373,7 +398,7 @@ def course_navigation_claims(base_url: str, auth: AuthRequest, course: DevCourse
     ``target_link_uri`` (``JwtMessage#add_security_claims!``)."""
     tool = auth.tool
     target = tool.course_navigation_uri or tool.target_link_uri
-    claims = _base_claims(base_url, auth, course, "LtiResourceLinkRequest", target)
+    claims = _base_claims(base_url, auth, course, "LtiResourceLinkRequest", target, roles)
     lti = "https://purl.imsglobal.org/spec/lti/claim/"
     claims[lti + "resource_link"] = {"id": course.context_id, "title": course.title}
     claims[lti + "custom"] = course_navigation_custom(tool)

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from app.db import db_session
-from app.devlms import courses, faults, gradebook, placements, registration
+from app.devlms import courses, faults, gradebook, placements, platform, registration
 from app.devlms.api import current_user, message_hints, settings
 from app.devlms.models import (
     DevCourse,
@@ -41,17 +41,18 @@ def _course_for_user(course_id: int) -> tuple[DevCourse, DevUser, str]:
     user = current_user()
     if user is None:
         abort(Response(render_template("devlms/choose_user_first.html"), status=403))
-    course = db_session().get(DevCourse, course_id)
+    s = db_session()
+    course = s.get(DevCourse, course_id)
     if course is None:
         abort(404)
-    enrolment = next((e for e in course.enrolments if e.user_id == user.id), None)
-    if enrolment is None:
+    role = platform.course_role(s, course.id, user.id)
+    if role is None:
         abort(
             Response(
                 render_template("devlms/not_enrolled.html", course=course, user=user), status=403
             )
         )
-    return course, user, enrolment.role
+    return course, user, role
 
 
 @bp.get("/")

@@ -12,14 +12,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import String, bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.catalog.models import Credential, CredentialVersion, Image
-from app.db import utcnow
+from app.db import UTCDateTime, dialect_insert, table_of, utcnow
 from app.errors import AppError, Forbidden, NotFound
 from app.evidence.services import states_for
 from app.linking.models import LinkedCredential, LinkVisit
@@ -198,6 +199,22 @@ def _link_row(session: Session, launch: Launch) -> LtiResourceLink | None:
     ).first()
 
 
+# The launch's stored link and its binding (if any), in one statement built once: the first
+# page of every launch asks.
+_LINK_AND_BINDING = (
+    select(LtiResourceLink, LinkedCredential)
+    .join(LtiContext, LtiContext.id == LtiResourceLink.context_id)
+    .join(Deployment, Deployment.id == LtiContext.deployment_id)
+    .outerjoin(LinkedCredential, LinkedCredential.resource_link_id == LtiResourceLink.id)
+    .where(
+        Deployment.registration_id == bindparam("registration_id"),
+        Deployment.deployment_id == bindparam("deployment_id"),
+        LtiContext.context_id == bindparam("context_id"),
+        LtiResourceLink.resource_link_id == bindparam("resource_link_id"),
+    )
+)
+
+
 def link_id_of(session: Session, launch: Launch) -> int | None:
     """The stored resource link a launch came from (``None`` outside a course link)."""
     link = _link_row(session, launch)
@@ -227,12 +244,20 @@ def resolve(session: Session, launch: Launch) -> Resolved | Unbound:
     """Find the credential of a launched link: its custom parameters first (storing or
     updating the binding of this resource link), then the stored binding, then the binding of
     the link it was copied from (the LMS's resource link history)."""
-    link = _link_row(session, launch)
-    if link is None:
+    if launch.resource_link is None or launch.context is None:
         return UNBOUND
-    binding = session.scalars(
-        select(LinkedCredential).where(LinkedCredential.resource_link_id == link.id)
+    found = session.execute(
+        _LINK_AND_BINDING,
+        {
+            "registration_id": launch.registration_id,
+            "deployment_id": launch.deployment_id,
+            "context_id": launch.context.id,
+            "resource_link_id": launch.resource_link.id,
+        },
     ).first()
+    if found is None:
+        return UNBOUND
+    link, binding = found
     custom = _custom_choice(launch)
     if custom is not None:
         slug, number = custom
@@ -380,32 +405,73 @@ def bind(session: Session, launch: Launch, slug: str, *, pin: bool) -> Resolved:
 
 def record_visit(session: Session, launch: Launch) -> int | None:
     """Remember that this person opened this link (for the instructor's view); return their
-    user id (``None`` for an anonymous launch or one without a link)."""
-    link = _link_row(session, launch)
-    user = _user_row(session, launch)
-    if link is None or user is None:
+    user id (``None`` for an anonymous launch or one without a link).
+
+    One statement: the link and the person are found, and the visit inserted or its time and
+    roles updated, by the database (a concurrent first visit is an update)."""
+    if launch.user is None or launch.resource_link is None or launch.context is None:
         return None
-    visit = session.scalars(
-        select(LinkVisit).where(LinkVisit.resource_link_id == link.id, LinkVisit.user_id == user.id)
-    ).first()
-    roles = ", ".join(launch.role_labels)[:255]
-    if visit is None:
-        try:
-            with session.begin_nested():
-                session.add(
-                    LinkVisit(
-                        registration_id=launch.registration_id,
-                        resource_link_id=link.id,
-                        user_id=user.id,
-                        roles=roles,
-                    )
-                )
-        except IntegrityError:
-            pass  # a concurrent first visit recorded it
-        return user.id
-    visit.last_seen_at = utcnow()
-    visit.roles = roles
-    return user.id
+    user_id = session.scalar(
+        _visit_statement(session.get_bind().dialect.name),
+        {
+            "registration_id": launch.registration_id,
+            "deployment_id": launch.deployment_id,
+            "context_id": launch.context.id,
+            "resource_link_id": launch.resource_link.id,
+            "sub": launch.user.sub,
+            "roles": ", ".join(launch.role_labels)[:255],
+            "now": utcnow(),
+        },
+    )
+    return None if user_id is None else int(user_id)
+
+
+@cache
+def _visit_statement(dialect: str) -> Any:
+    """``INSERT … SELECT … ON CONFLICT DO UPDATE`` of a visit in ``dialect``, built once."""
+    links, contexts, deployments = (
+        table_of(LtiResourceLink),
+        table_of(LtiContext),
+        table_of(Deployment),
+    )
+    users, visits = table_of(LtiUser), table_of(LinkVisit)
+    now = bindparam("now", type_=UTCDateTime())
+    found = (
+        select(
+            deployments.c.registration_id,
+            links.c.id,
+            users.c.id,
+            bindparam("roles", type_=String()),
+            now,
+            now,
+        )
+        .select_from(links)
+        .join(contexts, contexts.c.id == links.c.context_id)
+        .join(deployments, deployments.c.id == contexts.c.deployment_id)
+        .join(users, users.c.registration_id == deployments.c.registration_id)
+        .where(
+            deployments.c.registration_id == bindparam("registration_id"),
+            deployments.c.deployment_id == bindparam("deployment_id"),
+            contexts.c.context_id == bindparam("context_id"),
+            links.c.resource_link_id == bindparam("resource_link_id"),
+            users.c.sub == bindparam("sub"),
+        )
+    )
+    statement = dialect_insert(dialect)(visits).from_select(
+        [
+            "registration_id",
+            "resource_link_id",
+            "user_id",
+            "roles",
+            "first_seen_at",
+            "last_seen_at",
+        ],
+        found,
+    )
+    return statement.on_conflict_do_update(
+        index_elements=["resource_link_id", "user_id"],
+        set_={"roles": statement.excluded.roles, "last_seen_at": statement.excluded.last_seen_at},
+    ).returning(visits.c.user_id)
 
 
 @dataclass(frozen=True)

@@ -1,124 +1,276 @@
 """What a launch records: the user, course and resource link, by idempotent upserts.
 
 Called only after the launch validated (deployment active included), so a refused launch
-writes nothing here.
+writes nothing here. A launch of a course and link seen before costs two statements: the
+person's upsert, and one read of the deployment, course, link and line item rows together;
+a row is written only when it is new or the launch changed it. Shared rows (a course, a link)
+are not rewritten on every launch, so concurrent launches in one course do not queue on their
+row locks. Inserts are ``ON CONFLICT DO NOTHING``: of two first launches at once, the second
+finds the row the first inserted.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TypeVar
+from functools import cache
+from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Select, and_, bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
+from app.db import dialect_insert, table_of, utcnow
 from app.lti import frame_origins
 from app.lti.launch import Launch
 from app.lti.models import Deployment, LineItem, LtiContext, LtiResourceLink, LtiUser
 
-T = TypeVar("T")
+_PROFILE = ("name", "given_name", "family_name", "email")
 
 
-def _upsert(session: Session, find: Callable[[], T | None], make: Callable[[], T]) -> T:
-    """Return the row ``find`` gives, or insert ``make()``; a concurrent insert is retried."""
-    for attempt in range(3):
-        row = find()
-        if row is not None:
-            return row
-        try:
-            with session.begin_nested():
-                row = make()
-                session.add(row)
-            return row
-        except IntegrityError:
-            if attempt == 2:
-                raise
-    raise AssertionError("unreachable")
+_users = table_of(LtiUser)
+_deployments = table_of(Deployment)
+_contexts = table_of(LtiContext)
+_links = table_of(LtiResourceLink)
+_items = table_of(LineItem)
+
+# The deployment, and the launch's course, link and line item if already stored: one read.
+_KNOWN: Select[Any] = (
+    select(
+        _deployments.c.id.label("deployment"),
+        _contexts.c.id.label("context"),
+        _contexts.c.title.label("context_title"),
+        _contexts.c.label.label("context_label"),
+        _links.c.id.label("link"),
+        _links.c.title.label("link_title"),
+        _items.c.id.label("item"),
+        _items.c.url.label("item_url"),
+        _items.c.lineitems_url.label("item_lineitems_url"),
+        _items.c.scopes.label("item_scopes"),
+    )
+    .select_from(_deployments)
+    .outerjoin(
+        _contexts,
+        and_(
+            _contexts.c.deployment_id == _deployments.c.id,
+            _contexts.c.context_id == bindparam("context_id"),
+        ),
+    )
+    .outerjoin(
+        _links,
+        and_(
+            _links.c.context_id == _contexts.c.id,
+            _links.c.resource_link_id == bindparam("resource_link_id"),
+        ),
+    )
+    .outerjoin(_items, _items.c.resource_link_id == _links.c.id)
+    .where(
+        _deployments.c.registration_id == bindparam("registration_id"),
+        _deployments.c.deployment_id == bindparam("deployment_id"),
+    )
+)
+_FIND_CONTEXT = select(_contexts.c.id).where(
+    _contexts.c.deployment_id == bindparam("deployment"),
+    _contexts.c.context_id == bindparam("context_id"),
+)
+_FIND_LINK = select(_links.c.id).where(
+    _links.c.context_id == bindparam("context"),
+    _links.c.resource_link_id == bindparam("resource_link_id"),
+)
+_UPDATE_CONTEXT = (
+    update(_contexts)
+    .where(_contexts.c.id == bindparam("row"))
+    .values(title=bindparam("title"), label=bindparam("label"), updated_at=bindparam("now"))
+)
+_UPDATE_LINK = (
+    update(_links)
+    .where(_links.c.id == bindparam("row"))
+    .values(title=bindparam("title"), updated_at=bindparam("now"))
+)
+
+
+@cache
+def _statements(dialect: str) -> dict[str, Any]:
+    """The launch's inserts in ``dialect``, built once (building a statement costs more CPU
+    than the database spends on it)."""
+    insert = dialect_insert(dialect)
+    user = insert(_users).values(
+        registration_id=bindparam("registration_id"),
+        sub=bindparam("sub"),
+        **{name: bindparam(name) for name in _PROFILE},
+        updated_at=bindparam("now"),
+    )
+    # Written only when the profile changed, so ``updated_at`` says when it last did.
+    user = user.on_conflict_do_update(
+        index_elements=["registration_id", "sub"],
+        set_={**{name: user.excluded[name] for name in _PROFILE}, "updated_at": bindparam("now")},
+        where=or_(*(_users.c[name].is_distinct_from(user.excluded[name]) for name in _PROFILE)),
+    )
+    context = (
+        insert(_contexts)
+        .values(
+            registration_id=bindparam("registration_id"),
+            deployment_id=bindparam("deployment"),
+            context_id=bindparam("context_id"),
+            title=bindparam("title"),
+            label=bindparam("label"),
+            updated_at=bindparam("now"),
+        )
+        .on_conflict_do_nothing(index_elements=["deployment_id", "context_id"])
+        .returning(_contexts.c.id)
+    )
+    link = (
+        insert(_links)
+        .values(
+            registration_id=bindparam("registration_id"),
+            context_id=bindparam("context"),
+            resource_link_id=bindparam("resource_link_id"),
+            title=bindparam("title"),
+            updated_at=bindparam("now"),
+        )
+        .on_conflict_do_nothing(index_elements=["context_id", "resource_link_id"])
+        .returning(_links.c.id)
+    )
+    item = (
+        insert(_items)
+        .values(
+            registration_id=bindparam("registration_id"),
+            resource_link_id=bindparam("link"),
+            url=bindparam("url"),
+            lineitems_url=bindparam("lineitems_url"),
+            scopes=bindparam("scopes", type_=_items.c.scopes.type),
+            updated_at=bindparam("now"),
+        )
+        .on_conflict_do_nothing(index_elements=["resource_link_id"])
+        .returning(_items.c.id)
+    )
+    return {"user": user, "context": context, "link": link, "item": item}
 
 
 def record_launch(session: Session, launch: Launch) -> None:
     """Store the user, context and resource link the launch names, updating what changed."""
-    deployment = session.scalars(
-        select(Deployment).where(
-            Deployment.registration_id == launch.registration_id,
-            Deployment.deployment_id == launch.deployment_id,
-        )
-    ).one()
+    statements = _statements(session.get_bind().dialect.name)
+    now = utcnow()
     who = launch.user
     if who is not None:
-        user = _upsert(
-            session,
-            lambda: session.scalars(
-                select(LtiUser).where(
-                    LtiUser.registration_id == launch.registration_id, LtiUser.sub == who.sub
-                )
-            ).first(),
-            lambda: LtiUser(registration_id=launch.registration_id, sub=who.sub),
+        session.execute(
+            statements["user"],
+            {
+                "registration_id": launch.registration_id,
+                "sub": who.sub,
+                "name": who.name,
+                "given_name": who.given_name,
+                "family_name": who.family_name,
+                "email": who.email,
+                "now": now,
+            },
         )
-        user.name = who.name
-        user.given_name = who.given_name
-        user.family_name = who.family_name
-        user.email = who.email
     if launch.context is not None:
-        ctx = launch.context
-        context = _upsert(
-            session,
-            lambda: session.scalars(
-                select(LtiContext).where(
-                    LtiContext.deployment_id == deployment.id, LtiContext.context_id == ctx.id
-                )
-            ).first(),
-            lambda: LtiContext(
-                registration_id=launch.registration_id,
-                deployment_id=deployment.id,
-                context_id=ctx.id,
-            ),
-        )
-        context.title = ctx.title
-        context.label = ctx.label
-        if launch.resource_link is not None:
-            link_claim = launch.resource_link
-            link = _upsert(
-                session,
-                lambda: session.scalars(
-                    select(LtiResourceLink).where(
-                        LtiResourceLink.context_id == context.id,
-                        LtiResourceLink.resource_link_id == link_claim.id,
-                    )
-                ).first(),
-                lambda: LtiResourceLink(
-                    registration_id=launch.registration_id,
-                    context_id=context.id,
-                    resource_link_id=link_claim.id,
-                ),
-            )
-            link.title = link_claim.title
-            if launch.ags is not None:
-                _record_line_item(session, launch, link)
+        _record_course(session, launch, statements, now)
     learned = frame_origins.learn(session, launch.registration_id, launch.return_url)
     session.commit()
     if learned:
         frame_origins.forget_cached_origins()
 
 
-def _record_line_item(session: Session, launch: Launch, link: LtiResourceLink) -> None:
-    """Keep the link's AGS endpoint: where its scores go (LTI AGS 2.0 §3.2)."""
+def _record_course(session: Session, launch: Launch, statements: dict[str, Any], now: Any) -> None:
+    """Store the launch's course, resource link and line item, each if new or changed."""
+    ctx, link_claim = launch.context, launch.resource_link
+    assert ctx is not None
+    known = session.execute(
+        _KNOWN,
+        {
+            "registration_id": launch.registration_id,
+            "deployment_id": launch.deployment_id,
+            "context_id": ctx.id,
+            "resource_link_id": link_claim.id if link_claim else None,
+        },
+    ).one()  # the deployment exists: the launch was validated against it
+    owner = {"registration_id": launch.registration_id, "now": now}
+    context: int | None = known.context
+    if context is None:
+        keys = {"deployment": known.deployment, "context_id": ctx.id}
+        context = _insert_or_find(
+            session,
+            statements["context"],
+            {**owner, **keys, "title": ctx.title, "label": ctx.label},
+            _FIND_CONTEXT,
+            keys,
+        )
+    elif (known.context_title, known.context_label) != (ctx.title, ctx.label):
+        session.execute(
+            _UPDATE_CONTEXT, {"row": context, "title": ctx.title, "label": ctx.label, "now": now}
+        )
+    if link_claim is None:
+        return
+    link: int | None = known.link
+    if link is None:
+        keys = {"context": context, "resource_link_id": link_claim.id}
+        link = _insert_or_find(
+            session,
+            statements["link"],
+            {**owner, **keys, "title": link_claim.title},
+            _FIND_LINK,
+            keys,
+        )
+    elif known.link_title != link_claim.title:
+        session.execute(_UPDATE_LINK, {"row": link, "title": link_claim.title, "now": now})
+    if launch.ags is not None:
+        _record_line_item(
+            session, launch, statements, link, known if known.link is not None else None, now
+        )
+
+
+def _insert_or_find(
+    session: Session, insert: Any, values: dict[str, Any], find: Any, keys: dict[str, Any]
+) -> int:
+    """Insert a row and return its id; if a concurrent launch inserted it first, find that."""
+    row_id = session.scalar(insert, values)
+    if row_id is None:
+        row_id = session.scalar(find, keys)
+    assert row_id is not None
+    return int(row_id)
+
+
+def _record_line_item(
+    session: Session,
+    launch: Launch,
+    statements: dict[str, Any],
+    link: int,
+    known: Any,
+    now: Any,
+) -> None:
+    """Keep the link's AGS endpoint: where its scores go (LTI AGS 2.0 §3.2).
+
+    ``known`` is what was stored before this launch (``None``: the link is new)."""
     ags = launch.ags
     assert ags is not None
-    item = _upsert(
-        session,
-        lambda: session.scalars(
-            select(LineItem).where(LineItem.resource_link_id == link.id)
-        ).first(),
-        lambda: LineItem(registration_id=launch.registration_id, resource_link_id=link.id),
-    )
+    scopes = list(ags.scopes)
+    if known is None or known.item is None:
+        inserted = session.scalar(
+            statements["item"],
+            {
+                "registration_id": launch.registration_id,
+                "link": link,
+                "url": ags.lineitem_url,
+                "lineitems_url": ags.lineitems_url,
+                "scopes": scopes,
+                "now": now,
+            },
+        )
+        if inserted is not None:
+            return  # else a concurrent launch inserted it: update it as below
+    elif (
+        (not ags.lineitem_url or ags.lineitem_url == known.item_url)
+        and ags.lineitems_url == known.item_lineitems_url
+        and scopes == known.item_scopes
+    ):
+        return
     # A claim without ``lineitem`` (a link made without a column) keeps the column the tool
     # found or created earlier.
+    changes: dict[str, Any] = {"lineitems_url": ags.lineitems_url, "scopes": scopes}
     if ags.lineitem_url:
-        item.url = ags.lineitem_url
-    item.lineitems_url = ags.lineitems_url
-    item.scopes = list(ags.scopes)
+        changes["url"] = ags.lineitem_url
+    session.execute(
+        update(_items).where(_items.c.resource_link_id == link).values(**changes, updated_at=now)
+    )
 
 
 BADGE_NAME_MAX = 120

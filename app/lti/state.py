@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Callable
 from datetime import timedelta
 from typing import Any, Protocol
 
 from sqlalchemy import delete, select
 
-from app.db import Database, utcnow
+from app.db import Database, dialect_insert, table_of, utcnow
 from app.lti.models import LtiState
 
 PURGE_ONE_IN = 50
@@ -49,8 +48,8 @@ class DatabaseStateStore:
     def __init__(self, db: Database) -> None:
         self._db = db
         self._engine = db.engine.execution_options(isolation_level="AUTOCOMMIT")
-        self._insert = _dialect_insert(db.engine.dialect.name)
-        self._table = LtiState.__table__
+        self._insert = dialect_insert(db.engine.dialect.name)
+        self._table = table_of(LtiState)
 
     def put(self, key: str, value: Any, ttl: int) -> None:
         # About one write in PURGE_ONE_IN also clears expired rows, so the table stays small
@@ -99,19 +98,6 @@ class DatabaseStateStore:
         with self._engine.connect() as connection:
             result = connection.execute(delete(LtiState).where(LtiState.expires_at <= utcnow()))
             return int(getattr(result, "rowcount", 0) or 0)
-
-
-def _dialect_insert(dialect: str) -> Callable[..., Any]:
-    """The INSERT construct with ``ON CONFLICT`` for the backends the tool runs on."""
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-
-        return postgresql_insert
-    if dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-        return sqlite_insert
-    raise ValueError(f"the database state store supports PostgreSQL and SQLite, not {dialect}")
 
 
 class RedisStateStore:
