@@ -44,7 +44,7 @@ def build_base_app(
     logs.configure_logging(settings.log_level)
     logs.init_app(app, component=component)
     errors.init_app(app)
-    Database(settings.database_url).init_app(app)
+    Database(settings.database_url, settings.database_pool_size).init_app(app)
     return app
 
 

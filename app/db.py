@@ -88,8 +88,9 @@ def dialect_insert(dialect: str) -> Callable[[Table], Any]:
     raise ValueError(f"upserts are written for PostgreSQL and SQLite, not {dialect}")
 
 
-def make_engine(url: str) -> Engine:
-    """Create an engine with the settings each backend needs."""
+def make_engine(url: str, pool_size: int = 10) -> Engine:
+    """Create an engine with the settings each backend needs (``pool_size``: PostgreSQL
+    connections kept open, as many more allowed for a burst)."""
     if url.startswith("sqlite"):
         kwargs: dict[str, Any] = {"connect_args": {"check_same_thread": False, "timeout": 30}}
         if url in {"sqlite://", "sqlite:///:memory:"}:
@@ -108,7 +109,12 @@ def make_engine(url: str) -> Engine:
         return engine
     # JIT compilation pays off for long analytical queries, not for a web request's: a plan
     # estimated costly (the review queue's count) was compiled anew at every request.
-    engine = create_engine(url, connect_args={"options": "-c jit=off"})
+    engine = create_engine(
+        url,
+        connect_args={"options": "-c jit=off"},
+        pool_size=pool_size,
+        max_overflow=pool_size,
+    )
     _ping_connections_left_idle(engine, IDLE_PING_SECONDS)
     return engine
 
@@ -148,9 +154,9 @@ def _ping_connections_left_idle(engine: Engine, idle_seconds: float) -> None:
 class Database:
     """One engine and its sessions; ``init_app`` ties the session's life to the request."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, pool_size: int = 10) -> None:
         self.url = url
-        self.engine = make_engine(url)
+        self.engine = make_engine(url, pool_size)
         self.session_factory = sessionmaker(bind=self.engine, expire_on_commit=False)
         self.session = scoped_session(self.session_factory)
 

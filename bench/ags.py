@@ -309,7 +309,9 @@ def main() -> None:
                 "--backlog",
                 "512",
             ],
-            env,
+            # A connection for each thread: fewer, and bursts would open and close
+            # connections all the time (a PostgreSQL process each).
+            {**env, "MICROCRED_DATABASE_POOL_SIZE": str(args.lms_threads)},
             folder / "devlms.log",
         )
         wait_up(f"http://127.0.0.1:{tool_port}/healthz")
@@ -327,7 +329,7 @@ def main() -> None:
         print(
             f"{'workers':>7} {'scores/s':>9} {'seconds':>8} {'lag p50 s':>9} {'lag p95 s':>9} "
             f"{'tokens':>6} {'failed':>6} {'worker CPU ms':>13} {'LMS CPU ms':>10} "
-            f"{'DB CPU ms':>9} {'2 cores':>7}   (CPU per score; cores busy)"
+            f"{'DB CPU ms':>9} {'other ms':>8} {'busy':>7}   (CPU per score; cores busy)"
         )
         for count in [int(n) for n in args.processes.split(",")]:
             workers = start_workers(count, args.threads, env, folder)
@@ -342,7 +344,7 @@ def main() -> None:
                 f"{count:>7} {row['rate']:>9.0f} {row['seconds']:>8.1f} {row['lag50']:>9.2f} "
                 f"{row['lag95']:>9.2f} {row['tokens']:>6} {row['failed']:>6} "
                 f"{row['worker']:>13.2f} {row['lms']:>10.2f} {row['db']:>9.2f} "
-                f"{row['busy']:>7.0%}"
+                f"{row['other']:>8.2f} {row['busy']:>5.0%} {row['steal']:>6.0%}"
             )
         print()
         print(
@@ -352,8 +354,10 @@ def main() -> None:
             "requests the LMS received "
             "(the workers share one token through the state store). CPU: the workers' "
             "processes; the LMS's gunicorn master and workers; PostgreSQL's postmaster and "
-            "backends (the LMS's own writes included). Cores busy: all the machine's CPU time "
-            "during the run (these three, this script, anything else) / (seconds x CPUs)."
+            "backends (the LMS's own writes included); other: the rest of the machine's CPU "
+            "during the run (this script, the kernel, anything else). Busy: the machine's CPU "
+            "time during the run / (seconds x CPUs); stolen: the share of the CPUs the "
+            "hypervisor gave to other machines (a VM's cores are shared)."
         )
         print(
             "By Little's law, a worker with T sends in flight against an LMS answering in L "
@@ -397,10 +401,17 @@ def start_workers(
 
 
 def machine_cpu_seconds() -> float:
-    """CPU seconds the whole machine has spent working (not idle), from /proc/stat."""
+    """CPU seconds the whole machine has spent working, from /proc/stat: user, nice, system,
+    irq and softirq (not idle, I/O wait, or steal: time the hypervisor gave to other VMs)."""
     fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    idle = fields[3] + fields[4]
-    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+    user, nice, system, _idle, _iowait, irq, softirq = fields[:7]
+    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
+
+
+def steal_seconds() -> float:
+    """CPU seconds the hypervisor took from this VM (``steal`` in /proc/stat)."""
+    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    return int(fields[7]) / os.sysconf("SC_CLK_TCK")
 
 
 def measure(
@@ -410,25 +421,34 @@ def measure(
     from bench.launch import cpu_seconds
 
     tokens_before = tokens_issued(engine)
+    # PostgreSQL's backends may end during a run (a pool recycling a connection): keep each
+    # one's last reading, so that its CPU is not lost.
+    db_before = process_cpu(db_pid)
+    db_seen = dict(db_before)
     before = {
         "worker": sum(cpu_seconds(w.pid) for w in workers),
         "lms": cpu_seconds(lms_pid),
-        "db": sum(process_cpu(db_pid).values()),
         "machine": machine_cpu_seconds(),
+        "steal": steal_seconds(),
     }
     started = time.monotonic()
     make_due(engine)
     while True:
         time.sleep(0.2)
+        for pid, seconds in process_cpu(db_pid).items():
+            db_seen[pid] = max(seconds, db_seen.get(pid, 0.0))
         done, _, failed = progress(engine)
         if done + failed >= total or time.monotonic() - started > 1800:
             break
     after = {
         "worker": sum(cpu_seconds(w.pid) for w in workers),
         "lms": cpu_seconds(lms_pid),
-        "db": sum(process_cpu(db_pid).values()),
         "machine": machine_cpu_seconds(),
+        "steal": steal_seconds(),
     }
+    for pid, seconds in process_cpu(db_pid).items():
+        db_seen[pid] = max(seconds, db_seen.get(pid, 0.0))
+    before["db"], after["db"] = sum(db_before.values()), sum(db_seen.values())
     seconds = span(engine)
     lag = lags(engine)
     n = max(1, done)
@@ -444,6 +464,13 @@ def measure(
         "lms": (after["lms"] - before["lms"]) * 1000 / n,
         "db": (after["db"] - before["db"]) * 1000 / n,
         "busy": (after["machine"] - before["machine"]) / (wall * (os.cpu_count() or 1)),
+        "steal": (after["steal"] - before["steal"]) / (wall * (os.cpu_count() or 1)),
+        "other": (
+            (after["machine"] - before["machine"])
+            - sum(after[k] - before[k] for k in ("worker", "lms", "db"))
+        )
+        * 1000
+        / n,
     }
 
 

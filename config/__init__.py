@@ -66,6 +66,15 @@ SETTINGS: tuple[Setting, ...] = (
         "`postgresql+psycopg://user:pass@host:5432/microcred`.",
     ),
     Setting(
+        "MICROCRED_DATABASE_POOL_SIZE",
+        "10",
+        "PostgreSQL connections each process keeps open; as many more open for a burst and "
+        "close after it. Set it to the threads of one process that use the database at once "
+        "(gunicorn's `--threads`): under load, connections opened and closed again cost "
+        "PostgreSQL a new process each. Ignored for SQLite.",
+        int,
+    ),
+    Setting(
         "MICROCRED_BASE_URL",
         "http://127.0.0.1:5000",
         "The tool's public origin as LMSs reach it (scheme, host, port; no trailing slash). "
@@ -193,6 +202,7 @@ class Settings:
     secret_key: str
     instance_path: Path
     database_url: str
+    database_pool_size: int
     base_url: str
     devlms_enabled: bool
     devlms_url: str
@@ -279,6 +289,8 @@ def load_settings(overrides: Mapping[str, Any] | None = None) -> Settings:
         raise ConfigurationError("MICROCRED_SECRET_KEY must be at least 32 characters long.")
 
     database_url = read["MICROCRED_DATABASE_URL"] or f"sqlite:///{instance_path}/microcred.sqlite"
+    if not 1 <= read["MICROCRED_DATABASE_POOL_SIZE"] <= 500:
+        raise ConfigurationError("MICROCRED_DATABASE_POOL_SIZE must be between 1 and 500.")
     devlms_enabled = read["MICROCRED_DEVLMS_ENABLED"]
     if devlms_enabled is None:
         devlms_enabled = env != "production"
@@ -306,6 +318,7 @@ def load_settings(overrides: Mapping[str, Any] | None = None) -> Settings:
         secret_key=secret_key,
         instance_path=instance_path,
         database_url=database_url,
+        database_pool_size=read["MICROCRED_DATABASE_POOL_SIZE"],
         base_url=str(read["MICROCRED_BASE_URL"]).rstrip("/"),
         devlms_enabled=devlms_enabled,
         devlms_url=str(read["MICROCRED_DEVLMS_URL"]).rstrip("/"),
