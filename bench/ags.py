@@ -329,7 +329,7 @@ def main() -> None:
         print(
             f"{'workers':>7} {'scores/s':>9} {'seconds':>8} {'lag p50 s':>9} {'lag p95 s':>9} "
             f"{'tokens':>6} {'failed':>6} {'worker CPU ms':>13} {'LMS CPU ms':>10} "
-            f"{'DB CPU ms':>9} {'other ms':>8} {'busy':>7}   (CPU per score; cores busy)"
+            f"{'DB CPU ms':>9} {'other ms':>8} {'busy':>5} {'stolen':>6}   (CPU per score; cores)"
         )
         for count in [int(n) for n in args.processes.split(",")]:
             workers = start_workers(count, args.threads, env, folder)
