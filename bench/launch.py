@@ -30,6 +30,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import requests
 
@@ -94,27 +95,13 @@ def seed(env: dict[str, str]) -> tuple[list[int], int]:
     flask = [sys.executable, "-m", "flask", "--app", "app"]
     for command in (["db", "upgrade"], ["demo", "seed"]):
         subprocess.run([*flask, *command], env=env, cwd=ROOT, check=True, capture_output=True)
-    from sqlalchemy import create_engine, select
+    from sqlalchemy import create_engine
     from sqlalchemy.orm import Session
-
-    from app.devlms.models import DevCourse, DevEnrolment, DevLink, DevUser
 
     engine = create_engine(env["MICROCRED_DATABASE_URL"])
     with Session(engine) as session:
-        course = session.scalars(select(DevCourse)).one()
-        for n in range(LEARNERS):
-            user = DevUser(
-                sub=f"bench-{n}",
-                given_name="Bench",
-                family_name=f"Learner {n}",
-                email=f"bench{n}@example.edu",
-            )
-            session.add(user)
-            session.flush()
-            session.add(DevEnrolment(course_id=course.id, user_id=user.id, role="Learner"))
+        ids, link = enrol_learners(session, "bench")
         session.commit()
-        ids = list(session.scalars(select(DevUser.id).where(DevUser.sub.like("bench-%"))))
-        link = session.scalars(select(DevLink.id).order_by(DevLink.id)).first()
     engine.dispose()
     assert link is not None
     return ids, link
@@ -130,6 +117,31 @@ def act_as(http: requests.Session, lms: str, user_id: int) -> None:
     )
     if answer.status_code != 302:
         raise SystemExit(f"act-as failed: {answer.status_code}")
+
+
+def enrol_learners(session: Any, prefix: str) -> tuple[list[int], int]:
+    """Enrol ``LEARNERS`` new learners (subs ``<prefix>-<n>``) in the demo course; return their
+    ids and the first link to launch (flushed, not committed)."""
+    from sqlalchemy import select
+
+    from app.devlms.models import DevCourse, DevEnrolment, DevLink, DevUser
+
+    course = session.scalars(select(DevCourse)).one()
+    for n in range(LEARNERS):
+        user = DevUser(
+            sub=f"{prefix}-{n}",
+            given_name="Bench",
+            family_name=f"Learner {n}",
+            email=f"{prefix}{n}@example.edu",
+        )
+        session.add(user)
+        session.flush()
+        session.add(DevEnrolment(course_id=course.id, user_id=user.id, role="Learner"))
+    session.flush()
+    ids = list(session.scalars(select(DevUser.id).where(DevUser.sub.like(f"{prefix}-%"))))
+    link = session.scalars(select(DevLink.id).order_by(DevLink.id)).first()
+    assert link is not None
+    return ids, link
 
 
 def launch(lms: str, user_id: int, link_id: int) -> float:

@@ -40,12 +40,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import event, select
+from sqlalchemy import event
 
 from tests.support.lms import bridge_data, forms
 
 SECRET = "launch-cpu-secret-key-that-is-long-enough-0123456789abcdef"
-LEARNERS = 400
 TOOL_STEPS = ("login", "launch", "first page")
 FLOOR = "floor"
 # The browser signs in to the LMS (``act-as``) outside the benchmark's timing but inside the
@@ -100,7 +99,6 @@ def build(database_url: str, instance: Path) -> tuple[Any, Any, list[int], int, 
     """Serve both apps on loopback; return them, learner ids, the link to launch, servers."""
     from app import migrate
     from app.db import get_db
-    from app.devlms.models import DevCourse, DevEnrolment, DevLink, DevUser
     from app.devlms.seed import seed_demo
     from tests.support.live import live_servers
 
@@ -118,6 +116,7 @@ def build(database_url: str, instance: Path) -> tuple[Any, Any, list[int], int, 
     # Added before the tool's first request, as Flask requires.
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
     from bench.floor import add_floor
+    from bench.launch import enrol_learners
 
     add_floor(live.tool)
     settings = live.tool.config["MICROCRED_SETTINGS"]
@@ -126,20 +125,7 @@ def build(database_url: str, instance: Path) -> tuple[Any, Any, list[int], int, 
         from app.catalog.cli import seed_sample_catalog
 
         seed_sample_catalog(session)
-        course = session.scalars(select(DevCourse)).one()
-        for n in range(LEARNERS):
-            user = DevUser(
-                sub=f"cpu-{n}",
-                given_name="Measured",
-                family_name=f"Learner {n}",
-                email=f"cpu{n}@example.edu",
-            )
-            session.add(user)
-            session.flush()
-            session.add(DevEnrolment(course_id=course.id, user_id=user.id, role="Learner"))
-        session.flush()
-        ids = list(session.scalars(select(DevUser.id).where(DevUser.sub.like("cpu-%"))))
-        link = session.scalars(select(DevLink.id).order_by(DevLink.id)).first()
+        ids, link = enrol_learners(session, "cpu")
     assert link is not None
     return live, servers, ids, link, overrides
 
