@@ -49,22 +49,14 @@ def seed(env: dict[str, str], educators: int) -> tuple[list[int], int]:
     from sqlalchemy import create_engine, select
     from sqlalchemy.orm import Session
 
-    from app.devlms.models import DevCourse, DevEnrolment, DevLink, DevTool, DevUser
+    from app.devlms.models import DevCourse, DevLink, DevTool
+    from bench.launch import enrol_learners
 
     engine = create_engine(env["MICROCRED_DATABASE_URL"])
     with Session(engine) as session:
         course = session.scalars(select(DevCourse)).one()
         tool = session.scalars(select(DevTool)).one()
-        for n in range(educators):
-            user = DevUser(
-                sub=f"bench-{n}",
-                given_name="Bench",
-                family_name=f"Educator {n}",
-                email=f"bench{n}@example.edu",
-            )
-            session.add(user)
-            session.flush()
-            session.add(DevEnrolment(course_id=course.id, user_id=user.id, role="Learner"))
+        ids = enrol_learners(session, "bench", educators)
         link = DevLink(
             course_id=course.id,
             tool_id=tool.id,
@@ -74,7 +66,6 @@ def seed(env: dict[str, str], educators: int) -> tuple[list[int], int]:
         )
         session.add(link)
         session.commit()
-        ids = list(session.scalars(select(DevUser.id).where(DevUser.sub.like("bench-%"))))
         link_id = link.id
     engine.dispose()
     return ids, link_id

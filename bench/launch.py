@@ -100,7 +100,7 @@ def seed(env: dict[str, str]) -> tuple[list[int], int]:
 
     engine = create_engine(env["MICROCRED_DATABASE_URL"])
     with Session(engine) as session:
-        ids, link = enrol_learners(session, "bench")
+        ids, link = enrol_learners(session, "bench"), first_link(session)
         session.commit()
     engine.dispose()
     assert link is not None
@@ -119,15 +119,15 @@ def act_as(http: requests.Session, lms: str, user_id: int) -> None:
         raise SystemExit(f"act-as failed: {answer.status_code}")
 
 
-def enrol_learners(session: Any, prefix: str) -> tuple[list[int], int]:
-    """Enrol ``LEARNERS`` new learners (subs ``<prefix>-<n>``) in the demo course; return their
-    ids and the first link to launch (flushed, not committed)."""
+def enrol_learners(session: Any, prefix: str, count: int = LEARNERS) -> list[int]:
+    """Enrol ``count`` new learners (subs ``<prefix>-<n>``) in the demo course; return their LMS
+    ids (flushed, not committed)."""
     from sqlalchemy import select
 
-    from app.devlms.models import DevCourse, DevEnrolment, DevLink, DevUser
+    from app.devlms.models import DevCourse, DevEnrolment, DevUser
 
     course = session.scalars(select(DevCourse)).one()
-    for n in range(LEARNERS):
+    for n in range(count):
         user = DevUser(
             sub=f"{prefix}-{n}",
             given_name="Bench",
@@ -138,10 +138,18 @@ def enrol_learners(session: Any, prefix: str) -> tuple[list[int], int]:
         session.flush()
         session.add(DevEnrolment(course_id=course.id, user_id=user.id, role="Learner"))
     session.flush()
-    ids = list(session.scalars(select(DevUser.id).where(DevUser.sub.like(f"{prefix}-%"))))
+    return list(session.scalars(select(DevUser.id).where(DevUser.sub.like(f"{prefix}-%"))))
+
+
+def first_link(session: Any) -> int:
+    """The development LMS's first course link (the demo's activity)."""
+    from sqlalchemy import select
+
+    from app.devlms.models import DevLink
+
     link = session.scalars(select(DevLink.id).order_by(DevLink.id)).first()
     assert link is not None
-    return ids, link
+    return int(link)
 
 
 def launch(lms: str, user_id: int, link_id: int) -> float:

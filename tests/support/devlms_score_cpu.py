@@ -92,19 +92,10 @@ def main() -> None:
     parser.add_argument("--sort", default="cumulative", help="the summary's order (tottime, ...)")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="devlms-score-cpu-"))
-    server = None
-    if args.postgres:
-        from tests.support.postgres import start_postgres
+    from tests.support.postgres import harness_database
 
-        server = start_postgres()
-        url = server.create_database("devlms_score_cpu")
-    else:
-        url = args.database or f"sqlite:///{folder / 'devlms.sqlite'}"
-    try:
+    with harness_database(args.postgres, args.database, folder, "devlms_score_cpu") as url:
         measure(args, url, folder)
-    finally:
-        if server is not None:
-            server.stop()
 
 
 def measure(args: argparse.Namespace, url: str, folder: Path) -> None:

@@ -116,7 +116,7 @@ def build(database_url: str, instance: Path) -> tuple[Any, Any, list[int], int, 
     # Added before the tool's first request, as Flask requires.
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
     from bench.floor import add_floor
-    from bench.launch import enrol_learners
+    from bench.launch import enrol_learners, first_link
 
     add_floor(live.tool)
     settings = live.tool.config["MICROCRED_SETTINGS"]
@@ -125,7 +125,7 @@ def build(database_url: str, instance: Path) -> tuple[Any, Any, list[int], int, 
         from app.catalog.cli import seed_sample_catalog
 
         seed_sample_catalog(session)
-        ids, link = enrol_learners(session, "cpu")
+        ids, link = enrol_learners(session, "cpu"), first_link(session)
     assert link is not None
     return live, servers, ids, link, overrides
 
@@ -272,19 +272,10 @@ def main() -> None:
     parser.add_argument("--dump", help="with --profile: also write the raw profile here")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="launch-cpu-"))
-    server = None
-    if args.postgres:
-        from tests.support.postgres import start_postgres
+    from tests.support.postgres import harness_database
 
-        server = start_postgres()
-        url = server.create_database("launch_cpu")
-    else:
-        url = args.database or f"sqlite:///{folder / 'launch.sqlite'}"
-    try:
+    with harness_database(args.postgres, args.database, folder, "launch_cpu") as url:
         measure(args, url, folder)
-    finally:
-        if server is not None:
-            server.stop()
 
 
 if __name__ == "__main__":

@@ -13,6 +13,8 @@ import shutil
 import socket
 import subprocess
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -121,3 +123,17 @@ def start_postgres() -> PostgresServer:
         capture_output=True,
     )
     return PostgresServer(folder=folder, port=port, prefix=prefix)
+
+
+@contextmanager
+def harness_database(postgres: bool, url: str | None, folder: Path, name: str) -> Iterator[str]:
+    """The database a measuring harness runs on: a throwaway PostgreSQL server's database
+    ``name`` (stopped afterwards), else ``url``, else a new SQLite file in ``folder``."""
+    if not postgres:
+        yield url or f"sqlite:///{folder / f'{name}.sqlite'}"
+        return
+    server = start_postgres()
+    try:
+        yield server.create_database(name)
+    finally:
+        server.stop()
