@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from argon2 import PasswordHasher
 from sqlalchemy import create_engine, text
 
 from tests.support.live import LiveServers, live_servers
@@ -19,6 +20,19 @@ from tests.support.tls import TlsFiles, make_test_tls
 from tests.support.validators import require_validators
 
 TEST_SECRET = "test-secret-key-that-is-long-enough-for-production-0123456789"
+
+
+CHEAP_HASHING = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+"""Argon2id at its cheapest: the suite signs in hundreds of times, and production parameters
+cost 0.4 to 1 s each here. ``tests/admin/test_passwords.py`` checks the production ones."""
+
+
+@pytest.fixture(scope="session", autouse=True)
+def cheap_password_hashing() -> Iterator[None]:
+    from app.admin import passwords
+
+    with passwords.hashing_with(CHEAP_HASHING):
+        yield
 
 
 def backend() -> str:

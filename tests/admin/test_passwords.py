@@ -1,6 +1,12 @@
-"""Operator passwords: Argon2id hashes, rehash on new parameters, the rules."""
+"""Operator passwords: Argon2id hashes, rehash on new parameters, the rules.
+
+The suite hashes with cheap parameters (``tests/conftest.py``); these tests hash with the
+production ones, as the application does."""
 
 from __future__ import annotations
+
+import subprocess
+import sys
 
 import pytest
 from argon2 import PasswordHasher
@@ -8,6 +14,21 @@ from argon2 import PasswordHasher
 from app.admin import passwords
 
 WEAK = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+
+
+@pytest.fixture(autouse=True)
+def production_hashing():
+    with passwords.hashing_with(passwords.PRODUCTION):
+        yield
+
+
+def test_the_application_hashes_with_the_production_parameters():
+    """In a process of its own, without the suite's cheap-hashing block."""
+    program = "from app.admin import passwords; print(passwords.hash_password('x' * 12))"
+    printed = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, check=True
+    ).stdout
+    assert printed.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
 
 
 def test_hash_is_argon2id_with_its_parameters():

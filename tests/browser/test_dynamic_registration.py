@@ -9,7 +9,6 @@ run Microcred's own registration and then launch it."""
 from __future__ import annotations
 
 import re
-import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -31,6 +30,7 @@ from tests.browser.conftest import fresh_page
 from tests.browser.test_launch_in_iframe import act_as, open_activity
 from tests.support.live import LiveServers
 from tests.support.registration import client_registration
+from tests.support.serving import start_serving, stop_serving
 
 pytestmark = pytest.mark.browser
 
@@ -80,13 +80,11 @@ def stand_in_tool(live: LiveServers) -> Iterator[StandInTool]:
         return CLOSE_PAGE.format(title="Another origin", target='"*"')
 
     server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    thread = start_serving(server)
     try:
         yield StandInTool(port=server.server_port)
     finally:
-        server.shutdown()
-        server.server_close()
+        stop_serving(server, thread)
 
 
 def open_site_administration(page: Page, live: LiveServers) -> None:

@@ -116,6 +116,12 @@ def test_a_large_upload_shows_progress_can_be_cancelled_and_survives_a_dropped_c
 def test_a_file_can_be_uploaded_and_removed_with_the_keyboard_alone(
     page: Page, live: LiveServers, tmp_path: Path, artifacts: Path
 ) -> None:
+    # Playwright turns file-chooser interception on when the first "filechooser" listener is
+    # added, without waiting for Chromium to apply it; the tool's cross-site iframe is its own
+    # renderer, with its own session, so a Space pressed at once could reach the iframe before
+    # interception did, and the chooser went unseen (the test failed under load). A listener
+    # added before the iframe exists makes its session start with interception on.
+    page.on("filechooser", lambda _chooser: None)
     frame = open_files_page(page, live)
     notes = tmp_path / "notes.txt"
     notes.write_text("17 of 24 chose B; 5 chose C.\n")

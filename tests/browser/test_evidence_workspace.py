@@ -7,7 +7,6 @@ carried over. axe-core on every state; screenshots in test-artifacts/browser/ (i
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +34,7 @@ from tests.evidence.support import (
     launch,
     set_state,
 )
+from tests.support.serving import start_serving, stop_serving
 
 pytestmark = pytest.mark.browser
 
@@ -55,11 +55,10 @@ class Servers:
     lms_server: BaseWSGIServer
 
     def _serve(self, server: BaseWSGIServer) -> None:
-        threading.Thread(target=server.serve_forever, daemon=True).start()
+        start_serving(server)
 
     def stop_tool(self) -> None:
-        self.tool_server.shutdown()
-        self.tool_server.server_close()
+        stop_serving(self.tool_server)
         self.tool.extensions["db"].dispose()
 
     def start_tool(self) -> None:
@@ -98,8 +97,7 @@ def servers(settings_override: dict[str, Any]) -> Iterator[Servers]:
         yield found
     finally:
         for server in (found.tool_server, lms_server):
-            server.shutdown()
-            server.server_close()
+            stop_serving(server)
         for app in (found.tool, devlms):
             app.extensions["db"].dispose()
 

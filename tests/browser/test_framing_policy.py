@@ -4,7 +4,6 @@ LMS (a registered platform) may frame the tool; a page on an unregistered origin
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -13,6 +12,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from tests.browser.conftest import fresh_page
 from tests.browser.test_launch_in_iframe import act_as, open_activity
+from tests.support.serving import start_serving, stop_serving
 
 pytestmark = pytest.mark.browser
 
@@ -44,7 +44,7 @@ def test_unregistered_origin_cannot_frame_the_tool(strict_page, live):
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    thread = start_serving(server)
     try:
         blocked = []
         strict_page.on(
@@ -61,5 +61,4 @@ def test_unregistered_origin_cannot_frame_the_tool(strict_page, live):
         assert not shown, "the tool rendered inside an unregistered origin's frame"
         assert blocked, "Chromium did not report a frame-ancestors refusal"
     finally:
-        server.shutdown()
-        server.server_close()
+        stop_serving(server, thread)

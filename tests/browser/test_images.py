@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -23,6 +22,7 @@ from app.db import get_db
 from tests.browser.conftest import fresh_page
 from tests.browser.test_launch_in_iframe import act_as, open_activity
 from tests.catalog.test_exchange import catalog
+from tests.support.serving import start_serving, stop_serving
 
 pytestmark = pytest.mark.browser
 
@@ -87,14 +87,13 @@ def probe() -> Iterator[Probe]:
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    thread = start_serving(server)
     found.url = f"http://127.0.0.1:{server.server_port}"
     found.svg = malicious_svg(found.url)
     try:
         yield found
     finally:
-        server.shutdown()
-        server.server_close()
+        stop_serving(server, thread)
 
 
 @pytest.fixture

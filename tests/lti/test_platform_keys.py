@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -13,6 +12,7 @@ import requests
 from app.db import get_db
 from app.lti.platform_keys import MIN_TTL, PlatformKeys, PlatformKeysError
 from app.lti.state import DatabaseStateStore
+from tests.support.serving import start_serving, stop_serving
 
 
 class _JwksServer:
@@ -39,11 +39,10 @@ class _JwksServer:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_port}/jwks"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.thread = start_serving(self.server)
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        stop_serving(self.server, self.thread)
 
 
 @pytest.fixture

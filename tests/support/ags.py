@@ -22,6 +22,7 @@ from app.lti.models import Registration
 from app.lti.state import StateStore
 from app.lti.tokens import TokenCache
 from tests.support.live import LiveServers
+from tests.support.serving import serving
 
 
 @dataclass(frozen=True)
@@ -219,11 +220,5 @@ def canned_server(answers: dict[str, Canned]) -> Iterator[CannedServer]:
 
     server = _Server(("127.0.0.1", 0), Handler)
     served = CannedServer(f"http://127.0.0.1:{server.server_port}", answers, received)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(server):
         yield served
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)

@@ -5,10 +5,11 @@ the development LMS; this exists because a well-behaved LMS cannot be made to mi
 from __future__ import annotations
 
 import json
-import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from tests.support.serving import start_serving, stop_serving
 
 
 @dataclass
@@ -48,8 +49,7 @@ class FakePlatform:
         }
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        stop_serving(self.server)
 
 
 def start_fake_platform() -> FakePlatform:
@@ -98,5 +98,5 @@ def start_fake_platform() -> FakePlatform:
             "https://purl.imsglobal.org/spec/lti-tool-configuration": {"deployment_id": "7"},
         }
     )
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    start_serving(server)
     return platform

@@ -3,7 +3,6 @@ over HTTPS too, with a test CA (``tests/support/tls.py``)."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -13,6 +12,7 @@ from typing import Any
 from flask import Flask
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from tests.support.serving import serving
 from tests.support.tls import TlsFiles
 
 
@@ -59,22 +59,15 @@ def live_servers(
     devlms = create_devlms_app(config)
     tool_server.app = tool
     lms_server.app = devlms
-    threads = [
-        threading.Thread(target=s.serve_forever, daemon=True) for s in (tool_server, lms_server)
-    ]
-    for thread in threads:
-        thread.start()
     try:
-        yield LiveServers(
-            tool=tool,
-            devlms=devlms,
-            tool_url=tool_url,
-            devlms_url=lms_url,
-            ca_cert=tls.ca_cert if tls else None,
-        )
+        with serving(tool_server, lms_server):
+            yield LiveServers(
+                tool=tool,
+                devlms=devlms,
+                tool_url=tool_url,
+                devlms_url=lms_url,
+                ca_cert=tls.ca_cert if tls else None,
+            )
     finally:
-        for server in (tool_server, lms_server):
-            server.shutdown()
-            server.server_close()
         for app in (tool, devlms):
             app.extensions["db"].dispose()

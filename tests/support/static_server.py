@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -11,6 +10,7 @@ from typing import Any
 
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from tests.support.serving import serving
 from tests.support.tls import TlsFiles
 
 _REASONS = {200: "OK", 404: "Not Found", 410: "Gone"}
@@ -74,11 +74,5 @@ def static_server(tls: TlsFiles | None = None) -> Iterator[StaticServer]:
     )
     static.port = server.server_port
     static.url = f"{'https' if tls else 'http'}://127.0.0.1:{static.port}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(server):
         yield static
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
