@@ -3,6 +3,7 @@
 #   make run                 install into .venv, migrate the SQLite database, seed the demo, serve
 #   make test                install what the suite needs (as root: Debian packages too), run it
 #   make test DB=postgresql  the same on a throwaway PostgreSQL server
+#   make test TEST_WORKERS=0 PYTEST_ARGS='-x tests/lti'   in one process, some tests only
 #   make validators          install the Open Badges validators into .validators (make test does)
 #   make lint                ruff and mypy
 #   make clean               remove .venv and build leftovers (never instance/, your data)
@@ -33,6 +34,9 @@ OB3_STAMP := $(VALIDATORS_DIR)/ob3js/node_modules/.microcred-npm-ci
 
 # The suite's database: sqlite (default) or postgresql (the fixtures start their own server).
 DB ?= $(or $(MICROCRED_TEST_DATABASE),sqlite)
+# Parallel test processes (pytest-xdist): most of a test's time is spent waiting on its servers
+# and its browser, so more processes than cores pays. TEST_WORKERS=0 runs in this process.
+TEST_WORKERS ?= 4
 PYTEST_ARGS ?=
 ifneq ($(filter test,$(MAKECMDGOALS)),)
 ifeq ($(filter $(DB),sqlite postgresql),)
@@ -99,7 +103,8 @@ $(OB3_STAMP): $(VALIDATORS_SRC)/ob3js/package.json $(VALIDATORS_SRC)/ob3js/packa
 # a bare pytest run skips them.
 test: system-deps $(TEST_STAMP) browser-deps validators
 	MICROCRED_TEST_DATABASE=$(DB) MICROCRED_VALIDATORS_DIR=$(abspath $(VALIDATORS_DIR)) \
-		MICROCRED_REQUIRE_VALIDATORS=1 $(BIN)/pytest $(PYTEST_ARGS)
+		MICROCRED_REQUIRE_VALIDATORS=1 $(BIN)/pytest -n $(TEST_WORKERS) --dist worksteal \
+		$(PYTEST_ARGS)
 
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check .

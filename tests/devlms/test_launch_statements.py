@@ -46,6 +46,7 @@ def launch_as(live: LiveServers, email: str) -> tuple[dict[str, int], int]:
         event.remove(DevEnrolment, "load", loaded)
     statements = {key.split(":", 1)[1]: n for key, n in meter.statements.items()}
     statements.pop("act-as")
+    print("Statements:", {key: texts for key, texts in meter.texts.items()})  # shown on failure
     return statements, enrolments[0]
 
 

@@ -41,7 +41,7 @@ def statements_of_launch(live: LiveServers, email: str, link: int = 0) -> dict[s
     def counter(_connection: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         # One state write in PURGE_ONE_IN also clears expired values, at random.
         if not statement.startswith(PURGE):
-            count()
+            count(_connection, _cursor, statement)
 
     engine = get_db(live.tool).engine
     event.listen(engine, "before_cursor_execute", counter)

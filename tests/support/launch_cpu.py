@@ -32,6 +32,7 @@ import os
 import pstats
 import sys
 import tempfile
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
@@ -58,22 +59,33 @@ class Meter:
     def __init__(self, profile: str | None) -> None:
         self.cpu: dict[str, float] = defaultdict(float)
         self.statements: dict[str, int] = defaultdict(int)
+        self.texts: dict[str, list[str]] = defaultdict(list)
+        """The statements themselves, so that a count that changed says what changed."""
         self.profile_side = profile
         # CPU time, not wall time: waiting for PostgreSQL is not the tool's cost.
         self.profiler = cProfile.Profile(time.process_time) if profile else None
         self.recording = False
         self._current: str | None = None
+        self._thread: int | None = None
 
     def counter(self, side: str) -> Callable[..., None]:
-        def count(*_: Any) -> None:
-            if self.recording and self._current is not None:
+        def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+            # Only the measured request's own: the servers' threads also serve whoever else
+            # calls them meanwhile (a tool's token request, a browser's poll), and the suite
+            # runs tests in parallel processes that may call a port this test now listens on.
+            if self.recording and self._current is not None and self._in_request():
                 self.statements[f"{side}:{self._current}"] += 1
+                self.texts[f"{side}:{self._current}"].append(" ".join(statement.split())[:200])
 
         return count
+
+    def _in_request(self) -> bool:
+        return threading.get_ident() == self._thread
 
     @contextmanager
     def request(self, side: str, step: str) -> Iterator[None]:
         self._current = step
+        self._thread = threading.get_ident()
         profiling = (
             self.recording
             and self.profiler is not None
