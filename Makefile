@@ -4,6 +4,7 @@
 #   make test                install what the suite needs (as root: Debian packages too), run it
 #   make test DB=postgresql  the same on a throwaway PostgreSQL server
 #   make test TEST_WORKERS=0 PYTEST_ARGS='-x tests/lti'   in one process, some tests only
+#   make test-deps           install what the suite needs, run nothing
 #   make validators          install the Open Badges validators into .validators (make test does)
 #   make lint                ruff and mypy
 #   make clean               remove .venv and build leftovers (never instance/, your data)
@@ -46,7 +47,7 @@ endif
 
 INSTANCE_PATH := $(or $(MICROCRED_INSTANCE_PATH),instance)
 
-.PHONY: help run test lint clean reset-demo system-deps browser-deps validators
+.PHONY: help run test test-deps lint clean reset-demo system-deps browser-deps validators
 
 help:
 	@sed -n 's/^#   //p' $(firstword $(MAKEFILE_LIST))
@@ -101,7 +102,9 @@ $(OB3_STAMP): $(VALIDATORS_SRC)/ob3js/package.json $(VALIDATORS_SRC)/ob3js/packa
 
 # MICROCRED_REQUIRE_VALIDATORS: a missing validator install fails the tests that need it, where
 # a bare pytest run skips them.
-test: system-deps $(TEST_STAMP) browser-deps validators
+test-deps: system-deps $(TEST_STAMP) browser-deps validators
+
+test: test-deps
 	MICROCRED_TEST_DATABASE=$(DB) MICROCRED_VALIDATORS_DIR=$(abspath $(VALIDATORS_DIR)) \
 		MICROCRED_REQUIRE_VALIDATORS=1 $(BIN)/pytest -n $(TEST_WORKERS) --dist worksteal \
 		$(PYTEST_ARGS)

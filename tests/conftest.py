@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 from argon2 import PasswordHasher
+from jinja2 import BytecodeCache
+from jinja2.bccache import Bucket
 from sqlalchemy import create_engine, text
 
 from tests.support.live import LiveServers, live_servers
@@ -32,6 +34,63 @@ def cheap_password_hashing() -> Iterator[None]:
     from app.admin import passwords
 
     with passwords.hashing_with(CHEAP_HASHING):
+        yield
+
+
+class _KeyPool:
+    """RSA keys made once per test process and handed out in turn: a fresh tool and LMS per
+    test would otherwise make two new 2048-bit keys each. Two keys drawn one after the other
+    always differ (a rotation test needs a new key unlike the old)."""
+
+    SIZE = 16
+
+    def __init__(self) -> None:
+        self.keys: list[Any] = []
+        self.drawn = 0
+
+    def __call__(self) -> Any:
+        from app.keygen import _generate
+
+        if len(self.keys) < self.SIZE:
+            self.keys.append(_generate())
+            return self.keys[-1]
+        self.drawn += 1
+        return self.keys[self.drawn % self.SIZE]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def reused_rsa_keys() -> Iterator[None]:
+    from app import keygen
+
+    with keygen.generating_from(_KeyPool()):
+        yield
+
+
+class _SharedBytecode(BytecodeCache):
+    """Compiled templates kept for the whole test process: each test's new app has a new Jinja
+    environment, which would compile every template it renders again. Keyed by template name
+    and source checksum, so an edited template is compiled anew."""
+
+    def __init__(self) -> None:
+        self.compiled: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        code = self.compiled.get(bucket.key)
+        if code is not None:
+            bucket.bytecode_from_string(code)  # dropped again if the checksum differs
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        self.compiled[bucket.key] = bucket.bytecode_to_string()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def shared_compiled_templates() -> Iterator[None]:
+    from flask import Flask
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(
+            Flask, "jinja_options", {**Flask.jinja_options, "bytecode_cache": _SharedBytecode()}
+        )
         yield
 
 

@@ -44,6 +44,7 @@ from app.devlms.models import (
     DevUser,
 )
 from app.devlms.placements import DeepLinkingPlacement, course_navigation_custom
+from app.keygen import new_rsa_key
 
 ID_TOKEN_SECONDS = 300
 ACCESS_TOKEN_SECONDS = 3600
@@ -107,7 +108,7 @@ def platform_key(session: Session) -> DevPlatformKey:
     key = session.scalars(select(DevPlatformKey).order_by(DevPlatformKey.id).limit(1)).first()
     if key is not None:
         return key
-    private_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private_key = new_rsa_key()
     pem = private_key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     ).decode()

@@ -38,9 +38,8 @@ from sqlalchemy.orm import Session
 from app.admin import audit
 from app.db import utcnow
 from app.errors import AppError
+from app.keygen import new_rsa_key
 from app.lti.models import ToolKey
-
-RSA_KEY_SIZE = 2048
 
 JWKS_MAX_AGE = 300
 """Seconds platforms may cache our JWKS (its ``Cache-Control: max-age``). A rotation's overlap
@@ -160,7 +159,7 @@ def public_jwk(public_key: rsa.RSAPublicKey) -> dict[str, Any]:
 
 def generate_key(cipher: Fernet, status: str = ToolKey.ACTIVE) -> ToolKey:
     """Make a new key pair as an unsaved row."""
-    private_key = rsa.generate_private_key(public_exponent=65537, key_size=RSA_KEY_SIZE)
+    private_key = new_rsa_key()
     pem = private_key.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,

@@ -24,8 +24,9 @@ PURGE_ONE_IN = 50
 class StateStore(Protocol):
     """What every backend offers. Keys are strings; values are JSON-serialisable."""
 
-    def put(self, key: str, value: Any, ttl: int) -> None:
-        """Store ``value`` for ``ttl`` seconds, replacing any earlier value."""
+    def put(self, key: str, value: Any, ttl: float) -> None:
+        """Store ``value`` for ``ttl`` seconds (to the millisecond), replacing any earlier
+        value."""
 
     def get(self, key: str) -> Any | None:
         """Return the live value, or ``None``."""
@@ -33,7 +34,7 @@ class StateStore(Protocol):
     def take(self, key: str) -> Any | None:
         """Remove and return the live value; ``None`` if absent, expired or already taken."""
 
-    def add(self, key: str, value: Any, ttl: int) -> bool:
+    def add(self, key: str, value: Any, ttl: float) -> bool:
         """Store ``value`` only if no live value exists; tell whether it was stored."""
 
     def purge_expired(self) -> int:
@@ -51,7 +52,7 @@ class DatabaseStateStore:
         self._insert = dialect_insert(db.engine.dialect.name)
         self._table = table_of(LtiState)
 
-    def put(self, key: str, value: Any, ttl: int) -> None:
+    def put(self, key: str, value: Any, ttl: float) -> None:
         # About one write in PURGE_ONE_IN also clears expired rows, so the table stays small
         # without a separate cleaning job.
         if secrets.randbelow(PURGE_ONE_IN) == 0:
@@ -79,7 +80,7 @@ class DatabaseStateStore:
                 .returning(LtiState.value)
             )
 
-    def add(self, key: str, value: Any, ttl: int) -> bool:
+    def add(self, key: str, value: Any, ttl: float) -> bool:
         # Insert, or overwrite a row whose time is up; a live row makes the statement return
         # nothing, and that is the answer "already there".
         now = utcnow()
@@ -100,6 +101,11 @@ class DatabaseStateStore:
             return int(getattr(result, "rowcount", 0) or 0)
 
 
+def _milliseconds(ttl: float) -> int:
+    """Redis's expiry in whole milliseconds, at least one (it refuses zero)."""
+    return max(1, round(ttl * 1000))
+
+
 class RedisStateStore:
     """Redis keys with native expiry; ``take`` is ``GETDEL``, ``add`` is ``SET NX``."""
 
@@ -113,8 +119,8 @@ class RedisStateStore:
     def _key(self, key: str) -> str:
         return self.PREFIX + key
 
-    def put(self, key: str, value: Any, ttl: int) -> None:
-        self._redis.set(self._key(key), json.dumps(value), ex=max(1, ttl))
+    def put(self, key: str, value: Any, ttl: float) -> None:
+        self._redis.set(self._key(key), json.dumps(value), px=_milliseconds(ttl))
 
     def get(self, key: str) -> Any | None:
         raw = self._redis.get(self._key(key))
@@ -124,8 +130,10 @@ class RedisStateStore:
         raw = self._redis.getdel(self._key(key))
         return None if raw is None else json.loads(raw)
 
-    def add(self, key: str, value: Any, ttl: int) -> bool:
-        return bool(self._redis.set(self._key(key), json.dumps(value), ex=max(1, ttl), nx=True))
+    def add(self, key: str, value: Any, ttl: float) -> bool:
+        return bool(
+            self._redis.set(self._key(key), json.dumps(value), px=_milliseconds(ttl), nx=True)
+        )
 
     def purge_expired(self) -> int:
         return 0

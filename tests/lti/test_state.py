@@ -36,17 +36,22 @@ def test_take_returns_the_value_once(store):
     assert store.get("state-1") is None
 
 
+# Lifetimes are given to the millisecond, so expiry is watched in a tenth of a second.
+SHORT = 0.05
+PAST_SHORT = 0.15
+
+
 def test_values_expire(store):
-    store.put("short", True, 1)
-    time.sleep(2.1)
+    store.put("short", True, SHORT)
+    time.sleep(PAST_SHORT)
     assert store.get("short") is None
     assert store.take("short") is None
 
 
 def test_add_only_when_absent_or_expired(store):
-    assert store.add("nonce-x", True, 1) is True
+    assert store.add("nonce-x", True, SHORT) is True
     assert store.add("nonce-x", True, 60) is False
-    time.sleep(2.1)
+    time.sleep(PAST_SHORT)
     assert store.add("nonce-x", True, 60) is True
 
 
@@ -78,8 +83,8 @@ def test_concurrent_adds_exactly_one_wins(store):
 
 def test_purge_removes_only_expired_values(app):
     store = DatabaseStateStore(get_db(app))
-    store.put("old", 1, 1)
+    store.put("old", 1, SHORT)
     store.put("live", 2, 60)
-    time.sleep(2.1)
+    time.sleep(PAST_SHORT)
     assert store.purge_expired() == 1
     assert store.get("live") == 2
