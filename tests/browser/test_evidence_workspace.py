@@ -272,6 +272,28 @@ def test_two_tabs_conflict_and_the_second_keeps_both_texts(
         assert answer_text(servers, attempt, "overview") == both
 
 
+def test_text_typed_before_the_script_has_started_is_saved(browser: Any, servers: Servers) -> None:
+    """On a slow laptop the page is there before its deferred script runs: what is typed then
+    reaches Microcred once the script starts, without another keystroke."""
+    activity = add_activity(servers, HINGE)
+    educator = launch(servers, LEARNER, activity)
+    url = educator.post(f"/work/{HINGE}/start").url
+    held: list[Any] = []
+    with fresh_page(browser, bypass_csp=True) as page:
+        page.route("**/workspace.js*", lambda route: held.append(route))
+        page.goto(url, wait_until="commit")
+        page.locator("#text-overview").fill("Typed while the script was still on its way.")
+        expect(page.locator("#workspace[data-autosave=on]")).to_have_count(0)
+        assert len(held) == 1
+        held[0].continue_()
+        _ready(page.main_frame)
+        _saved(page.main_frame, "overview")
+    attempt = attempts(servers, LEARNER)[0].id
+    assert answer_text(servers, attempt, "overview") == (
+        "Typed while the script was still on its way."
+    )
+
+
 def _files_of(servers: Servers, attempt_id: int) -> list[tuple[str, str, str]]:
     from sqlalchemy import select
 

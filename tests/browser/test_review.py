@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Frame, Page, Response, expect
+from playwright.sync_api import Browser, Frame, Page, Response, Route, expect
 
 from app.catalog.cli import seed_sample_catalog
 from app.db import get_db
@@ -343,3 +343,28 @@ def test_a_submission_is_reviewed_not_yet_resubmitted_and_earned(
         "frame-ancestors must name the platforms' origins as the tool's pages do "
         f"(app/evidence/file_views.py PDF_CSP): {refused_frames}"
     )
+
+
+def test_a_judgement_made_before_the_script_has_started_is_saved(
+    browser: Browser, live: LiveServers, activity: str
+) -> None:
+    """On a slow laptop the review page is there before its deferred script runs: a mark made
+    then is a change like any other, saved once the script starts."""
+    from tests.evidence.support import INSTRUCTOR, LEARNER, launch
+    from tests.grading.support import claim as claim_over_http
+    from tests.grading.support import reviews, submitted
+
+    attempt = submitted(launch(live, LEARNER, activity))
+    url = claim_over_http(launch(live, INSTRUCTOR, activity), attempt).url
+    held: list[Route] = []
+    with fresh_page(browser, bypass_csp=True) as page:
+        page.route("**/review.js*", lambda route: held.append(route))
+        page.goto(url, wait_until="commit")
+        page.locator(f"#criterion-{NOT_YET}").get_by_label("Not yet", exact=True).check()
+        expect(page.locator("#review[data-autosave=on]")).to_have_count(0)
+        assert len(held) == 1
+        held[0].continue_()
+        review_ready(page.main_frame)
+        expect(page.locator("[data-review-status]")).to_contain_text("Draft saved")
+    [review] = reviews(live, attempt)
+    assert review.criteria[NOT_YET]["met"] is False

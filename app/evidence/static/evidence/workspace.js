@@ -81,7 +81,9 @@
     this.area = form.querySelector("textarea");
     this.versionField = form.querySelector("input[name=version]");
     this.version = parseInt(this.versionField.value || "0", 10);
-    this.saved = this.area.value;
+    // What the server has is what it rendered: on a slow laptop typing can start before this
+    // (deferred) script does, and that text must still be kept and saved.
+    this.saved = this.area.defaultValue;
     this.count = document.getElementById("count-" + this.part);
     this.state = document.getElementById("save-" + this.part);
     this.status = document.getElementById("status-" + this.part);
@@ -106,6 +108,10 @@
     this.bindConflictChoices();
     this.updateCount();
     this.restore();
+    if (!this.blocked && !this.inflight && this.area.value !== this.saved) {
+      this.keep();
+      this.schedule(SAVE_DELAY_MS);
+    }
   }
 
   Answer.prototype.updateCount = function () {

@@ -174,5 +174,15 @@
     });
   });
 
+  // On a slow laptop the reviewer can start before this (deferred) script: what they changed
+  // meanwhile is unsaved work like any other.
+  for (var i = 0; i < form.elements.length; i++) {
+    var field = form.elements[i];
+    var edited = field.type === "radio" || field.type === "checkbox" ?
+      field.checked !== field.defaultChecked :
+      field.tagName === "TEXTAREA" && field.value !== field.defaultValue;
+    if (edited) { changed({ target: field }); break; }
+  }
+
   root.dataset.autosave = "on"; // for tests and styles: the script is listening
 })();
