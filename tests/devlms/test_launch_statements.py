@@ -19,6 +19,7 @@ from tests.support.roster import enrol_learners
 INITIATION = 5
 # The person, the tool, the link, its course, the person's enrolment, the signing key.
 AUTHORIZATION = 6
+FAULTS = "SELECT devlms_faults."
 
 
 def launch_as(live: LiveServers, email: str) -> tuple[dict[str, int], int]:
@@ -29,7 +30,14 @@ def launch_as(live: LiveServers, email: str) -> tuple[dict[str, int], int]:
         link_id = session.scalars(select(DevLink.id).order_by(DevLink.id)).first()
     assert link_id is not None
     meter = Meter(None)
-    counter = meter.counter("lms")
+    count = meter.counter("lms")
+
+    def counter(_connection: Any, _cursor: Any, statement: str, *args: Any) -> None:
+        # Every page reads the service faults through a one-second cache per process: a read
+        # when it has lapsed (a slow, busy run), never one per launch.
+        if not statement.startswith(FAULTS):
+            count(_connection, _cursor, statement, *args)
+
     enrolments = [0]
 
     def loaded(*_args: Any) -> None:
