@@ -18,6 +18,7 @@ SOURCE_LABELS = {
     "demo": "The demo setup",
 }
 MAX_DEPLOYMENT_ID = 255
+MAX_COURSE_PAGE_ORIGINS = 20
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
 
 
@@ -33,6 +34,7 @@ class PlatformValues:
     key_set_url: str
     auth_audience: str | None
     platform_family: str
+    course_page_origins: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -84,6 +86,7 @@ URL_FIELDS = ("issuer", "auth_login_url", "auth_token_url", "key_set_url")
 LABELS = {f.name: f.label for f in TEXT_FIELDS} | {
     "platform_family": "LMS",
     "deployment_ids": "Deployment IDs to approve now",
+    "course_page_origins": "Course pages are also on",
 }
 
 
@@ -117,6 +120,28 @@ def _is_local(host: str) -> bool:
         return False
 
 
+def parse_origins(raw: str, *, allow_local_http: bool) -> tuple[list[str], str | None]:
+    """Return the origins of the addresses typed one per line (a path is dropped, repeats
+    are kept once), or a message naming the first line that cannot be used."""
+    origins: list[str] = []
+    for number, line in enumerate(raw.splitlines(), start=1):
+        value = line.strip()
+        if not value:
+            continue
+        problem = url_problem(value, allow_local_http=allow_local_http)
+        if problem:
+            return [], f"Line {number}: {problem}"
+        parts = urlsplit(value)
+        found = f"{parts.scheme}://{parts.netloc.lower()}"
+        if found not in origins:
+            origins.append(found)
+    if len(origins) > MAX_COURSE_PAGE_ORIGINS:
+        return [], (
+            f"Enter at most {MAX_COURSE_PAGE_ORIGINS} addresses; {len(origins)} were entered."
+        )
+    return origins, None
+
+
 def split_deployment_ids(raw: str) -> list[str]:
     """Return the deployment ids typed one per line (or separated by commas), without repeats."""
     seen: list[str] = []
@@ -141,6 +166,7 @@ def parse_platform_form(
     and are not taken from the form."""
     typed = {f.name: str(form.get(f.name, "")).strip() for f in TEXT_FIELDS}
     typed["platform_family"] = str(form.get("platform_family", "")).strip()
+    typed["course_page_origins"] = str(form.get("course_page_origins", "")).strip()
     typed["deployment_ids"] = str(form.get("deployment_ids", "")) if with_deployments else ""
     if fixed_issuer is not None:
         typed["issuer"] = fixed_issuer
@@ -167,6 +193,12 @@ def parse_platform_form(
     if typed["platform_family"] not in PLATFORM_FAMILIES:
         errors["platform_family"] = "Choose which LMS this is: Moodle, Canvas or another LMS."
 
+    origins, problem = parse_origins(
+        typed["course_page_origins"], allow_local_http=allow_local_http
+    )
+    if problem:
+        errors["course_page_origins"] = problem
+
     deployment_ids = split_deployment_ids(typed["deployment_ids"])
     too_long = [d for d in deployment_ids if len(d) > MAX_DEPLOYMENT_ID]
     if too_long:
@@ -185,6 +217,7 @@ def parse_platform_form(
             key_set_url=typed["key_set_url"],
             auth_audience=typed["auth_audience"] or None,
             platform_family=typed["platform_family"],
+            course_page_origins=origins,
         )
         result.deployment_ids = deployment_ids
     return result

@@ -335,6 +335,7 @@ def _values_for_audit(values: PlatformValues) -> dict[str, Any]:
         "auth_audience": values.auth_audience,
         "key_set_url": values.key_set_url,
         "platform_family": values.platform_family,
+        "course_page_origins": values.course_page_origins,
     }
 
 
@@ -358,6 +359,7 @@ def add_platform(
         key_set_url=values.key_set_url,
         auth_audience=values.auth_audience,
         platform_family=values.platform_family,
+        course_page_origins=values.course_page_origins,
         source=source,
         active_deployment_ids=deployment_ids,
     )

@@ -184,6 +184,7 @@ def edit_platform(registration_uuid: str) -> Response | tuple[str, int]:
             "auth_audience": registration.auth_audience or "",
             "key_set_url": registration.key_set_url,
             "platform_family": registration.platform_family,
+            "course_page_origins": "\n".join(registration.course_page_origins or []),
         }
         return _form_page(PlatformForm(typed=typed), registration)
     form = parse_platform_form(

@@ -5,6 +5,13 @@ the registered platforms: the origins of their issuer and authorization endpoint
 learned from signed launches (``launch_presentation.return_url``: a hosted Canvas's course
 pages live on the school's domain, not on ``canvas.instructure.com``). The same origins may
 receive the tool's form posts (Deep Linking responses), so they make ``form-action`` too.
+
+Two cases the registered origins cannot cover. The login handshake (login initiation, launch
+bridge, new-window page) runs before any signed launch has said where the course page is, so
+it may be framed by any page: it shows nothing of anyone's, and the pages after it are held to
+the policy again. And with several instances, the one answering a launch's next page may have
+read the origins before that launch taught a new one: a page of a launch also allows the
+origin its own signed ``return_url`` names.
 """
 
 from __future__ import annotations
@@ -13,14 +20,17 @@ import threading
 import time
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, current_app
+from flask import Flask, Response, current_app, g, request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.lti.models import Registration
+from app.lti.platforms import plugin
 
 CACHE_SECONDS = 30
 MAX_LEARNED = 20
+HANDSHAKE_ENDPOINTS = frozenset({"lti.login", "lti.launch", "lti.launch_confirm"})
+"""The pages of a launch before it is finished: framed by whichever page started it."""
 
 
 def origin(url: str | None) -> str | None:
@@ -56,6 +66,8 @@ class OriginCache:
                 if value:
                     found.add(value)
             found.update(registration.frame_origins or [])
+            found.update(registration.course_page_origins or [])
+            found.update(plugin(registration.platform_family).frame_ancestors(registration.issuer))
         with self._lock:
             self._origins, self._expires = sorted(found), now + CACHE_SECONDS
             return self._origins
@@ -77,8 +89,9 @@ def learn(session: Session, registration_id: int, return_url: str | None) -> boo
     return True
 
 
-def content_security_policy(origins: list[str]) -> str:
+def content_security_policy(origins: list[str], *, any_ancestor: bool = False) -> str:
     allowed = " ".join(["'self'", *origins])
+    ancestors = "*" if any_ancestor else allowed
     return "; ".join(
         [
             "default-src 'self'",
@@ -88,7 +101,7 @@ def content_security_policy(origins: list[str]) -> str:
             "object-src 'none'",
             "base-uri 'none'",
             f"form-action {allowed}",
-            f"frame-ancestors {allowed}",
+            f"frame-ancestors {ancestors}",
         ]
     )
 
@@ -108,8 +121,21 @@ def init_app(app: Flask) -> None:
                 origins = cache.get(db_session())
             except Exception:  # the database is down: /healthz must still answer, framed or not
                 origins = []
-            response.headers["Content-Security-Policy"] = content_security_policy(origins)
+            own = _launch_origin()
+            if own is not None and own not in origins:
+                origins = [*origins, own]
+            response.headers["Content-Security-Policy"] = content_security_policy(
+                origins, any_ancestor=request.endpoint in HANDSHAKE_ENDPOINTS
+            )
         return response
+
+
+def _launch_origin() -> str | None:
+    """The origin of the course page the request's launch was signed for, if it has one."""
+    from app.lti.launch import Launch
+
+    launch = g.get("launch")
+    return origin(launch.return_url) if isinstance(launch, Launch) else None
 
 
 def nested_frame_policy() -> str:

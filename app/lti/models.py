@@ -55,6 +55,9 @@ class Registration(Base):
     frame_origins: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
     """Origins that frame the tool for this platform, learned from signed launches (a hosted
     Canvas's course pages live on the school's domain, not on the issuer's)."""
+    course_page_origins: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
+    """Origins an operator says the platform's course pages are on (a vanity domain, a portal):
+    they may frame the tool before any launch from there has been signed."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     deployments: Mapped[list[Deployment]] = relationship(back_populates="registration")

@@ -37,6 +37,11 @@ TOOL_CUSTOM_PARAMETERS = {LINK_HISTORY_PARAMETER: "$ResourceLink.id.history"}
 """Custom parameters on every launch: the ids of the links a copied link came from, most recent
 first, where the platform substitutes the variable (app/linking/services.py reads it)."""
 
+HOSTED_CANVAS_ISSUERS = frozenset(
+    f"https://canvas{environment}.instructure.com" for environment in ("", ".beta", ".test")
+)
+INSTRUCTURE_PAGES = "https://*.instructure.com"
+
 RESOURCE_LINK = "LtiResourceLinkRequest"
 DEEP_LINKING = "LtiDeepLinkingRequest"
 
@@ -108,6 +113,11 @@ class Platform:
         """Extra members of an AGS score on this LMS: the submission's time, and whether this
         score reports a new submission (a submit) or grades one already reported."""
         return {}
+
+    def frame_ancestors(self, issuer: str) -> tuple[str, ...]:
+        """Origins, beyond the issuer's and the auth endpoint's, that may frame the tool: where
+        this LMS shows course pages that no registration field names."""
+        return ()
 
     def roster_not_granted(self) -> str:
         """What the LMS admin changes so that launches carry the course roster service (NRPS)."""
@@ -195,6 +205,13 @@ class Canvas(Platform):
         if submitted_at is not None:
             extension["submitted_at"] = submitted_at.isoformat(timespec="milliseconds")
         return {"https://canvas.instructure.com/lti/submission": extension}
+
+    def frame_ancestors(self, issuer: str) -> tuple[str, ...]:
+        # Hosted Canvas signs as canvas[.beta|.test].instructure.com, but its course pages are
+        # on each school's own instructure.com host (doc/api/lti_dev_key_config.md), which no
+        # launch has named before the first one is framed there. Self-hosted Canvas and vanity
+        # domains are learned from signed launches or set by an operator.
+        return (INSTRUCTURE_PAGES,) if issuer in HOSTED_CANVAS_ISSUERS else ()
 
     def after_registration(self) -> str:
         return (

@@ -86,6 +86,7 @@ EDITABLE_FIELDS = (
     "auth_audience",
     "key_set_url",
     "platform_family",
+    "course_page_origins",
 )
 """The values an operator may change after registration. Issuer and client id name the
 registration (users, courses and links hang off it), so they are not among them."""
@@ -145,6 +146,7 @@ def create_registration(
     key_set_url: str,
     auth_audience: str | None = None,
     platform_family: str = "generic",
+    course_page_origins: Iterable[str] = (),
     source: str = "manual",
     auto_approve_deployments: bool = False,
     active_deployment_ids: Iterable[str] = (),
@@ -168,6 +170,7 @@ def create_registration(
         auto_approve_deployments=auto_approve_deployments,
         is_active=True,
         frame_origins=[],
+        course_page_origins=list(course_page_origins),
     )
     session.add(registration)
     try:

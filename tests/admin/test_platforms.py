@@ -425,3 +425,94 @@ def test_platforms_list_shows_values_and_deployment_counts(app, operator_client)
     assert "<td>Moodle</td>" in page
     assert "<strong>1 waiting</strong>" in page
     assert "<td>An operator, in the console</td>" in page
+
+
+# --- Where the platform's course pages are ------------------------------------------------------
+
+
+def _ancestors(client) -> list[str]:
+    policy = client.get("/").headers["Content-Security-Policy"]
+    return next(d for d in policy.split("; ") if d.startswith("frame-ancestors ")).split()[1:]
+
+
+def test_an_operator_names_the_origins_course_pages_are_on(app, operator_client):
+    """A Canvas on a vanity domain, or a Moodle behind a portal: its course pages frame the tool
+    from a site that no registration field names; the operator says which."""
+    uuid = add_platform(app)
+    before = len(events(app))
+    response = _post(
+        operator_client,
+        f"/admin/platforms/{uuid}/edit",
+        _edit_form(
+            course_page_origins="https://learn.district.example/courses/12\n"
+            "https://portal.district.example\nhttps://learn.district.example"
+        ),
+    )
+    assert response.status_code == 303, response.text[:500]
+    row = registration(app, uuid)
+    assert row.course_page_origins == [
+        "https://learn.district.example",
+        "https://portal.district.example",
+    ]
+    event = _only_change(app, before)
+    assert event.details["course_page_origins"]["to"] == row.course_page_origins
+    assert "https://portal.district.example" in _ancestors(app.test_client())
+    page = operator_client.get(f"/admin/platforms/{uuid}").text
+    assert "https://portal.district.example" in page
+    edit = operator_client.get(f"/admin/platforms/{uuid}/edit").text
+    assert "https://learn.district.example\nhttps://portal.district.example</textarea>" in edit
+
+
+@pytest.mark.parametrize(
+    ("typed", "message"),
+    [
+        ("learn.district.example", "Line 1: Enter a full web address"),
+        ("https://ok.example\nhttp://plain.example", "Line 2: Use https://"),
+        ("\n".join(f"https://s{n}.example" for n in range(21)), "at most 20"),
+    ],
+)
+def test_course_page_origins_that_cannot_be_used_are_refused(app, operator_client, typed, message):
+    uuid = add_platform(app)
+    response = _post(
+        operator_client, f"/admin/platforms/{uuid}/edit", _edit_form(course_page_origins=typed)
+    )
+    assert response.status_code == 400
+    assert '<a href="#course_page_origins">' in response.text
+    assert message in response.text
+    assert registration(app, uuid).course_page_origins == []
+
+
+HOSTED_CANVAS = {
+    **MOODLE_FORM,
+    "name": "Hosted Canvas",
+    "issuer": "https://canvas.instructure.com",
+    "client_id": "10000000000001",
+    "auth_login_url": "https://sso.canvaslms.com/api/lti/authorize_redirect",
+    "auth_token_url": "https://sso.canvaslms.com/login/oauth2/token",
+    "key_set_url": "https://sso.canvaslms.com/api/lti/security/jwks",
+    "platform_family": "canvas",
+}
+
+
+def test_hosted_canvas_course_pages_on_any_instructure_host_frame_the_tool(app, operator_client):
+    """Hosted Canvas signs as canvas.instructure.com; each school's course pages are on its own
+    instructure.com host, unknown before its first launch (canvas-as-it-is.md, framing row)."""
+    assert _post(operator_client, "/admin/platforms/new", HOSTED_CANVAS).status_code == 303
+    ancestors = _ancestors(app.test_client())
+    assert "https://*.instructure.com" in ancestors
+    assert "https://sso.canvaslms.com" in ancestors
+
+
+def test_a_self_hosted_canvas_opens_no_instructure_host(app, operator_client):
+    self_hosted = {
+        **HOSTED_CANVAS,
+        "name": "District Canvas",
+        "issuer": "https://canvas.district.example",
+        "auth_login_url": "https://canvas.district.example/api/lti/authorize_redirect",
+        "auth_token_url": "https://canvas.district.example/login/oauth2/token",
+        "key_set_url": "https://canvas.district.example/api/lti/security/jwks",
+    }
+    assert _post(operator_client, "/admin/platforms/new", self_hosted).status_code == 303
+    ancestors = _ancestors(app.test_client())
+    assert "https://canvas.district.example" in ancestors
+    assert "https://*.instructure.com" not in ancestors
