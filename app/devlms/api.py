@@ -6,6 +6,7 @@ return, Dynamic Registration. Thin: each parses the request, calls ``platform``,
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode, urlsplit
 
 import requests
 from flask import (
@@ -13,6 +14,7 @@ from flask import (
     Response,
     current_app,
     jsonify,
+    redirect,
     render_template,
     request,
     session,
@@ -104,9 +106,16 @@ def jwks() -> Response:
 
 
 @bp.route("/auth", methods=["GET", "POST"])
-def auth() -> str:
-    """The OIDC authorization endpoint: check the request, sign an id_token, form-post it."""
+def auth() -> Any:
+    """The OIDC authorization endpoint: check the request, sign an id_token, form-post it.
+
+    Canvas's endpoint is on its sso host, which redirects to the school's own host where the
+    person is signed in (``authorize_redirect``): a Canvas launch started from a course page on
+    another host than this request's is finished on that host, as the hint says."""
     params = {k: v for k, v in (request.form if request.method == "POST" else request.args).items()}
+    elsewhere = _course_page_site(params.get("lti_message_hint", ""))
+    if elsewhere is not None:
+        return redirect(f"{elsewhere}{request.path}?{urlencode(params)}", code=302)
     s = db_session()
     checked = platform.check_auth_request(s, params, current_user())
     try:
@@ -155,10 +164,37 @@ def auth() -> str:
         claims = platform.deep_linking_claims(base, checked, course, data, placement, roles)
     if not roles:
         raise PlatformError(403, "access_denied", "You are not enrolled in this course.")
+    site = hint.get("site")
+    if isinstance(site, str) and checked.tool.flavour in placements.CANVAS_FLAVOURS:
+        # Canvas's return URL is on the course page's host (the school's), not the issuer's.
+        presentation = "https://purl.imsglobal.org/spec/lti/claim/launch_presentation"
+        claims[presentation]["return_url"] = f"{site}/courses/{course.id}"
     fields = {"id_token": platform.sign(s, claims), "state": checked.state}
-    if checked.tool.flavour in placements.CANVAS_FLAVOURS:
-        fields["lti_storage_target"] = "_parent"  # Canvas repeats it on the launch
+    if checked.tool.flavour == "canvas":
+        fields["lti_storage_target"] = placements.STORAGE_FRAME  # repeated on the launch
     return render_template("devlms/form_post.html", action=checked.redirect_uri, fields=fields)
+
+
+def _course_page_site(message_hint: str) -> str | None:
+    """The host a Canvas launch's course page is on, when it is not this request's."""
+    try:
+        site = message_hints().loads(message_hint).get("site")
+    except BadSignature:
+        return None
+    if not isinstance(site, str) or site == request.host_url.rstrip("/"):
+        return None
+    return site if site.startswith(("http://", "https://")) else None
+
+
+@bp.get(f"/{placements.STORAGE_FRAME}")
+def post_message_forwarding() -> str:
+    """Canvas's platform storage frame, loaded beside the tool's iframe on the course page: it
+    relays between the tools and the course page, whose origin it is told."""
+    parent = request.args.get("parent_origin", "")
+    parts = urlsplit(parent)
+    if parts.scheme not in {"http", "https"} or not parts.netloc or parts.path not in {"", "/"}:
+        raise PlatformError(400, "invalid_request", "parent_origin must be an http(s) origin.")
+    return render_template("devlms/post_message_forwarding.html", parent_origin=parent)
 
 
 def _hinted_course(course_id: Any) -> DevCourse:

@@ -29,6 +29,8 @@ from typing import Any
 from app.devlms.models import DevTool
 
 CANVAS_FLAVOURS = frozenset({"canvas", "canvas_mobile"})
+STORAGE_FRAME = "post_message_forwarding"
+"""The name of Canvas's platform storage frame, beside the tool's iframe on the course page."""
 LTI_LINK_MEDIA_TYPE = "application/vnd.ims.lti.v1.ltilink"
 TOOL_CONFIGURATION = "https://purl.imsglobal.org/spec/lti-tool-configuration"
 DEFAULT_COURSE_NAVIGATION_LABEL = "Micro-credentials"

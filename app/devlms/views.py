@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
+from urllib.parse import urlencode
 
 from flask import Blueprint, abort, redirect, render_template, request, session, url_for
 from sqlalchemy import select
@@ -26,6 +27,7 @@ from app.devlms.models import (
 # the parent frame), or Canvas's mobile app (storage announced, never answered).
 FLAVOURS = {"moodle": "Moodle", "canvas": "Canvas", "canvas_mobile": "Canvas mobile app"}
 CANVAS_FLAVOURS = placements.CANVAS_FLAVOURS
+STORAGE_FRAME = placements.STORAGE_FRAME
 TEACHING_ROLES = placements.TEACHING_ROLES
 
 bp = Blueprint(
@@ -120,6 +122,8 @@ def course(course_id: int) -> str:
         copied_from=copied_from,
         copied=request.args.get("copied") == "1",
         platform_storage=framed is not None and framed.flavour == "canvas",
+        storage_frame_url=f"{settings().devlms_url}/{placements.STORAGE_FRAME}?"
+        + urlencode({"parent_origin": request.host_url.rstrip("/")}),
     )
 
 
@@ -220,19 +224,25 @@ def _initiate(tool: DevTool, user: DevUser, hint: dict[str, Any], target_link_ur
         "iss": settings().devlms_url,
         "login_hint": user.sub,
         "target_link_uri": target_link_uri,
-        "lti_message_hint": message_hints().dumps(hint),
+        "lti_message_hint": "",
         "client_id": tool.client_id,
         "lti_deployment_id": tool.deployment_id,
     }
     if tool.flavour in CANVAS_FLAVOURS:
-        # Canvas also names the deployment ``deployment_id``, adds its region hints, and offers
-        # platform storage in the parent frame (its mobile apps announce it but never answer).
+        # Canvas also names the deployment ``deployment_id`` and adds its region hints; its
+        # web pages offer platform storage in the sibling frame on the authorization host
+        # (its mobile apps offer none: lib/lti/platform_storage.rb).
         params.update(
             deployment_id=tool.deployment_id,
             canvas_region="us-east-1",
-            canvas_environment="prod",
-            lti_storage_target="_parent",
+            canvas_environment="production",
         )
+        if tool.flavour == "canvas":
+            params["lti_storage_target"] = STORAGE_FRAME
+        # The course page may be on the school's own host, not the issuer's or the
+        # authorization endpoint's: the authorization is finished there (see api.auth).
+        hint = {**hint, "site": request.host_url.rstrip("/")}
+    params["lti_message_hint"] = message_hints().dumps(hint)
     return render_template("devlms/form_post.html", action=tool.initiate_login_uri, fields=params)
 
 

@@ -136,3 +136,49 @@ def test_without_platform_storage_the_launch_still_works(page, live_cross_site, 
     assert proofs[0] == ""  # the frame had no proof to give
     _session_works_inside(window, live)
     window.screenshot(path=str(artifacts / f"{flavour}-new-window.png"), full_page=True)
+
+
+@pytest.fixture
+def school_site(live_cross_site) -> Iterator[str]:
+    """The development LMS's course pages also served on 127.0.0.5: a third site, as a hosted
+    Canvas school's own host is neither the issuer's nor the authorization endpoint's."""
+    from werkzeug.serving import make_server
+
+    from tests.support.serving import serving
+
+    server = make_server("127.0.0.5", 0, live_cross_site.devlms, threaded=True)
+    with serving(server):
+        yield f"http://127.0.0.5:{server.server_port}"
+
+
+def test_a_canvas_course_page_on_the_schools_own_host_frames_the_tool(
+    page, live_cross_site, school_site, artifacts
+):
+    """canvas-as-it-is.md, "Framing of the first launch": the issuer and the sso host
+    (localhost here) are not where the course page is (127.0.0.5), and no registration names
+    that host before its first launch. The login must load in that frame, the authorization
+    is finished on the school's host, platform storage answers from its sibling frame on the
+    sso host, and the tool's pages after the launch may be framed there."""
+    live = live_cross_site
+    _flavour(live, "canvas")
+    proofs = _proofs(page)
+    blocked: list[str] = []
+    page.on("console", lambda m: blocked.append(m.text) if "frame-ancestors" in m.text else None)
+    school = LiveSchool(live, school_site)
+    act_as(page, school, "Jordan Lee")
+    _open(page, school)
+    assert page.url.startswith(school_site)
+    tool = page.frame_locator("iframe.tool")
+    expect(tool.get_by_role("heading", level=1)).to_have_text("Welcome, Jordan Lee")
+    assert proofs == ["platform_storage"]
+    _session_works_inside(tool, live)
+    assert blocked == []
+    page.screenshot(path=str(artifacts / "canvas-school-host.png"), full_page=True)
+
+
+class LiveSchool:
+    """``live`` with the LMS's pages at the school's host (what ``act_as`` opens)."""
+
+    def __init__(self, live, school_url: str) -> None:
+        self.tool, self.devlms, self.tool_url = live.tool, live.devlms, live.tool_url
+        self.devlms_url = school_url
