@@ -92,6 +92,19 @@ SETTINGS: tuple[Setting, ...] = (
         "The development LMS's origin; it is also its LTI issuer.",
     ),
     Setting(
+        "MICROCRED_DEVLMS_ACCOUNT_URL",
+        None,
+        "Canvas flavour: the school's own Canvas domain (the account host), where the "
+        "Dynamic Registration endpoint lives, as on hosted Canvas. Unset: the development "
+        "LMS's origin.",
+    ),
+    Setting(
+        "MICROCRED_DEVLMS_SSO_URL",
+        None,
+        "Canvas flavour: the host of the authorization, JWKS and token endpoints (hosted "
+        "Canvas's sso.canvaslms.com). Unset: the development LMS's origin.",
+    ),
+    Setting(
         "MICROCRED_STATE_STORE",
         "database",
         "Where short-lived LTI state lives (OIDC state, nonces, launch data, platform keys): "
@@ -225,10 +238,16 @@ class Settings:
     worker_lease_seconds: float = 60.0
     worker_retry_seconds: float = 5.0
     worker_max_tries: int = 12
+    devlms_account_url: str | None = None
+    devlms_sso_url: str | None = None
 
     @property
     def is_production(self) -> bool:
         return self.env == "production"
+
+
+def _optional_url(value: str | None) -> str | None:
+    return value.rstrip("/") if value else None
 
 
 def _read(values: Mapping[str, str | None], setting: Setting) -> Any:
@@ -322,6 +341,8 @@ def load_settings(overrides: Mapping[str, Any] | None = None) -> Settings:
         base_url=str(read["MICROCRED_BASE_URL"]).rstrip("/"),
         devlms_enabled=devlms_enabled,
         devlms_url=str(read["MICROCRED_DEVLMS_URL"]).rstrip("/"),
+        devlms_account_url=_optional_url(read["MICROCRED_DEVLMS_ACCOUNT_URL"]),
+        devlms_sso_url=_optional_url(read["MICROCRED_DEVLMS_SSO_URL"]),
         state_store=state_store,
         redis_url=read["MICROCRED_REDIS_URL"],
         log_level=level,

@@ -21,6 +21,7 @@ from flask import (
     url_for,
 )
 from itsdangerous import BadSignature, URLSafeSerializer
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 from app.db import db_session
 from app.devlms import deep_linking, faults, gradebook, placements, platform, registration
@@ -33,6 +34,7 @@ from app.devlms.platform import (
     SCOPE_SCORE,
     PlatformError,
 )
+from app.devlms.sites import Sites
 from config import Settings
 
 bp = Blueprint("devlms_api", __name__, template_folder="templates")
@@ -47,6 +49,10 @@ MEMBERSHIP_TYPE = "application/vnd.ims.lti-nrps.v2.membershipcontainer+json"
 def settings() -> Settings:
     s: Settings = current_app.config["MICROCRED_SETTINGS"]
     return s
+
+
+def sites() -> Sites:
+    return Sites.of(settings())
 
 
 def http() -> requests.Session:
@@ -86,7 +92,10 @@ def _inject_faults() -> None:
 
 @bp.errorhandler(PlatformError)
 def _platform_error(exc: PlatformError) -> Any:
-    if request.path.startswith(("/api/", "/mod/lti/")) or request.path in {"/token"}:
+    if request.path.startswith(("/api/", "/mod/lti/")) or request.path in {
+        "/token",
+        registration.CANVAS_OAUTH2_PATH,
+    }:
         body = exc.body or {"error": exc.error, "error_description": exc.description}
         response = jsonify(body)
         if exc.status == 401:
@@ -101,8 +110,18 @@ def _platform_error(exc: PlatformError) -> Any:
 
 @bp.get("/jwks")
 @bp.get("/.well-known/jwks.json", endpoint="jwks")
+@bp.get(registration.CANVAS_JWKS_PATH, endpoint="jwks")
 def jwks() -> Response:
     return jsonify(platform.platform_jwks(db_session()))
+
+
+@bp.route(registration.CANVAS_AUTHORIZATION_PATH, methods=["GET", "POST"])
+def authorize_redirect() -> WerkzeugResponse:
+    """Canvas's OIDC authorization endpoint on its sso host only redirects the browser, with
+    the same parameters, to the authorization endpoint of the host the person is signed in to
+    (``Lti::IMS::AuthenticationController#authorize_redirect``); here, the issuer's."""
+    params = request.form if request.method == "POST" else request.args
+    return redirect(f"{sites().issuer}/auth?{urlencode(list(params.items(multi=True)))}", 302)
 
 
 @bp.route("/auth", methods=["GET", "POST"])
@@ -205,11 +224,14 @@ def _hinted_course(course_id: Any) -> DevCourse:
 
 
 @bp.post("/token")
+@bp.post(registration.CANVAS_OAUTH2_PATH, endpoint="token")
 def token() -> Response:
+    # The client assertion's aud must be this endpoint's own URL, on the host it was asked on:
+    # exactly, as Canvas checks it (lib/canvas/security/jwt_validator.rb).
     body = platform.issue_access_token(
         db_session(),
         request.form.to_dict(),
-        settings().devlms_url + url_for("devlms_api.token"),
+        sites().origin_for_host(request.host) + request.path,
         http(),
     )
     response = jsonify(body)
@@ -362,15 +384,19 @@ def deep_linking_return() -> str:
 
 
 # --- Dynamic Registration ----------
-# Each flavour at its LMS's own paths, all under the issuer (the LMS's base URL), as the tool
-# checks (LTI DR §3.5.1).
+# Each flavour at its LMS's own paths: Moodle all under the issuer; Canvas's configuration on
+# the issuer's host, its registration endpoint on the account host (``sites``).
 
 
 @bp.get("/mod/lti/openid-configuration.php", defaults={"flavour": "moodle"})
 @bp.get("/api/lti/security/openid-configuration", defaults={"flavour": "canvas"})
 def openid_configuration(flavour: str) -> Response:
     body = registration.openid_configuration(
-        db_session(), settings().devlms_url, flavour, request.headers.get("Authorization")
+        db_session(),
+        sites(),
+        flavour,
+        request.headers.get("Authorization"),
+        request.args.get("registration_token"),
     )
     return jsonify(body)
 
@@ -381,9 +407,10 @@ def client_registration(flavour: str) -> Response:
     # Both LMSs answer 200 with the stored registration (not OIDC's 201).
     body = registration.register(
         db_session(),
-        settings().devlms_url,
+        sites(),
         flavour,
         request.headers.get("Authorization"),
+        request.args.get("registration_token"),
         request.get_json(silent=True, force=True),
         settings().devlms_url + url_for("devlms.lti_tools"),
     )

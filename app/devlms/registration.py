@@ -6,8 +6,12 @@
   opens it in an iframe with ``openid_configuration`` and ``registration_token`` added; the token
   is a JWT signed with the platform key, valid for an hour, good for one registration;
 - the platform's OpenID configuration (§3.4), per flavour: Moodle serves it to anyone
-  (``mod/lti/openid-configuration.php``), Canvas only with the registration token as a bearer
-  token (``/api/lti/security/openid-configuration``);
+  (``mod/lti/openid-configuration.php``), Canvas only with the registration token
+  (``/api/lti/security/openid-configuration``), and spread over Canvas's hosts (``sites``): the
+  registration endpoint on the account host, the authorization, JWKS and token endpoints on the
+  sso host, ``authorization_server`` that host's bare name;
+- the registration token, as a bearer token or (Canvas reads ``params[:registration_token]``)
+  as the ``registration_token`` query parameter;
 - the client registration (§3.5): checked the way Moodle's ``registration_helper`` and Canvas's
   ``Lti::IMS::Registration`` check it, stored as a ``DevTool``; Moodle answers with the
   ``deployment_id`` and leaves the tool *Pending* until an admin activates it, Canvas answers
@@ -44,12 +48,18 @@ from app.devlms.platform import (
     released_identity_claims,
     sign,
 )
+from app.devlms.sites import Sites
 from config import Settings
 
 REGISTRATION_TOKEN_LIFETIME = timedelta(hours=1)
 REGISTRATION_SCOPE = "reg"  # Moodle's registration tokens carry scope=reg; so do ours
 PLATFORM_CONFIGURATION = "https://purl.imsglobal.org/spec/lti-platform-configuration"
 CANVAS = "https://canvas.instructure.com/lti/"
+# Canvas's own paths on its sso host (config/routes.rb: lti_authorize_redirect, lti_jwks,
+# oauth2_token); Moodle's stay the development LMS's /auth, /jwks and /token.
+CANVAS_AUTHORIZATION_PATH = "/api/lti/authorize_redirect"
+CANVAS_JWKS_PATH = "/api/lti/security/jwks"
+CANVAS_OAUTH2_PATH = "/login/oauth2/token"
 
 # The site administrators, by email: Moodle keeps its list in $CFG->siteadmins, outside any course.
 SITE_ADMIN_EMAILS = frozenset({"alex.admin@example.edu"})
@@ -112,6 +122,9 @@ class RegistrationFlavour:
     """Moodle creates the tool *Pending*; an admin must activate it before it can launch."""
     deployment_id_in_response: bool
     """Moodle returns the deployment (its tool type id); Canvas's appears at the first launch."""
+    token_in_query: bool
+    """Canvas's code reads the token from ``params[:registration_token]`` (its documentation
+    says a bearer header: it takes either here); Moodle reads only the header."""
 
 
 FLAVOURS: dict[str, RegistrationFlavour] = {
@@ -123,6 +136,7 @@ FLAVOURS: dict[str, RegistrationFlavour] = {
         token_required_for_configuration=False,
         pending_after_registration=True,
         deployment_id_in_response=True,
+        token_in_query=False,
     ),
     "canvas": RegistrationFlavour(
         code="canvas",
@@ -132,8 +146,15 @@ FLAVOURS: dict[str, RegistrationFlavour] = {
         token_required_for_configuration=True,
         pending_after_registration=False,
         deployment_id_in_response=False,
+        token_in_query=True,
     ),
 }
+
+
+def registration_endpoint(sites: Sites, spec: RegistrationFlavour) -> str:
+    """Where the flavour takes client registrations: Canvas on the account host."""
+    base = sites.account if spec.code == "canvas" else sites.issuer
+    return base + spec.registration_path
 
 
 def _flavour(code: str) -> RegistrationFlavour:
@@ -178,12 +199,13 @@ def _issue(
     session: Session, settings: Settings, flavour: str, lifetime: timedelta
 ) -> tuple[str, str, str]:
     spec = _flavour(flavour)
-    base = settings.devlms_url
+    sites = Sites.of(settings)
+    base = sites.issuer
     now = int(time.time())
     client_id = new_client_id()
     claims = {
         "iss": base,
-        "aud": base + spec.registration_path,
+        "aud": registration_endpoint(sites, spec),
         "sub": client_id,
         "scope": REGISTRATION_SCOPE,
         "flavour": spec.code,
@@ -219,20 +241,30 @@ def _bearer_token(authorization: str | None) -> str | None:
 
 
 def check_registration_token(
-    session: Session, base_url: str, flavour: str, authorization: str | None
+    session: Session,
+    sites: Sites,
+    flavour: str,
+    authorization: str | None,
+    query_token: str | None = None,
 ) -> RegistrationGrant:
-    """Check the ``Authorization: Bearer <registration_token>`` of a registration request.
+    """Check the registration token of a registration request: ``Authorization: Bearer`` (as
+    the LTI DR spec and Canvas's documentation say) or, for Canvas, the ``registration_token``
+    query parameter (what Canvas's code reads).
 
     Refuses (401 ``invalid_token``) a missing, forged, expired or other-flavour token; whether it
     was already used is checked when the registration is stored."""
     spec = _flavour(flavour)
     token = _bearer_token(authorization)
+    if token is None and spec.token_in_query:
+        token = (query_token or "").strip() or None
     if token is None:
         raise PlatformError(
             401,
             "invalid_token",
-            "An 'Authorization: Bearer <registration_token>' header is required: send the "
-            "registration_token this LMS added to your registration URL.",
+            "An 'Authorization: Bearer <registration_token>' header "
+            + ("(or a registration_token query parameter) " if spec.token_in_query else "")
+            + "is required: send the registration_token this LMS added to your registration "
+            "URL.",
         )
     public_key = cast(RSAPublicKey, RSAAlgorithm.from_jwk(platform_key(session).public_jwk))
     try:
@@ -240,8 +272,8 @@ def check_registration_token(
             token,
             public_key,
             algorithms=["RS256"],
-            audience=base_url + spec.registration_path,
-            issuer=base_url,
+            audience=registration_endpoint(sites, spec),
+            issuer=sites.issuer,
             options={"require": ["iss", "aud", "sub", "exp", "iat", "jti"]},
         )
     except jwt.ExpiredSignatureError as exc:
@@ -276,21 +308,43 @@ def check_registration_token(
 
 
 def openid_configuration(
-    session: Session, base_url: str, flavour: str, authorization: str | None
+    session: Session,
+    sites: Sites,
+    flavour: str,
+    authorization: str | None,
+    query_token: str | None = None,
 ) -> dict[str, Any]:
-    """Return the platform's OpenID configuration as the flavour's LMS serves it (LTI DR §3.4)."""
+    """Return the platform's OpenID configuration as the flavour's LMS serves it (LTI DR §3.4).
+
+    Canvas's issuer is not a host its endpoints are on: the authorization, JWKS and token
+    endpoints are on its sso host, the registration endpoint on the account host, and
+    ``authorization_server`` is the sso host's bare name, not a URL (so not the ``aud`` its
+    token endpoint expects, which is the token URL)."""
     spec = _flavour(flavour)
     if spec.token_required_for_configuration:
-        check_registration_token(session, base_url, flavour, authorization)
+        check_registration_token(session, sites, flavour, authorization, query_token)
     # Moodle reads no header here at all (its script runs without a session or a token check).
+    base_url = sites.issuer
+    if spec.code == "canvas":
+        endpoints = {
+            "authorization_endpoint": sites.sso + CANVAS_AUTHORIZATION_PATH,
+            "token_endpoint": sites.sso + CANVAS_OAUTH2_PATH,
+            "jwks_uri": sites.sso + CANVAS_JWKS_PATH,
+        }
+    else:
+        endpoints = {
+            "authorization_endpoint": f"{base_url}/auth",
+            "token_endpoint": f"{base_url}/token",
+            "jwks_uri": f"{base_url}/jwks",
+        }
     configuration: dict[str, Any] = {
         "issuer": base_url,
-        "authorization_endpoint": f"{base_url}/auth",
-        "token_endpoint": f"{base_url}/token",
+        "authorization_endpoint": endpoints["authorization_endpoint"],
+        "token_endpoint": endpoints["token_endpoint"],
         "token_endpoint_auth_methods_supported": ["private_key_jwt"],
         "token_endpoint_auth_signing_alg_values_supported": ["RS256"],
-        "jwks_uri": f"{base_url}/jwks",
-        "registration_endpoint": base_url + spec.registration_path,
+        "jwks_uri": endpoints["jwks_uri"],
+        "registration_endpoint": registration_endpoint(sites, spec),
         "response_types_supported": ["id_token"],
         "id_token_signing_alg_values_supported": ["RS256"],
         "claims_supported": IDENTITY_CLAIMS,
@@ -327,7 +381,7 @@ def openid_configuration(
         configuration |= {
             "scopes_supported": [*ALL_SCOPES, *sorted(CANVAS_EXTRA_SCOPES)],
             "subject_types_supported": ["public"],
-            "authorization_server": urlsplit(base_url).netloc,
+            "authorization_server": urlsplit(sites.sso).netloc,
             PLATFORM_CONFIGURATION: {
                 "product_family_code": "canvas",
                 "version": "vCloud",
@@ -544,16 +598,17 @@ def _deployment_id(spec: RegistrationFlavour, tool: DevTool, base_url: str) -> s
 
 def register(
     session: Session,
-    base_url: str,
+    sites: Sites,
     flavour: str,
     authorization: str | None,
+    query_token: str | None,
     document: Any,
     admin_page_url: str,
 ) -> dict[str, Any]:
     """Store a tool's client registration and return the LMS's answer (LTI DR §3.5, §3.6).
 
     ``admin_page_url`` is the admin's tool list; the answer links to the tool's entry there."""
-    grant = check_registration_token(session, base_url, flavour, authorization)
+    grant = check_registration_token(session, sites, flavour, authorization, query_token)
     spec = grant.flavour
     checked = check_registration(document, spec)
     # Lock the key row so two uses of one token in flight are serialised (PostgreSQL), then the
@@ -582,7 +637,7 @@ def register(
             session.flush()
     except IntegrityError as exc:
         raise _token_used() from exc
-    tool.deployment_id = _deployment_id(spec, tool, base_url)
+    tool.deployment_id = _deployment_id(spec, tool, sites.issuer)
     session.add(DevUsedJti(tool_id=tool.id, jti=grant.jti, expires_at=grant.expires_at))
     session.commit()
     return _registration_response(tool, spec, document, f"{admin_page_url}#tool-{tool.client_id}")

@@ -1,11 +1,16 @@
 """LTI Dynamic Registration, the tool's side (LTI DR 1.0; LTI-CHECKLIST D).
 
 The LMS opens our one-time registration URL in a frame with ``openid_configuration`` and
-``registration_token``. We fetch the platform's configuration (bearer token: Canvas requires
-it), check that it names itself consistently (the issuer's host is the configuration URL's host;
-the registration endpoint is under the issuer), post our client registration, and store the
+``registration_token``. We fetch the platform's configuration, check that it names itself (the
+issuer's host is the configuration URL's host), post our client registration, and store the
 platform with the ``client_id`` (and, from Moodle, the ``deployment_id``) it answers. Nothing is
 stored unless the platform accepted the registration.
+
+Hosted Canvas is the shape to expect: issuer ``https://canvas.instructure.com`` (where the
+configuration is), authorization, JWKS and token endpoints on ``sso.canvaslms.com``, the
+registration endpoint on the school's own domain; so no endpoint is required to be under the
+issuer. The registration token goes as a bearer header (the spec, Canvas's documentation) and as
+the ``registration_token`` query parameter (what Canvas's code reads).
 """
 
 from __future__ import annotations
@@ -88,7 +93,9 @@ class Registered:
 
     registration: Registration
     deployment_id: str | None
-    platform_origin: str
+    platform_origins: tuple[str, ...]
+    """The issuer's origin and the registration endpoint's (hosted Canvas: the school's domain,
+    where the admin's page that framed the registration is)."""
     next_step: str
 
 
@@ -111,13 +118,20 @@ def _origin(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc.lower()}"
 
 
-def _under(url: str, base: str) -> bool:
-    """Whether ``url`` is on ``base``'s origin and at or below its path."""
-    if _origin(url) != _origin(base):
-        return False
-    base_path = urlsplit(base).path.rstrip("/")
-    path = urlsplit(url).path
-    return path == base_path or path.startswith(base_path + "/")
+def token_audience(authorization_server: str | None, *, allow_http: bool) -> str | None:
+    """The ``aud`` of our client assertions when it is not the token endpoint; ``None``: the
+    token endpoint's URL.
+
+    LTI DR §3.4.1 makes ``authorization_server`` the audience when given. Canvas gives its sso
+    host's bare name there (``sso.canvaslms.com``), while its token endpoint accepts only its own
+    URL (``https://<host>/login/oauth2/token``, exactly); so only an absolute URL is taken."""
+    if not authorization_server:
+        return None
+    parts = urlsplit(authorization_server)
+    schemes = {"https", "http"} if allow_http else {"https"}
+    if parts.scheme in schemes and parts.hostname and not (parts.username or parts.password):
+        return authorization_server
+    return None
 
 
 def _json_object(response: requests.Response, what: str) -> dict[str, Any]:
@@ -163,6 +177,7 @@ def fetch_configuration(
     try:
         response = http.get(
             configuration_url,
+            params={"registration_token": registration_token},
             headers={"Authorization": f"Bearer {registration_token}", "Accept": "application/json"},
             timeout=timeout,
             allow_redirects=False,
@@ -200,12 +215,6 @@ def fetch_configuration(
         name: check_url(name, document.get(name), allow_http=allow_http)
         for name in REQUIRED_ENDPOINTS
     }
-    if not _under(endpoints["registration_endpoint"], issuer):
-        raise RegistrationRefused(
-            f"The registration endpoint {endpoints['registration_endpoint']} is not under the "
-            f"issuer {issuer}.",
-            hint="This is not how Moodle or Canvas describe themselves; ask the LMS vendor.",
-        )
     algorithms = document.get("id_token_signing_alg_values_supported")
     if isinstance(algorithms, list) and "RS256" not in algorithms:
         raise RegistrationRefused("The LMS does not sign id_tokens with RS256, which LTI requires.")
@@ -269,6 +278,7 @@ def post_registration(
     try:
         response = http.post(
             config.registration_endpoint,
+            params={"registration_token": registration_token},
             json=document,
             headers={"Authorization": f"Bearer {registration_token}", "Accept": "application/json"},
             timeout=timeout,
@@ -346,7 +356,7 @@ def register(
         client_id=client_id,
         auth_login_url=config.authorization_endpoint,
         auth_token_url=config.token_endpoint,
-        auth_audience=config.authorization_server,
+        auth_audience=token_audience(config.authorization_server, allow_http=allow_http),
         key_set_url=config.jwks_uri,
         platform_family=config.plugin.family,
         source="dynamic",
@@ -377,6 +387,8 @@ def register(
     return Registered(
         registration=registration,
         deployment_id=deployment_id,
-        platform_origin=_origin(config.issuer),
+        platform_origins=tuple(
+            dict.fromkeys((_origin(config.issuer), _origin(config.registration_endpoint)))
+        ),
         next_step=config.plugin.after_registration(),
     )

@@ -16,6 +16,8 @@ origin its own signed ``return_url`` names.
 
 from __future__ import annotations
 
+import ipaddress
+import re
 import threading
 import time
 from urllib.parse import urlsplit
@@ -33,14 +35,33 @@ HANDSHAKE_ENDPOINTS = frozenset({"lti.login", "lti.launch", "lti.launch_confirm"
 """The pages of a launch before it is finished: framed by whichever page started it."""
 
 
+# A DNS name (letters, digits, hyphens, underscores, dots): nothing that could end a CSP source.
+_LABEL = r"[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?"
+_HOST_NAME = re.compile(rf"{_LABEL}(?:\.{_LABEL})*")
+
+
 def origin(url: str | None) -> str | None:
-    """Return ``scheme://host[:port]`` of an http(s) URL, or ``None``."""
+    """Return ``scheme://host[:port]`` of an http(s) URL, or ``None``.
+
+    The result goes into a Content-Security-Policy header, and the URL may come from a request
+    (a Referer, a form field, a query parameter): only a host name or an IP address and a port
+    pass, so no value can add a source or a directive."""
     if not url:
         return None
-    parts = urlsplit(url)
-    if parts.scheme not in {"http", "https"} or not parts.netloc or "@" in parts.netloc:
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:  # a port that is not a number, or a malformed IPv6 address
         return None
-    return f"{parts.scheme}://{parts.netloc.lower()}"
+    host = parts.hostname
+    if parts.scheme not in {"http", "https"} or not host or "@" in parts.netloc:
+        return None
+    if not _HOST_NAME.fullmatch(host):
+        try:
+            host = f"[{ipaddress.IPv6Address(host)}]"
+        except ValueError:
+            return None
+    return f"{parts.scheme}://{host}" + (f":{port}" if port is not None else "")
 
 
 class OriginCache:

@@ -62,12 +62,34 @@ def _urls() -> ToolUrls:
 @bp.after_request
 def _frame_for_the_registering_lms(response: Response) -> Response:
     # The LMS shows the registration page in a frame; the platform is not registered yet, so
-    # the origins in the registration list do not include it. Its configuration URL names it.
-    frame_origin = g.get("registering_origin")
-    if frame_origin:
-        response.headers["Content-Security-Policy"] = content_security_policy([frame_origin])
+    # the origins in the registration list do not include it. Its configuration URL names its
+    # issuer, the admin's page may be elsewhere (``_registering_origins``).
+    frame_origins = g.get("registering_origins")
+    if frame_origins:
+        response.headers["Content-Security-Policy"] = content_security_policy(frame_origins)
     response.headers.setdefault("Cache-Control", "no-store")
     return response
+
+
+def _lms_origin(value: str | None) -> str | None:
+    """The origin of the admin's LMS page that frames the registration, if ``value`` names one
+    (https only in production)."""
+    found = origin(value)
+    if found is None or (runtime().settings.is_production and not found.startswith("https:")):
+        return None
+    return found
+
+
+def _registering_origins(*origins: str | None) -> list[str]:
+    """Who may frame the registration pages: the configuration URL's origin (the issuer's), the
+    admin's LMS page's, and once known the registration endpoint's.
+
+    On hosted Canvas the admin's page is on the school's domain, not on the issuer's host
+    (``canvas.instructure.com``); the browser's Referer names it when it loads our page into the
+    frame, and the registration endpoint the LMS gives is on it. Trusting the Referer here gives
+    an attacker nothing: the page acts only for whoever holds the one-time link, who could post
+    it without framing anything."""
+    return list(dict.fromkeys(o for o in origins if o))
 
 
 def _refusal(reason: str) -> tuple[str, int]:
@@ -81,7 +103,11 @@ def register(token: str) -> tuple[str, int] | str:
     values = request.form if request.method == "POST" else request.args
     configuration_url = values.get("openid_configuration", "").strip()
     registration_token = values.get("registration_token", "").strip()
-    g.registering_origin = origin(configuration_url)
+    # GET: the LMS's page loaded us into its frame; POST: our own page posted the form.
+    lms_origin = _lms_origin(
+        request.referrer if request.method == "GET" else values.get("lms_origin")
+    )
+    g.registering_origins = _registering_origins(origin(configuration_url), lms_origin)
     session = db_session()
     try:
         link = registration_links.find_usable(session, token)
@@ -96,6 +122,7 @@ def register(token: str) -> tuple[str, int] | str:
             lms_host=urlsplit(configuration_url).netloc,
             configuration_url=configuration_url,
             registration_token=registration_token,
+            lms_origin=lms_origin,
             scopes=TOOL_SCOPES,
         )
     try:
@@ -114,7 +141,12 @@ def register(token: str) -> tuple[str, int] | str:
         allow_http=not settings.is_production,
     )
     forget_cached_origins()  # the new platform may frame launches from now on
-    return render_template("lti/register_done.html", registered=registered)
+    g.registering_origins = _registering_origins(
+        *g.registering_origins, *registered.platform_origins
+    )
+    return render_template(
+        "lti/register_done.html", registered=registered, close_origins=g.registering_origins
+    )
 
 
 def _moodle_values(urls: ToolUrls) -> list[tuple[str, str, str]]:

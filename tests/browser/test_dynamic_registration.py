@@ -87,8 +87,8 @@ def stand_in_tool(live: LiveServers) -> Iterator[StandInTool]:
         stop_serving(server, thread)
 
 
-def open_site_administration(page: Page, live: LiveServers) -> None:
-    act_as(page, live, "Alex Admin")
+def open_site_administration(page: Page, live: LiveServers, at: str | None = None) -> None:
+    act_as(page, live, "Alex Admin", at)
     page.get_by_role("link", name="Site administration").click()
     expect(page.get_by_role("heading", level=1, name="LTI tools")).to_be_visible()
 
@@ -204,6 +204,32 @@ def test_admin_registers_microcred_activates_it_and_a_learner_launches_it(
     expect(learner_tool.locator('dd[data-field="email"]')).to_have_text("jordan.lee@example.edu")
     assert_accessible(frame, "the tool launched through a dynamically registered platform")
     page.screenshot(path=str(artifacts / "dynamic-registration-launch.png"), full_page=True)
+
+
+def test_canvas_admin_on_the_schools_domain_registers_microcred(
+    browser: Browser, live: LiveServers, artifacts: Path
+) -> None:
+    """Hosted Canvas: the admin's page is on the school's domain (the account host) while the
+    configuration URL is on the issuer's host. Microcred's pages must let that page frame them
+    (Content-Security-Policy enforced), and the close message must reach it."""
+    with get_db(live.tool).begin() as session:
+        link_url = registration_links.issue(
+            session, label="School Canvas (dynamic)", created_by="ops@example.org"
+        ).url(live.tool_url)
+
+    with fresh_page(browser) as admin:  # no CSP bypass
+        open_site_administration(admin, live, at=live.devlms_account_url)
+        start_registration(admin, link_url, "Canvas")
+        tool = admin.frame_locator("#registration-frame")
+        expect(tool.get_by_role("heading", name="Register Microcred in your LMS")).to_be_visible()
+        tool.get_by_role("button", name="Register Microcred").click()
+        expect(tool.get_by_role("heading", name="Microcred is registered")).to_be_visible()
+        admin.screenshot(path=str(artifacts / "dynamic-registration-canvas.png"), full_page=True)
+        tool.get_by_role("button", name="Finish and return to the LMS").click()
+
+        tools_page = re.escape(live.devlms_account_url) + r"/admin/lti-tools\?registered=\w+$"
+        expect(admin).to_have_url(re.compile(tools_page))
+        expect(admin.get_by_role("status")).to_contain_text("Microcred registered itself")
 
 
 def test_microcred_registration_pages_are_accessible(page: Page, live: LiveServers) -> None:

@@ -20,9 +20,10 @@ pytestmark = pytest.mark.browser
 COURSE = "Teaching with Evidence"
 
 
-def act_as(page: Page, live: LiveServers, name: str) -> None:
-    """Sign in to the development LMS the way a person does: the "Act as" switcher."""
-    page.goto(f"{live.devlms_url}/")
+def act_as(page: Page, live: LiveServers, name: str, at: str | None = None) -> None:
+    """Sign in to the development LMS the way a person does: the "Act as" switcher; on the
+    origin ``at`` (one of the development LMS's, its own by default)."""
+    page.goto(f"{at or live.devlms_url}/")
     switcher = page.get_by_label("Act as")
     option = switcher.locator("option", has_text=name)
     expect(option).to_have_count(1)

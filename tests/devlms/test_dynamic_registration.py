@@ -73,14 +73,69 @@ def test_configuration_has_every_field_a_tool_reads(live, flavour):
 
 
 @pytest.mark.parametrize("flavour", ["moodle", "canvas"])
-def test_configuration_passes_the_tools_issuer_checks(live, flavour):
-    """LTI DR §3.5.1: the issuer's host is the configuration URL's host, and the registration
-    endpoint is under the issuer."""
+def test_configuration_is_on_its_issuers_host(live, flavour):
+    """LTI DR §3.5.1: the issuer's host is the configuration URL's host."""
     url, token = registration_token(live, flavour)
     body = requests.get(url, headers={"Authorization": f"Bearer {token}"}, timeout=30).json()
     assert urlsplit(body["issuer"]).netloc == urlsplit(url).netloc
     assert body["issuer"] == live.devlms_url
-    assert body["registration_endpoint"].startswith(body["issuer"] + "/")
+
+
+def test_moodle_configuration_has_every_endpoint_under_the_issuer(live):
+    body = get_configuration(live, "moodle").json()
+    for name in ("authorization_endpoint", "token_endpoint", "jwks_uri", "registration_endpoint"):
+        assert body[name].startswith(live.devlms_url + "/"), name
+    # Moodle's mod/lti/openid-configuration.php names no authorization_server: the aud of a
+    # client assertion is then the token endpoint (LTI DR §3.4.1).
+    assert "authorization_server" not in body
+
+
+def test_canvas_configuration_spreads_over_canvas_hosts(live):
+    """As hosted Canvas (security_controller.rb#openid_configuration): issuer
+    canvas.instructure.com, authorization, JWKS and token on sso.canvaslms.com, registration on
+    the school's domain, and authorization_server a bare host name, not a URL."""
+    body = get_configuration(live, "canvas").json()
+    sso, account = live.devlms_sso_url, live.devlms_account_url
+    assert len({live.devlms_url, sso, account}) == 3
+    assert body["issuer"] == live.devlms_url
+    assert body["authorization_endpoint"] == f"{sso}/api/lti/authorize_redirect"
+    assert body["jwks_uri"] == f"{sso}/api/lti/security/jwks"
+    assert body["token_endpoint"] == f"{sso}/login/oauth2/token"
+    assert body["registration_endpoint"] == f"{account}/api/lti/registrations"
+    assert body["authorization_server"] == urlsplit(sso).netloc
+    assert "://" not in body["authorization_server"]
+
+
+def test_canvas_configuration_takes_the_token_as_a_query_parameter(live):
+    """Canvas's code reads ``params[:registration_token]``."""
+    url, token = registration_token(live, "canvas")
+    response = requests.get(url, params={"registration_token": token}, timeout=30)
+    assert response.status_code == 200, response.text
+    assert response.json()["issuer"] == live.devlms_url
+
+
+def test_canvas_registration_takes_the_token_as_a_query_parameter(live):
+    _url, token = registration_token(live, "canvas")
+    response = requests.post(
+        registration_endpoint(live, "canvas"),
+        params={"registration_token": token},
+        json=client_registration(live),
+        timeout=30,
+    )
+    assert response.status_code == 200, response.text
+    assert stored_tool(live, response.json()["client_id"]).flavour == "canvas"
+
+
+def test_moodle_registration_reads_only_the_authorization_header(live):
+    _url, token = registration_token(live, "moodle")
+    response = requests.post(
+        registration_endpoint(live, "moodle"),
+        params={"registration_token": token},
+        json=client_registration(live),
+        timeout=30,
+    )
+    assert response.status_code == 401
+    assert "Authorization: Bearer" in response.json()["error_description"]
 
 
 def test_moodle_configuration_is_served_without_a_token(live):
@@ -394,3 +449,14 @@ def test_token_is_signed_by_the_platform_and_lasts_an_hour(live):
     assert jwt.get_unverified_header(token)["kid"] in {k["kid"] for k in keys}
     claims = jwt.decode(token, options={"verify_signature": False})
     assert claims["exp"] - claims["iat"] == 3600
+
+
+def test_canvas_authorization_endpoint_sends_the_browser_on_to_the_lms(live):
+    """Canvas's sso host only redirects an OIDC authentication request, parameters and all, to
+    the host the person is signed in to."""
+    url = get_configuration(live, "canvas").json()["authorization_endpoint"]
+    response = requests.get(
+        url, params={"client_id": "c", "state": "s t"}, allow_redirects=False, timeout=30
+    )
+    assert response.status_code == 302
+    assert response.headers["Location"] == f"{live.devlms_url}/auth?client_id=c&state=s+t"

@@ -107,3 +107,20 @@ def test_garbage_assertion_is_refused(live):
     response = request_token(live, "not.a.jwt")
     assert response.status_code == 401
     assert response.json()["error"] == "invalid_client"
+
+
+def test_canvas_token_endpoint_wants_its_own_url_as_aud_exactly(live):
+    """Canvas expects aud = https://<the host asked>/login/oauth2/token, exactly
+    (lib/canvas/oauth/client_credentials_provider.rb): not the bare host its OpenID
+    configuration calls authorization_server, not the issuer's token URL."""
+    url = f"{live.devlms_sso_url}/login/oauth2/token"
+    for wrong in (
+        live.devlms_sso_url.split("://", 1)[1],  # authorization_server
+        f"{live.devlms_url}/login/oauth2/token",
+        f"{live.devlms_sso_url}/login/oauth2/token/",
+    ):
+        refused = request_token(live, tool_sign(live, assertion_claims(live, aud=wrong)), url=url)
+        assert refused.status_code == 401, wrong
+        assert url in refused.json()["error_description"]
+    response = request_token(live, tool_sign(live, assertion_claims(live, aud=url)), url=url)
+    assert response.status_code == 200, response.text

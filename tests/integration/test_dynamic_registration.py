@@ -7,14 +7,18 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
+import pytest
 import requests
 from sqlalchemy import select
 
 from app.db import get_db
-from app.devlms.models import DevCourse, DevLink, DevTool
+from app.devlms.models import DevCourse, DevLineItem, DevLink, DevTool, DevUser
+from app.devlms.platform import line_item_url
 from app.devlms.registration import activate_tool
 from app.lti import registration_links
+from app.lti.ags import Answer
 from app.lti.models import Deployment, Registration
+from tests.support.ags import ags_client, grade, score, token_cache
 from tests.support.lms import LmsUser, bridge_data, forms, submit
 from tests.support.registration import registration_token
 
@@ -121,6 +125,44 @@ def test_canvas_flavour_learns_the_deployment_at_the_first_launch(live):
             select(Deployment).where(Deployment.registration_id == registration.id)
         ).all()
         assert [d.status for d in deployments] == [Deployment.ACTIVE]
+
+
+def _graded_column(live, client_id: str) -> tuple[int, str, str]:
+    """A graded column of the new tool in the demo course, as a graded activity creates it;
+    return its id, its URL as launches give it, and Jordan Lee's ``sub``."""
+    with get_db(live.devlms).begin() as session:
+        tool = session.scalars(select(DevTool).where(DevTool.client_id == client_id)).one()
+        tool.status = "active"  # Moodle: the admin activated it
+        course = session.scalars(select(DevCourse)).one()
+        item = DevLineItem(
+            course_id=course.id, tool_id=tool.id, label="Micro-credential", score_maximum=100
+        )
+        session.add(item)
+        session.flush()
+        jordan = session.scalars(
+            select(DevUser).where(DevUser.email == "jordan.lee@example.edu")
+        ).one()
+        return item.id, line_item_url(live.devlms_url, course.id, item.id, tool), jordan.sub
+
+
+@pytest.mark.parametrize("flavour", ["moodle", "canvas"])
+def test_a_dynamically_registered_platform_takes_scores(live, flavour):
+    """After Dynamic Registration the tool gets access tokens and sends grades. Canvas names
+    its token endpoint's host as ``authorization_server``, a bare host, but its token endpoint
+    takes only its own URL as a client assertion's ``aud``; Moodle names none."""
+    response = _register(live, flavour, _link(live))
+    assert response.status_code == 200, response.text
+    registration = _registration(live, forms_value(response.text, "client-id"))
+    item_id, item_url, jordan = _graded_column(live, registration.client_id)
+
+    ags = ags_client(live, token_cache(live))
+    try:
+        outcome = ags.send_score(registration.id, item_url, score(jordan))
+    finally:
+        ags.close()
+    assert outcome.answer is Answer.DELIVERED, outcome.reason
+    cell = grade(live, item_id, jordan)
+    assert cell is not None and cell.score_given == 80
 
 
 def test_without_auto_approve_a_new_deployment_waits_for_the_operator(live):

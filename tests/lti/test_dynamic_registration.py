@@ -5,13 +5,14 @@ against the development LMS (both flavours) is in tests/integration."""
 from __future__ import annotations
 
 from datetime import timedelta
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from sqlalchemy import func, select
 
 from app.admin.models import AuditEvent
 from app.db import get_db, utcnow
-from app.lti import registration_links
+from app.lti import dynamic_registration, registration_links
 from app.lti.models import Deployment, Registration, RegistrationLink
 from tests.support.fake_platform import Answer, start_fake_platform
 
@@ -60,6 +61,90 @@ def test_register_page_explains_what_will_be_shared_and_may_be_framed_by_the_lms
     assert platform.requests == []  # nothing is contacted before the admin agrees
 
 
+def _frame_ancestors(response) -> list[str]:
+    policy = response.headers["Content-Security-Policy"]
+    directive = next(d for d in policy.split("; ") if d.startswith("frame-ancestors "))
+    return directive.split()[1:]
+
+
+SCHOOL = "https://school.instructure.example"
+
+
+def test_register_page_may_be_framed_by_the_admins_page_on_another_host(app, client, platform):
+    """Hosted Canvas: the admin's page (which frames ours) is on the school's domain, the
+    configuration URL on the issuer's host. The Referer names the page that framed us."""
+    token, _ = _issue(app)
+    response = client.get(
+        f"/lti/register/{token}",
+        query_string=_params(platform),
+        headers={"Referer": f"{SCHOOL}/accounts/1/developer_keys"},
+    )
+    assert response.status_code == 200
+    assert _frame_ancestors(response) == ["'self'", platform.base_url, SCHOOL]
+    # The admin's Register posts from our page (then the Referer is ours): the form keeps it.
+    assert f'name="lms_origin" value="{SCHOOL}"' in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("referer", [None, "", "about:blank", "javascript:alert(1)", "nonsense"])
+def test_register_page_without_a_usable_referer_is_framed_by_the_issuer_only(
+    app, client, platform, referer
+):
+    token, _ = _issue(app)
+    headers = {} if referer is None else {"Referer": referer}
+    response = client.get(f"/lti/register/{token}", query_string=_params(platform), headers=headers)
+    assert _frame_ancestors(response) == ["'self'", platform.base_url]
+    assert 'name="lms_origin" value=""' in response.get_data(as_text=True)
+
+
+def test_registration_done_page_may_be_framed_and_closed_by_the_admins_page(app, client, platform):
+    """The answer to Register shows in the same frame: the admin's page may frame it, and the
+    close message goes to it, to the issuer, and to the registration endpoint's origin (hosted
+    Canvas: the school's domain, even when no Referer came)."""
+    account = platform.base_url.replace("127.0.0.1", "localhost")
+    config = platform.good_configuration("canvas")
+    config["registration_endpoint"] = f"{account}/api/lti/registrations"
+    platform.configuration = Answer(body=config)
+    token, _ = _issue(app)
+    response = client.post(
+        f"/lti/register/{token}", data={**_params(platform), "lms_origin": SCHOOL}
+    )
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert _frame_ancestors(response) == ["'self'", platform.base_url, SCHOOL, account]
+    origins = f"{platform.base_url} {SCHOOL} {account}"
+    assert f'data-platform-origins="{origins}"' in response.get_data(as_text=True)
+
+
+def test_a_refusal_shows_in_the_admins_frame_too(app, client, platform):
+    platform.configuration = Answer(status=401, body={"error": "invalid_token"})
+    token, _ = _issue(app)
+    response = client.post(
+        f"/lti/register/{token}", data={**_params(platform), "lms_origin": SCHOOL}
+    )
+    assert response.status_code == 400
+    assert _frame_ancestors(response) == ["'self'", platform.base_url, SCHOOL]
+
+
+@pytest.mark.parametrize(
+    "posted",
+    [
+        "'none' https://a.example",
+        "https://a.example; script-src *",
+        "https://a.example *",
+        "https://*.example",
+        "https://a.example:port",
+    ],
+)
+def test_a_posted_lms_origin_that_is_not_an_origin_is_ignored(app, client, platform, posted):
+    """The value goes into the Content-Security-Policy header: nothing but an origin passes."""
+    token, _ = _issue(app)
+    response = client.post(
+        f"/lti/register/{token}", data={**_params(platform), "lms_origin": posted}
+    )
+    assert response.status_code == 200
+    assert _frame_ancestors(response) == ["'self'", platform.base_url]
+    assert "script-src 'self'; object-src" in response.headers["Content-Security-Policy"]
+
+
 def test_link_opened_outside_the_lms_says_where_to_paste_it(app, client):
     token, _ = _issue(app)
     response = client.get(f"/lti/register/{token}")
@@ -75,11 +160,15 @@ def test_successful_registration_stores_platform_deployment_and_audit(app, clien
     assert response.status_code == 200, page
     assert "Microcred is registered" in page and "fake-client-1" in page
     assert "Activate" in page  # Moodle's next step: activate the pending tool
-    assert f'data-platform-origin="{platform.base_url}"' in page
+    assert f'data-platform-origins="{platform.base_url}"' in page
 
     get, post = platform.requests
-    assert get["authorization"] == "Bearer reg-tok"  # Canvas requires it on the GET
-    assert post["authorization"] == "Bearer reg-tok" and post["path"] == "/register"
+    # The token as a bearer header (the spec, Canvas's documentation) and as a query parameter
+    # (Canvas's code reads params[:registration_token]), on both requests.
+    for sent, path in ((get, "/.well-known/openid-configuration"), (post, "/register")):
+        assert sent["authorization"] == "Bearer reg-tok"
+        assert urlsplit(sent["path"]).path == path
+        assert parse_qs(urlsplit(sent["path"]).query) == {"registration_token": ["reg-tok"]}
     document = post["body"]
     assert document["token_endpoint_auth_method"] == "private_key_jwt"
     assert document["initiate_login_uri"] == "http://127.0.0.1:5000/lti/login"
@@ -101,6 +190,7 @@ def test_successful_registration_stores_platform_deployment_and_audit(app, clien
         assert registration.name == "Northside Moodle"
         assert (registration.source, registration.platform_family) == ("dynamic", "moodle")
         assert registration.auth_login_url == f"{platform.base_url}/auth"
+        assert registration.auth_audience is None  # the token URL
         assert [(d.deployment_id, d.status) for d in registration.deployments] == [
             ("7", Deployment.ACTIVE)
         ]
@@ -188,14 +278,64 @@ def test_configuration_naming_another_issuer_is_refused(app, client, platform):
     assert _link(app, link_id).used_at is None
 
 
-def test_registration_endpoint_outside_the_issuer_is_refused(app, client, platform):
-    config = platform.good_configuration()
-    config["registration_endpoint"] = "https://elsewhere.example/register"
+def test_hosted_canvas_configuration_registers(app, client, platform):
+    """Hosted Canvas: the registration endpoint on the school's domain, the other endpoints on
+    its sso host, and authorization_server that host's bare name (not an audience: Canvas's
+    token endpoint takes only its token URL as aud). "localhost" is the platform's server
+    under another host name."""
+    other_host = platform.base_url.replace("127.0.0.1", "localhost")
+    sso = "https://sso.canvaslms.example"
+    config = platform.good_configuration("canvas") | {
+        "authorization_endpoint": f"{sso}/api/lti/authorize_redirect",
+        "token_endpoint": f"{sso}/login/oauth2/token",
+        "jwks_uri": f"{sso}/api/lti/security/jwks",
+        "registration_endpoint": f"{other_host}/api/lti/registrations",
+        "authorization_server": "sso.canvaslms.example",
+    }
     platform.configuration = Answer(body=config)
     token, _ = _issue(app)
-    response = _refused(app, client, platform, token)
-    assert response.status_code == 400
-    assert "not under the issuer" in response.get_data(as_text=True)
+    response = client.post(f"/lti/register/{token}", data=_params(platform))
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert urlsplit(platform.requests[1]["path"]).path == "/api/lti/registrations"
+    with get_db(app).begin() as session:
+        registration = session.scalars(select(Registration)).one()
+        assert registration.issuer == platform.base_url
+        assert registration.auth_login_url == f"{sso}/api/lti/authorize_redirect"
+        assert registration.auth_token_url == f"{sso}/login/oauth2/token"
+        assert registration.key_set_url == f"{sso}/api/lti/security/jwks"
+        assert registration.auth_audience is None  # the token URL
+
+
+def test_an_authorization_server_url_is_the_token_audience(app, client, platform):
+    """LTI DR §3.4.1: an authorization server named by URL is the aud of client assertions."""
+    config = platform.good_configuration()
+    config["authorization_server"] = "https://auth.lms.example/oauth2/token"
+    platform.configuration = Answer(body=config)
+    token, _ = _issue(app)
+    assert client.post(f"/lti/register/{token}", data=_params(platform)).status_code == 200
+    with get_db(app).begin() as session:
+        registration = session.scalars(select(Registration)).one()
+        assert registration.auth_audience == "https://auth.lms.example/oauth2/token"
+
+
+@pytest.mark.parametrize(
+    ("server", "allow_http", "audience"),
+    [
+        (None, False, None),
+        ("", False, None),
+        ("sso.canvaslms.com", False, None),
+        ("sso.canvaslms.com/login/oauth2/token", False, None),
+        ("https://auth.lms.example/token", False, "https://auth.lms.example/token"),
+        ("http://127.0.0.1:5001/token", True, "http://127.0.0.1:5001/token"),
+        ("http://lms.example/token", False, None),
+        ("https://user:pw@lms.example/token", False, None),
+        ("urn:lms:token", False, None),
+    ],
+)
+def test_token_audience_is_the_authorization_server_only_when_it_is_a_url(
+    server, allow_http, audience
+):
+    assert dynamic_registration.token_audience(server, allow_http=allow_http) == audience
 
 
 def test_expired_registration_token_is_explained(app, client, platform):

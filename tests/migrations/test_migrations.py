@@ -323,3 +323,65 @@ def test_0006_keeps_existing_accounts_operators_and_counts_draft_saves_from_one(
         migrate.downgrade(empty_database, "0005")
     finally:
         engine.dispose()
+
+
+def test_0013_clears_the_bare_host_audiences_dynamic_registration_stored(
+    empty_database: str,
+) -> None:
+    """A Canvas registered dynamically kept ``sso.canvaslms.com`` as its token audience (so no
+    access token); afterwards it has none (the token URL). URLs, and what operators typed, stay."""
+    from sqlalchemy import text
+
+    rows = [
+        (1, "dynamic", "sso.canvaslms.com"),
+        (2, "dynamic", "https://auth.lms.example/token"),
+        (3, "dynamic", "HTTP://127.0.0.1:5001/token"),
+        (4, "dynamic", None),
+        (5, "manual", "sso.canvaslms.com"),
+        (6, "cli", "lms-audience"),
+    ]
+    migrate.upgrade(empty_database, "0012")
+    engine = create_engine(empty_database)
+
+    def audiences() -> dict[int, str | None]:
+        with engine.connect() as connection:
+            found = connection.execute(text("SELECT id, auth_audience FROM lti_registration"))
+            return {row.id: row.auth_audience for row in found}
+
+    try:
+        with engine.begin() as connection:
+            for id_, source, audience in rows:
+                connection.execute(
+                    text(
+                        "INSERT INTO lti_registration (id, uuid, name, issuer, client_id,"
+                        " auth_login_url, auth_token_url, auth_audience, key_set_url,"
+                        " platform_family, auto_approve_deployments, is_active, source,"
+                        " frame_origins, created_at) VALUES (:id, :uuid, 'LMS', 'https://lms',"
+                        " :client, 'a', 't', :audience, 'k', 'canvas', :f, :t, :source, '[]',"
+                        " :now)"
+                    ),
+                    {
+                        "id": id_,
+                        "uuid": f"u-{id_}",
+                        "client": f"c-{id_}",
+                        "audience": audience,
+                        "source": source,
+                        "f": False,
+                        "t": True,
+                        "now": "2026-01-01 00:00:00+00:00",
+                    },
+                )
+        migrate.upgrade(empty_database, "0013")
+        expected = {
+            1: None,
+            2: "https://auth.lms.example/token",
+            3: "HTTP://127.0.0.1:5001/token",
+            4: None,
+            5: "sso.canvaslms.com",
+            6: "lms-audience",
+        }
+        assert audiences() == expected
+        migrate.downgrade(empty_database, "0012")
+        assert audiences() == expected
+    finally:
+        engine.dispose()

@@ -29,7 +29,9 @@ def registration_token(
 
 
 def registration_endpoint(live: LiveServers, flavour: str) -> str:
-    return live.devlms_url + FLAVOURS[flavour].registration_path
+    """Moodle's is under its issuer; Canvas's on the school's domain (the account host)."""
+    base = live.devlms_account_url if flavour == "canvas" else live.devlms_url
+    return base + FLAVOURS[flavour].registration_path
 
 
 def client_registration(live: LiveServers, **changes: Any) -> dict[str, Any]:

@@ -22,6 +22,8 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 # A clock a little off on either side still accepts the certificates.
 VALID_BEFORE = timedelta(hours=1)
 VALID_FOR = timedelta(days=2)
+# The loopback addresses test servers bind (the development LMS's Canvas sites on .2 and .3).
+SERVER_IPS = ("127.0.0.1", "127.0.0.2", "127.0.0.3")
 
 
 @dataclass(frozen=True)
@@ -31,7 +33,7 @@ class TlsFiles:
     ca_cert: Path
     """The test CA's certificate: trust this one (``NODE_EXTRA_CA_CERTS``, ``verify=``)."""
     cert: Path
-    """The server's certificate (for 127.0.0.1 and localhost), signed by the CA."""
+    """The server's certificate (for 127.0.0.1-3 and localhost), signed by the CA."""
     key: Path
     """The server certificate's private key (unencrypted)."""
     bundle: Path
@@ -74,7 +76,7 @@ def _trusted_already() -> str:
 
 
 def make_test_tls(directory: Path) -> TlsFiles:
-    """Create a test CA and a server certificate for 127.0.0.1 and localhost in ``directory``."""
+    """Create a test CA and a server certificate for 127.0.0.1-3 and localhost in ``directory``."""
     directory.mkdir(parents=True, exist_ok=True)
     now = datetime.now(UTC)
     not_before, not_after = now - VALID_BEFORE, now + VALID_FOR
@@ -136,7 +138,10 @@ def make_test_tls(directory: Path) -> TlsFiles:
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
         .add_extension(
             x509.SubjectAlternativeName(
-                [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]
+                [
+                    *(x509.IPAddress(ipaddress.ip_address(ip)) for ip in SERVER_IPS),
+                    x509.DNSName("localhost"),
+                ]
             ),
             critical=False,
         )

@@ -51,10 +51,11 @@ def assertion_claims(live: LiveServers, **changes: Any) -> dict[str, Any]:
 
 
 def request_token(
-    live: LiveServers, assertion: str, scopes: list[str] | None = None
+    live: LiveServers, assertion: str, scopes: list[str] | None = None, url: str | None = None
 ) -> requests.Response:
+    """POST a client-credentials grant to ``url`` (the development LMS's ``/token``)."""
     return requests.post(
-        f"{live.devlms_url}/token",
+        url or f"{live.devlms_url}/token",
         data={
             "grant_type": "client_credentials",
             "client_assertion_type": CLIENT_ASSERTION_TYPE,

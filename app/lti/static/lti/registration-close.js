@@ -1,18 +1,16 @@
 // Dynamic Registration's last step: tell the LMS window that framed (or opened) this page to
-// close it (LTI DR: {subject: "org.imsglobal.lti.close"}), posted to the platform's origin.
+// close it (LTI DR: {subject: "org.imsglobal.lti.close"}), posted to the platform's origins: the
+// issuer's, the admin's page's and the registration endpoint's (hosted Canvas: the school's
+// domain, not the issuer's host).
 (function () {
   "use strict";
   var done = document.getElementById("registration-done");
   var button = document.getElementById("finish");
   var status = document.getElementById("finish-status");
   if (!done || !button) { return; }
-  var origins = [done.getAttribute("data-platform-origin")];
-  try {
-    // The page that framed us may live on another host than the issuer (a school's Canvas
-    // domain); the referrer names it. The message carries no secret.
-    var referrer = document.referrer && new URL(document.referrer).origin;
-    if (referrer && origins.indexOf(referrer) < 0) { origins.push(referrer); }
-  } catch (e) { /* no usable referrer */ }
+  // The message carries no secret. The referrer of this page is our own consent page, so the
+  // admin's page's origin comes from the server (the consent page's Referer, kept in its form).
+  var origins = (done.getAttribute("data-platform-origins") || "").split(" ").filter(Boolean);
   button.addEventListener("click", function () {
     var targets = [window.parent !== window ? window.parent : null, window.opener];
     var sent = false;
