@@ -18,10 +18,17 @@ from flask import (
     session,
     url_for,
 )
-from itsdangerous import BadSignature, URLSafeSerializer
 
 from app.db import db_session
-from app.devlms import deep_linking, faults, gradebook, placements, platform, registration
+from app.devlms import (
+    deep_linking,
+    faults,
+    gradebook,
+    launches,
+    placements,
+    platform,
+    registration,
+)
 from app.devlms.models import DevCourse, DevLineItem, DevLink, DevTool, DevUser
 from app.devlms.platform import (
     SCOPE_LINEITEM,
@@ -54,10 +61,6 @@ def http() -> requests.Session:
         client.headers["User-Agent"] = "Microcred-devlms/0.1"
         current_app.extensions["devlms_http"] = client
     return client
-
-
-def message_hints() -> URLSafeSerializer:
-    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="devlms-message-hint")
 
 
 def current_user() -> DevUser | None:
@@ -105,17 +108,26 @@ def jwks() -> Response:
 
 @bp.route("/auth", methods=["GET", "POST"])
 def auth() -> str:
-    """The OIDC authorization endpoint: check the request, sign an id_token, form-post it."""
+    """The OIDC authorization endpoint: check the request, take the launch its message hint
+    names (once: ``launches``), sign an id_token, form-post it."""
     params = {k: v for k, v in (request.form if request.method == "POST" else request.args).items()}
     s = db_session()
     checked = platform.check_auth_request(s, params, current_user())
     try:
-        hint = message_hints().loads(checked.message_hint or "")
-    except BadSignature as exc:
-        raise PlatformError(
-            400, "invalid_request", "lti_message_hint is not one this LMS issued."
-        ) from exc
+        prepared = launches.take(
+            s, checked.tool, checked.user, checked.message_hint, current_app.config["SECRET_KEY"]
+        )
+    except launches.LaunchNoLongerValid as refused:
+        # Canvas answers the tool, not the person: the OIDC error goes to the redirect URI.
+        fields = {"error": refused.error, "error_description": refused.description}
+        return render_template(
+            "devlms/form_post.html",
+            action=checked.redirect_uri,
+            fields={**fields, "state": checked.state},
+        )
+    hint, target = prepared.request, prepared.target_link_uri
     base = settings().devlms_url
+    placement_claim: str | None = hint.get("placement")
     if hint.get("link"):
         link = s.get(DevLink, hint["link"])
         if link is None or link.tool_id != checked.tool.id:
@@ -125,7 +137,7 @@ def auth() -> str:
         course = s.get(DevCourse, link.course_id)
         assert course is not None
         roles = platform.course_roles(s, course, checked.user)
-        claims = platform.resource_link_claims(base, checked, link, course, roles)
+        claims = platform.resource_link_claims(base, checked, link, course, roles, target)
     elif hint.get("course_navigation"):
         course = _hinted_course(hint["course_navigation"])
         if not placements.has_course_navigation(checked.tool):
@@ -133,7 +145,8 @@ def auth() -> str:
                 404, "invalid_request", "This tool is no longer in the course menu."
             )
         roles = platform.course_roles(s, course, checked.user)
-        claims = platform.course_navigation_claims(base, checked, course, roles)
+        claims = platform.course_navigation_claims(base, checked, course, roles, target)
+        placement_claim = "course_navigation"
     else:
         course = _hinted_course(hint.get("deep_link"))
         placement = placements.find_placement(checked.tool, hint.get("placement"))
@@ -152,11 +165,16 @@ def auth() -> str:
             placement.code,
         )
         roles = platform.course_roles(s, course, checked.user)
-        claims = platform.deep_linking_claims(base, checked, course, data, placement, roles)
+        claims = platform.deep_linking_claims(base, checked, course, data, placement, roles, target)
     if not roles:
         raise PlatformError(403, "access_denied", "You are not enrolled in this course.")
+    canvas = checked.tool.flavour in placements.CANVAS_FLAVOURS
+    if canvas:
+        # Canvas names the placement a launch came from (null for a module item or an
+        # assignment: lib/lti/messages/jwt_message.rb).
+        claims[platform.CANVAS_PLACEMENT] = placement_claim
     fields = {"id_token": platform.sign(s, claims), "state": checked.state}
-    if checked.tool.flavour in placements.CANVAS_FLAVOURS:
+    if canvas:
         fields["lti_storage_target"] = "_parent"  # Canvas repeats it on the launch
     return render_template("devlms/form_post.html", action=checked.redirect_uri, fields=fields)
 

@@ -118,11 +118,10 @@ class LmsUser:
         )
         return self.complete(self.initiation(path))
 
-    def authorization(self, path: str) -> Form:
-        """Return the form the LMS would post to the tool (``id_token``, ``state``) for the launch
-        that ``path`` starts, without the tool: this browser answers the login initiation itself
-        with a made-up state and nonce, so the LMS's claims can be read on their own."""
-        initiation = self.initiation(path)
+    def authorize(self, initiation: Form, *, state: str | None = None) -> requests.Response:
+        """Answer a login initiation as a tool would, without the tool: send the LMS's
+        authorization endpoint every parameter it requires, with a made-up state and nonce and
+        the initiation's message hint; return the LMS's answer."""
         client_id = initiation.fields["client_id"]
         with get_db(self.live.devlms).begin() as session:
             tool = session.scalars(select(DevTool).where(DevTool.client_id == client_id)).one()
@@ -134,12 +133,18 @@ class LmsUser:
             "prompt": "none",
             "client_id": client_id,
             "redirect_uri": redirect_uri,
-            "state": uuid.uuid4().hex,
+            "state": state or uuid.uuid4().hex,
             "nonce": uuid.uuid4().hex,
             "login_hint": initiation.fields["login_hint"],
             "lti_message_hint": initiation.fields["lti_message_hint"],
         }
-        page = self.http.get(f"{self.live.devlms_url}/auth", params=params, timeout=30)
+        return self.http.get(f"{self.live.devlms_url}/auth", params=params, timeout=30)
+
+    def authorization(self, path: str) -> Form:
+        """Return the form the LMS would post to the tool (``id_token``, ``state``) for the launch
+        that ``path`` starts, without the tool (``authorize``), so the LMS's claims can be read
+        on their own."""
+        page = self.authorize(self.initiation(path))
         assert page.status_code == 200, page.text
         return forms(page.text)[0]
 
