@@ -20,11 +20,18 @@ from flask import (
     session,
     url_for,
 )
-from itsdangerous import BadSignature, URLSafeSerializer
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from app.db import db_session
-from app.devlms import deep_linking, faults, gradebook, placements, platform, registration
+from app.devlms import (
+    deep_linking,
+    faults,
+    gradebook,
+    launches,
+    placements,
+    platform,
+    registration,
+)
 from app.devlms.models import DevCourse, DevLineItem, DevLink, DevTool, DevUser
 from app.devlms.platform import (
     SCOPE_LINEITEM,
@@ -62,10 +69,6 @@ def http() -> requests.Session:
         client.headers["User-Agent"] = "Microcred-devlms/0.1"
         current_app.extensions["devlms_http"] = client
     return client
-
-
-def message_hints() -> URLSafeSerializer:
-    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="devlms-message-hint")
 
 
 def current_user() -> DevUser | None:
@@ -126,11 +129,12 @@ def authorize_redirect() -> WerkzeugResponse:
 
 @bp.route("/auth", methods=["GET", "POST"])
 def auth() -> Any:
-    """The OIDC authorization endpoint: check the request, sign an id_token, form-post it.
+    """The OIDC authorization endpoint: check the request, take the launch its message hint
+    names (once: ``launches``), sign an id_token, form-post it.
 
-    Canvas's endpoint is on its sso host, which redirects to the school's own host where the
-    person is signed in (``authorize_redirect``): a Canvas launch started from a course page on
-    another host than this request's is finished on that host, as the hint says."""
+    A Canvas launch started from a course page on another host than this request's (the
+    school's own) is finished on that host, where the person is signed in, as Canvas's sso
+    host sends the browser on to the school's (``authorize_redirect``)."""
     params = {k: v for k, v in (request.form if request.method == "POST" else request.args).items()}
     elsewhere = _course_page_site(params.get("lti_message_hint", ""))
     if elsewhere is not None:
@@ -138,12 +142,20 @@ def auth() -> Any:
     s = db_session()
     checked = platform.check_auth_request(s, params, current_user())
     try:
-        hint = message_hints().loads(checked.message_hint or "")
-    except BadSignature as exc:
-        raise PlatformError(
-            400, "invalid_request", "lti_message_hint is not one this LMS issued."
-        ) from exc
+        prepared = launches.take(
+            s, checked.tool, checked.user, checked.message_hint, current_app.config["SECRET_KEY"]
+        )
+    except launches.LaunchNoLongerValid as refused:
+        # Canvas answers the tool, not the person: the OIDC error goes to the redirect URI.
+        fields = {"error": refused.error, "error_description": refused.description}
+        return render_template(
+            "devlms/form_post.html",
+            action=checked.redirect_uri,
+            fields={**fields, "state": checked.state},
+        )
+    hint, target = prepared.request, prepared.target_link_uri
     base = settings().devlms_url
+    placement_claim: str | None = hint.get("placement")
     if hint.get("link"):
         link = s.get(DevLink, hint["link"])
         if link is None or link.tool_id != checked.tool.id:
@@ -153,7 +165,7 @@ def auth() -> Any:
         course = s.get(DevCourse, link.course_id)
         assert course is not None
         roles = platform.course_roles(s, course, checked.user)
-        claims = platform.resource_link_claims(base, checked, link, course, roles)
+        claims = platform.resource_link_claims(base, checked, link, course, roles, target)
     elif hint.get("course_navigation"):
         course = _hinted_course(hint["course_navigation"])
         if not placements.has_course_navigation(checked.tool):
@@ -161,7 +173,8 @@ def auth() -> Any:
                 404, "invalid_request", "This tool is no longer in the course menu."
             )
         roles = platform.course_roles(s, course, checked.user)
-        claims = platform.course_navigation_claims(base, checked, course, roles)
+        claims = platform.course_navigation_claims(base, checked, course, roles, target)
+        placement_claim = "course_navigation"
     else:
         course = _hinted_course(hint.get("deep_link"))
         placement = placements.find_placement(checked.tool, hint.get("placement"))
@@ -180,14 +193,19 @@ def auth() -> Any:
             placement.code,
         )
         roles = platform.course_roles(s, course, checked.user)
-        claims = platform.deep_linking_claims(base, checked, course, data, placement, roles)
+        claims = platform.deep_linking_claims(base, checked, course, data, placement, roles, target)
     if not roles:
         raise PlatformError(403, "access_denied", "You are not enrolled in this course.")
+    canvas = checked.tool.flavour in placements.CANVAS_FLAVOURS
     site = hint.get("site")
-    if isinstance(site, str) and checked.tool.flavour in placements.CANVAS_FLAVOURS:
-        # Canvas's return URL is on the course page's host (the school's), not the issuer's.
-        presentation = "https://purl.imsglobal.org/spec/lti/claim/launch_presentation"
-        claims[presentation]["return_url"] = f"{site}/courses/{course.id}"
+    if canvas:
+        # Canvas names the placement a launch came from (null for a module item or an
+        # assignment: lib/lti/messages/jwt_message.rb).
+        claims[platform.CANVAS_PLACEMENT] = placement_claim
+        if isinstance(site, str):
+            # Canvas's return URL is on the course page's host (the school's), not the issuer's.
+            presentation = "https://purl.imsglobal.org/spec/lti/claim/launch_presentation"
+            claims[presentation]["return_url"] = f"{site}/courses/{course.id}"
     fields = {"id_token": platform.sign(s, claims), "state": checked.state}
     if checked.tool.flavour == "canvas":
         fields["lti_storage_target"] = placements.STORAGE_FRAME  # repeated on the launch
@@ -196,13 +214,12 @@ def auth() -> Any:
 
 def _course_page_site(message_hint: str) -> str | None:
     """The host a Canvas launch's course page is on, when it is not this request's."""
-    try:
-        site = message_hints().loads(message_hint).get("site")
-    except BadSignature:
+    site = launches.course_page_site(
+        db_session(), message_hint, current_app.config["SECRET_KEY"]
+    )
+    if site is None or site == request.host_url.rstrip("/"):
         return None
-    if not isinstance(site, str) or site == request.host_url.rstrip("/"):
-        return None
-    return site if site.startswith(("http://", "https://")) else None
+    return site
 
 
 @bp.get(f"/{placements.STORAGE_FRAME}")

@@ -12,12 +12,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.devlms.models import DevCourse, DevEnrolment, DevLineItem, DevLink, DevTool
-from app.devlms.placements import has_course_navigation
+from app.devlms.placements import CANVAS_FLAVOURS, has_course_navigation
 
 COPY_SUFFIX = " (copy)"
 COPY_ROLES = frozenset({"Instructor"})
@@ -43,6 +44,26 @@ def course_menu_tools(session: Session, role: str) -> list[DevTool]:
     """Return the tools with an item in the course menu (Canvas's course_navigation) that
     someone in ``role`` sees."""
     return [tool for tool in active_tools(session) if has_course_navigation(tool, role)]
+
+
+def canvas_tool_for_url(session: Session, url: str, client_id: str | None) -> DevTool | None:
+    """Return the active Canvas-flavoured tool whose launch URLs share ``url``'s origin, the
+    one with ``client_id`` first (as Canvas's ``Lti::ToolFinder.from_url`` prefers it)."""
+    wanted = _origin(url)
+    found = [
+        tool
+        for tool in active_tools(session)
+        if tool.flavour in CANVAS_FLAVOURS
+        and wanted
+        and wanted in {_origin(tool.target_link_uri), _origin(tool.course_navigation_uri or "")}
+    ]
+    found.sort(key=lambda tool: tool.client_id != client_id)
+    return found[0] if found else None
+
+
+def _origin(url: str) -> str | None:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else None
 
 
 def may_copy(role: str) -> bool:

@@ -141,6 +141,29 @@ class DevLink(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class DevLaunch(Base):
+    """A launch the LMS prepared at login initiation, handed out once at authorization.
+
+    Moodle keeps it in the person's session under the ``launchid`` of its message hint and
+    deletes it the first time ``mod/lti/auth.php`` reads it; Canvas caches the launch under the
+    verifier in its hint and ``fetch_and_delete_launch``es it at authorize. Either way a message
+    hint is single use: a second authorization request with it is refused."""
+
+    __tablename__ = "devlms_launch"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    launch_id: Mapped[str] = mapped_column(String(64), unique=True)
+    """What the message hint names: Moodle's ``launchid``, Canvas's verifier."""
+    tool_id: Mapped[int] = mapped_column(ForeignKey("devlms_tool.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("devlms_user.id", ondelete="CASCADE"))
+    request: Mapped[dict[str, Any]] = mapped_column(JSON)
+    """What to launch: ``{"link": id}``, ``{"course_navigation": course id}`` or
+    ``{"deep_link": course id, "placement": code}``."""
+    target_link_uri: Mapped[str] = mapped_column(String(1024))
+    """The target the login initiation named; the id_token carries the same."""
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class DevGrade(Base):
     """The gradebook cell: what the last accepted score left for one learner and line item."""
 

@@ -69,6 +69,7 @@ SCOPE_NRPS = "https://purl.imsglobal.org/spec/lti-nrps/scope/contextmembership.r
 ALL_SCOPES = [SCOPE_LINEITEM, SCOPE_LINEITEM_READONLY, SCOPE_RESULT, SCOPE_SCORE, SCOPE_NRPS]
 TOOL_CONFIGURATION = "https://purl.imsglobal.org/spec/lti-tool-configuration"
 CANVAS_PRIVACY_LEVEL = "https://canvas.instructure.com/lti/privacy_level"
+CANVAS_PLACEMENT = "https://www.instructure.com/placement"
 NAME_CLAIMS = frozenset({"name", "given_name", "family_name"})
 IDENTITY = NAME_CLAIMS | {"email"}
 
@@ -344,14 +345,17 @@ def _ags_claim(
 
 
 def resource_link_claims(
-    base_url: str, auth: AuthRequest, link: DevLink, course: DevCourse, roles: list[str]
+    base_url: str,
+    auth: AuthRequest,
+    link: DevLink,
+    course: DevCourse,
+    roles: list[str],
+    target_link_uri: str,
 ) -> dict[str, Any]:
     """Return the id_token claims of an LtiResourceLinkRequest for ``link``, by a person with
-    ``roles`` (``course_roles``) in its course."""
+    ``roles`` (``course_roles``) in its course, to the target its login initiation named."""
     tool = auth.tool
-    claims = _base_claims(
-        base_url, auth, course, "LtiResourceLinkRequest", link.url or tool.target_link_uri, roles
-    )
+    claims = _base_claims(base_url, auth, course, "LtiResourceLinkRequest", target_link_uri, roles)
     lti = "https://purl.imsglobal.org/spec/lti/claim/"
     claims[lti + "resource_link"] = {
         "id": link.resource_link_id,
@@ -370,25 +374,19 @@ def deep_linking_claims(
     data: str,
     placement: DeepLinkingPlacement,
     roles: list[str],
+    target_link_uri: str,
 ) -> dict[str, Any]:
     """Return the id_token claims of an LtiDeepLinkingRequest from ``course``'s add screen
     ``placement`` (its ``deep_linking_settings`` are the ones that LMS screen sends)."""
     tool = auth.tool
-    claims = _base_claims(
-        base_url,
-        auth,
-        course,
-        "LtiDeepLinkingRequest",
-        tool.deep_link_uri or tool.target_link_uri,
-        roles,
-    )
+    claims = _base_claims(base_url, auth, course, "LtiDeepLinkingRequest", target_link_uri, roles)
     claims[DL_SETTINGS] = placement.settings(f"{base_url}/deep_linking/return", data, tool)
     claims[AGS_CLAIM] = _ags_claim(base_url, course, tool, None)
     return claims
 
 
 def course_navigation_claims(
-    base_url: str, auth: AuthRequest, course: DevCourse, roles: list[str]
+    base_url: str, auth: AuthRequest, course: DevCourse, roles: list[str], target_link_uri: str
 ) -> dict[str, Any]:
     """Return the id_token claims of the LtiResourceLinkRequest from ``course``'s menu item.
 
@@ -396,10 +394,10 @@ def course_navigation_claims(
     instructure/canvas-lms ``lib/lti/messages/resource_link_request.rb``), the resource link id
     is the course's opaque id (the context id) and its title is the course's name: one stable
     link per course, which changes when the course is copied. The target is the placement's
-    ``target_link_uri`` (``JwtMessage#add_security_claims!``)."""
+    ``target_link_uri`` (``JwtMessage#add_security_claims!``), or the URL a full-window launch
+    asked for."""
     tool = auth.tool
-    target = tool.course_navigation_uri or tool.target_link_uri
-    claims = _base_claims(base_url, auth, course, "LtiResourceLinkRequest", target, roles)
+    claims = _base_claims(base_url, auth, course, "LtiResourceLinkRequest", target_link_uri, roles)
     lti = "https://purl.imsglobal.org/spec/lti/claim/"
     claims[lti + "resource_link"] = {"id": course.context_id, "title": course.title}
     claims[lti + "custom"] = course_navigation_custom(tool)

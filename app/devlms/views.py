@@ -8,13 +8,22 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Blueprint, abort, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from app.db import db_session
-from app.devlms import courses, faults, gradebook, placements, platform, registration
-from app.devlms.api import current_user, message_hints, settings
+from app.devlms import courses, faults, gradebook, launches, placements, platform, registration
+from app.devlms.api import current_user, settings
 from app.devlms.models import (
     DevCourse,
     DevEnrolment,
@@ -124,6 +133,10 @@ def course(course_id: int) -> str:
         platform_storage=framed is not None and framed.flavour == "canvas",
         storage_frame_url=f"{settings().devlms_url}/{placements.STORAGE_FRAME}?"
         + urlencode({"parent_origin": request.host_url.rstrip("/")}),
+        # Canvas's web pages answer requestFullWindowLaunch; its mobile apps answer no
+        # postMessage (doc/api/lti_window_post_message.md).
+        full_window_launch=framed is not None and framed.flavour == "canvas",
+        moodle_frame=framed is not None and framed.flavour == "moodle",
     )
 
 
@@ -138,6 +151,47 @@ def launch_link(link_id: int) -> str:
     tool = s.get(DevTool, link.tool_id)
     assert tool is not None
     return _initiate(tool, user, {"link": link.id}, link.url or tool.target_link_uri)
+
+
+@bp.get("/mod/lti/launch.php")
+def moodle_launch_page() -> str:
+    """Moodle's launch page of an activity (``id`` = its course module, the ``cmid`` of
+    Moodle's message hint): the course page frames it, and opened in a window of its own it
+    starts a fresh launch there, first-party (moodle/moodle ``mod/lti/launch.php``)."""
+    link = db_session().get(DevLink, request.args.get("id", type=int))
+    tool = db_session().get(DevTool, link.tool_id) if link is not None else None
+    if link is None or tool is None or tool.flavour != "moodle":
+        abort(_refused(404, "There is no Moodle activity with this id (Moodle's launch page)."))
+    return launch_link(link.id)
+
+
+@bp.get("/courses/<int:course_id>/external_tools/retrieve")
+def canvas_retrieve(course_id: int) -> str:
+    """Canvas's full-window launch of a tool (what ``requestFullWindowLaunch`` opens): the
+    resource link named by ``resource_link_id`` launched again, or, for the course menu item,
+    the ``url`` asked for; a fresh login initiation in this window (instructure/canvas-lms
+    ``ExternalToolsController#retrieve``, ``find_tool_and_url``)."""
+    course, user, _role = _course_for_user(course_id)
+    s = db_session()
+    url = request.args.get("url", "")
+    rlid = request.args.get("resource_link_id")
+    link = (
+        s.scalars(
+            select(DevLink).where(DevLink.resource_link_id == rlid, DevLink.course_id == course.id)
+        ).first()
+        if rlid
+        else None
+    )
+    if link is not None:
+        tool = s.get(DevTool, link.tool_id)
+        if tool is not None and tool.flavour in CANVAS_FLAVOURS:
+            # Canvas launches the resource link's own URL; the asked-for one when it has none.
+            return _initiate(tool, user, {"link": link.id}, link.url or url)
+    elif request.args.get("placement") == "course_navigation":
+        tool = courses.canvas_tool_for_url(s, url, request.args.get("client_id"))
+        if tool is not None and placements.has_course_navigation(tool):
+            return _initiate(tool, user, {"course_navigation": course.id}, url)
+    abort(_refused(404, "Couldn't find valid settings for this link"))
 
 
 @bp.get("/launch/deep-link/<int:course_id>/<int:tool_id>", defaults={"placement": None})
@@ -219,12 +273,20 @@ def _refused(status: int, message: str) -> Response:
     return Response(render_template("devlms/refused.html", message=message), status=status)
 
 
-def _initiate(tool: DevTool, user: DevUser, hint: dict[str, Any], target_link_uri: str) -> str:
+def _initiate(tool: DevTool, user: DevUser, what: dict[str, Any], target_link_uri: str) -> str:
+    """The login initiation form of a launch of ``what``, prepared for its one authorization."""
+    if tool.flavour in CANVAS_FLAVOURS:
+        # The course page may be on the school's own host, not the issuer's or the
+        # authorization endpoint's: the authorization is finished there (see api.auth).
+        what = {**what, "site": request.host_url.rstrip("/")}
+    hint = launches.prepare(
+        db_session(), tool, user, what, target_link_uri, current_app.config["SECRET_KEY"]
+    )
     params = {
         "iss": settings().devlms_url,
         "login_hint": user.sub,
         "target_link_uri": target_link_uri,
-        "lti_message_hint": "",
+        "lti_message_hint": hint,
         "client_id": tool.client_id,
         "lti_deployment_id": tool.deployment_id,
     }
@@ -239,10 +301,6 @@ def _initiate(tool: DevTool, user: DevUser, hint: dict[str, Any], target_link_ur
         )
         if tool.flavour == "canvas":
             params["lti_storage_target"] = STORAGE_FRAME
-        # The course page may be on the school's own host, not the issuer's or the
-        # authorization endpoint's: the authorization is finished there (see api.auth).
-        hint = {**hint, "site": request.host_url.rstrip("/")}
-    params["lti_message_hint"] = message_hints().dumps(hint)
     return render_template("devlms/form_post.html", action=tool.initiate_login_uri, fields=params)
 
 

@@ -5,15 +5,18 @@ state cookie set at login often does not come back with the launch. The launch t
 *pending launch* (two minutes, single use), for the browser to show the one-time proof the login
 page stored in it: from the LMS's platform storage (``lti.get_data``) when the LMS offers one,
 else from the frame's own session storage. A matching proof finishes the launch; none means the
-browser keeps nothing for the tool inside the frame, and the person is offered the launch in a
-new window, where it works (LTI-CHECKLIST C).
+browser keeps nothing for the tool inside the frame, and the person is offered a new window
+(LTI-CHECKLIST C). The launch cannot be replayed there: Moodle's and Canvas's message hints are
+single use. The LMS family's plugin says how a new window starts a fresh launch at the LMS
+(``Platform.fresh_launch``), worked out from the validated launch when it is held: where to
+send the person, never who they are (the unproven launch opens no session).
 """
 
 from __future__ import annotations
 
 import hmac
 import secrets
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -22,6 +25,7 @@ from app.errors import AppError
 from app.lti.launch import Launch, to_launch
 from app.lti.login import proof_digest
 from app.lti.models import Registration
+from app.lti.platforms import FreshLaunch, plugin
 from app.lti.state import StateStore
 from app.lti.validation import ValidatedLaunch
 
@@ -37,13 +41,13 @@ class BrowserNotProven(AppError):
     code = "browser_not_proven"
     title = "Microcred needs its own window"
 
-    def __init__(self, login_params: dict[str, str]) -> None:
+    def __init__(self, fresh_launch: FreshLaunch) -> None:
         super().__init__(
             "Your browser does not let Microcred keep anything while it is shown inside the "
             "course page, so this launch cannot be completed here.",
-            hint="Open Microcred in a new window: it signs you in the same way.",
+            hint="Open the activity again in a window of its own, as this page says.",
         )
-        self.login_params = login_params
+        self.fresh_launch = fresh_launch
 
 
 @dataclass(frozen=True)
@@ -59,14 +63,17 @@ class Pending:
 def hold(store: StateStore, validated: ValidatedLaunch, state: str) -> Pending:
     """Keep a validated launch until the browser shows its proof."""
     pending_id = secrets.token_urlsafe(24)
-    login = validated.login
+    login, launch = validated.login, validated.launch
+    fresh = plugin(launch.platform_family).fresh_launch(
+        launch.issuer, login.get("message_hint"), validated.claims
+    )
     store.put(
         PENDING_PREFIX + pending_id,
         {
-            "launch_id": validated.launch.launch_id,
-            "registration_id": validated.launch.registration_id,
+            "launch_id": launch.launch_id,
+            "registration_id": launch.registration_id,
             "proof": login.get("proof"),
-            "params": login.get("params") or {},
+            "fresh_launch": asdict(fresh),
         },
         PENDING_TTL_SECONDS,
     )
@@ -92,7 +99,8 @@ def confirm(
         )
     expected = record.get("proof") or ""
     if not proof or not hmac.compare_digest(proof_digest(proof), expected):
-        raise BrowserNotProven(dict(record.get("params") or {}))
+        # (a launch held by an older release has no recipe: back to the course, then)
+        raise BrowserNotProven(FreshLaunch(**(record.get("fresh_launch") or {"lms": "your LMS"})))
     data = store.get(record["launch_id"])
     registration = session.get(Registration, record["registration_id"])
     if data is None or registration is None:

@@ -4,10 +4,10 @@ pylti1p3 builds the redirect to the platform's authorization endpoint (every par
 requires, ``lti_message_hint`` echoed unaltered) and its short-lived state cookie
 (``SameSite=None; Secure; Partitioned`` over HTTPS). We keep a server-side record of the login
 keyed by its state — the nonce, the registration, the login's ``target_link_uri``, the digest of
-a one-time browser proof, and the parameters a new-window retry needs — and answer with the
-launch bridge page, which stores the proof in the browser (its own session storage, and the
-LMS's platform storage when offered) before going on to the LMS (LTI-CHECKLIST A9, A10, A14,
-B, C).
+a one-time browser proof, and the LMS's ``lti_message_hint`` (Moodle's names the activity that a
+new window opens again) — and answer with the launch bridge page, which stores the proof in the
+browser (its own session storage, and the LMS's platform storage when offered) before going on
+to the LMS (LTI-CHECKLIST A9, A10, A14, B, C).
 """
 
 from __future__ import annotations
@@ -30,18 +30,6 @@ from app.lti.tool_config import DatabaseToolConf
 
 STATE_TTL_SECONDS = 600
 STATE_PREFIX = "login-state:"
-# What a new-window retry sends again (Canvas also sends ``deployment_id`` and region hints).
-LOGIN_PARAMETERS = (
-    "iss",
-    "login_hint",
-    "target_link_uri",
-    "lti_message_hint",
-    "client_id",
-    "lti_deployment_id",
-    "deployment_id",
-    "canvas_region",
-    "canvas_environment",
-)
 
 
 def is_own_url(url: str, base_url: str) -> bool:
@@ -130,7 +118,7 @@ def login(
             "proof": proof_digest(proof),
             "storage_target": storage_target,
             "storage_origin": storage_origin,
-            "params": {k: v for k in LOGIN_PARAMETERS if (v := request.get_param(k))},
+            "message_hint": request.get_param("lti_message_hint") or None,
         },
         STATE_TTL_SECONDS,
     )

@@ -6,6 +6,8 @@ quirk says why, with where it is documented.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -44,6 +46,26 @@ INSTRUCTURE_PAGES = "https://*.instructure.com"
 
 RESOURCE_LINK = "LtiResourceLinkRequest"
 DEEP_LINKING = "LtiDeepLinkingRequest"
+CLAIM = "https://purl.imsglobal.org/spec/lti/claim/"
+CANVAS_PLACEMENT = "https://www.instructure.com/placement"
+
+
+@dataclass(frozen=True)
+class FreshLaunch:
+    """How a person starts a launch again in a window of its own.
+
+    The launch cannot simply be replayed there: Moodle's and Canvas's message hints are single
+    use (the LMS deletes what a hint names the first time its authorization endpoint reads
+    it), so the LMS itself must start a new launch, top-level. ``url``: a page of the LMS that
+    does so when opened; ``message``: a postMessage asking the page that frames the tool to do
+    so; neither: the person goes back to the course (``return_url``) and is told honestly what
+    else helps."""
+
+    lms: str
+    """The LMS as the person knows it ("Moodle", "Canvas", "your LMS")."""
+    url: str | None = None
+    message: dict[str, Any] | None = None
+    return_url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -83,6 +105,8 @@ class Platform:
 
     family = "generic"
     label = "Other LTI 1.3 platform"
+    lms_in_words = "your LMS"
+    """How the pages name this LMS to a person."""
 
     def registration_messages(self, urls: ToolUrls) -> list[dict[str, Any]]:
         """The messages (launch types) the tool asks the platform to send it."""
@@ -126,10 +150,24 @@ class Platform:
             "service (the scope contextmembership.readonly) in its tool settings."
         )
 
+    def fresh_launch(
+        self, issuer: str, message_hint: str | None, claims: Mapping[str, Any]
+    ) -> FreshLaunch:
+        """How to start this launch again in a new window, from its login's ``message_hint``
+        and the launch's claims (LTI-CHECKLIST C). The specification gives a tool no way to
+        ask an LMS for a new launch: back to the course it came from."""
+        return FreshLaunch(lms=self.lms_in_words, return_url=_return_url(claims))
+
+
+def _return_url(claims: Mapping[str, Any]) -> str | None:
+    presentation = claims.get(CLAIM + "launch_presentation")
+    url = presentation.get("return_url") if isinstance(presentation, Mapping) else None
+    return url if isinstance(url, str) and url.startswith(("https://", "http://")) else None
+
 
 class Moodle(Platform):
     family = "moodle"
-    label = "Moodle"
+    label = lms_in_words = "Moodle"
 
     def after_registration(self) -> str:
         # A tool created by Dynamic Registration stays Pending until an admin activates it
@@ -139,6 +177,21 @@ class Moodle(Platform):
             "In Moodle, go to Site administration → Plugins → Activity modules → External tool "
             "→ Manage tools, find Microcred under “Tools pending”, and click Activate. Then "
             "open its settings (the cog) and set “Accept grades from the tool” to Always."
+        )
+
+    def fresh_launch(
+        self, issuer: str, message_hint: str | None, claims: Mapping[str, Any]
+    ) -> FreshLaunch:
+        # Moodle's hint is {"cmid":5,"launchid":"ltilaunch5_…"} (mod/lti/locallib.php,
+        # lti_build_login_request), and auth.php deletes the session entry behind launchid the
+        # first time it reads it. The activity's launch page, mod/lti/launch.php?id=<cmid> under
+        # the site's wwwroot (Moodle's issuer), opened top-level posts a new login initiation
+        # first-party. Deep Linking (no cmid) starts from the activity form instead.
+        cmid = _moodle_cmid(message_hint)
+        return FreshLaunch(
+            lms=self.lms_in_words,
+            url=f"{issuer.rstrip('/')}/mod/lti/launch.php?id={cmid}" if cmid else None,
+            return_url=_return_url(claims),
         )
 
     def roster_not_granted(self) -> str:
@@ -155,7 +208,7 @@ class Moodle(Platform):
 
 class Canvas(Platform):
     family = "canvas"
-    label = "Canvas"
+    label = lms_in_words = "Canvas"
 
     def registration_messages(self, urls: ToolUrls) -> list[dict[str, Any]]:
         # Canvas declares placements per message (doc/api/registration.md): the course menu
@@ -213,6 +266,30 @@ class Canvas(Platform):
         # domains are learned from signed launches or set by an operator.
         return (INSTRUCTURE_PAGES,) if issuer in HOSTED_CANVAS_ISSUERS else ()
 
+    def fresh_launch(
+        self, issuer: str, message_hint: str | None, claims: Mapping[str, Any]
+    ) -> FreshLaunch:
+        # Canvas deletes the launch behind its hint at authorize (fetch_and_delete_launch). Its
+        # web pages answer requestFullWindowLaunch (doc/api/lti_window_post_message.md;
+        # ui/shared/lti/jquery/subjects/requestFullWindowLaunch.ts) by opening the course's
+        # external_tools/retrieve, which launches the resource link again; its mobile apps
+        # answer no postMessage, hence the return URL as well.
+        data: dict[str, Any] = {"url": claims.get(CLAIM + "target_link_uri")}
+        placement = claims.get(CANVAS_PLACEMENT)
+        if isinstance(placement, str) and placement:
+            data["placement"] = placement
+        link = claims.get(CLAIM + "resource_link")
+        if isinstance(link, Mapping) and isinstance(link.get("id"), str):
+            data["resource_link_id"] = link["id"]
+        data["launchType"] = "new_window"
+        return FreshLaunch(
+            lms=self.lms_in_words,
+            message={"subject": "requestFullWindowLaunch", "data": data}
+            if isinstance(data["url"], str)
+            else None,
+            return_url=_return_url(claims),
+        )
+
     def after_registration(self) -> str:
         return (
             "In Canvas, review the permissions, then turn the Microcred key On in Admin → "
@@ -230,6 +307,17 @@ class Canvas(Platform):
             "Advantage Services turn on “Can retrieve user data associated with the context the "
             "tool is installed in”; then save and keep the key On."
         )
+
+
+def _moodle_cmid(message_hint: str | None) -> int | None:
+    try:
+        hint = json.loads(message_hint or "")
+    except ValueError:
+        return None
+    cmid = hint.get("cmid") if isinstance(hint, dict) else None
+    if isinstance(cmid, str) and cmid.isdigit():
+        cmid = int(cmid)
+    return cmid if isinstance(cmid, int) and not isinstance(cmid, bool) and cmid > 0 else None
 
 
 PLUGINS: dict[str, Platform] = {p.family: p for p in (Platform(), Moodle(), Canvas())}

@@ -17,6 +17,7 @@ pylti1p3 runs its chain (state, format, nonce, registration, signature, deployme
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, cast
 from urllib.parse import urlsplit
@@ -30,6 +31,7 @@ from sqlalchemy.orm import Session
 
 from app.admin import audit
 from app.db import utcnow
+from app.lti import platform_refusal
 from app.lti.errors import ADMIN, RELAUNCH, DeploymentNotApproved, LaunchError, explain
 from app.lti.launch import CLAIM, Launch, to_launch
 from app.lti.login import STATE_PREFIX, is_own_url
@@ -431,6 +433,8 @@ class ValidatedLaunch:
     launch: Launch
     bound_by_cookie: bool
     login: dict[str, Any]
+    claims: Mapping[str, Any]
+    """The id_token's claims, as validated."""
 
 
 def validate_launch(
@@ -441,9 +445,20 @@ def validate_launch(
     keys: PlatformKeys,
     base_url: str,
 ) -> ValidatedLaunch:
-    """Validate the id_token POSTed by the platform and return the launch it describes."""
+    """Validate the id_token POSTed by the platform and return the launch it describes; an
+    error the platform posted instead of one is explained in its words (``platform_refusal``)."""
+    request = FlaskRequest(request_is_secure=base_url.startswith("https://"))
+    error = request.get_param("error")
+    if error and not request.get_param("id_token"):
+        raise platform_refusal.refusal(
+            session,
+            store,
+            error,
+            request.get_param("error_description"),
+            request.get_param("state"),
+        )
     message_launch = SecureMessageLaunch(
-        FlaskRequest(request_is_secure=base_url.startswith("https://")),
+        request,
         tool_conf,
         storage=storage,
         store=store,
@@ -466,4 +481,5 @@ def validate_launch(
         launch=to_launch(message_launch.get_launch_id(), data, registration),
         bound_by_cookie=message_launch.bound_by_cookie,
         login=message_launch.login_record,
+        claims=data,
     )

@@ -102,10 +102,12 @@ def launch_confirm() -> Response | tuple[str, int]:
             request.form.get("method", ""),
         )
     except bridge.BrowserNotProven as exc:
-        params: dict[str, Any] = dict(exc.login_params)
-        login_url = url_for("lti.login", **params)
         return render_template(
-            "lti/new_window.html", error=exc, login_url=login_url, request_id=g.get("request_id")
+            "lti/new_window.html",
+            error=exc,
+            fresh=exc.fresh_launch,
+            tool_host=urlsplit(rt.settings.base_url).hostname,
+            request_id=g.get("request_id"),
         ), exc.status
     return _finish(launch, method)
 

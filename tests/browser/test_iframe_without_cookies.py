@@ -5,9 +5,12 @@ blocked. The state cookie never comes back, so the launch bridge must prove the 
 - Canvas: through the LMS's platform storage (postMessage), inside the iframe;
 - Moodle (no platform storage) and Canvas's mobile app (announces storage, never answers):
   through the frame's session storage where the browser partitions it, else through the
-  "Open in a new window" page, whose new window then works.
+  "Open in a new window" page.
 
-Then, inside the iframe, links and a form of the tool work on the session token alone.
+The new window starts a *fresh* launch at the LMS, since message hints are single use
+(reference/moodle-as-it-is.md item 1, canvas-as-it-is.md "One-shot launch"): Moodle's activity
+launch page, Canvas's requestFullWindowLaunch; then the activity works there. Inside the iframe,
+links and a form of the tool work on the session token alone.
 """
 
 from __future__ import annotations
@@ -17,12 +20,11 @@ from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import Browser, Page, Playwright, expect
-from sqlalchemy import select
+from playwright.sync_api import Error as PlaywrightError
 
-from app.db import get_db
-from app.devlms.models import DevTool
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, fresh_page
 from tests.browser.test_launch_in_iframe import act_as
+from tests.support.lms import behave_like
 
 pytestmark = pytest.mark.browser
 
@@ -44,11 +46,6 @@ def strict_browser(playwright: Playwright) -> Iterator[Browser]:
 def page(strict_browser: Browser) -> Iterator[Page]:
     with fresh_page(strict_browser) as new:
         yield new
-
-
-def _flavour(live, flavour: str) -> None:
-    with get_db(live.devlms).begin() as session:
-        session.scalars(select(DevTool)).one().flavour = flavour
 
 
 def _proofs(page: Page) -> list[str]:
@@ -100,7 +97,7 @@ def test_canvas_platform_storage_proves_the_launch_inside_the_iframe(
     page, live_cross_site, artifacts
 ):
     live = live_cross_site
-    _flavour(live, "canvas")
+    behave_like(live, "canvas")
     proofs = _proofs(page)
     act_as(page, live, "Jordan Lee")
     _open(page, live)
@@ -111,10 +108,11 @@ def test_canvas_platform_storage_proves_the_launch_inside_the_iframe(
     page.screenshot(path=str(artifacts / "canvas-platform-storage.png"), full_page=True)
 
 
-@pytest.mark.parametrize("flavour", ["moodle", "canvas_mobile"])
-def test_without_platform_storage_the_launch_still_works(page, live_cross_site, artifacts, flavour):
-    live = live_cross_site
-    _flavour(live, flavour)
+def _new_window_offer(page: Page, live, flavour: str):
+    """Open the welcome activity in the frame of a browser that keeps nothing for the tool
+    there; return the frame, showing the new-window offer (``None`` when this browser
+    partitions the frame's storage, so the launch was proven inside the frame instead)."""
+    behave_like(live, flavour)
     partitioned = _partitioned_storage(page, live)
     proofs = _proofs(page)
     act_as(page, live, "Jordan Lee")
@@ -124,18 +122,89 @@ def test_without_platform_storage_the_launch_still_works(page, live_cross_site, 
         expect(tool.get_by_role("heading", level=1)).to_have_text("Welcome, Jordan Lee")
         assert proofs == ["session_storage"]
         _session_works_inside(tool, live)
+        return None
+    expect(tool.get_by_role("heading", level=1)).to_have_text("Microcred needs its own window")
+    assert proofs == [""]  # the frame had no proof to give
+    return tool
+
+
+def _navigations(page: Page) -> list[str]:
+    """Record the top-level pages every window of this browser loads."""
+    seen: list[str] = []
+
+    def record(request) -> None:
+        if not request.is_navigation_request():
+            return
+        try:
+            framed = request.frame.parent_frame is not None
+        except PlaywrightError:  # a new window's first request is made before its frame
+            framed = False
+        if not framed:
+            seen.append(request.url)
+
+    page.context.on("request", record)
+    return seen
+
+
+def test_moodle_new_window_starts_a_fresh_launch_from_the_activitys_launch_page(
+    page, live_cross_site, artifacts
+):
+    live = live_cross_site
+    navigations = _navigations(page)
+    tool = _new_window_offer(page, live, "moodle")
+    if tool is None:
         return
-    # Nothing is kept inside the frame: the new-window offer, and the new window works.
     offer = tool.get_by_role("link", name="Open Microcred in a new window")
-    expect(offer).to_be_visible()
-    page.screenshot(path=str(artifacts / f"{flavour}-new-window-offer.png"), full_page=True)
+    page.screenshot(path=str(artifacts / "moodle-new-window-offer.png"), full_page=True)
     with page.context.expect_page() as opened:
         offer.click()
     window = opened.value
     expect(window.get_by_role("heading", level=1)).to_have_text("Welcome, Jordan Lee")
-    assert proofs[0] == ""  # the frame had no proof to give
+    launch_page = f"{live.devlms_url}/mod/lti/launch.php?id="
+    assert any(url.startswith(launch_page) for url in navigations), navigations
     _session_works_inside(window, live)
-    window.screenshot(path=str(artifacts / f"{flavour}-new-window.png"), full_page=True)
+    window.screenshot(path=str(artifacts / "moodle-new-window.png"), full_page=True)
+
+
+def test_canvas_new_window_starts_a_fresh_launch_by_request_full_window_launch(
+    page, live_cross_site, artifacts
+):
+    """Canvas's platform storage handler does not load (Canvas loads each message's handler
+    on its own, lazily: ui/shared/lti/jquery/messages.ts), so the frame gets no storage and no
+    proof; the offer's button asks the course page for a full-window launch."""
+    live = live_cross_site
+    page.route("**/devlms-static/devlms/platform-storage.js", lambda route: route.abort())
+    navigations = _navigations(page)
+    tool = _new_window_offer(page, live, "canvas")
+    if tool is None:
+        return
+    offer = tool.get_by_role("button", name="Open Microcred in a new window")
+    page.screenshot(path=str(artifacts / "canvas-new-window-offer.png"), full_page=True)
+    with page.context.expect_page() as opened:
+        offer.click()
+    window = opened.value
+    expect(window.get_by_role("heading", level=1)).to_have_text("Welcome, Jordan Lee")
+    expect(tool.get_by_role("status")).to_contain_text("opened Microcred in a new window")
+    retrieve = f"{live.devlms_url}/courses/"
+    assert any(retrieve in url and "/external_tools/retrieve?" in url for url in navigations)
+    _session_works_inside(window, live)
+    window.screenshot(path=str(artifacts / "canvas-new-window.png"), full_page=True)
+
+
+def test_canvas_mobile_offer_says_what_to_do_when_no_window_opens(page, live_cross_site, artifacts):
+    """Canvas's mobile apps answer no postMessage: the button's request goes unanswered, and
+    the page says so and what to do instead."""
+    live = live_cross_site
+    tool = _new_window_offer(page, live, "canvas_mobile")
+    if tool is None:
+        return
+    tool.get_by_role("button", name="Open Microcred in a new window").click()
+    expect(tool.get_by_role("status")).to_contain_text("did not open a new window")
+    back = tool.get_by_role("link", name="Back to the course")
+    expect(back).to_be_visible()
+    course_id = page.url.split("/courses/", 1)[1].split("?", 1)[0]
+    expect(back).to_have_attribute("href", f"{live.devlms_url}/courses/{course_id}")
+    page.screenshot(path=str(artifacts / "canvas_mobile-new-window-offer.png"), full_page=True)
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from html import unescape
 
 import requests
 from sqlalchemy import select
@@ -11,7 +12,7 @@ from sqlalchemy import select
 from app.db import get_db
 from app.devlms.models import DevTool
 from app.lti.models import Deployment
-from tests.support.lms import LmsUser, bridge_data, forms, submit
+from tests.support.lms import LmsUser, behave_like, bridge_data, forms, submit
 
 
 def test_login_without_issuer_is_a_clear_400(live):
@@ -125,6 +126,63 @@ def test_launch_from_a_browser_without_the_proof_is_offered_a_new_window(live):
     assert response.status_code == 401
     assert "Open Microcred in a new window" in response.text
     assert "Welcome," not in response.text
+
+
+def test_an_lms_refusal_posted_back_shows_the_lms_words_and_what_to_do(live):
+    """Canvas answers a spent message hint by posting ``error`` and ``error_description`` (and
+    the state) back to the launch URL (authentication_controller.rb): the tool shows a 4xx page
+    with the LMS's own words, its code and what to do, not "missing id_token"."""
+    behave_like(live, "canvas")
+    user = LmsUser(live, "jordan.lee@example.edu")
+    initiation = user.initiation(f"/launch/link/{user.link_id('Microcred: welcome')}")
+    assert user.complete(initiation).status_code == 200  # the hint is spent
+    refused = user.complete(initiation)  # the same login parameters again
+    assert refused.status_code == 400
+    text = unescape(refused.text)
+    assert "Development LMS" in text  # who refused: the registration's name
+    assert "The launch has either expired or already been consumed" in text
+    assert "launch_no_longer_valid" in text
+    assert "open the activity again" in text
+    assert "id_token" not in text
+
+
+def test_an_lms_asking_for_a_sign_in_is_explained(live):
+    """``login_required`` (Canvas: no LMS session in this browser, or another person's):
+    sign in to the LMS again, then open the activity."""
+    user = LmsUser(live, "jordan.lee@example.edu")
+    form = user.initiation(f"/launch/link/{user.link_id('Microcred: welcome')}")
+    login_page = submit(user.http, live.devlms_url, form)
+    state = bridge_data(login_page.text)["state"]
+    response = user.http.post(
+        f"{live.tool_url}/lti/launch",
+        data={
+            "error": "login_required",
+            "error_description": "Must have an active user session",
+            "state": state,
+        },
+        timeout=30,
+    )
+    assert response.status_code == 401
+    assert "Must have an active user session" in response.text
+    assert "Sign in to Development LMS again" in response.text
+
+
+def test_an_error_post_outside_a_sign_in_does_not_repeat_its_words(live):
+    """Anyone can post to the launch URL: words that no sign-in in progress stands behind are
+    not shown as the LMS's."""
+    response = requests.post(
+        f"{live.tool_url}/lti/launch",
+        data={
+            "error": "login_required",
+            "error_description": "Call 555-0100 to unlock your account",
+            "state": "not-a-state",
+        },
+        timeout=30,
+    )
+    assert response.status_code == 400
+    assert "555-0100" not in response.text
+    assert "login_required" in response.text
+    assert "open the activity again" in response.text
 
 
 def test_launch_without_id_token_is_refused(live):

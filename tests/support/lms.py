@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from app.db import get_db
 from app.devlms.models import DevCourse, DevLink, DevTool, DevUser
+from app.lti.models import Registration
 from tests.support.live import LiveServers
 
 DEMO_COURSE = "Teaching with Evidence"
@@ -118,11 +119,10 @@ class LmsUser:
         )
         return self.complete(self.initiation(path))
 
-    def authorization(self, path: str) -> Form:
-        """Return the form the LMS would post to the tool (``id_token``, ``state``) for the launch
-        that ``path`` starts, without the tool: this browser answers the login initiation itself
-        with a made-up state and nonce, so the LMS's claims can be read on their own."""
-        initiation = self.initiation(path)
+    def authorize(self, initiation: Form, *, state: str | None = None) -> requests.Response:
+        """Answer a login initiation as a tool would, without the tool: send the LMS's
+        authorization endpoint every parameter it requires, with a made-up state and nonce and
+        the initiation's message hint; return the LMS's answer."""
         client_id = initiation.fields["client_id"]
         with get_db(self.live.devlms).begin() as session:
             tool = session.scalars(select(DevTool).where(DevTool.client_id == client_id)).one()
@@ -134,12 +134,18 @@ class LmsUser:
             "prompt": "none",
             "client_id": client_id,
             "redirect_uri": redirect_uri,
-            "state": uuid.uuid4().hex,
+            "state": state or uuid.uuid4().hex,
             "nonce": uuid.uuid4().hex,
             "login_hint": initiation.fields["login_hint"],
             "lti_message_hint": initiation.fields["lti_message_hint"],
         }
-        page = self.http.get(f"{self.live.devlms_url}/auth", params=params, timeout=30)
+        return self.http.get(f"{self.live.devlms_url}/auth", params=params, timeout=30)
+
+    def authorization(self, path: str) -> Form:
+        """Return the form the LMS would post to the tool (``id_token``, ``state``) for the launch
+        that ``path`` starts, without the tool (``authorize``), so the LMS's claims can be read
+        on their own."""
+        page = self.authorize(self.initiation(path))
         assert page.status_code == 200, page.text
         return forms(page.text)[0]
 
@@ -157,17 +163,32 @@ class LmsUser:
         return int(urlsplit(response.url).path.rsplit("/", 1)[-1])
 
     def complete(self, initiation: Form) -> requests.Response:
-        """Login initiation → the tool's login bridge → LMS auth → id_token post → the tool.
+        """Login initiation → the tool's login bridge → LMS auth → id_token post → the tool
+        (``complete_launch`` in this browser)."""
+        return complete_launch(self.http, self.live, initiation)
 
-        ``requests`` keeps the tool's state cookie, so the launch is proven by the cookie and
-        the bridge's JavaScript is not needed (the browser tests run it)."""
-        login = submit(self.http, self.live.devlms_url, initiation)
-        if login.status_code != 200 or not bridge_data(login.text):
-            return login
-        auth_page = self.http.get(bridge_data(login.text)["next"], timeout=30)
-        if auth_page.status_code != 200 or "autopost" not in auth_page.text:
-            return auth_page
-        return submit(self.http, auth_page.url, forms(auth_page.text)[0])
+
+def complete_launch(
+    http: requests.Session, live: LiveServers, initiation: Form
+) -> requests.Response:
+    """Login initiation → the tool's login bridge → LMS auth → id_token post → the tool, in the
+    browser ``http``.
+
+    ``requests`` keeps the tool's state cookie, so the launch is proven by the cookie and the
+    bridge's JavaScript is not needed (the browser tests run it)."""
+    login = submit(http, live.devlms_url, initiation)
+    if login.status_code != 200 or not bridge_data(login.text):
+        return login
+    auth_page = http.get(bridge_data(login.text)["next"], timeout=30)
+    if auth_page.status_code != 200 or "autopost" not in auth_page.text:
+        return auth_page
+    return submit(http, auth_page.url, forms(auth_page.text)[0])
+
+
+def resource_link_id(live: LiveServers, title: str) -> str:
+    """Return the LMS's resource link id of the course link titled ``title``."""
+    with get_db(live.devlms).begin() as session:
+        return session.scalars(select(DevLink.resource_link_id).where(DevLink.title == title)).one()
 
 
 def field(html: str, name: str) -> str:
@@ -214,6 +235,16 @@ def set_flavour(live: LiveServers, flavour: str, tool_id: int | None = None) -> 
         timeout=30,
     )
     assert response.status_code == 200, response.text
+
+
+def behave_like(live: LiveServers, flavour: str, *, family: str | None = None) -> None:
+    """Make the LMS behave like ``flavour`` (``set_flavour``) and register it in the tool as
+    that LMS family (``canvas`` for both Canvas flavours; ``family`` to say otherwise, e.g.
+    ``generic``), so that the tool applies that LMS's quirks."""
+    set_flavour(live, flavour)
+    with get_db(live.tool).begin() as session:
+        registration = session.scalars(select(Registration)).one()
+        registration.platform_family = family or ("moodle" if flavour == "moodle" else "canvas")
 
 
 def return_url_and_data(claims: dict[str, Any]) -> tuple[str, str]:
