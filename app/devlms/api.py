@@ -214,9 +214,7 @@ def auth() -> Any:
 
 def _course_page_site(message_hint: str) -> str | None:
     """The host a Canvas launch's course page is on, when it is not this request's."""
-    site = launches.course_page_site(
-        db_session(), message_hint, current_app.config["SECRET_KEY"]
-    )
+    site = launches.course_page_site(db_session(), message_hint, current_app.config["SECRET_KEY"])
     if site is None or site == request.host_url.rstrip("/"):
         return None
     return site

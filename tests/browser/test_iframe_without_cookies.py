@@ -229,7 +229,7 @@ def test_a_canvas_course_page_on_the_schools_own_host_frames_the_tool(
     is finished on the school's host, platform storage answers from its sibling frame on the
     sso host, and the tool's pages after the launch may be framed there."""
     live = live_cross_site
-    _flavour(live, "canvas")
+    behave_like(live, "canvas")
     proofs = _proofs(page)
     blocked: list[str] = []
     page.on("console", lambda m: blocked.append(m.text) if "frame-ancestors" in m.text else None)
