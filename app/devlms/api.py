@@ -164,7 +164,7 @@ def auth() -> Any:
             )
         course = s.get(DevCourse, link.course_id)
         assert course is not None
-        roles = platform.course_roles(s, course, checked.user)
+        roles = platform.course_roles(s, course, checked.user, checked.tool.flavour)
         claims = platform.resource_link_claims(base, checked, link, course, roles, target)
     elif hint.get("course_navigation"):
         course = _hinted_course(hint["course_navigation"])
@@ -172,7 +172,7 @@ def auth() -> Any:
             raise PlatformError(
                 404, "invalid_request", "This tool is no longer in the course menu."
             )
-        roles = platform.course_roles(s, course, checked.user)
+        roles = platform.course_roles(s, course, checked.user, checked.tool.flavour)
         claims = platform.course_navigation_claims(base, checked, course, roles, target)
         placement_claim = "course_navigation"
     else:
@@ -192,7 +192,7 @@ def auth() -> Any:
             checked.user.id,
             placement.code,
         )
-        roles = platform.course_roles(s, course, checked.user)
+        roles = platform.course_roles(s, course, checked.user, checked.tool.flavour)
         claims = platform.deep_linking_claims(base, checked, course, data, placement, roles, target)
     if not roles:
         raise PlatformError(403, "access_denied", "You are not enrolled in this course.")

@@ -158,6 +158,11 @@ def describe_placements(tool: DevTool) -> str:
 
 VISIBILITY = "https://canvas.instructure.com/lti/visibility"
 TEACHING_ROLES = frozenset({"Instructor", "TeachingAssistant"})
+ADMINISTRATOR = "Administrator"
+"""The role of a site administrator in a course they are not enrolled in (they may open any)."""
+CONTENT_ROLES = TEACHING_ROLES | {"ContentDeveloper", ADMINISTRATOR}
+"""Who may add content: teachers, a course designer (Canvas's "Designer": ContentDeveloper) and
+a site administrator."""
 
 
 def _course_navigation_message(tool: DevTool) -> dict[str, Any] | None:

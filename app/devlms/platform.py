@@ -60,7 +60,13 @@ ROLE_URIS = {
         LIS + "Instructor",
     ],
     "Learner": [LIS + "Learner"],
+    # Canvas's "Designer" enrolment (LIS_V2_LTI_ADVANTAGE_ROLE_MAP).
+    "ContentDeveloper": [LIS + "ContentDeveloper"],
 }
+INSTITUTION_ADMINISTRATOR = (
+    "http://purl.imsglobal.org/vocab/lis/v2/institution/person#Administrator"
+)
+SYSTEM_ADMINISTRATOR = "http://purl.imsglobal.org/vocab/lis/v2/system/person#Administrator"
 SCOPE_LINEITEM = "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem"
 SCOPE_LINEITEM_READONLY = "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem.readonly"
 SCOPE_RESULT = "https://purl.imsglobal.org/spec/lti-ags/scope/result.readonly"
@@ -213,10 +219,25 @@ def course_role(session: Session, course_id: int, user_id: int) -> str | None:
     ).first()
 
 
-def course_roles(session: Session, course: DevCourse, user: DevUser) -> list[str]:
-    """Return the person's LIS role URIs in the course (none when not enrolled)."""
+def course_roles(session: Session, course: DevCourse, user: DevUser, flavour: str) -> list[str]:
+    """Return the person's LIS role URIs in the course (none when not enrolled).
+
+    A site administrator who is not enrolled may still launch, as each LMS says: Canvas sends
+    an account administrator only ``institution/person#Administrator`` (no context role:
+    ``lib/lti/substitutions_helper.rb`` ``all_roles``); Moodle sends a site administrator
+    ``Instructor`` (they may manage the activity) and both administrator roles
+    (``mod/lti/locallib.php`` ``lti_get_ims_role``)."""
+    from app.devlms.placements import CANVAS_FLAVOURS
+    from app.devlms.registration import is_site_admin
+
     role = course_role(session, course.id, user.id)
-    return list(ROLE_URIS[role]) if role is not None else []
+    if role is not None:
+        return list(ROLE_URIS[role])
+    if not is_site_admin(user):
+        return []
+    if flavour in CANVAS_FLAVOURS:
+        return [INSTITUTION_ADMINISTRATOR]
+    return [LIS + "Instructor", INSTITUTION_ADMINISTRATOR, SYSTEM_ADMINISTRATOR]
 
 
 def _canvas_privacy_level(claims: set[str]) -> str:

@@ -38,6 +38,7 @@ FLAVOURS = {"moodle": "Moodle", "canvas": "Canvas", "canvas_mobile": "Canvas mob
 CANVAS_FLAVOURS = placements.CANVAS_FLAVOURS
 STORAGE_FRAME = placements.STORAGE_FRAME
 TEACHING_ROLES = placements.TEACHING_ROLES
+CONTENT_ROLES = placements.CONTENT_ROLES
 
 bp = Blueprint(
     "devlms",
@@ -57,6 +58,8 @@ def _course_for_user(course_id: int) -> tuple[DevCourse, DevUser, str]:
     if course is None:
         abort(404)
     role = platform.course_role(s, course.id, user.id)
+    if role is None and registration.is_site_admin(user):
+        role = placements.ADMINISTRATOR  # a site administrator may open any course
     if role is None:
         abort(
             Response(
@@ -109,7 +112,7 @@ def course(course_id: int) -> str:
     navigating = next((t for t in menu_tools if t.id == request.args.get("nav", type=int)), None)
     adding = next((t for t in tools if t.id == request.args.get("add", type=int)), None)
     placement = None
-    if adding is not None and role in TEACHING_ROLES:
+    if adding is not None and role in CONTENT_ROLES:
         placement = placements.find_placement(adding, request.args.get("placement"))
     framed = s.get(DevTool, current.tool_id) if current else navigating or adding
     copied_from = s.get(DevCourse, course.copied_from_id) if course.copied_from_id else None
@@ -201,8 +204,8 @@ def launch_deep_link(course_id: int, tool_id: int, placement: str | None) -> str
     ``select_content``, Canvas's ``assignment_selection`` or ``link_selection``; the flavour's
     default when left out)."""
     course, user, role = _course_for_user(course_id)
-    if role not in TEACHING_ROLES:
-        abort(_refused(403, "Only the course's instructors and teaching assistants add content."))
+    if role not in CONTENT_ROLES:
+        abort(_refused(403, "Only the course's teachers, designers and administrators add it."))
     tool = db_session().get(DevTool, tool_id)
     if tool is None:
         abort(404)

@@ -48,7 +48,7 @@ MAX_ITEMS = 50
 
 class NotForLearners(Forbidden):
     code = "not_for_learners"
-    title = "Only instructors can do this"
+    title = "Only the course's teachers can do this"
 
 
 class InvalidChoice(AppError):
@@ -72,7 +72,8 @@ def require_content_rights(launch: Launch) -> None:
     """Refuse anyone who may not put credentials into the course (learners)."""
     if not launch.may_add_content:
         raise NotForLearners(
-            "Only the course's instructors can add micro-credentials to it.",
+            "Only the course's teachers, designers and administrators can add "
+            "micro-credentials to it.",
             hint="If you teach this course, ask your LMS administrator to check your role in it.",
         )
 

@@ -10,7 +10,14 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from pylti1p3.roles import StaffRole, StudentRole, TeacherRole, TeachingAssistantRole
+from pylti1p3.roles import (
+    AbstractRole,
+    DesignerRole,
+    StaffRole,
+    StudentRole,
+    TeacherRole,
+    TeachingAssistantRole,
+)
 
 from app.lti.models import Registration
 
@@ -56,6 +63,17 @@ class LaunchUser:
     def display_name(self) -> str:
         full = " ".join(p for p in (self.given_name, self.family_name) if p)
         return self.name or full or self.email or f"User {self.sub}"
+
+
+class AdministratorRole(AbstractRole):
+    """An institution's or the system's administrator. Canvas sends an account administrator
+    who is not enrolled only ``institution/person#Administrator``
+    (``LIS_V2_LTI_ADVANTAGE_ROLE_MAP``), which pylti1p3's ``StaffRole`` does not count. As in
+    pylti1p3, a launch with any context role is judged by its context roles alone (Canvas sends
+    institution roles to an administrator who is a learner in the course)."""
+
+    _system_roles = ("Administrator", "SysAdmin")
+    _institution_roles = ("Administrator", "SysAdmin")
 
 
 @dataclass(frozen=True)
@@ -107,6 +125,8 @@ class Launch:
     is_teaching_assistant: bool = False
     is_learner: bool = False
     is_staff: bool = False
+    is_content_developer: bool = False
+    """``membership#ContentDeveloper``: Canvas's course designer."""
 
     present = True
 
@@ -122,8 +142,14 @@ class Launch:
     @property
     def may_add_content(self) -> bool:
         """Whether this person may put credentials into the course (Deep Linking, binding a
-        link): an instructor, a teaching assistant, or a content developer or administrator."""
-        return self.is_instructor or self.is_teaching_assistant or self.is_staff
+        link): an instructor, a teaching assistant, a content developer (Canvas's designer), or
+        staff or an administrator of the institution."""
+        return (
+            self.is_instructor
+            or self.is_teaching_assistant
+            or self.is_content_developer
+            or self.is_staff
+        )
 
     @property
     def role_labels(self) -> list[str]:
@@ -139,7 +165,7 @@ class NoLaunch:
     roles: tuple[str, ...] = ()
     context = None
     resource_link = None
-    is_instructor = is_teaching_assistant = is_learner = is_staff = False
+    is_instructor = is_teaching_assistant = is_learner = is_staff = is_content_developer = False
     is_anonymous = True
     can_submit = False
 
@@ -199,5 +225,6 @@ def to_launch(launch_id: str, data: Mapping[str, Any], registration: Registratio
         is_instructor=TeacherRole(data).check(),
         is_teaching_assistant=TeachingAssistantRole(data).check(),
         is_learner=StudentRole(data).check(),
-        is_staff=StaffRole(data).check(),
+        is_staff=StaffRole(data).check() or AdministratorRole(data).check(),
+        is_content_developer=DesignerRole(data).check(),
     )

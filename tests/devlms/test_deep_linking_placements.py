@@ -104,7 +104,7 @@ def test_learner_cannot_start_deep_linking(live):
     path = deep_link_path(learner.course_id(), only_tool_id(live), "select_content")
     response = learner.http.get(f"{live.devlms_url}{path}", timeout=30)
     assert response.status_code == 403
-    assert "instructors and teaching assistants" in response.text
+    assert "teachers, designers and administrators" in response.text
 
 
 def course_page(live, email: str) -> str:

@@ -178,7 +178,9 @@ def test_a_learner_cannot_open_the_picker(live, catalog):
     claims["sub"] = learner.sub
     response = pending.post(forge.sign(claims))
     assert response.status_code == 403
-    assert "Only the course's instructors can add micro-credentials" in unescape(response.text)
+    assert "Only the course's teachers, designers and administrators can add" in unescape(
+        response.text
+    )
 
 
 def _pending_deep_link(live, email: str):
@@ -297,3 +299,47 @@ def test_a_learner_cannot_bind_an_activity(live, catalog):
         assert session.scalars(select(LinkedCredential)).all() == []
     with get_db(live.devlms).begin() as session:
         assert session.scalars(select(DevCourse)).first() is not None
+
+
+SITE_ADMIN = "alex.admin@example.edu"
+DESIGNER = "samuel.okafor@example.edu"
+
+
+@pytest.mark.parametrize("flavour", ["canvas", "moodle"])
+@pytest.mark.parametrize("who", ["designer", "admin"])
+def test_a_course_designer_and_an_administrator_may_add_credentials(live, catalog, flavour, who):
+    """canvas-as-it-is.md, "Roles": Canvas sends a course designer membership#ContentDeveloper and
+    an account administrator who is not enrolled only institution/person#Administrator; Moodle a
+    site administrator Instructor and both administrator roles. Each may add content in the LMS,
+    and so in the picker."""
+    from tests.grading.support import make_role
+    from tests.support.lms import set_flavour
+
+    set_flavour(live, flavour)
+    if who == "designer":
+        make_role(live, DESIGNER, "ContentDeveloper")
+    _user, picker = _deep_link(live, DESIGNER if who == "designer" else SITE_ADMIN)
+    assert picker.status_code == 200, unescape(picker.text)[:600]
+    assert "Questioning to Check for Understanding" in picker.text
+
+
+def test_the_lms_names_a_designers_and_an_administrators_roles_as_canvas_does(live):
+    from tests.grading.support import make_role
+    from tests.support.lms import set_flavour
+
+    set_flavour(live, "canvas")
+    make_role(live, DESIGNER, "ContentDeveloper")
+    roles = {}
+    for email in (DESIGNER, SITE_ADMIN):
+        pending = _pending_deep_link(live, email)
+        roles[email] = pending.claims[LTI + "roles"]
+    assert roles[DESIGNER] == ["http://purl.imsglobal.org/vocab/lis/v2/membership#ContentDeveloper"]
+    assert roles[SITE_ADMIN] == [
+        "http://purl.imsglobal.org/vocab/lis/v2/institution/person#Administrator"
+    ]
+    set_flavour(live, "moodle")
+    assert _pending_deep_link(live, SITE_ADMIN).claims[LTI + "roles"] == [
+        "http://purl.imsglobal.org/vocab/lis/v2/membership#Instructor",
+        "http://purl.imsglobal.org/vocab/lis/v2/institution/person#Administrator",
+        "http://purl.imsglobal.org/vocab/lis/v2/system/person#Administrator",
+    ]
