@@ -184,6 +184,10 @@ def test_a_draft_is_never_lost_then_submitted_and_resubmitted(
     # Even the page is lost (a reload while the server is down) …
     with pytest.raises(PlaywrightError):
         frame.goto(url)
+    # The old page must be gone for good before the server is back, or its retry would save
+    # the text itself: it is once the browser's error page for the failed load has committed
+    # (which may be after goto has raised).
+    frame.wait_for_url("chrome-error://chromewebdata/")
     # … and when the server is back, the browser's copy is restored and saved.
     servers.start_tool()
     _goto_after_failure(frame, url)
