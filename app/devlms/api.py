@@ -85,6 +85,8 @@ def _inject_faults() -> None:
 @bp.errorhandler(PlatformError)
 def _platform_error(exc: PlatformError) -> Any:
     if request.path.startswith(("/api/", "/mod/lti/")) or request.path in {"/token"}:
+        if exc.body == {}:  # Rails's ``head``: the status and no body
+            return Response(status=exc.status)
         body = exc.body or {"error": exc.error, "error_description": exc.description}
         response = jsonify(body)
         if exc.status == 401:
