@@ -99,6 +99,8 @@ def _platform_error(exc: PlatformError) -> Any:
         "/token",
         registration.CANVAS_OAUTH2_PATH,
     }:
+        if exc.body == {}:  # Rails's ``head``: the status and no body
+            return Response(status=exc.status)
         body = exc.body or {"error": exc.error, "error_description": exc.description}
         response = jsonify(body)
         if exc.status == 401:

@@ -4,17 +4,22 @@ AGS 2.0 (line items, scores, results) with Moodle's strictness (``mod/lti/servic
 gradebookservices``): required score fields, ``scoreMaximum`` with ``scoreGiven``, a timestamp
 not newer than the stored one refused with 409 (compared in whole seconds), a user who is not a
 learner refused with 400 "Incorrect score received", and anything but ``FullyGraded`` leaving no
-grade. A Canvas-flavoured tool meets Canvas where it differs (``CanvasScoreRules``): 422 with
-Canvas's error body for a user who is not a student, a score kept with ``PendingManual``, the
-``https://canvas.instructure.com/lti/submission`` extension, and ``{"resultUrl": ...}`` in the
-answer. NRPS 2.0 membership with ``limit`` paging and ``Link: rel="next"``.
+grade. A teacher may set a cell's grade by hand (``override_grade``), and Moodle keeps it against
+every later score, which still answers 204 (``lib/grade/grade_item.php`` ``update_raw_grade``).
+A Canvas-flavoured tool meets Canvas where it differs (``CanvasScoreRules``): 422 with Canvas's
+error body for a user who is not a student, a score kept with ``PendingManual``, the
+``https://canvas.instructure.com/lti/submission`` extension with ``prioritize_non_tool_grade``
+and ``preserve_score``, results that report the tool's last score, ``{"resultUrl": ...}`` in
+the answer, and line items created for an assignment's link only. NRPS 2.0 membership with
+``limit`` paging and ``Link: rel="next"``.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, func, insert, select, update
@@ -27,6 +32,7 @@ from app.devlms.models import (
     DevEnrolment,
     DevGrade,
     DevLineItem,
+    DevLink,
     DevScoreLog,
     DevTool,
     DevUser,
@@ -126,6 +132,9 @@ def _line_item_fields(body: Any) -> dict[str, Any]:
 
 
 def create_line_item(session: Session, course_id: int, tool: DevTool, body: Any) -> DevLineItem:
+    # Canvas checks the link before it reads the rest of the body (before_action).
+    link_id = body.get("resourceLinkId") if isinstance(body, dict) else None
+    score_rules(tool).check_new_line_item(session, course_id, tool, link_id)
     item = DevLineItem(course_id=course_id, tool_id=tool.id, **_line_item_fields(body))
     session.add(item)
     session.commit()
@@ -150,6 +159,17 @@ def delete_line_item(session: Session, item: DevLineItem) -> None:
 # and app/controllers/lti/ims/concerns/gradebook_services.rb, lti_services.rb).
 
 SUBMISSION = "https://canvas.instructure.com/lti/submission"
+
+
+@dataclass(frozen=True)
+class Shown:
+    """What a gradebook cell shows: the grade, its points, the comment, and since when a
+    teacher's grade (``None``: the tool's)."""
+
+    score_given: float | None
+    score_maximum: float | None
+    comment: str | None
+    overridden_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -184,6 +204,32 @@ class ScoreRules:
     def submission(self, body: dict[str, Any]) -> Submission | None:
         """The submission an accepted score ``body`` recorded (Moodle records none)."""
         return None
+
+    def shown(
+        self, body: dict[str, Any], cell: _Cell, tool_score: float | None, item: DevLineItem
+    ) -> Shown:
+        """What the cell shows after an accepted score ``body`` whose own grade (scaled to the
+        column, ``None`` for none) is ``tool_score``."""
+        if cell.overridden_at is not None:
+            # update_raw_grade: under an override neither the final grade nor the feedback
+            # changes; the tool's score is kept as the raw grade (the log here).
+            return Shown(cell.score_given, cell.score_maximum, cell.comment, cell.overridden_at)
+        return Shown(
+            tool_score, item.score_maximum if tool_score is not None else None, body.get("comment")
+        )
+
+    results_follow_scores = False
+    """Whether AGS results report the tool's last score rather than the grade shown (Canvas's
+    result record); Moodle's report the grade shown, a teacher's override included."""
+
+    may_remove_override = True
+    """Whether a teacher's grade can be switched back to the tool's (Moodle's "Overridden"
+    box); in Canvas a teacher clears the grade or enters another."""
+
+    def check_new_line_item(
+        self, session: Session, course_id: int, tool: DevTool, resource_link_id: Any
+    ) -> None:
+        """Refuse a new line item the LMS would not create (Moodle: none refused here)."""
 
     def answer(self, result_url: str) -> dict[str, Any] | None:
         """The body of a score's success answer; ``None``: 204 No Content."""
@@ -252,6 +298,64 @@ class CanvasScoreRules(ScoreRules):
             ),
         )
 
+    def shown(
+        self, body: dict[str, Any], cell: _Cell, tool_score: float | None, item: DevLineItem
+    ) -> Shown:
+        # scores_controller.rb score_submission: preserve_score never touches the submission's
+        # score; a score without scoreGiven (or with another gradingProgress) clears it;
+        # prioritize_non_tool_grade leaves a submission that has any score (submission_has_score?,
+        # the tool's own earlier one included). A comment is added whatever happens to the grade.
+        extension = _extension(body)
+        comment = body.get("comment")
+        if _canvas_boolean(extension.get("preserve_score")):
+            return Shown(cell.score_given, cell.score_maximum, comment, cell.overridden_at)
+        if tool_score is None:
+            return Shown(None, None, comment)
+        if (
+            _canvas_boolean(extension.get("prioritize_non_tool_grade"))
+            and cell.score_given is not None
+        ):
+            return Shown(cell.score_given, cell.score_maximum, comment, cell.overridden_at)
+        return Shown(tool_score, item.score_maximum, comment)
+
+    # The result record (Lti::Result) takes every score's scoreGiven (update_or_create_result),
+    # whatever score_submission did with the submission, and a grade a teacher enters after it
+    # (Submission#update_line_item_result): results may not show the grade the gradebook shows.
+    results_follow_scores = True
+    may_remove_override = False
+
+    def check_new_line_item(
+        self, session: Session, course_id: int, tool: DevTool, resource_link_id: Any
+    ) -> None:
+        # line_items_controller.rb: prepare_line_item_for_ags! finds the assignment whose
+        # lti_context_id is resourceLinkId (404 when none: a module item, a course menu link),
+        # then 422 when it is another tool's; verify_valid_resource_link answers 412 (no body)
+        # when the link has no active line item or its assignment is gone. Here an assignment
+        # is a link placed by assignment selection, or one Deep Linking gave a line item (Canvas
+        # turns those into assignments, flag lti_deep_linking_line_items).
+        if resource_link_id in (None, ""):
+            return  # Canvas makes a placeholder assignment for the new column
+        link = session.scalars(
+            select(DevLink).where(
+                DevLink.resource_link_id == str(resource_link_id), DevLink.course_id == course_id
+            )
+        ).first()
+        if link is None or (link.placement != "assignment" and link.line_item_id is None):
+            raise PlatformError(
+                404,
+                "not_found",
+                "The specified resource does not exist.",
+                body={"errors": [{"message": "The specified resource does not exist."}]},
+            )
+        if link.tool_id != tool.id:
+            raise self._error(
+                422,
+                "unprocessable_entity",
+                "Resource link id points to Tool not associated with this Context",
+            )
+        if link.line_item_id is None:
+            raise PlatformError(412, "precondition_failed", "", body={})
+
     def answer(self, result_url: str) -> dict[str, Any] | None:
         return {"resultUrl": result_url}
 
@@ -263,6 +367,11 @@ CANVAS_SCORES = CanvasScoreRules()
 def score_rules(tool: DevTool) -> ScoreRules:
     """Return how the LMS treats ``tool``'s scores, by the tool's flavour."""
     return CANVAS_SCORES if tool.flavour in CANVAS_FLAVOURS else MOODLE_SCORES
+
+
+def _extension(body: dict[str, Any]) -> dict[str, Any]:
+    extension = body.get(SUBMISSION)
+    return extension if isinstance(extension, dict) else {}
 
 
 def _canvas_boolean(value: Any) -> bool | None:
@@ -332,12 +441,25 @@ class _Cell:
     user_sub: str
     grade_id: int | None
     timestamp: datetime | None
+    score_given: float | None = None
+    score_maximum: float | None = None
+    comment: str | None = None
+    overridden_at: datetime | None = None
 
 
 # The score endpoint's statements, built once with bound parameters: a request neither
 # rebuilds them nor recomputes their cache keys (bench/ drives it at hundreds a second).
 _LEARNER_CELL = (
-    select(DevUser.id, DevUser.sub, DevGrade.id, DevGrade.timestamp)
+    select(
+        DevUser.id,
+        DevUser.sub,
+        DevGrade.id,
+        DevGrade.timestamp,
+        DevGrade.score_given,
+        DevGrade.score_maximum,
+        DevGrade.comment,
+        DevGrade.overridden_at,
+    )
     .join(
         DevEnrolment,
         (DevEnrolment.user_id == DevUser.id)
@@ -358,6 +480,7 @@ _CELL_FIELDS = (
     "grading_progress",
     "timestamp",
     "updated_at",
+    "overridden_at",
 )
 # A cell is inserted unless one exists by then (both databases have ON CONFLICT), and updated
 # only if its score is still from an earlier second (Moodle's rule, checked by the database so
@@ -414,22 +537,21 @@ def post_score(session: Session, item: DevLineItem, tool: DevTool, body: Any) ->
     second = timestamp.replace(microsecond=0)
     if cell.timestamp is not None and cell.timestamp >= second:
         raise _stale(item, cell.user_sub)
-    given, maximum = body.get("scoreGiven"), body.get("scoreMaximum")
-    scaled: float | None = None
-    if rules.keeps_score(body["gradingProgress"]) and given is not None and maximum is not None:
-        scaled = float(given) * item.score_maximum / float(maximum)
+    scaled = _scaled(body, item) if rules.keeps_score(body["gradingProgress"]) else None
+    shown = rules.shown(body, cell, scaled, item)
     now = utcnow()
     # Core statements on the session's connection: the ORM's bulk-insert and result
     # machinery would cost more CPU than the database itself here.
     connection = session.connection()
     values = {
-        "score_given": scaled,
-        "score_maximum": item.score_maximum if scaled is not None else None,
-        "comment": body.get("comment"),
+        "score_given": shown.score_given,
+        "score_maximum": shown.score_maximum,
+        "comment": shown.comment,
         "activity_progress": body["activityProgress"],
         "grading_progress": body["gradingProgress"],
         "timestamp": timestamp,
         "updated_at": now,
+        "overridden_at": shown.overridden_at,
     }
     if cell.grade_id is None:
         insert_cell = _INSERT_CELL[session.get_bind().dialect.name]
@@ -450,6 +572,14 @@ def post_score(session: Session, item: DevLineItem, tool: DevTool, body: Any) ->
     )
     session.commit()
     return grade_id
+
+
+def _scaled(body: dict[str, Any], item: DevLineItem) -> float | None:
+    """A score's ``scoreGiven`` in the column's points (``None`` without one)."""
+    given, maximum = body.get("scoreGiven"), body.get("scoreMaximum")
+    if given is None or not maximum:
+        return None
+    return float(given) * item.score_maximum / float(maximum)
 
 
 def result_url(base_url: str, item: DevLineItem, tool: DevTool, grade_id: int) -> str:
@@ -474,6 +604,9 @@ def list_results(
         query.order_by(DevGrade.id).offset((page - 1) * limit).limit(limit)
     ).all()
     item_url = line_item_url(base_url, item.course_id, item.id, tool)
+    posted: dict[int, tuple[dict[str, Any], datetime]] = {}
+    if score_rules(tool).results_follow_scores:
+        posted = _last_scores(session, item, [user.id for _, user in rows])
     results = []
     for grade, user in rows:
         result: dict[str, Any] = {
@@ -481,13 +614,141 @@ def list_results(
             "scoreOf": item_url,
             "userId": user.sub,
         }
-        if grade.score_given is not None:
-            result["resultScore"] = grade.score_given
-            result["resultMaximum"] = grade.score_maximum
+        score, maximum = grade.score_given, grade.score_maximum
+        last = posted.get(user.id)
+        if last is not None and (grade.overridden_at is None or grade.overridden_at < last[1]):
+            score = _scaled(last[0], item)
+            maximum = item.score_maximum if score is not None else None
+        if score is not None:
+            result["resultScore"] = score
+            result["resultMaximum"] = maximum
         if grade.comment:
             result["comment"] = grade.comment
         results.append(result)
     return results, _paginate(total, page, limit)
+
+
+def _last_scores(
+    session: Session, item: DevLineItem, user_ids: list[int]
+) -> dict[int, tuple[dict[str, Any], datetime]]:
+    """The last accepted score of each of these learners in the column, with when it came."""
+    latest = (
+        select(func.max(DevScoreLog.id))
+        .where(DevScoreLog.line_item_id == item.id, DevScoreLog.user_id.in_(user_ids))
+        .group_by(DevScoreLog.user_id)
+    )
+    rows = session.execute(
+        select(DevScoreLog.user_id, DevScoreLog.body, DevScoreLog.received_at).where(
+            DevScoreLog.id.in_(latest)
+        )
+    )
+    return {user_id: (body, received_at) for user_id, body, received_at in rows}
+
+
+# --- a teacher's own grade ----------
+
+NO_SCORE_YET = datetime(1970, 1, 1, tzinfo=UTC)
+"""The score timestamp of a cell a teacher graded before the tool sent anything: every score
+the tool sends is newer."""
+
+
+def _teachers_cell(
+    session: Session, course: DevCourse, line_item_id: Any, user_id: Any
+) -> tuple[DevLineItem, DevUser, DevGrade | None]:
+    item = session.get(DevLineItem, _whole(line_item_id))
+    if item is None or item.course_id != course.id:
+        raise PlatformError(404, "not_found", "That column is not in this course.", course=course)
+    learner = session.scalars(
+        select(DevUser)
+        .join(DevEnrolment, DevEnrolment.user_id == DevUser.id)
+        .where(
+            DevUser.id == _whole(user_id),
+            DevEnrolment.course_id == course.id,
+            DevEnrolment.role == "Learner",
+        )
+    ).first()
+    if learner is None:
+        raise PlatformError(
+            404, "not_found", "That person is not a learner in this course.", course=course
+        )
+    grade = session.scalars(
+        select(DevGrade).where(DevGrade.line_item_id == item.id, DevGrade.user_id == learner.id)
+    ).first()
+    return item, learner, grade
+
+
+def _whole(value: Any) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0
+
+
+def override_grade(
+    session: Session, course: DevCourse, line_item_id: Any, user_id: Any, grade: str
+) -> DevGrade:
+    """Set a learner's grade in a column by hand, as a teacher does in Moodle's grader report
+    (the cell is then overridden) or in Canvas's gradebook; an empty ``grade`` leaves the cell
+    without a grade. Later scores from the tool meet it by the LMS's rules (``ScoreRules``)."""
+    item, learner, cell = _teachers_cell(session, course, line_item_id, user_id)
+    points: float | None = None
+    if grade.strip():
+        try:
+            points = float(grade)
+        except ValueError:
+            points = math.nan
+        if not math.isfinite(points) or not 0 <= points <= item.score_maximum:
+            raise PlatformError(
+                400,
+                "invalid_request",
+                f"A grade in {item.label} is a number between 0 and {item.score_maximum:g}, or "
+                "empty for no grade.",
+                course=course,
+            )
+    now = utcnow()
+    if cell is None:
+        cell = DevGrade(
+            line_item_id=item.id,
+            user_id=learner.id,
+            activity_progress="Initialized",
+            grading_progress="NotReady",
+            timestamp=NO_SCORE_YET,
+        )
+        session.add(cell)
+    cell.score_given = points
+    cell.score_maximum = item.score_maximum if points is not None else None
+    cell.overridden_at = now
+    cell.updated_at = now
+    session.commit()
+    return cell
+
+
+def remove_override(
+    session: Session, course: DevCourse, line_item_id: Any, user_id: Any
+) -> DevGrade:
+    """Give a cell back to the tool (Moodle's grader report: untick "Overridden"): it shows the
+    tool's last score again, which Moodle kept as the raw grade."""
+    item, learner, cell = _teachers_cell(session, course, line_item_id, user_id)
+    rules = score_rules(session.get_one(DevTool, item.tool_id))
+    if not rules.may_remove_override:
+        raise PlatformError(
+            400,
+            "invalid_request",
+            "Canvas has no override to remove: clear the grade, or enter another one.",
+            course=course,
+        )
+    if cell is None or cell.overridden_at is None:
+        raise PlatformError(400, "invalid_request", "This grade is not overridden.", course=course)
+    last = _last_scores(session, item, [learner.id]).get(learner.id)
+    raw = None
+    if last is not None and rules.keeps_score(last[0].get("gradingProgress", "")):
+        raw = _scaled(last[0], item)
+    cell.score_given = raw
+    cell.score_maximum = item.score_maximum if raw is not None else None
+    cell.overridden_at = None
+    cell.updated_at = utcnow()
+    session.commit()
+    return cell
 
 
 # --- the gradebook page ----------

@@ -183,6 +183,11 @@ class DevGrade(Base):
     timestamp: Mapped[datetime] = mapped_column()
     """The score's own timestamp, as the tool sent it."""
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    overridden_at: Mapped[datetime | None] = mapped_column()
+    """When a teacher last set the grade by hand (Moodle: overridden in the grader report;
+    Canvas: entered in the gradebook), ``None`` while the grade is the tool's. In Moodle it
+    stands against every later score until a teacher removes the override; in Canvas a score
+    without ``prioritize_non_tool_grade`` or ``preserve_score`` replaces it."""
 
 
 class DevScoreLog(Base):

@@ -31,6 +31,7 @@ from app.devlms.models import (
     DevTool,
     DevUser,
 )
+from app.devlms.platform import PlatformError
 
 # How the LMS treats a tool: Moodle (no platform storage), Canvas (platform storage answered in
 # the parent frame), or Canvas's mobile app (storage announced, never answered).
@@ -333,6 +334,43 @@ def gradebook_page(course_id: int) -> str:
         user=user,
         book=gradebook.course_gradebook(db_session(), course),
     )
+
+
+def _teacher_of(course_id: int) -> DevCourse:
+    course, _user, role = _course_for_user(course_id)
+    if role not in TEACHING_ROLES:
+        abort(403)
+    return course
+
+
+@bp.post("/courses/<int:course_id>/gradebook/override")
+def override_grade(course_id: int) -> Response:
+    """A teacher sets a learner's grade by hand (Moodle: override in the grader report)."""
+    course = _teacher_of(course_id)
+    try:
+        gradebook.override_grade(
+            db_session(),
+            course,
+            request.form.get("line_item_id"),
+            request.form.get("user_id"),
+            request.form.get("grade", ""),
+        )
+    except PlatformError as exc:
+        return _refused(exc.status, exc.description)
+    return redirect(url_for("devlms.gradebook_page", course_id=course.id))
+
+
+@bp.post("/courses/<int:course_id>/gradebook/override/remove")
+def remove_override(course_id: int) -> Response:
+    """A teacher gives a cell back to the tool (Moodle: untick "Overridden")."""
+    course = _teacher_of(course_id)
+    try:
+        gradebook.remove_override(
+            db_session(), course, request.form.get("line_item_id"), request.form.get("user_id")
+        )
+    except PlatformError as exc:
+        return _refused(exc.status, exc.description)
+    return redirect(url_for("devlms.gradebook_page", course_id=course.id))
 
 
 # --- Site administration → LTI tools ----------

@@ -54,7 +54,7 @@ def columns_for(
     session: Session, registration_id: int, user_id: int, credential_id: int
 ) -> list[Column]:
     """The line items of the links bound to ``credential_id`` that the educator has opened,
-    where the platform lets the tool send scores."""
+    where the platform lets the tool send scores and the link can have a column."""
     rows = session.execute(
         select(LineItem, LinkedCredential.score_maximum)
         .join(LinkedCredential, LinkedCredential.resource_link_id == LineItem.resource_link_id)
@@ -73,7 +73,9 @@ def columns_for(
     return [
         Column(item.id, _points(item, points))
         for item, points in rows
-        if SCOPE_SCORE in (item.scopes or ()) and (item.url or SCOPE_LINEITEM in item.scopes)
+        if SCOPE_SCORE in (item.scopes or ())
+        and item.no_column is None
+        and (item.url or SCOPE_LINEITEM in item.scopes)
     ]
 
 

@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     Boolean,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -195,6 +196,14 @@ class ScoreDelivery(PlatformOwned, Base):
     FAILED = "failed"
     """The platform refused it for a reason retrying cannot fix, or kept failing; ``last_error``
     says why in plain words. A person may retry it."""
+    OVERRIDDEN = "overridden"
+    """The platform took the score but its gradebook shows a teacher's grade instead
+    (``lms_score_given``), and re-sending cannot change it: Moodle keeps an override against
+    every later score, Canvas keeps a teacher's grade from a score sent with
+    ``prioritize_non_tool_grade``. Not sent again until a person asks or a new decision comes."""
+    NO_COLUMN = "no_column"
+    """The link can have no gradebook column in the LMS (``LineItem.no_column`` says why):
+    nothing can be sent."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
     registration_id: Mapped[int] = mapped_column(
@@ -229,4 +238,12 @@ class ScoreDelivery(PlatformOwned, Base):
     """The HTTP status of the last send (``None`` when no answer came)."""
     last_error: Mapped[str | None] = mapped_column(Text)
     delivered_at: Mapped[datetime | None] = mapped_column()
+    resent_version: Mapped[int | None] = mapped_column(Integer)
+    """The version reconciliation queued again because the LMS's gradebook did not show it. If
+    the LMS accepted that version and still shows another grade, the grade there is a
+    teacher's, and no further send can change it."""
+    lms_score_given: Mapped[float | None] = mapped_column(Float)
+    """The teacher's grade the LMS's gradebook showed when reconciliation found one
+    (``OVERRIDDEN``), out of ``lms_score_maximum``."""
+    lms_score_maximum: Mapped[float | None] = mapped_column(Float)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -17,6 +17,7 @@ from app.grading.models import ScoreDelivery
 from app.linking import services as linking
 from app.lti.launch import Launch
 from app.lti.models import LineItem, LtiContext, LtiResourceLink, LtiUser, Registration
+from app.lti.platforms import plugin
 from app.tenancy import ALL_PLATFORMS
 
 ALL = {ALL_PLATFORMS: True}
@@ -24,7 +25,12 @@ STATUS_LABELS = {
     ScoreDelivery.DELIVERED: "In the gradebook",
     ScoreDelivery.PENDING: "Waiting to be sent",
     ScoreDelivery.FAILED: "Not sent",
+    ScoreDelivery.OVERRIDDEN: "Teacher's grade in the LMS",
+    ScoreDelivery.NO_COLUMN: "Not graded in the LMS",
 }
+RETRIABLE = (ScoreDelivery.PENDING, ScoreDelivery.FAILED, ScoreDelivery.OVERRIDDEN)
+"""What a person may send again: a cell the LMS does not have, or one where a teacher's grade
+stands (to put Microcred's there). A cell of a link without a column has nowhere to go."""
 
 
 @dataclass(frozen=True)
@@ -49,7 +55,7 @@ class SyncRow:
 
     @property
     def can_retry(self) -> bool:
-        return self.status == ScoreDelivery.FAILED or (
+        return self.status in (ScoreDelivery.FAILED, ScoreDelivery.OVERRIDDEN) or (
             self.status == ScoreDelivery.PENDING and self.tries > 0
         )
 
@@ -114,9 +120,22 @@ def for_link(session: Session, resource_link_id: int) -> list[SyncRow]:
         .where(LineItem.resource_link_id == resource_link_id)
         .order_by(LtiUser.family_name, LtiUser.given_name, LtiUser.name, ScoreDelivery.id)
     ).all()
-    order = {ScoreDelivery.FAILED: 0, ScoreDelivery.PENDING: 1, ScoreDelivery.DELIVERED: 2}
+    order = {
+        ScoreDelivery.FAILED: 0,
+        ScoreDelivery.OVERRIDDEN: 1,
+        ScoreDelivery.PENDING: 2,
+        ScoreDelivery.DELIVERED: 3,
+    }
     found = [_row(d, u) for d, u in rows]
-    return sorted(found, key=lambda r: order.get(r.status, 3))
+    return sorted(found, key=lambda r: order.get(r.status, 4))
+
+
+def no_column(session: Session, resource_link_id: int) -> str | None:
+    """Why the course link can have no gradebook column in the LMS, if it cannot (the
+    session's platform)."""
+    return session.scalar(
+        select(LineItem.no_column).where(LineItem.resource_link_id == resource_link_id)
+    )
 
 
 def labels_for_link(session: Session, resource_link_id: int) -> dict[int, str]:
@@ -132,19 +151,30 @@ def labels_for_link(session: Session, resource_link_id: int) -> dict[int, str]:
 
 def retry(session: Session, delivery_ids: Sequence[int], *, resource_link_id: int | None) -> int:
     """Send these cells again now (a failed one with its tries counted afresh); with
-    ``resource_link_id`` only cells of that link's column. Return how many will be sent."""
+    ``resource_link_id`` only cells of that link's column. A cell where a teacher's grade
+    stands is sent as the LMS needs it to take Microcred's score instead
+    (``Platform.over_teachers_grade``). Return how many will be sent."""
     if not delivery_ids:
         return 0
-    query = update(ScoreDelivery).where(
+    chosen = [
         ScoreDelivery.id.in_(list(delivery_ids)),
-        ScoreDelivery.status != ScoreDelivery.DELIVERED,
-    )
+        ScoreDelivery.status.in_(RETRIABLE),
+    ]
     if resource_link_id is not None:
-        query = query.where(
+        chosen.append(
             ScoreDelivery.line_item_id.in_(
                 select(LineItem.id).where(LineItem.resource_link_id == resource_link_id)
             )
         )
+    overridden = session.execute(
+        select(ScoreDelivery, Registration.platform_family)
+        .join(Registration, Registration.id == ScoreDelivery.registration_id)
+        .where(*chosen, ScoreDelivery.status == ScoreDelivery.OVERRIDDEN)
+    ).all()
+    for row, family in overridden:
+        row.body = plugin(family).over_teachers_grade(dict(row.body))
+    session.flush()
+    query = update(ScoreDelivery).where(*chosen)
     changed = session.execute(
         query.values(
             status=ScoreDelivery.PENDING, tries=0, available_at=utcnow(), last_error=None
@@ -174,6 +204,10 @@ class PlatformSync:
     pending: int
     failed: int
     oldest_pending_at: datetime | None
+    overridden: int = 0
+    """Cells where a teacher's grade stands in the LMS."""
+    no_column: int = 0
+    """Cells of links the LMS keeps no grades for."""
 
 
 def overview(session: Session) -> list[PlatformSync]:
@@ -207,6 +241,8 @@ def overview(session: Session) -> list[PlatformSync]:
             pending=counts.get((rid, ScoreDelivery.PENDING), 0),
             failed=counts.get((rid, ScoreDelivery.FAILED), 0),
             oldest_pending_at=oldest.get(rid),
+            overridden=counts.get((rid, ScoreDelivery.OVERRIDDEN), 0),
+            no_column=counts.get((rid, ScoreDelivery.NO_COLUMN), 0),
         )
         for rid, name in names.items()
     ]

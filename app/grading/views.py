@@ -321,6 +321,7 @@ def gradebook_page() -> str:
         "grading/gradebook.html",
         launch=launch,
         rows=rows,
+        no_column=sync.no_column(session, link_id),
         failed=sum(1 for r in rows if r.status == "failed"),
         notice=SYNC_NOTICES.get(request.args.get("notice", "")),
     )

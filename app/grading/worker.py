@@ -89,6 +89,8 @@ class Counters:
     delivered: int = 0
     retried: int = 0
     failed: int = 0
+    no_column: int = 0
+    """Cells of links that can have no gradebook column (nothing sent, nothing to retry)."""
     by_answer: dict[str, int] = field(default_factory=dict)
 
 
@@ -298,8 +300,10 @@ class Worker:
 
     def _send(self, job: Job) -> Done:
         try:
-            url = job.line_item_url or self._find_column(job)
-            if url is None:
+            found = _Column(job.line_item_url) if job.line_item_url else self._find_column(job)
+            if found.none_possible is not None:
+                outcome = ags.SendOutcome(ags.Answer.NO_COLUMN, found.status, found.none_possible)
+            elif found.url is None:
                 outcome = ags.SendOutcome(
                     ags.Answer.PERMANENT,
                     None,
@@ -307,7 +311,7 @@ class Worker:
                     "create one. Make the activity graded in the LMS, then retry.",
                 )
             else:
-                outcome = self.client.send_score(job.registration_id, url, _score(job))
+                outcome = self.client.send_score(job.registration_id, found.url, _score(job))
         except PlatformServiceError as exc:
             outcome = ags.SendOutcome(ags.Answer.RETRY, None, exc.message)
         except Exception:  # a bug must not kill the worker or lose the lease's row
@@ -317,9 +321,13 @@ class Worker:
             )
         return Done(job, outcome, utcnow())
 
-    def _find_column(self, job: Job) -> str | None:
+    def _find_column(self, job: Job) -> _Column:
         """Find the link's line item through the context's container, or create it where the
-        platform allows (LTI AGS 2.0 §3.2: a tool may look up the items of its resource link)."""
+        platform allows (LTI AGS 2.0 §3.2: a tool may look up the items of its resource link).
+
+        A refusal to create one with 404 or 412 is Canvas's answer for a link that is not an
+        assignment's (line_items_controller.rb): the link can have no column, which is
+        recorded on it so that no score is queued for it again."""
         with self.db.session_factory() as session:
             row = session.execute(
                 select(LineItem, LtiResourceLink.resource_link_id, LtiResourceLink.title)
@@ -328,32 +336,41 @@ class Worker:
                 .execution_options(**ALL)
             ).first()
             if row is None:
-                return None
+                return _Column(None)
             item, link_id, title = row
             if item.url:
-                return str(item.url)
+                return _Column(str(item.url))
+            if item.no_column is not None:
+                return _Column(None, none_possible=item.no_column)
             scopes = set(item.scopes or ())
             if not item.lineitems_url or not scopes & {SCOPE_LINEITEM, SCOPE_LINEITEM_READONLY}:
-                return None
+                return _Column(None)
             found = self.client.line_items(
                 job.registration_id, item.lineitems_url, resource_link_id=link_id
             )
             if found:
                 url = found[0].url
             elif SCOPE_LINEITEM in scopes:
-                created = self.client.create_line_item(
-                    job.registration_id,
-                    item.lineitems_url,
-                    label=title or "Micro-credential",
-                    score_maximum=float(job.body.get("scoreMaximum") or 100),
-                    resource_link_id=link_id,
-                )
+                try:
+                    created = self.client.create_line_item(
+                        job.registration_id,
+                        item.lineitems_url,
+                        label=title or "Micro-credential",
+                        score_maximum=float(job.body.get("scoreMaximum") or 100),
+                        resource_link_id=link_id,
+                    )
+                except PlatformServiceError as exc:
+                    if exc.lms_status not in COLUMN_IMPOSSIBLE:
+                        raise
+                    item.no_column = no_column_refused(exc.lms_answer or "")
+                    session.commit()
+                    return _Column(None, none_possible=item.no_column, status=exc.lms_status)
                 url = created.url
             else:
-                return None
+                return _Column(None)
             item.url = url
             session.commit()
-            return url
+            return _Column(url)
 
     # --- recording ----------
 
@@ -362,6 +379,7 @@ class Worker:
         delivered: list[dict[str, Any]] = []
         retry: list[dict[str, Any]] = []
         failed: list[dict[str, Any]] = []
+        no_column: list[dict[str, Any]] = []
         for d in finished:
             job, outcome = d.job, d.outcome
             self.counters.by_answer[outcome.answer] = (
@@ -379,6 +397,10 @@ class Worker:
             if outcome.answer == ags.Answer.DELIVERED:
                 delivered.append(base)
                 self.counters.delivered += 1
+                continue
+            if outcome.answer == ags.Answer.NO_COLUMN:
+                no_column.append(base)
+                self.counters.no_column += 1
                 continue
             tries = job.tries + 1
             if outcome.answer == ags.Answer.PERMANENT or tries >= self.settings.max_tries:
@@ -433,21 +455,52 @@ class Worker:
                     retry,
                     execution_options={"synchronize_session": False},
                 )
-            if failed:
+            for rows, status in (
+                (failed, ScoreDelivery.FAILED),
+                (no_column, ScoreDelivery.NO_COLUMN),
+            ):
+                if not rows:
+                    continue
                 session.execute(
                     update(T)
                     .where(mine)
                     .values(
-                        status=case((same, ScoreDelivery.FAILED), else_=ScoreDelivery.PENDING),
+                        status=case((same, status), else_=ScoreDelivery.PENDING),
                         tries=case((same, T.c.tries + 1), else_=T.c.tries),
                         last_error=bindparam("b_error"),
                         **sent,
                         **released,
                     ),
-                    failed,
+                    rows,
                     execution_options={"synchronize_session": False},
                 )
             session.commit()
+
+
+COLUMN_IMPOSSIBLE = frozenset({404, 412})
+"""What an LMS answers a new column for a link that cannot have one (Canvas: not an
+assignment's link, or an assignment that is gone)."""
+
+
+def no_column_refused(said: str) -> str:
+    """Why a link has no column after the LMS refused to create one (``said``: its answer)."""
+    return (
+        f"The LMS cannot keep grades for this activity: it refused to create a gradebook column "
+        f"for its link ({said}). In Canvas only an assignment has one; a module item or a page "
+        "link has none. Microcred sends no scores for it; to have them in the gradebook, add "
+        "Microcred to the course as a graded activity (in Canvas, an assignment)."
+    )
+
+
+@dataclass(frozen=True)
+class _Column:
+    """Where a cell's scores go: the line item's URL, or why the link can have none."""
+
+    url: str | None
+    none_possible: str | None = None
+    """Set when the link can have no column (``LineItem.no_column``)."""
+    status: int | None = None
+    """The LMS's answer that told so, when it was this send's."""
 
 
 def _collect(finished: queue.SimpleQueue[Done], wait: float) -> list[Done]:

@@ -88,9 +88,15 @@ def worker_command(threads: int | None, until_idle: bool) -> None:
             badges.thread.join(timeout=30)
         for number, handler in previous.items():
             signal.signal(number, handler)
+    ungraded = (
+        f" {counters.no_column} belonged to activities the LMS keeps no grades for (see their "
+        "Gradebook sync page)."
+        if counters.no_column
+        else ""
+    )
     click.echo(
         f"{found.name}: stopped. Delivered {counters.delivered}, to retry {counters.retried}, "
-        f"failed {counters.failed}."
+        f"failed {counters.failed}.{ungraded}"
     )
 
 
@@ -104,11 +110,25 @@ def reconcile_command(platform_id: int | None) -> None:
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     with get_db(app).begin() as session:
         report = reconcile.reconcile(session, runtime().ags(), registration_id=platform_id)
+    standing = report.teachers_grades
     click.echo(
         f"Checked {report.checked} decided scores in {report.columns} gradebook columns: "
-        f"{report.agreeing} agree, {report.resent} queued to be sent again."
+        f"{report.agreeing} agree, {report.resent} queued to be sent again, {len(standing)} "
+        "kept as a teacher's grade in the LMS."
     )
     for problem in report.unreadable:
         click.echo(f"Could not read: {problem}", err=True)
     if report.resent:
         click.echo("A running worker sends them; or run `flask worker --until-idle`.")
+    if standing:
+        click.echo(
+            "A teacher's grade stands in the LMS for these: the LMS keeps a grade a teacher "
+            "set over Microcred's score, so Microcred no longer sends them."
+        )
+        for cell in standing:
+            click.echo(
+                f"  {cell.learner} in “{cell.link}”: the LMS shows {cell.lms_grade}; "
+                f"Microcred's decision is {cell.ours}."
+            )
+        for platform, advice in dict.fromkeys((c.platform, c.advice) for c in standing):
+            click.echo(f"To have Microcred's score there instead ({platform}): {advice}")

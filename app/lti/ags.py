@@ -121,6 +121,8 @@ class Answer(StrEnum):
     """The LMS will never take it as it is (person not gradable, column gone, not allowed)."""
     STALE = "stale"
     """The LMS holds a score with a newer timestamp (409)."""
+    NO_COLUMN = "no_column"
+    """The link can have no gradebook column in the LMS: there is nowhere to send a score."""
 
 
 @dataclass(frozen=True)
@@ -735,10 +737,12 @@ class AgsClient:
         if not 200 <= response.status_code < 300:
             reply = Reply.of(response)
             said = _status(reply, lms_message(reply)).replace(token, "[access token]")
-            raise PlatformServiceError(
+            error = PlatformServiceError(
                 f"The LMS refused or failed the request for {what} at {url} ({said}).",
                 hint="Check that the tool was granted the LMS's grade services.",
             )
+            error.lms_status, error.lms_answer = response.status_code, said
+            raise error
         return response
 
     @staticmethod

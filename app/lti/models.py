@@ -259,4 +259,8 @@ class LineItem(PlatformOwned, Base):
     label: Mapped[str | None] = mapped_column(String(255))
     score_maximum: Mapped[float | None] = mapped_column(Float)
     """The column's points as the platform reported them, when the tool has read them."""
+    no_column: Mapped[str | None] = mapped_column(Text)
+    """Why the LMS can give this link no gradebook column, in words an instructor can act on
+    (a Canvas module item launched without ``lineitem``; an LMS that refused to create one
+    with 404 or 412); ``None``: it has one, or the tool may create one."""
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

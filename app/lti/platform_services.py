@@ -35,6 +35,10 @@ class PlatformServiceError(AppError):
     status = 502
     code = "platform_service_error"
     title = "The LMS did not answer the tool's request"
+    lms_status: int | None = None
+    """The HTTP status the LMS answered with, when it answered."""
+    lms_answer: str | None = None
+    """That answer in short (``HTTP 404: …``), when it answered."""
 
 
 class _TimeoutSession(requests.Session):

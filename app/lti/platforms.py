@@ -43,6 +43,8 @@ HOSTED_CANVAS_ISSUERS = frozenset(
     f"https://canvas{environment}.instructure.com" for environment in ("", ".beta", ".test")
 )
 INSTRUCTURE_PAGES = "https://*.instructure.com"
+CANVAS_SUBMISSION = "https://canvas.instructure.com/lti/submission"
+"""Canvas's score extension (https://canvas.instructure.com/doc/api/score.html)."""
 
 RESOURCE_LINK = "LtiResourceLinkRequest"
 DEEP_LINKING = "LtiDeepLinkingRequest"
@@ -150,6 +152,30 @@ class Platform:
             "service (the scope contextmembership.readonly) in its tool settings."
         )
 
+    def no_column(self, lineitem_url: str | None) -> str | None:
+        """Why a link launched with this AGS ``lineitem`` (``None``: the claim named none) can
+        have no gradebook column, in words for its instructor; ``None``: it has one, or the
+        tool may create one (AGS 2.0 §3.2: where the platform allows)."""
+        return None
+
+    resending_replaces_a_grade = True
+    """Whether sending a score again can replace a different grade the gradebook shows. Where
+    it can, reconciliation sends once to find out; where a teacher's grade stands (Moodle's
+    override), the LMS takes the score and keeps its grade, and one send tells."""
+
+    def over_teachers_grade(self, body: dict[str, Any]) -> dict[str, Any]:
+        """The score ``body`` to send when an instructor asks for Microcred's score in place of
+        a teacher's grade the gradebook shows."""
+        return body
+
+    def teachers_grade_advice(self) -> str:
+        """What an instructor does to have Microcred's score in the gradebook instead of a
+        teacher's grade that stands there."""
+        return (
+            "Remove the teacher's grade in the LMS's gradebook, then choose “Send again” for "
+            "the learner on the activity's Gradebook sync page."
+        )
+
     def fresh_launch(
         self, issuer: str, message_hint: str | None, claims: Mapping[str, Any]
     ) -> FreshLaunch:
@@ -192,6 +218,16 @@ class Moodle(Platform):
             lms=self.lms_in_words,
             url=f"{issuer.rstrip('/')}/mod/lti/launch.php?id={cmid}" if cmid else None,
             return_url=_return_url(claims),
+        )
+
+    def teachers_grade_advice(self) -> str:
+        # A grade overridden in the grader report stays whatever the tool sends; Moodle keeps
+        # the tool's score as the raw grade and shows it again once the override is removed
+        # (lib/grade/grade_item.php update_raw_grade).
+        return (
+            "In Moodle's grader report, turn editing on, open the learner's grade, untick "
+            "“Overridden” and save: Moodle then shows the score Microcred sent. The next "
+            "reconciliation (or “Send again”) confirms it."
         )
 
     def roster_not_granted(self) -> str:
@@ -257,7 +293,39 @@ class Canvas(Platform):
         }
         if submitted_at is not None:
             extension["submitted_at"] = submitted_at.isoformat(timespec="milliseconds")
-        return {"https://canvas.instructure.com/lti/submission": extension}
+        return {CANVAS_SUBMISSION: extension}
+
+    def no_column(self, lineitem_url: str | None) -> str | None:
+        # Canvas sends ``lineitem`` in every assignment launch and in no other (lib/lti/
+        # messages/resource_link_request.rb), and creates a line item with resourceLinkId only
+        # for an assignment's link (404 or 412 otherwise: line_items_controller.rb).
+        if lineitem_url:
+            return None
+        return (
+            "In Canvas this activity is a module item (or a page link), not an assignment: "
+            "Canvas keeps no grades for it, so Microcred sends none. To have results in "
+            "Canvas's gradebook, add Microcred as an assignment (Assignments → + Assignment, "
+            "Submission type “External Tool”, Find → Microcred)."
+        )
+
+    # Microcred's decisions ask Canvas to keep a teacher's grade (prioritize_non_tool_grade,
+    # score_extensions): a score sent again never replaces one (scores_controller.rb
+    # score_submission), and Canvas's result record would then report Microcred's score while
+    # the gradebook shows the teacher's.
+    resending_replaces_a_grade = False
+
+    def over_teachers_grade(self, body: dict[str, Any]) -> dict[str, Any]:
+        # Without prioritize_non_tool_grade Canvas grades the submission with the tool's score.
+        extension = dict(body.get(CANVAS_SUBMISSION) or {})
+        extension["prioritize_non_tool_grade"] = False
+        return {**body, CANVAS_SUBMISSION: extension}
+
+    def teachers_grade_advice(self) -> str:
+        return (
+            "Choose “Send again” for the learner on the activity's Gradebook sync page: "
+            "Microcred then sends its score without asking Canvas to keep the teacher's "
+            "grade, and Canvas replaces the teacher's grade with it."
+        )
 
     def frame_ancestors(self, issuer: str) -> tuple[str, ...]:
         # Hosted Canvas signs as canvas[.beta|.test].instructure.com, but its course pages are

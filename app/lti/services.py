@@ -21,6 +21,7 @@ from app.db import dialect_insert, table_of, utcnow
 from app.lti import frame_origins
 from app.lti.launch import Launch
 from app.lti.models import Deployment, LineItem, LtiContext, LtiResourceLink, LtiUser
+from app.lti.platforms import plugin
 
 _PROFILE = ("name", "given_name", "family_name", "email")
 
@@ -44,6 +45,7 @@ _KNOWN: Select[Any] = (
         _items.c.url.label("item_url"),
         _items.c.lineitems_url.label("item_lineitems_url"),
         _items.c.scopes.label("item_scopes"),
+        _items.c.no_column.label("item_no_column"),
     )
     .select_from(_deployments)
     .outerjoin(
@@ -136,6 +138,7 @@ def _statements(dialect: str) -> dict[str, Any]:
             url=bindparam("url"),
             lineitems_url=bindparam("lineitems_url"),
             scopes=bindparam("scopes", type_=_items.c.scopes.type),
+            no_column=bindparam("no_column"),
             updated_at=bindparam("now"),
         )
         .on_conflict_do_nothing(index_elements=["resource_link_id"])
@@ -243,6 +246,9 @@ def _record_line_item(
     ags = launch.ags
     assert ags is not None
     scopes = list(ags.scopes)
+    # Where the LMS says by the claim alone that the link can have no column (a Canvas module
+    # item), that is recorded; a column the claim names makes any earlier reason void.
+    no_column = plugin(launch.platform_family).no_column(ags.lineitem_url)
     if known is None or known.item is None:
         inserted = session.scalar(
             statements["item"],
@@ -252,6 +258,7 @@ def _record_line_item(
                 "url": ags.lineitem_url,
                 "lineitems_url": ags.lineitems_url,
                 "scopes": scopes,
+                "no_column": no_column,
                 "now": now,
             },
         )
@@ -261,13 +268,21 @@ def _record_line_item(
         (not ags.lineitem_url or ags.lineitem_url == known.item_url)
         and ags.lineitems_url == known.item_lineitems_url
         and scopes == known.item_scopes
+        and (
+            known.item_no_column is None
+            if ags.lineitem_url
+            else no_column in (None, known.item_no_column)
+        )
     ):
         return
     # A claim without ``lineitem`` (a link made without a column) keeps the column the tool
-    # found or created earlier.
+    # found or created earlier, and what the tool learned about a column it could not create.
     changes: dict[str, Any] = {"lineitems_url": ags.lineitems_url, "scopes": scopes}
     if ags.lineitem_url:
         changes["url"] = ags.lineitem_url
+        changes["no_column"] = None
+    elif no_column is not None:
+        changes["no_column"] = no_column
     session.execute(
         update(_items).where(_items.c.resource_link_id == link).values(**changes, updated_at=now)
     )

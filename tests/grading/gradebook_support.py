@@ -56,6 +56,35 @@ def add_graded_activity(
     return title
 
 
+def _cell_of(live: LiveServers, title: str) -> tuple[int, int]:
+    """The course and column ids of the link titled ``title`` in the development LMS."""
+    with get_db(live.devlms).begin() as session:
+        link = session.scalars(select(DevLink).where(DevLink.title == title)).one()
+        assert link.line_item_id is not None, f"{title} has no column"
+        return link.course_id, link.line_item_id
+
+
+def override_in_lms(live: LiveServers, title: str, email: str, grade: str) -> None:
+    """A teacher of the course types ``grade`` into ``email``'s cell of the column of link
+    ``title`` on the development LMS's gradebook page (Moodle: an override)."""
+    from tests.support.lms import LmsUser
+    from tests.support.score_sender import INSTRUCTOR
+
+    course_id, item_id = _cell_of(live, title)
+    saved = LmsUser(live, INSTRUCTOR).override_grade(course_id, item_id, email, grade)
+    assert saved.status_code == 200, saved.text[:500]
+
+
+def remove_override_in_lms(live: LiveServers, title: str, email: str) -> None:
+    """A teacher removes the override of that cell (Moodle's grader report)."""
+    from tests.support.lms import LmsUser
+    from tests.support.score_sender import INSTRUCTOR
+
+    course_id, item_id = _cell_of(live, title)
+    removed = LmsUser(live, INSTRUCTOR).remove_override(course_id, item_id, email)
+    assert removed.status_code == 200, removed.text[:500]
+
+
 def deliveries(live: LiveServers, **where: Any) -> list[ScoreDelivery]:
     with get_db(live.tool).begin() as session:
         query = select(ScoreDelivery).order_by(ScoreDelivery.id)

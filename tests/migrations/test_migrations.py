@@ -385,3 +385,66 @@ def test_0013_clears_the_bare_host_audiences_dynamic_registration_stored(
         assert audiences() == expected
     finally:
         engine.dispose()
+
+
+def test_0016_keeps_scores_and_turns_its_new_states_into_the_old_ones_on_downgrade(
+    empty_database: str,
+) -> None:
+    """Rows written before 0016 keep their meaning; on the way back a teacher's grade found
+    standing is "delivered" again and a cell of a link without a column "failed"."""
+    from sqlalchemy import text
+
+    migrate.upgrade(empty_database, "0015")
+    now = {"now": "2026-01-01 00:00:00+00:00"}
+    engine = create_engine(empty_database)
+    try:
+        with engine.begin() as connection:
+            for statement in (
+                "INSERT INTO lti_registration (id, uuid, name, issuer, client_id, auth_login_url,"
+                " auth_token_url, key_set_url, platform_family, auto_approve_deployments,"
+                " created_at) VALUES (1, 'u-1', 'LMS', 'https://lms', 'c', 'a', 't', 'k',"
+                " 'moodle', :f, :now)",
+                "INSERT INTO lti_deployment (id, registration_id, deployment_id, status,"
+                " created_at) VALUES (1, 1, '1', 'active', :now)",
+                "INSERT INTO lti_context (id, registration_id, deployment_id, context_id,"
+                " updated_at) VALUES (1, 1, 1, 'course', :now)",
+                "INSERT INTO lti_resource_link (id, registration_id, context_id, resource_link_id,"
+                " updated_at) VALUES (1, 1, 1, 'link', :now)",
+                "INSERT INTO lti_user (id, registration_id, sub, updated_at)"
+                " VALUES (1, 1, 'learner', :now), (2, 1, 'other', :now)",
+                "INSERT INTO lti_line_item (id, registration_id, resource_link_id, url, scopes,"
+                " updated_at) VALUES (1, 1, 1, 'https://lms/li/1', '[]', :now)",
+                "INSERT INTO grading_score_delivery (id, registration_id, line_item_id, user_id,"
+                " body, version, sent_version, status, desired_at, available_at, tries,"
+                " created_at) VALUES (1, 1, 1, 1, '{}', 2, 2, 'delivered', :now, :now, 0, :now),"
+                " (2, 1, 1, 2, '{}', 1, 0, 'pending', :now, :now, 0, :now)",
+            ):
+                connection.execute(text(statement), {**now, "f": False})
+        migrate.upgrade(empty_database, "0016")
+        with engine.begin() as connection:
+            rows = connection.execute(
+                text(
+                    "SELECT id, status, resent_version, lms_score_given FROM"
+                    " grading_score_delivery ORDER BY id"
+                )
+            ).all()
+            assert [tuple(r) for r in rows] == [
+                (1, "delivered", None, None),
+                (2, "pending", None, None),
+            ]
+            assert connection.scalar(text("SELECT no_column FROM lti_line_item")) is None
+            connection.execute(
+                text(
+                    "UPDATE grading_score_delivery SET status = CASE id WHEN 1 THEN 'overridden'"
+                    " ELSE 'no_column' END"
+                )
+            )
+        migrate.downgrade(empty_database, "0015")
+        with engine.connect() as connection:
+            statuses = connection.execute(
+                text("SELECT status FROM grading_score_delivery ORDER BY id")
+            ).scalars()
+            assert list(statuses) == ["delivered", "failed"]
+        migrate.upgrade(empty_database)
+    finally:
+        engine.dispose()

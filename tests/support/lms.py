@@ -162,6 +162,43 @@ class LmsUser:
         assert response.status_code == 200, response.text
         return int(urlsplit(response.url).path.rsplit("/", 1)[-1])
 
+    def _cell_form(
+        self, course_id: int, line_item_id: int, learner_email: str, action: str
+    ) -> Form:
+        """The form of ``action`` (``override``, ``override/remove``) in a learner's cell of
+        the course's gradebook page, as a teacher finds it there."""
+        page = self.http.get(f"{self.live.devlms_url}/courses/{course_id}/gradebook", timeout=30)
+        with get_db(self.live.devlms).begin() as session:
+            learner = session.scalars(
+                select(DevUser.id).where(DevUser.email == learner_email)
+            ).one()
+        wanted = {"line_item_id": str(line_item_id), "user_id": str(learner)}
+        for form in forms(page.text) if page.status_code == 200 else ():
+            if (
+                form.action.endswith(f"/gradebook/{action}")
+                and wanted.items() <= form.fields.items()
+            ):
+                return form
+        # Not offered to this person (a learner): post what a teacher's form would.
+        return Form(f"/courses/{course_id}/gradebook/{action}", "post", dict(wanted))
+
+    def override_grade(
+        self, course_id: int, line_item_id: int, learner_email: str, grade: str
+    ) -> requests.Response:
+        """Type ``grade`` (points of the column; empty: no grade) into a learner's cell of the
+        gradebook and save it, as a teacher overrides a grade in Moodle's grader report or
+        enters one in Canvas's gradebook."""
+        form = self._cell_form(course_id, line_item_id, learner_email, "override")
+        form.fields["grade"] = grade
+        return submit(self.http, self.live.devlms_url, form)
+
+    def remove_override(
+        self, course_id: int, line_item_id: int, learner_email: str
+    ) -> requests.Response:
+        """Remove a teacher's override of a learner's cell (Moodle: untick "Overridden")."""
+        form = self._cell_form(course_id, line_item_id, learner_email, "override/remove")
+        return submit(self.http, self.live.devlms_url, form)
+
     def complete(self, initiation: Form) -> requests.Response:
         """Login initiation → the tool's login bridge → LMS auth → id_token post → the tool
         (``complete_launch`` in this browser)."""
