@@ -75,13 +75,12 @@ def current_user() -> DevUser | None:
     return db_session().get(DevUser, user_id) if user_id else None
 
 
-# The service endpoints a tool calls with a token or for one: faults are injected into these.
+# The service endpoints a tool calls with a token or for one: faults are injected into these,
+# and those called with a token are Canvas's LTI Advantage routes, throttled per client_id.
 SERVICE_ENDPOINTS = frozenset(
     f"devlms_api.{name}"
     for name in ("token", "line_items", "line_item", "scores", "results", "course_memberships")
 )
-# The ones called with a token: Canvas's LTI Advantage routes, throttled per client_id.
-TOKEN_ENDPOINTS = SERVICE_ENDPOINTS - {"devlms_api.token"}
 
 
 def request_throttle() -> throttle.RequestThrottle:
