@@ -17,6 +17,8 @@ from config import ConfigurationError, load_settings
 def create_devlms_app(config_override: Mapping[str, Any] | None = None) -> Flask:
     """Create the development LMS application."""
     from app import build_base_app
+    from app.db import get_db
+    from app.devlms import throttle
     from app.devlms.api import bp as api_bp
     from app.devlms.views import bp as ui_bp
 
@@ -31,6 +33,9 @@ def create_devlms_app(config_override: Mapping[str, Any] | None = None) -> Flask
         # request that a cross-site tool's iframe sends it, so it is SameSite=None (which
         # browsers accept only on Secure cookies: over HTTPS, or on localhost).
         app.config.update(SESSION_COOKIE_SAMESITE="None", SESSION_COOKIE_SECURE=True)
+    # Canvas's rate limit buckets, kept in this process (Canvas keeps them in Redis).
+    app.extensions["devlms_throttle"] = throttle.RequestThrottle()
+    app.extensions["devlms_clients"] = throttle.ClientLookup(get_db(app).engine)
     app.register_blueprint(ui_bp)
     app.register_blueprint(api_bp)
     return app

@@ -8,11 +8,13 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
+import jwt
 import requests
 from flask import (
     Blueprint,
     Response,
     current_app,
+    g,
     jsonify,
     redirect,
     render_template,
@@ -31,6 +33,7 @@ from app.devlms import (
     placements,
     platform,
     registration,
+    throttle,
 )
 from app.devlms.models import DevCourse, DevLineItem, DevLink, DevTool, DevUser
 from app.devlms.platform import (
@@ -76,21 +79,88 @@ def current_user() -> DevUser | None:
     return db_session().get(DevUser, user_id) if user_id else None
 
 
-# The service endpoints a tool calls with a token or for one: faults are injected into these.
+# The service endpoints a tool calls with a token or for one: faults are injected into these,
+# and those called with a token are Canvas's LTI Advantage routes, throttled per client_id.
 SERVICE_ENDPOINTS = frozenset(
     f"devlms_api.{name}"
     for name in ("token", "line_items", "line_item", "scores", "results", "course_memberships")
 )
 
 
+def request_throttle() -> throttle.RequestThrottle:
+    """This LMS process's rate limit buckets (Canvas-flavoured tools)."""
+    found: throttle.RequestThrottle = current_app.extensions["devlms_throttle"]
+    return found
+
+
+def clients() -> throttle.ClientLookup:
+    """Who is behind a token (cached briefly, per process)."""
+    found: throttle.ClientLookup = current_app.extensions["devlms_clients"]
+    return found
+
+
+def _is_canvas(client: throttle.Client | None) -> bool:
+    return client is not None and client.flavour in placements.CANVAS_FLAVOURS
+
+
 @bp.before_request
-def _inject_faults() -> None:
-    """Wait and fail as Site administration → Service faults say, before anything is read."""
-    if request.endpoint in SERVICE_ENDPOINTS:
-        faults.apply(
-            faults.current_faults(db_session()),
-            token_endpoint=request.endpoint == "devlms_api.token",
+def _throttle_and_inject_faults() -> None:
+    """Hold a Canvas-flavoured tool's request in its client's bucket (refused when full), then
+    wait and fail as Site administration → Service faults say, before anything is read."""
+    if request.endpoint not in SERVICE_ENDPOINTS:
+        return
+    current = faults.current_faults(db_session())
+    token_endpoint = request.endpoint == "devlms_api.token"
+    client = None if token_endpoint else clients().of_bearer(request.headers.get("Authorization"))
+    if _is_canvas(client):
+        assert client is not None
+        limit = current.canvas_rate_limit
+        reservation = request_throttle().reserve(client.client_id, limit)
+        g.devlms_throttled = (reservation, limit)
+        if not reservation.allowed:
+            raise throttle.rate_limit_exceeded()
+    try:
+        faults.apply(current, token_endpoint=token_endpoint, canvas=_is_canvas(client))
+    except PlatformError as exc:
+        if exc.error == throttle.RATE_LIMITED:
+            g.devlms_refused = True  # it costs nothing and says none
+        elif exc.status == 429 and token_endpoint and _is_canvas(_assertion_client()):
+            raise throttle.rate_limit_exceeded(remaining="0.0") from None
+        raise
+
+
+def _assertion_client() -> throttle.Client | None:
+    """The tool a token request claims to come from (its assertion's ``iss``), unverified."""
+    try:
+        claims = jwt.decode(
+            request.form.get("client_assertion", ""), options={"verify_signature": False}
         )
+    except jwt.InvalidTokenError:
+        return None
+    return clients().of_tool(str(claims.get("iss")))
+
+
+@bp.after_request
+def _rate_limit_headers(response: Response) -> Response:
+    """Take a finished request out of its bucket and say what remains, as Canvas does on
+    every answer to a throttled client (and its cost, unless it was refused)."""
+    held = g.pop("devlms_throttled", None)
+    if held is not None:
+        reservation, limit = held
+        refused = g.get("devlms_refused", False)
+        remaining = request_throttle().release(reservation, limit, refused=refused)
+        if reservation.allowed and not refused:
+            response.headers[throttle.COST] = str(limit.request_cost)
+        response.headers.setdefault(throttle.REMAINING, str(remaining))
+    return response
+
+
+@bp.teardown_request
+def _release_unanswered(_exc: BaseException | None) -> None:
+    """A request that failed without an answer still leaves its bucket."""
+    held = g.pop("devlms_throttled", None)
+    if held is not None:
+        request_throttle().release(*held)
 
 
 @bp.errorhandler(PlatformError)
@@ -101,8 +171,12 @@ def _platform_error(exc: PlatformError) -> Any:
     }:
         if exc.body == {}:  # Rails's ``head``: the status and no body
             return Response(status=exc.status)
-        body = exc.body or {"error": exc.error, "error_description": exc.description}
-        response = jsonify(body)
+        if exc.text is not None:
+            response = Response(exc.text, content_type="text/plain; charset=utf-8")
+        else:
+            response = jsonify(
+                exc.body or {"error": exc.error, "error_description": exc.description}
+            )
         if exc.status == 401:
             response.headers["WWW-Authenticate"] = f'Bearer error="{exc.error}"'
         response.headers.update(exc.headers)

@@ -9,7 +9,13 @@ One ``DevFaults`` row holds the settings, changed on Site administration → Ser
 a refused score leaves no grade and no ``DevScoreLog`` row, so a test counts exactly what
 arrived. The rates are shares of requests that do not overlap (one draw decides), so their sum
 is the share of requests that fail; the token endpoint never answers the 401 (a tool whose
-token request is refused as ``invalid_token`` has nothing to renew).
+token request is refused as ``invalid_token`` has nothing to renew). A throttled request is
+answered as the tool's LMS would: 429 with ``Retry-After`` (Moodle-flavoured tools), Canvas's
+403 "Rate Limit Exceeded" with ``X-Rate-Limit-Remaining: 0.0`` and no ``Retry-After``
+(Canvas-flavoured ones).
+
+The same row holds the rate limit Canvas-flavoured tools always meet (``throttle.py``; Canvas's
+own limits unless changed): not a fault, so turning the faults off keeps it.
 
 The row is read through a small per-process cache (``CACHE_SECONDS``), so an LMS under gunicorn
 with several processes sees a change within a second without one more query per request.
@@ -29,10 +35,12 @@ from sqlalchemy.orm import Session
 
 from app.devlms.models import DevFaults
 from app.devlms.platform import PlatformError
+from app.devlms.throttle import CANVAS, RateLimit, rate_limit_exceeded
 
 CACHE_SECONDS = 1.0
 MAX_LATENCY_MS = 60_000
 MAX_RETRY_AFTER_SECONDS = 3600
+MAX_RATE_LIMIT = 1_000_000
 SERVER_ERROR_STATUSES = (500, 502, 503)
 INJECTED = "(Injected by the development LMS: Site administration → Service faults.)"
 RATES = ("unauthorized_rate", "throttle_rate", "server_error_rate")
@@ -42,8 +50,19 @@ LABELS = {
     "throttle_rate": "429 Too Many Requests",
     "retry_after_seconds": "Retry-After (seconds)",
     "server_error_rate": "500, 502 or 503",
+    "canvas_hwm": "High-water mark",
+    "canvas_up_front_cost": "Up-front cost of a request in flight",
+    "canvas_outflow": "Outflow per second",
+    "canvas_request_cost": "Cost each request leaves",
 }
 """Each setting's name on the settings page (its refusals name it so)."""
+RATE_LIMIT_SETTINGS = {
+    "canvas_hwm": "hwm",
+    "canvas_up_front_cost": "up_front_cost",
+    "canvas_outflow": "outflow",
+    "canvas_request_cost": "request_cost",
+}
+"""The Canvas rate limit's settings, by their ``RateLimit`` names."""
 
 
 @dataclass(frozen=True)
@@ -55,6 +74,17 @@ class Faults:
     throttle_rate: float = 0.0
     retry_after_seconds: int = 1
     server_error_rate: float = 0.0
+    canvas_hwm: float = CANVAS.hwm
+    canvas_up_front_cost: float = CANVAS.up_front_cost
+    canvas_outflow: float = CANVAS.outflow
+    canvas_request_cost: float = CANVAS.request_cost
+
+    @property
+    def canvas_rate_limit(self) -> RateLimit:
+        """The bucket every Canvas-flavoured tool's service requests go through."""
+        return RateLimit(
+            **{field: getattr(self, name) for name, field in RATE_LIMIT_SETTINGS.items()}
+        )
 
     @property
     def failing(self) -> bool:
@@ -73,12 +103,31 @@ class Faults:
             said.append(f"{self.latency_ms} ms added to every service request")
         for rate, what in (
             (self.unauthorized_rate, "401 invalid_token (the token endpoint excepted)"),
-            (self.throttle_rate, f"429 with Retry-After: {self.retry_after_seconds}"),
+            (
+                self.throttle_rate,
+                f"429 with Retry-After: {self.retry_after_seconds} (Canvas-flavoured tools: "
+                "403 Rate Limit Exceeded)",
+            ),
             (self.server_error_rate, "500, 502 or 503"),
         ):
             if rate:
                 said.append(f"{percent(rate)} of requests answered {what}")
         return said
+
+    def describe_rate_limit(self) -> str:
+        """Say what the Canvas rate limit lets a Canvas-flavoured tool do."""
+        limit = self.canvas_rate_limit
+        most = limit.most_in_flight
+        at_once = (
+            "any number of requests in flight"
+            if most is None
+            else f"{most} request{'' if most == 1 else 's'} in flight at once, the next refused"
+        )
+        return (
+            f"Per client: {at_once} (high-water mark {limit.hwm:g}, {limit.up_front_cost:g} "
+            f"up front per request), less as the {limit.request_cost:g} each request leaves "
+            f"builds up faster than the {limit.outflow:g} per second that leaks away."
+        )
 
 
 OFF = Faults()
@@ -114,6 +163,30 @@ def _whole(name: str, value: Any, maximum: int, unit: str, errors: dict[str, str
     return int(number)
 
 
+def _amount(name: str, value: Any, errors: dict[str, str], *, above_zero: bool = False) -> float:
+    lowest = "above 0, up" if above_zero else "from 0"
+    try:
+        amount = float(value)
+    except (TypeError, ValueError):
+        errors[name] = (
+            f"Enter a number {lowest} to {MAX_RATE_LIMIT}, e.g. {value_hint(name)} (Canvas's)."
+        )
+        return 0.0
+    if (
+        isinstance(value, bool)
+        or not 0 <= amount <= MAX_RATE_LIMIT  # also refuses nan
+        or (above_zero and amount == 0)
+    ):
+        errors[name] = f"Enter a number {lowest} to {MAX_RATE_LIMIT}; {value} is not."
+        return 0.0
+    return amount
+
+
+def value_hint(name: str) -> str:
+    """Canvas's own value of a rate limit setting, as an example."""
+    return f"{getattr(CANVAS, RATE_LIMIT_SETTINGS[name]):g}"
+
+
 def _rate(name: str, value: Any, errors: dict[str, str]) -> float:
     try:
         rate = float(value)
@@ -130,8 +203,8 @@ def _rate(name: str, value: Any, errors: dict[str, str]) -> float:
 
 
 def check(values: Mapping[str, Any]) -> Faults:
-    """Return the faults ``values`` ask for (numbers or form strings, missing ones off), or raise
-    ``InvalidFaults`` saying what to fix."""
+    """Return the faults ``values`` ask for (numbers or form strings, missing ones off, a
+    missing rate limit setting Canvas's), or raise ``InvalidFaults`` saying what to fix."""
     unknown = set(values) - set(LABELS)
     if unknown:
         raise TypeError(f"Unknown fault settings: {', '.join(sorted(unknown))}.")
@@ -150,6 +223,15 @@ def check(values: Mapping[str, Any]) -> Faults:
             errors,
         ),
         server_error_rate=_rate("server_error_rate", given.get("server_error_rate", 0), errors),
+        **{
+            name: _amount(
+                name,
+                given.get(name, getattr(CANVAS, field)),
+                errors,
+                above_zero=name == "canvas_hwm",
+            )
+            for name, field in RATE_LIMIT_SETTINGS.items()
+        },
     )
     total = sum(getattr(faults, name) for name in RATES)
     if not errors and total > 1 + 1e-9:
@@ -183,6 +265,10 @@ def stored_faults(session: Session) -> Faults:
         throttle_rate=row.throttle_rate,
         retry_after_seconds=row.retry_after_seconds,
         server_error_rate=row.server_error_rate,
+        canvas_hwm=row.canvas_hwm,
+        canvas_up_front_cost=row.canvas_up_front_cost,
+        canvas_outflow=row.canvas_outflow,
+        canvas_request_cost=row.canvas_request_cost,
     )
 
 
@@ -203,9 +289,9 @@ def current_faults(session: Session) -> Faults:
 
 
 def set_faults(session: Session, **values: Any) -> Faults:
-    """Store new faults and commit (settings left out are off; ``retry_after_seconds`` 1);
-    raise ``InvalidFaults`` when a value is out of range. This process sees them at once,
-    other processes within ``CACHE_SECONDS``."""
+    """Store new faults and commit (settings left out are off; ``retry_after_seconds`` 1, the
+    Canvas rate limit Canvas's); raise ``InvalidFaults`` when a value is out of range. This
+    process sees them at once, other processes within ``CACHE_SECONDS``."""
     faults = check(values)
     row = session.scalars(select(DevFaults).order_by(DevFaults.id).limit(1)).first()
     if row is None:
@@ -219,9 +305,11 @@ def set_faults(session: Session, **values: Any) -> Faults:
 
 
 def turn_off(session: Session) -> Faults:
-    """Turn every fault off (the Retry-After setting is kept for next time)."""
-    kept = stored_faults(session).retry_after_seconds
-    return set_faults(session, **asdict(replace(OFF, retry_after_seconds=kept)))
+    """Turn every fault off (the Retry-After setting is kept for next time, and the Canvas rate
+    limit: Canvas's own, not a fault)."""
+    stored = stored_faults(session)
+    kept = {name: getattr(stored, name) for name in ("retry_after_seconds", *RATE_LIMIT_SETTINGS)}
+    return set_faults(session, **asdict(replace(OFF, **kept)))
 
 
 # --- injecting ----------
@@ -229,8 +317,15 @@ def turn_off(session: Session) -> Faults:
 _random = random.SystemRandom()
 
 
-def apply(faults: Faults, *, token_endpoint: bool = False, rng: random.Random = _random) -> None:
-    """Wait the added latency, then raise the ``PlatformError`` one draw picks, if any."""
+def apply(
+    faults: Faults,
+    *,
+    token_endpoint: bool = False,
+    canvas: bool = False,
+    rng: random.Random = _random,
+) -> None:
+    """Wait the added latency, then raise the ``PlatformError`` one draw picks, if any
+    (``canvas``: a throttled request is refused as Canvas refuses it)."""
     if faults.latency_ms > 0:
         time.sleep(faults.latency_ms / 1000)
     if not faults.failing:
@@ -244,6 +339,9 @@ def apply(faults: Faults, *, token_endpoint: bool = False, rng: random.Random = 
             )
     bound += faults.throttle_rate
     if draw < bound:
+        if canvas:
+            # Canvas never answers 429; an exhausted bucket refuses with 403, no Retry-After.
+            raise rate_limit_exceeded(remaining="0.0")
         raise PlatformError(
             429,
             "too_many_requests",

@@ -228,8 +228,9 @@ class DevUsedJti(Base):
 
 class DevFaults(Base):
     """Faults the development LMS injects into its service endpoints (AGS, NRPS, token), so
-    that a tool's retries, token renewal and error reporting can be exercised: one row, changed
-    on the LMS's admin page or by tests and benchmarks. Rates are fractions of requests (0 to 1)."""
+    that a tool's retries, token renewal and error reporting can be exercised, and the rate
+    limit it holds Canvas-flavoured tools to: one row, changed on the LMS's admin page or by
+    tests and benchmarks. Rates are fractions of requests (0 to 1)."""
 
     __tablename__ = "devlms_faults"
 
@@ -243,4 +244,12 @@ class DevFaults(Base):
     retry_after_seconds: Mapped[int] = mapped_column(Integer, default=1)
     server_error_rate: Mapped[float] = mapped_column(Float, default=0.0)
     """500, 502 or 503 (the kinds a proxy in front of an LMS gives)."""
+    canvas_hwm: Mapped[float] = mapped_column(Float, default=600.0, server_default="600")
+    """Canvas-flavoured tools: the rate limit's high-water mark (``app/devlms/throttle.py``)."""
+    canvas_up_front_cost: Mapped[float] = mapped_column(Float, default=50.0, server_default="50")
+    """Canvas-flavoured tools: what each request in flight holds of the bucket."""
+    canvas_outflow: Mapped[float] = mapped_column(Float, default=10.0, server_default="10")
+    """Canvas-flavoured tools: what the bucket leaks per second."""
+    canvas_request_cost: Mapped[float] = mapped_column(Float, default=0.01, server_default="0.01")
+    """Canvas-flavoured tools: what each served request leaves in the bucket."""
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -86,7 +86,8 @@ class PlatformError(Exception):
     ``course`` (a page shown to a person, such as a refused Deep Linking return) lets the error
     page link back to the course the person came from. ``headers`` are added to the answer
     (``Retry-After`` on a 429); ``body`` replaces the OAuth2-style JSON body where the imitated
-    LMS answers in its own shape (Canvas's ``{"errors": ...}``)."""
+    LMS answers in its own shape (Canvas's ``{"errors": ...}``), and ``text`` where it answers
+    in plain text (Canvas's rate limit)."""
 
     def __init__(
         self,
@@ -97,6 +98,7 @@ class PlatformError(Exception):
         course: DevCourse | None = None,
         headers: dict[str, str] | None = None,
         body: dict[str, Any] | None = None,
+        text: str | None = None,
     ) -> None:
         super().__init__(description)
         self.status = status
@@ -105,6 +107,7 @@ class PlatformError(Exception):
         self.course = course
         self.headers = headers or {}
         self.body = body
+        self.text = text
 
 
 # --- keys ----------

@@ -23,7 +23,7 @@ from werkzeug.wrappers import Response
 
 from app.db import db_session
 from app.devlms import courses, faults, gradebook, launches, placements, platform, registration
-from app.devlms.api import current_user, settings
+from app.devlms.api import clients, current_user, request_throttle, settings
 from app.devlms.models import (
     DevCourse,
     DevEnrolment,
@@ -318,6 +318,7 @@ def set_flavour(tool_id: int) -> Response:
         abort(400)
     tool.flavour = flavour
     s.commit()
+    clients().forget()  # its tokens now meet the new flavour's rate limit, or none
     return redirect(url_for("devlms.home"))
 
 
@@ -448,13 +449,26 @@ def activate_tool(tool_id: int) -> Response:
 def _faults_page(status: int = 200, **context: Any) -> tuple[str, int]:
     current = faults.stored_faults(db_session())
     typed = {name: f"{getattr(current, name):g}" for name in faults.LABELS}
+    buckets = request_throttle()
+    seen = buckets.clients()
+    names = {
+        row.client_id: row.name
+        for row in db_session().execute(
+            select(DevTool.client_id, DevTool.name).where(DevTool.client_id.in_(seen))
+        )
+    }
     page = render_template(
         "devlms/service_faults.html",
         current=current,
+        buckets=[(names.get(c, c), c, buckets.stats(c)) for c in seen],
         form=context.pop("form", typed),
         errors=context.pop("errors", {}),
         labels=faults.LABELS,
-        limits={"latency": faults.MAX_LATENCY_MS, "retry_after": faults.MAX_RETRY_AFTER_SECONDS},
+        limits={
+            "latency": faults.MAX_LATENCY_MS,
+            "retry_after": faults.MAX_RETRY_AFTER_SECONDS,
+            "rate_limit": faults.MAX_RATE_LIMIT,
+        },
         **context,
     )
     return page, status
@@ -471,7 +485,7 @@ def service_faults() -> tuple[str, int]:
 
 @bp.post("/admin/service-faults")
 def save_service_faults() -> Response | tuple[str, int]:
-    """Store the five settings, or show the form again with what to fix (nothing changed)."""
+    """Store the settings, or show the form again with what to fix (nothing changed)."""
     _site_admin()
     typed = {name: request.form.get(name, "") for name in faults.LABELS}
     try:

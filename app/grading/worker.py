@@ -11,6 +11,12 @@ Per cell: one send in flight at a time (the lease), the latest version only, a t
 than the cell's previous one and at least one whole second after it (Moodle compares whole
 seconds and refuses the same second with 409). An outcome is recorded only by the lease holder,
 and a version raised while a send was in flight stays pending, so the newer state is sent next.
+
+Per platform (registration): no more sends in flight than its window allows (``pacing.py``),
+which adapts to the LMS's rate limit. Claimed scores wait their turn in the loop, not in a
+thread, and a platform with a thread's worth of them waiting is left out of the next claims, so
+one throttling LMS does not hold up the others' scores. A throttled score is sent again later
+however often it is throttled: it never counts as a try and is never given up.
 """
 
 from __future__ import annotations
@@ -21,7 +27,8 @@ import random
 import secrets
 import threading
 import time
-from collections.abc import Iterable
+from collections import deque
+from collections.abc import Collection, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -32,10 +39,11 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from app.db import Database, utcnow
 from app.grading.models import ScoreDelivery
+from app.grading.pacing import SendWindow
 from app.lti import ags
-from app.lti.models import LineItem, LtiResourceLink, LtiUser
+from app.lti.models import LineItem, LtiResourceLink, LtiUser, Registration
 from app.lti.platform_services import PlatformServiceError
-from app.lti.platforms import SCOPE_LINEITEM, SCOPE_LINEITEM_READONLY
+from app.lti.platforms import SCOPE_LINEITEM, SCOPE_LINEITEM_READONLY, plugin
 from app.tenancy import ALL_PLATFORMS
 
 log = logging.getLogger(__name__)
@@ -64,6 +72,7 @@ class Job:
 
     id: int
     registration_id: int
+    platform_family: str
     line_item_id: int
     line_item_url: str | None
     user_sub: str
@@ -72,6 +81,7 @@ class Job:
     tries: int
     token: str
     timestamp: datetime
+    lease_until: datetime
 
 
 @dataclass(frozen=True)
@@ -157,26 +167,45 @@ class Worker:
         due and nothing is in flight)."""
         s = self.settings
         finished: queue.SimpleQueue[Done] = queue.SimpleQueue()
-        in_flight = 0
+        in_flight = 0  # claimed and not yet finished: waiting for room, or being sent
+        waiting: dict[int, deque[Job]] = {}
+        windows: dict[int, SendWindow] = {}
         unrecorded: list[Done] = []
         first_at = 0.0
         with ThreadPoolExecutor(s.threads, thread_name_prefix=self.name) as pool:
+
+            def dispatch() -> None:
+                now = time.monotonic()
+                for registration_id, jobs in waiting.items():
+                    window = windows[registration_id]
+                    while jobs and window.has_room(now):
+                        window.started()
+                        pool.submit(self._send_to, jobs.popleft(), finished)
+
             while True:
                 # Sends queued behind the busy threads keep them busy while this loop waits
                 # for the database.
                 free = s.threads * 3 - in_flight
                 claimed: list[Job] = []
                 if not self._stop.is_set() and free >= max(1, s.threads // 2):
+                    # A platform with a thread's worth of scores already waiting for room in
+                    # its window gets no more until they go: the others' scores are claimed.
+                    full = [r for r, jobs in waiting.items() if len(jobs) >= s.threads]
                     try:
-                        claimed = self.claim(min(free, s.batch))
+                        claimed = self.claim(min(free, s.batch), full)
                     except SQLAlchemyError:
                         # The database is away (restart, failover): keep the sends in flight
                         # and try again shortly; nothing claimed, nothing lost.
                         log.exception("claiming scores failed; retrying", extra=self._where)
                         self._stop.wait(s.idle_seconds)
                     for job in claimed:
-                        pool.submit(self._send_to, job, finished)
+                        if job.registration_id not in windows:
+                            pacing = plugin(job.platform_family).pacing
+                            windows[job.registration_id] = SendWindow(pacing, s.threads)
+                        waiting.setdefault(job.registration_id, deque()).append(job)
                     in_flight += len(claimed)
+                in_flight -= self._give_back(waiting, everything=self._stop.is_set())
+                dispatch()
                 if not in_flight and not unrecorded:
                     if self._stop.is_set() or (until_idle and not claimed and not self._due()):
                         return self.counters
@@ -188,8 +217,12 @@ class Worker:
                 arrived = _collect(finished, waited if in_flight else 0.0)
                 if arrived and not unrecorded:
                     first_at = time.monotonic()
+                now = time.monotonic()
+                for done in arrived:
+                    windows[done.job.registration_id].finished(done.outcome, now)
                 unrecorded += arrived
                 in_flight -= len(arrived)
+                dispatch()
                 # One transaction records a round of outcomes: RECORD_SECONDS after the first
                 # of them, or at once when the round is full or nothing else is in flight.
                 if unrecorded and (
@@ -204,6 +237,23 @@ class Worker:
                         # timestamp: a score sent twice, never one lost.
                         log.exception("recording sends failed", extra=self._where)
                     unrecorded = []
+
+    def _give_back(self, waiting: dict[int, deque[Job]], *, everything: bool) -> int:
+        """Release the leases of claimed scores still waiting for room in their platform's
+        window once half their lease is gone (or all of them, when stopping), so that they are
+        due again at once, for this worker or another; return how many."""
+        soon = utcnow() + timedelta(seconds=self.settings.lease_seconds / 2)
+        given: list[Job] = []
+        for jobs in waiting.values():
+            while jobs and (everything or jobs[0].lease_until < soon):
+                given.append(jobs.popleft())
+        if given:
+            try:
+                self.release(given)
+            except SQLAlchemyError:
+                # Their leases run out instead: later, nothing lost.
+                log.exception("releasing waiting scores failed", extra=self._where)
+        return len(given)
 
     def run_in_thread(self) -> threading.Thread:
         """Run in a daemon thread (the embedded default's worker); ``thread`` keeps it."""
@@ -228,10 +278,12 @@ class Worker:
 
     # --- claiming ----------
 
-    def claim(self, limit: int) -> list[Job]:
-        """Lease up to ``limit`` due cells to this worker and return them, oldest first."""
+    def claim(self, limit: int, skip: Collection[int] = ()) -> list[Job]:
+        """Lease up to ``limit`` due cells to this worker and return them, oldest first (none
+        of the registrations in ``skip``)."""
         now = utcnow()
         token = secrets.token_hex(16)
+        lease_until = now + timedelta(seconds=self.settings.lease_seconds)
         due = (
             select(T.c.id)
             .where(
@@ -242,16 +294,15 @@ class Worker:
             .order_by(T.c.available_at)
             .limit(limit)
         )
+        if skip:
+            due = due.where(T.c.registration_id.not_in(sorted(skip)))
         if self._postgres:
             due = due.with_for_update(skip_locked=True)
         with self.db.session_factory() as session:
             ids = session.scalars(
                 update(T)
                 .where(T.c.id.in_(due.scalar_subquery()))
-                .values(
-                    lease_token=token,
-                    lease_until=now + timedelta(seconds=self.settings.lease_seconds),
-                )
+                .values(lease_token=token, lease_until=lease_until)
                 .returning(T.c.id)
             ).all()
             if not ids:
@@ -261,6 +312,7 @@ class Worker:
                 select(
                     T.c.id,
                     T.c.registration_id,
+                    Registration.platform_family,
                     T.c.line_item_id,
                     LineItem.url,
                     LtiUser.sub,
@@ -271,6 +323,7 @@ class Worker:
                 )
                 .join(LineItem, LineItem.id == T.c.line_item_id)
                 .join(LtiUser, LtiUser.id == T.c.user_id)
+                .join(Registration, Registration.id == T.c.registration_id)
                 .where(T.c.lease_token == token)
                 .order_by(T.c.available_at)
                 .execution_options(**ALL)
@@ -281,6 +334,7 @@ class Worker:
             Job(
                 id=r.id,
                 registration_id=r.registration_id,
+                platform_family=r.platform_family or "generic",
                 line_item_id=r.line_item_id,
                 line_item_url=r.url,
                 user_sub=r.sub,
@@ -289,9 +343,22 @@ class Worker:
                 tries=r.tries,
                 token=token,
                 timestamp=next_timestamp(r.last_timestamp, now),
+                lease_until=lease_until,
             )
             for r in rows
         ]
+
+    def release(self, jobs: Iterable[Job]) -> None:
+        """Give claimed scores back unsent: due again at once, nothing else changed."""
+        with self.db.session_factory() as session:
+            session.execute(
+                update(T)
+                .where((T.c.id == bindparam("b_id")) & (T.c.lease_token == bindparam("b_token")))
+                .values(lease_token=None, lease_until=None),
+                [{"b_id": job.id, "b_token": job.token} for job in jobs],
+                execution_options={"synchronize_session": False},
+            )
+            session.commit()
 
     # --- sending (pool threads) ----------
 
@@ -299,6 +366,7 @@ class Worker:
         finished.put(self._send(job))
 
     def _send(self, job: Job) -> Done:
+        platform = plugin(job.platform_family)
         try:
             found = _Column(job.line_item_url) if job.line_item_url else self._find_column(job)
             if found.none_possible is not None:
@@ -311,7 +379,13 @@ class Worker:
                     "create one. Make the activity graded in the LMS, then retry.",
                 )
             else:
-                outcome = self.client.send_score(job.registration_id, found.url, _score(job))
+                outcome = self.client.send_score(
+                    job.registration_id, found.url, _score(job), platform
+                )
+        except ags.Throttled as exc:
+            outcome = ags.SendOutcome(
+                ags.Answer.THROTTLED, None, exc.message, retry_after=exc.retry_after
+            )
         except PlatformServiceError as exc:
             outcome = ags.SendOutcome(ags.Answer.RETRY, None, exc.message)
         except Exception:  # a bug must not kill the worker or lose the lease's row
@@ -345,8 +419,12 @@ class Worker:
             scopes = set(item.scopes or ())
             if not item.lineitems_url or not scopes & {SCOPE_LINEITEM, SCOPE_LINEITEM_READONLY}:
                 return _Column(None)
+            platform = plugin(job.platform_family)
             found = self.client.line_items(
-                job.registration_id, item.lineitems_url, resource_link_id=link_id
+                job.registration_id,
+                item.lineitems_url,
+                resource_link_id=link_id,
+                platform=platform,
             )
             if found:
                 url = found[0].url
@@ -358,6 +436,7 @@ class Worker:
                         label=title or "Micro-credential",
                         score_maximum=float(job.body.get("scoreMaximum") or 100),
                         resource_link_id=link_id,
+                        platform=platform,
                     )
                 except PlatformServiceError as exc:
                     if exc.lms_status not in COLUMN_IMPOSSIBLE:
@@ -402,6 +481,14 @@ class Worker:
                 no_column.append(base)
                 self.counters.no_column += 1
                 continue
+            if outcome.answer == ags.Answer.THROTTLED:
+                # Not the score's fault, and not a try: the LMS will take it once the tool
+                # sends fewer at once (the window has shrunk), however long that takes.
+                wait_for = backoff(job.tries + 1, self.settings, outcome.retry_after, self._rng)
+                available = d.finished_at + timedelta(seconds=wait_for)
+                retry.append({**base, "b_available": available, "b_step": 0})
+                self.counters.retried += 1
+                continue
             tries = job.tries + 1
             if outcome.answer == ags.Answer.PERMANENT or tries >= self.settings.max_tries:
                 if outcome.answer != ags.Answer.PERMANENT:
@@ -415,7 +502,8 @@ class Worker:
                 wait_for = 1.0
             else:
                 wait_for = backoff(tries, self.settings, outcome.retry_after, self._rng)
-            retry.append({**base, "b_available": d.finished_at + timedelta(seconds=wait_for)})
+            available = d.finished_at + timedelta(seconds=wait_for)
+            retry.append({**base, "b_available": available, "b_step": 1})
             self.counters.retried += 1
         mine = (T.c.id == bindparam("b_id")) & (T.c.lease_token == bindparam("b_token"))
         same = T.c.version == bindparam("b_version")
@@ -446,7 +534,7 @@ class Worker:
                     update(T)
                     .where(mine)
                     .values(
-                        tries=case((same, T.c.tries + 1), else_=T.c.tries),
+                        tries=case((same, T.c.tries + bindparam("b_step")), else_=T.c.tries),
                         available_at=case((same, bindparam("b_available")), else_=T.c.available_at),
                         last_error=bindparam("b_error"),
                         **sent,

@@ -34,7 +34,13 @@ from urllib3.exceptions import NewConnectionError, SSLError
 from urllib3.exceptions import TimeoutError as Urllib3Timeout
 
 from app.lti.platform_services import PlatformServiceError
-from app.lti.platforms import SCOPE_LINEITEM, SCOPE_RESULT_READONLY, SCOPE_SCORE
+from app.lti.platforms import (
+    PLUGINS,
+    SCOPE_LINEITEM,
+    SCOPE_RESULT_READONLY,
+    SCOPE_SCORE,
+    Platform,
+)
 from app.lti.tokens import RegistrationUnavailable, TokenCache
 
 log = logging.getLogger(__name__)
@@ -56,6 +62,7 @@ POOL_SIZE = 64
 MAX_PAGES = 1000
 """A bound on ``rel="next"`` chains, against an LMS whose next page never ends."""
 MESSAGE_LIMIT = 300
+GENERIC = PLUGINS["generic"]
 
 
 # --- URLs ----------
@@ -116,7 +123,10 @@ class Answer(StrEnum):
 
     DELIVERED = "delivered"
     RETRY = "retry"
-    """Not delivered for now (throttled, failing, unreachable): send it again later."""
+    """Not delivered for now (failing, unreachable): send it again later."""
+    THROTTLED = "throttled"
+    """The LMS asked the tool to slow down: send fewer at once, and this one again later, for
+    as long as it takes (a throttled score is never given up)."""
     PERMANENT = "permanent"
     """The LMS will never take it as it is (person not gradable, column gone, not allowed)."""
     STALE = "stale"
@@ -137,6 +147,8 @@ class SendOutcome:
     delivered."""
     retry_after: float | None = None
     """Seconds the LMS asked to wait (``Retry-After``), when it did."""
+    remaining: float | None = None
+    """The rate limit quota the LMS says is left (Canvas's ``X-Rate-Limit-Remaining``)."""
 
 
 @dataclass(frozen=True)
@@ -371,18 +383,33 @@ NOT_ALLOWED = (
 )
 
 
-def classify(response: Reply) -> SendOutcome:
-    """Turn the LMS's answer to a score POST into a ``SendOutcome`` (LTI-CHECKLIST G)."""
+def classify(response: Reply, platform: Platform = GENERIC) -> SendOutcome:
+    """Turn the LMS's answer to a score POST into a ``SendOutcome`` (LTI-CHECKLIST G), reading
+    its rate limit as the platform's plugin says."""
+    limit = platform.rate_limit(response.status_code, response.headers, response.body)
+    outcome = _classify(response, limit.throttled)
+    return replace(outcome, remaining=limit.remaining) if limit.remaining is not None else outcome
+
+
+def _classify(response: Reply, throttled: bool) -> SendOutcome:
     code = response.status_code
     if 200 <= code < 300:
         return SendOutcome(Answer.DELIVERED, code, "")
     message = lms_message(response)
     said = _status(response, message)
+    if throttled:
+        return SendOutcome(
+            Answer.THROTTLED,
+            code,
+            f"The LMS asked the tool to slow down ({said}); the tool will send fewer scores at "
+            "once and this one again shortly.",
+            retry_after_seconds(response.headers.get("Retry-After")),
+        )
     if code == 409:
         return SendOutcome(
             Answer.STALE, code, f"The LMS already holds a newer score for this person. ({said})"
         )
-    if code in (408, 429) or code >= 500:
+    if code == 408 or code >= 500:
         return SendOutcome(
             Answer.RETRY,
             code,
@@ -425,6 +452,18 @@ def classify(response: Reply) -> SendOutcome:
 
 
 # --- the client ----------
+
+
+class Throttled(PlatformServiceError):
+    """The LMS's rate limit refused a service request: try again later, never give up."""
+
+    status = 503
+    code = "platform_throttled"
+    title = "The LMS asked the tool to slow down"
+
+    def __init__(self, message: str, *, hint: str, retry_after: float | None) -> None:
+        super().__init__(message, hint=hint)
+        self.retry_after = retry_after
 
 
 def _session(http: requests.Session) -> requests.Session:
@@ -520,9 +559,15 @@ class AgsClient:
 
     # --- scores ----------
 
-    def send_score(self, registration_id: int, line_item_url: str, score: ScoreSend) -> SendOutcome:
+    def send_score(
+        self,
+        registration_id: int,
+        line_item_url: str,
+        score: ScoreSend,
+        platform: Platform = GENERIC,
+    ) -> SendOutcome:
         """POST ``score`` to the line item's scores endpoint; never raise for what the network
-        or the LMS does.
+        or the LMS does (``platform``: whose rate limit the answer is read by).
 
         A 401 means the token was revoked or expired early: the token is dropped and the POST
         sent once more with a new one."""
@@ -560,7 +605,7 @@ class AgsClient:
                 break
             self._tokens.invalidate(registration_id, SCORE_SCOPES, token)
         assert response is not None
-        outcome = classify(response)
+        outcome = classify(response, platform)
         if token in outcome.reason:  # an LMS echoing the request must not spread the token
             outcome = replace(outcome, reason=outcome.reason.replace(token, "[access token]"))
         if outcome.answer is not Answer.DELIVERED:
@@ -600,6 +645,7 @@ class AgsClient:
         resource_id: str | None = None,
         tag: str | None = None,
         limit: int | None = None,
+        platform: Platform = GENERIC,
     ) -> list[LineItemInfo]:
         """Return the context's line items (all pages), filtered as the LMS allows (AGS §3.2.4).
 
@@ -616,7 +662,12 @@ class AgsClient:
         return [
             self._parse(LineItemInfo.from_json, item, url, "line item")
             for item in self._pages(
-                registration_id, LINE_ITEM_SCOPES, url, LINEITEM_CONTAINER_TYPE, "line items"
+                registration_id,
+                LINE_ITEM_SCOPES,
+                url,
+                LINEITEM_CONTAINER_TYPE,
+                "line items",
+                platform,
             )
         ]
 
@@ -630,6 +681,7 @@ class AgsClient:
         resource_link_id: str | None = None,
         resource_id: str | None = None,
         tag: str | None = None,
+        platform: Platform = GENERIC,
     ) -> LineItemInfo:
         """Create a gradebook column in the context (AGS §3.2.5)."""
         body: dict[str, Any] = {"label": label, "scoreMaximum": score_maximum}
@@ -648,6 +700,7 @@ class AgsClient:
             "the new gradebook column",
             headers={"Content-Type": LINEITEM_TYPE, "Accept": LINEITEM_TYPE},
             data=json.dumps(body),
+            platform=platform,
         )
         return self._parse(LineItemInfo.from_json, _json(response), lineitems_url, "line item")
 
@@ -658,13 +711,14 @@ class AgsClient:
         *,
         user_id: str | None = None,
         limit: int | None = None,
+        platform: Platform = GENERIC,
     ) -> list[ResultInfo]:
         """Return what the LMS's gradebook holds for the line item (all pages; AGS §3.3)."""
         url = with_query(results_url(line_item_url), {"user_id": user_id, "limit": limit})
         return [
             self._parse(ResultInfo.from_json, item, url, "result")
             for item in self._pages(
-                registration_id, RESULT_SCOPES, url, RESULT_CONTAINER_TYPE, "results"
+                registration_id, RESULT_SCOPES, url, RESULT_CONTAINER_TYPE, "results", platform
             )
         ]
 
@@ -677,6 +731,7 @@ class AgsClient:
         url: str,
         accept: str,
         what: str,
+        platform: Platform,
     ) -> Iterator[Any]:
         """Yield the items of a JSON-array container, following ``rel="next"`` links."""
         seen: set[str] = set()
@@ -689,7 +744,13 @@ class AgsClient:
                 )
             seen.add(next_url)
             response = self._request(
-                registration_id, scopes, "GET", next_url, what, headers={"Accept": accept}
+                registration_id,
+                scopes,
+                "GET",
+                next_url,
+                what,
+                headers={"Accept": accept},
+                platform=platform,
             )
             page = _json(response)
             if not isinstance(page, list):
@@ -711,9 +772,11 @@ class AgsClient:
         *,
         headers: Mapping[str, str],
         data: str | None = None,
+        platform: Platform = GENERIC,
     ) -> requests.Response:
         """Send one service request with a cached token (a new one after a 401); raise
-        ``PlatformServiceError`` unless the LMS answers 2xx."""
+        ``PlatformServiceError`` unless the LMS answers 2xx (``Throttled`` when the LMS's rate
+        limit refused it)."""
         response: requests.Response | None = None
         for _attempt in range(2):
             token = self._tokens.token(registration_id, scopes)
@@ -737,6 +800,14 @@ class AgsClient:
         if not 200 <= response.status_code < 300:
             reply = Reply.of(response)
             said = _status(reply, lms_message(reply)).replace(token, "[access token]")
+            if platform.rate_limit(reply.status_code, reply.headers, reply.body).throttled:
+                raise Throttled(
+                    f"The LMS asked the tool to slow down when it asked for {what} at {url} "
+                    f"({said}).",
+                    hint="The LMS limits how many requests the tool may make at once; try "
+                    "again in a moment.",
+                    retry_after=retry_after_seconds(reply.headers.get("Retry-After")),
+                )
             error = PlatformServiceError(
                 f"The LMS refused or failed the request for {what} at {url} ({said}).",
                 hint="Check that the tool was granted the LMS's grade services.",

@@ -7,6 +7,7 @@ quirk says why, with where it is documented.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -102,6 +103,28 @@ class ToolUrls:
         return self.base_url.split("://", 1)[-1].split("/", 1)[0]
 
 
+@dataclass(frozen=True)
+class RateLimitReading:
+    """What an LMS's answer to a service request says about its rate limit."""
+
+    throttled: bool
+    """The LMS refused the request to slow the tool down: send it again later, never give up."""
+    remaining: float | None = None
+    """The quota the LMS says is left, where it says."""
+
+
+@dataclass(frozen=True)
+class Pacing:
+    """How many score sends a worker keeps in flight to one platform (its registration)."""
+
+    start: int | None = None
+    """Sends in flight to begin with (``None``: as many as the worker has threads)."""
+    most: int | None = None
+    """Never more than this many (``None``: the worker's threads)."""
+    reserve: float = 0.0
+    """Below this remaining quota (``RateLimitReading.remaining``), send one fewer at once."""
+
+
 class Platform:
     """An LMS without known quirks: the LTI specifications as written."""
 
@@ -109,6 +132,13 @@ class Platform:
     label = "Other LTI 1.3 platform"
     lms_in_words = "your LMS"
     """How the pages name this LMS to a person."""
+
+    pacing = Pacing()
+    """No known limit: as many sends at once as the worker has threads, fewer after a 429."""
+
+    def rate_limit(self, status: int, headers: Mapping[str, str], body: bytes) -> RateLimitReading:
+        """Read an answer's rate limit: here, only HTTP 429 Too Many Requests (RFC 6585 §4)."""
+        return RateLimitReading(throttled=status == 429)
 
     def registration_messages(self, urls: ToolUrls) -> list[dict[str, Any]]:
         """The messages (launch types) the tool asks the platform to send it."""
@@ -242,9 +272,31 @@ class Moodle(Platform):
         )
 
 
+CANVAS_RATE_LIMITED = b"Rate Limit Exceeded"
+CANVAS_REMAINING = "X-Rate-Limit-Remaining"
+
+
 class Canvas(Platform):
     family = "canvas"
     label = lms_in_words = "Canvas"
+    # Canvas throttles each developer key's LTI Advantage requests with one leaky bucket
+    # (app/middleware/request_throttle.rb; https://canvas.instructure.com/doc/api/file.
+    # throttling.html): each request in flight holds 50 of a high-water mark of 600, so the
+    # 12th at once is refused whatever the requests cost. Start at 4 (what a busy install's
+    # other traffic leaves room for), never above 10, and send fewer as the remaining quota
+    # falls below two requests' up-front cost.
+    pacing = Pacing(start=4, most=10, reserve=100.0)
+
+    def rate_limit(self, status: int, headers: Mapping[str, str], body: bytes) -> RateLimitReading:
+        # Canvas refuses a throttled request with 403, text/plain "403 Forbidden (Rate Limit
+        # Exceeded)", no Retry-After, and says X-Rate-Limit-Remaining on every answer
+        # (RequestThrottle#rate_limit_exceeded): a 403 that is not a missing permission.
+        remaining = _number(headers.get(CANVAS_REMAINING))
+        throttled = status == 429 or (
+            status == 403
+            and (CANVAS_RATE_LIMITED in body or (remaining is not None and remaining <= 0))
+        )
+        return RateLimitReading(throttled=throttled, remaining=remaining)
 
     def registration_messages(self, urls: ToolUrls) -> list[dict[str, Any]]:
         # Canvas declares placements per message (doc/api/registration.md): the course menu
@@ -386,6 +438,14 @@ def _moodle_cmid(message_hint: str | None) -> int | None:
     if isinstance(cmid, str) and cmid.isdigit():
         cmid = int(cmid)
     return cmid if isinstance(cmid, int) and not isinstance(cmid, bool) and cmid > 0 else None
+
+
+def _number(value: str | None) -> float | None:
+    try:
+        number = float(value) if value is not None else None
+    except ValueError:
+        return None
+    return number if number is not None and math.isfinite(number) else None
 
 
 PLUGINS: dict[str, Platform] = {p.family: p for p in (Platform(), Moodle(), Canvas())}

@@ -117,3 +117,20 @@ def test_latency_alone_shows_the_banner(live):
     page = LmsUser(live, ADMIN).http.get(f"{live.devlms_url}/", timeout=30)
     assert "50 ms added to every service request" in page.text
     assert f'href="{PAGE}"' in page.text  # a site admin can go and change them
+
+
+def test_the_canvas_rate_limit_is_shown_and_set_on_the_page(live):
+    from tests.support.lms import set_flavour
+
+    set_flavour(live, "canvas")
+    sender = ScoreSender(live)
+    assert sender.post().status_code == 200
+    admin = LmsUser(live, ADMIN)
+    page = admin.http.get(f"{live.devlms_url}{PAGE}", timeout=30)
+    assert "Per client: 11 requests in flight at once, the next refused" in page.text
+    assert 'id="canvas_hwm" name="canvas_hwm" value="600"' in page.text
+    assert "<td>1</td><td>1</td><td>0</td>" in page.text  # most at once, served, refused
+    response = save(live, admin, canvas_hwm="100")
+    assert response.status_code == 200
+    assert "Per client: 1 request in flight at once, the next refused" in response.text
+    assert stored(live).canvas_rate_limit.hwm == 100

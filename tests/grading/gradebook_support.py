@@ -299,3 +299,45 @@ def set_faults(live: LiveServers, **values: Any) -> None:
 
     with get_db(live.devlms).begin() as session:
         faults.set_faults(session, **values)
+
+
+def add_learners(live: LiveServers, count: int) -> None:
+    """Enrol ``count`` more learners in the demo course (the demo has three)."""
+    from sqlalchemy import insert
+
+    from app.devlms.models import DevEnrolment
+
+    subs = [f"extra-learner-{uuid.uuid4().hex[:12]}" for _ in range(count)]
+    with get_db(live.devlms).begin() as session:
+        course = session.scalars(select(DevCourse).where(DevCourse.title == DEMO_COURSE)).one()
+        session.execute(
+            insert(DevUser),
+            [
+                {
+                    "sub": sub,
+                    "given_name": "Extra",
+                    "family_name": f"Learner {n}",
+                    "email": f"{sub}@example.edu",
+                }
+                for n, sub in enumerate(subs)
+            ],
+        )
+        users = session.scalars(select(DevUser.id).where(DevUser.sub.in_(subs))).all()
+        session.execute(
+            insert(DevEnrolment),
+            [{"course_id": course.id, "user_id": u, "role": "Learner"} for u in users],
+        )
+
+
+def set_available_now(live: LiveServers, delivery_id: int) -> None:
+    """Make a score waiting for its retry due at once."""
+    from sqlalchemy import update
+
+    from app.db import utcnow
+
+    with get_db(live.tool).begin() as session:
+        session.execute(
+            update(ScoreDelivery)
+            .where(ScoreDelivery.id == delivery_id)
+            .values(available_at=utcnow())
+        )

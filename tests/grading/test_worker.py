@@ -248,11 +248,11 @@ def test_a_database_failure_while_claiming_is_waited_out(live, activity):
     class Flaky(worker.Worker):
         failures = 1
 
-        def claim(self, limit):
+        def claim(self, limit, skip=()):
             if self.failures:
                 self.failures -= 1
                 raise OperationalError("SELECT", {}, Exception("server closed the connection"))
-            return super().claim(limit)
+            return super().claim(limit, skip)
 
     with live.tool.app_context():
         client = runtime().ags()

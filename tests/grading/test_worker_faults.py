@@ -21,6 +21,7 @@ from tests.grading.gradebook_support import (
     deliveries,
     lms_cells,
     run_worker,
+    set_available_now,
     set_body,
     set_faults,
     tokens_issued,
@@ -93,12 +94,30 @@ def _token_in_hand(live) -> None:
 def test_a_score_that_keeps_failing_is_marked_failed_with_the_reason(live):
     add_cells(live, columns=1)
     _token_in_hand(live)
-    set_faults(live, throttle_rate=1.0, retry_after_seconds=30)
+    set_faults(live, server_error_rate=1.0)
     run_worker(live, max_tries=1)
     for row in deliveries(live):
         assert row.status == ScoreDelivery.FAILED
-        assert row.last_status == 429
+        assert row.last_status in {500, 502, 503}
         assert "gave up after 1 tries" in row.last_error
+
+
+def test_a_throttled_score_is_never_given_up(live):
+    """A 429 asks the tool to slow down: however often it comes, the score stays due."""
+    add_cells(live, columns=1)
+    _token_in_hand(live)
+    set_faults(live, throttle_rate=1.0, retry_after_seconds=0)
+    with live.tool.app_context():
+        client = runtime().ags()
+    one = worker.Worker(get_db(live.tool), client, worker.Settings(threads=2, max_tries=1))
+    for _ in range(3):
+        one.record([one._send(job) for job in one.claim(10)])
+        for row in deliveries(live):
+            set_available_now(live, row.id)
+    for row in deliveries(live):
+        assert row.status == ScoreDelivery.PENDING
+        assert (row.tries, row.last_status) == (0, 429)
+        assert "asked the tool to slow down" in row.last_error
 
 
 def test_a_throttled_score_waits_at_least_the_retry_after(live):

@@ -21,6 +21,7 @@ from app.lti.ags import (
     SCORE_SCOPES,
     Answer,
     ScoreSend,
+    Throttled,
     next_page_url,
     results_url,
     retry_after_seconds,
@@ -29,7 +30,7 @@ from app.lti.ags import (
 )
 from app.lti.models import Registration
 from app.lti.platform_services import PlatformServiceError
-from app.lti.platforms import SCOPE_SCORE
+from app.lti.platforms import SCOPE_SCORE, plugin
 from tests.support.ags import (
     Canned,
     ags_client,
@@ -420,12 +421,15 @@ def send_to(ags, gradebook, lms, path):
     )
 
 
-def test_throttled_score_is_retry_with_the_lms_retry_after(gradebook, ags, lms):
+def test_throttled_score_is_throttled_with_the_lms_retry_after(gradebook, ags, lms):
     lms.answers["/busy/scores"] = Canned(429, headers=(("Retry-After", "7"),))
     outcome = send_to(ags, gradebook, lms, "/busy")
-    assert outcome.answer is Answer.RETRY and outcome.status == 429
+    assert outcome.answer is Answer.THROTTLED and outcome.status == 429
     assert outcome.retry_after == 7
-    assert outcome.reason == "The LMS is busy or failing (HTTP 429); the tool will try again."
+    assert outcome.reason == (
+        "The LMS asked the tool to slow down (HTTP 429); the tool will send fewer scores at "
+        "once and this one again shortly."
+    )
 
 
 def test_throttled_score_with_an_http_date_retry_after(gradebook, ags, lms):
@@ -485,6 +489,62 @@ def test_scope_not_granted_is_permanent(gradebook, ags, lms):
     outcome = send_to(ags, gradebook, lms, "/closed")
     assert outcome.answer is Answer.PERMANENT and outcome.status == 403
     assert outcome.reason.startswith("The LMS does not let the tool send grades")
+
+
+RATE_LIMITED = Canned(
+    403,
+    b"403 Forbidden (Rate Limit Exceeded)\n",
+    (("Content-Type", "text/plain; charset=utf-8"), ("X-Rate-Limit-Remaining", "50.0")),
+)
+
+
+def send_to_canvas(ags, gradebook, lms, path):
+    return ags.send_score(
+        gradebook.registration_id,
+        f"{lms.url}{path}",
+        score(gradebook.subs[JORDAN]),
+        plugin("canvas"),
+    )
+
+
+def test_canvas_s_rate_limit_is_throttled_never_permanent(gradebook, ags, lms):
+    """Canvas refuses a throttled request with 403 and no Retry-After
+    (app/middleware/request_throttle.rb); its remaining quota can still be above 0."""
+    lms.answers["/canvas/scores"] = RATE_LIMITED
+    outcome = send_to_canvas(ags, gradebook, lms, "/canvas")
+    assert outcome.answer is Answer.THROTTLED and outcome.status == 403
+    assert outcome.retry_after is None and outcome.remaining == 50
+    assert "HTTP 403: 403 Forbidden (Rate Limit Exceeded)" in outcome.reason
+
+
+def test_a_canvas_403_with_no_quota_left_is_throttled(gradebook, ags, lms):
+    lms.answers["/canvas/scores"] = Canned(403, headers=(("X-Rate-Limit-Remaining", "0.0"),))
+    assert send_to_canvas(ags, gradebook, lms, "/canvas").answer is Answer.THROTTLED
+
+
+def test_a_canvas_403_for_a_missing_scope_is_still_permanent(gradebook, ags, lms):
+    lms.answers["/canvas/scores"] = Canned(
+        403,
+        b'{"errors": [{"message": "Insufficient scope"}]}',
+        (("X-Rate-Limit-Remaining", "550.0"),),
+    )
+    outcome = send_to_canvas(ags, gradebook, lms, "/canvas")
+    assert outcome.answer is Answer.PERMANENT and outcome.remaining == 550
+
+
+def test_a_delivered_canvas_score_carries_the_remaining_quota(gradebook, ags, lms):
+    lms.answers["/canvas/scores"] = Canned(200, b"{}", (("X-Rate-Limit-Remaining", "549.99"),))
+    outcome = send_to_canvas(ags, gradebook, lms, "/canvas")
+    assert outcome.answer is Answer.DELIVERED and outcome.remaining == 549.99
+
+
+def test_a_throttled_line_item_request_raises_throttled(gradebook, ags, lms):
+    lms.answers["/canvas/lineitems"] = RATE_LIMITED
+    with pytest.raises(Throttled) as raised:
+        ags.line_items(
+            gradebook.registration_id, f"{lms.url}/canvas/lineitems", platform=plugin("canvas")
+        )
+    assert "asked the tool to slow down" in raised.value.message
 
 
 def test_second_401_in_one_call_is_retry_after_one_new_token(gradebook, tokens, ags, lms):
