@@ -39,6 +39,10 @@ class DevTool(Base):
     """``moodle`` or ``canvas``: which platform's habits to imitate."""
     status: Mapped[str] = mapped_column(String(16), default="active")
     """``active``, or ``pending`` until an admin activates it (Moodle, after registration)."""
+    course_visible: Mapped[int] = mapped_column(Integer, default=2, server_default="2")
+    """Moodle's *Tool configuration usage* (``lti_types.coursevisible``): 0 do not show, 1
+    preconfigured tool only, 2 also in the activity chooser (``course_tools``). A tool set up
+    by hand here is in the chooser; Moodle's Dynamic Registration stores 1."""
     initiate_login_uri: Mapped[str] = mapped_column(String(1024))
     redirect_uris: Mapped[list[str]] = mapped_column(JSON)
     target_link_uri: Mapped[str] = mapped_column(String(1024))
@@ -98,6 +102,23 @@ class DevEnrolment(Base):
 
     course: Mapped[DevCourse] = relationship(back_populates="enrolments")
     user: Mapped[DevUser] = relationship()
+
+
+class DevCourseToolVisibility(Base):
+    """A course's own "Show in activity chooser" choice for a site tool (Moodle's
+    ``lti_coursevisible``): 2 shown, 1 not, whatever the tool's usage says."""
+
+    __tablename__ = "devlms_course_tool_visibility"
+    __table_args__ = (
+        UniqueConstraint(
+            "course_id", "tool_id", name="uq_devlms_course_tool_visibility_course_tool"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("devlms_course.id", ondelete="CASCADE"))
+    tool_id: Mapped[int] = mapped_column(ForeignKey("devlms_tool.id", ondelete="CASCADE"))
+    course_visible: Mapped[int] = mapped_column(Integer)
 
 
 class DevLineItem(Base):

@@ -14,8 +14,9 @@
   as the ``registration_token`` query parameter;
 - the client registration (§3.5): checked the way Moodle's ``registration_helper`` and Canvas's
   ``Lti::IMS::Registration`` check it, stored as a ``DevTool``; Moodle answers with the
-  ``deployment_id`` and leaves the tool *Pending* until an admin activates it, Canvas answers
-  without one (the tool learns it at the first launch);
+  ``deployment_id`` and leaves the tool *Pending* until an admin activates it, and in no
+  course's activity chooser (``course_tools``); Canvas answers without one (the tool learns it
+  at the first launch);
 - the admin's side: who is a site administrator, the tool list, activation.
 """
 
@@ -37,6 +38,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from app.devlms.course_tools import ACTIVITY_CHOOSER, PRECONFIGURED
 from app.devlms.models import DevPlatformKey, DevTool, DevUsedJti, DevUser
 from app.devlms.platform import (
     ALL_SCOPES,
@@ -120,6 +122,9 @@ class RegistrationFlavour:
     """Canvas answers its OpenID configuration only to the bearer of a registration token."""
     pending_after_registration: bool
     """Moodle creates the tool *Pending*; an admin must activate it before it can launch."""
+    preconfigured_only: bool
+    """Moodle stores the tool as a preconfigured tool only (Tool configuration usage 1), in no
+    course's activity chooser (``course_tools``)."""
     deployment_id_in_response: bool
     """Moodle returns the deployment (its tool type id); Canvas's appears at the first launch."""
     token_in_query: bool
@@ -135,6 +140,7 @@ FLAVOURS: dict[str, RegistrationFlavour] = {
         registration_path="/mod/lti/openid-registration.php",
         token_required_for_configuration=False,
         pending_after_registration=True,
+        preconfigured_only=True,
         deployment_id_in_response=True,
         token_in_query=False,
     ),
@@ -145,6 +151,7 @@ FLAVOURS: dict[str, RegistrationFlavour] = {
         registration_path="/api/lti/registrations",
         token_required_for_configuration=True,
         pending_after_registration=False,
+        preconfigured_only=False,
         deployment_id_in_response=False,
         token_in_query=True,
     ),
@@ -622,6 +629,7 @@ def register(
         deployment_id="",
         flavour=spec.code,
         status="pending" if spec.pending_after_registration else "active",
+        course_visible=PRECONFIGURED if spec.preconfigured_only else ACTIVITY_CHOOSER,
         initiate_login_uri=checked.initiate_login_uri,
         redirect_uris=checked.redirect_uris,
         target_link_uri=checked.target_link_uri,

@@ -22,7 +22,16 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from app.db import db_session
-from app.devlms import courses, faults, gradebook, launches, placements, platform, registration
+from app.devlms import (
+    course_tools,
+    courses,
+    faults,
+    gradebook,
+    launches,
+    placements,
+    platform,
+    registration,
+)
 from app.devlms.api import clients, current_user, request_throttle, settings
 from app.devlms.models import (
     DevCourse,
@@ -105,7 +114,7 @@ def course(course_id: int) -> str:
     course, user, role = _course_for_user(course_id)
     s = db_session()
     links = courses.course_links(s, course.id)
-    tools = courses.active_tools(s)
+    tools = course_tools.addable_tools(s, course)
     current = None
     if request.args.get("open"):
         current = next((link for link in links if str(link.id) == request.args["open"]), None)
@@ -132,6 +141,7 @@ def course(course_id: int) -> str:
         entry_points=placements.deep_linking_placements,
         menu_label=placements.course_navigation_label,
         may_copy=courses.may_copy(role),
+        may_manage_tools=course_tools.may_manage(role),
         copied_from=copied_from,
         copied=request.args.get("copied") == "1",
         platform_storage=framed is not None and framed.flavour == "canvas",
@@ -210,6 +220,9 @@ def launch_deep_link(course_id: int, tool_id: int, placement: str | None) -> str
     tool = db_session().get(DevTool, tool_id)
     if tool is None:
         abort(404)
+    if not course_tools.may_add(db_session(), course, tool):
+        # Moodle: a tool the course does not show in its activity chooser cannot be added.
+        abort(_refused(404, f"{tool.name} is not in this course's activity chooser."))
     entry = placements.find_placement(tool, placement)
     if entry is None:
         abort(
@@ -245,6 +258,47 @@ def launch_course_navigation(course_id: int, tool_id: int) -> str:
         )
     assert tool.course_navigation_uri is not None
     return _initiate(tool, user, {"course_navigation": course.id}, tool.course_navigation_uri)
+
+
+# --- More → LTI External tools (Moodle 4.3+) ----------
+
+
+def _course_to_manage_tools(course_id: int) -> DevCourse:
+    course, _user, role = _course_for_user(course_id)
+    if not course_tools.may_manage(role):
+        abort(_refused(403, course_tools.NO_PERMISSION))
+    return course
+
+
+@bp.get("/mod/lti/coursetools.php")
+def course_tools_page() -> str:
+    """The course's LTI External tools: each tool it may use, how many activities launch it,
+    and whether its activity chooser shows it (moodle/moodle ``mod/lti/coursetools.php``)."""
+    course = _course_to_manage_tools(request.args.get("id", type=int) or 0)
+    return render_template(
+        "devlms/course_tools.html",
+        course=course,
+        rows=course_tools.course_tools(db_session(), course),
+        show_label=course_tools.SHOW_IN_CHOOSER,
+        title=course_tools.PAGE_TITLE,
+    )
+
+
+@bp.post("/mod/lti/coursetools.php")
+def show_in_activity_chooser() -> Response:
+    """The "Show in activity chooser" toggle, for this course only (Moodle's
+    ``mod_lti_toggle_showinactivitychooser``)."""
+    course = _course_to_manage_tools(request.args.get("id", type=int) or 0)
+    shown = request.form.get("coursevisible", "")
+    if shown not in {"0", "1"}:
+        abort(_refused(400, "Say whether to show the tool (coursevisible 1) or not (0)."))
+    try:
+        course_tools.show_in_chooser(
+            db_session(), course, request.form.get("tooltypeid", type=int) or 0, shown == "1"
+        )
+    except LookupError:
+        abort(_refused(404, "This course's LTI External tools list no such tool."))
+    return redirect(url_for("devlms.course_tools_page", id=course.id), code=303)
 
 
 # --- course copy ----------
@@ -392,6 +446,9 @@ def _tools_page(status: int = 200, **context: Any) -> tuple[str, int]:
         tools=registration.list_tools(db_session()),
         registration_flavours=registration.FLAVOURS,
         placements=registration.registered_placements,
+        usage_setting=course_tools.USAGE_SETTING,
+        usages=course_tools.USAGES,
+        is_moodle=course_tools.is_moodle,
         **context,
     )
     return page, status
@@ -404,11 +461,13 @@ def lti_tools() -> tuple[str, int]:
     s = db_session()
     registered_id = request.args.get("registered", "")
     activated_id = request.args.get("activated", "")
+    saved_id = request.args.get("saved", "")
     registered = registration.find_tool(s, registered_id) if registered_id else None
     return _tools_page(
         registered=registered,
         registration_unfinished=bool(registered_id) and registered is None,
         activated=registration.find_tool(s, activated_id) if activated_id else None,
+        saved=registration.find_tool(s, saved_id) if saved_id else None,
     )
 
 
@@ -441,6 +500,22 @@ def activate_tool(tool_id: int) -> Response:
     if tool is None:
         abort(404)
     return redirect(url_for("devlms.lti_tools", activated=tool.client_id))
+
+
+@bp.post("/admin/lti-tools/<int:tool_id>/usage")
+def set_tool_configuration_usage(tool_id: int) -> Response:
+    """Set a Moodle-flavoured tool's Tool configuration usage (Moodle: the tool's settings, the
+    cog on its card under Manage tools)."""
+    _site_admin()
+    try:
+        tool = course_tools.set_usage(
+            db_session(), tool_id, request.form.get("coursevisible", type=int, default=-1)
+        )
+    except ValueError as exc:
+        abort(_refused(400, str(exc)))
+    if tool is None:
+        abort(404)
+    return redirect(url_for("devlms.lti_tools", saved=tool.client_id))
 
 
 # --- Site administration → Service faults ----------

@@ -96,7 +96,8 @@ class Registered:
     platform_origins: tuple[str, ...]
     """The issuer's origin and the registration endpoint's (hosted Canvas: the school's domain,
     where the admin's page that framed the registration is)."""
-    next_step: str
+    next_steps: tuple[str, ...]
+    """What the LMS admin still has to do, step by step (the platform plugin's words)."""
 
 
 def check_url(name: str, value: Any, *, allow_http: bool) -> str:
@@ -390,5 +391,5 @@ def register(
         platform_origins=tuple(
             dict.fromkeys((_origin(config.issuer), _origin(config.registration_endpoint)))
         ),
-        next_step=config.plugin.after_registration(),
+        next_steps=config.plugin.after_registration(),
     )

@@ -159,9 +159,10 @@ class Platform:
         """Extra properties for a Deep Linking ``ltiResourceLink`` item on this LMS."""
         return {}
 
-    def after_registration(self) -> str:
-        """What the LMS admin still has to do after Dynamic Registration, in plain words."""
-        return "Make the tool available in your LMS's tool settings if it asks you to."
+    def after_registration(self) -> tuple[str, ...]:
+        """What the LMS admin still has to do after Dynamic Registration, step by step, in the
+        LMS's own menu words."""
+        return ("Make the tool available in your LMS's tool settings if it asks you to.",)
 
     def score_extensions(
         self, submitted_at: datetime | None, *, new_submission: bool
@@ -225,14 +226,27 @@ class Moodle(Platform):
     family = "moodle"
     label = lms_in_words = "Moodle"
 
-    def after_registration(self) -> str:
+    def after_registration(self) -> tuple[str, ...]:
         # A tool created by Dynamic Registration stays Pending until an admin activates it
-        # (mod/lti/openid-registration.php); with AGS scopes Moodle sets "Accept grades from
-        # the tool" to Delegate (mod/lti/classes/local/ltiopenid/registration_helper.php).
+        # (mod/lti/openid-registration.php). registration_helper::registration_to_config
+        # (mod/lti/classes/local/ltiopenid/) stores it as a preconfigured tool only
+        # (lti_coursevisible = LTI_COURSEVISIBLE_PRECONFIGURED) and, with AGS scopes, sets
+        # "Accept grades from the tool" to Delegate. Since Moodle 4.3 there is no generic
+        # "External tool" activity, so teachers find the tool only if its Tool configuration
+        # usage is "Show in activity chooser…" (LTI_COURSEVISIBLE_ACTIVITYCHOOSER) or their
+        # course turns on "Show in activity chooser" (mod/lti/coursetools.php, which writes
+        # lti_coursevisible for that course; editing teachers and managers may).
         return (
-            "In Moodle, go to Site administration → Plugins → Activity modules → External tool "
-            "→ Manage tools, find Microcred under “Tools pending”, and click Activate. Then "
-            "open its settings (the cog) and set “Accept grades from the tool” to Always."
+            "Site administration → Plugins → Activity modules → External tool → Manage tools: "
+            "find Microcred under “Tools pending” and click Activate.",
+            "Open Microcred's settings (the cog): set “Tool configuration usage” to “Show in "
+            "activity chooser and as a preconfigured tool” and “Accept grades from the tool” to "
+            "“Always”, then Save changes. Until then teachers do not find Microcred under “Add "
+            "an activity or resource”: Moodle adds a registered tool as a preconfigured tool "
+            "only.",
+            "Or leave the usage as it is and let each course choose: in the course, More → LTI "
+            "External tools, turn on “Show in activity chooser” for Microcred (editing teachers "
+            "may).",
         )
 
     def fresh_launch(
@@ -410,12 +424,12 @@ class Canvas(Platform):
             return_url=_return_url(claims),
         )
 
-    def after_registration(self) -> str:
+    def after_registration(self) -> tuple[str, ...]:
         return (
             "In Canvas, review the permissions, then turn the Microcred key On in Admin → "
             "Developer Keys (Dynamic Registration usually does this) and check it is available "
             "in Admin → Apps; courses then find it in their navigation and in assignment "
-            "and module “External tool” settings."
+            "and module “External tool” settings.",
         )
 
     def roster_not_granted(self) -> str:

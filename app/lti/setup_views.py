@@ -19,6 +19,7 @@ from app.lti.platforms import (
     TOOL_NAME,
     TOOL_SCOPES,
     ToolUrls,
+    plugin,
 )
 
 bp = Blueprint("lti_setup", __name__, template_folder="templates")
@@ -162,7 +163,12 @@ def _moodle_values(urls: ToolUrls) -> list[tuple[str, str, str]]:
         ("Redirection URI(s)", urls.launch, ""),
         ("Supports Deep Linking (Content-Item Message)", "Ticked", ""),
         ("Content Selection URL", urls.launch, ""),
-        ("Tool configuration usage", "Show as preconfigured tool when adding an external tool", ""),
+        (
+            "Tool configuration usage",
+            "Show in activity chooser and as a preconfigured tool",
+            "Moodle 4.3+ has no generic “External tool” activity: with any other usage teachers "
+            "do not find Microcred under “Add an activity or resource”.",
+        ),
         ("Default launch container", "Embed, without blocks", ""),
         (
             "IMS LTI Assignment and Grade Services",
@@ -193,6 +199,7 @@ def setup() -> str:
         "lti/setup.html",
         urls=urls,
         moodle_values=_moodle_values(urls),
+        moodle_after_registration=plugin("moodle").after_registration(),
         scopes=TOOL_SCOPES,
         claims=IDENTITY_CLAIMS,
     )

@@ -1,6 +1,7 @@
 """The development LMS's course tools in a real browser, checked with axe: the Canvas-flavoured
 course page (course menu item, New assignment / Add to module, Copy this course), the copy's
-confirmation and result, and the Deep Linking return pages (added, refused, cancelled)."""
+confirmation and result, the Deep Linking return pages (added, refused, cancelled), and Moodle's
+More → LTI External tools with its "Show in activity chooser" switch."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from tests.browser.accessibility import assert_no_violations
 from tests.browser.test_launch_in_iframe import COURSE, act_as
 from tests.support.live import LiveServers
 from tests.support.lms import LmsUser, deep_link_path, only_tool_id, set_flavour
+from tests.support.registration import register
 from tests.support.tokens import DL, deep_linking_response
 
 pytestmark = pytest.mark.browser
@@ -91,3 +93,40 @@ def test_deep_linking_return_pages_are_accessible(
         re.compile("Message from the tool: No credential was chosen.")
     )
     assert_no_violations(page, "the Deep Linking return page (cancelled)")
+
+
+def test_a_teacher_shows_a_registered_tool_in_the_activity_chooser(
+    page: Page, live: LiveServers, artifacts: Path
+) -> None:
+    """Moodle 4.3+: a tool added by Dynamic Registration is in no activity chooser until the
+    course turns on "Show in activity chooser" under More → LTI External tools."""
+    client_id = register(live, "moodle", client_name="Registered tool")["client_id"]
+    admin = LmsUser(live, "alex.admin@example.edu")
+    tools = admin.http.get(f"{live.devlms_url}/admin/lti-tools", timeout=30).text
+    tool_id = re.search(rf'id="tool-{client_id}".*?/admin/lti-tools/(\d+)/activate', tools, re.S)
+    assert tool_id
+    admin.http.post(f"{live.devlms_url}/admin/lti-tools/{tool_id.group(1)}/activate", timeout=30)
+
+    act_as(page, live, "Maria Alvarez")
+    page.get_by_role("link", name=COURSE).click()
+    expect(page.get_by_role("link", name="Add an activity from Microcred")).to_be_visible()
+    expect(page.get_by_text("Registered tool")).to_have_count(0)
+
+    page.get_by_text("More", exact=True).click()
+    page.get_by_role("link", name="LTI External tools").click()
+    expect(page.get_by_role("heading", level=1, name="LTI External tools")).to_be_visible()
+    switch = page.get_by_role("switch", name="Show in activity chooser Registered tool")
+    expect(switch).to_have_attribute("aria-checked", "false")
+    expect(page.get_by_role("switch", name="Show in activity chooser Microcred")).to_have_attribute(
+        "aria-checked", "true"
+    )
+    assert_no_violations(page, "the course's LTI External tools page")
+    switch.click()
+    expect(
+        page.get_by_role("switch", name="Show in activity chooser Registered tool")
+    ).to_have_attribute("aria-checked", "true")
+    page.screenshot(path=str(artifacts / "devlms-lti-external-tools.png"), full_page=True)
+
+    page.get_by_role("link", name="EDU-101").click()
+    expect(page.get_by_role("link", name="Add an activity from Registered tool")).to_be_visible()
+    assert_no_violations(page, "the Moodle-flavoured course page (instructor)")

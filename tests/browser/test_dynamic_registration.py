@@ -170,6 +170,13 @@ def test_admin_registers_microcred_activates_it_and_a_learner_launches_it(
         tool.get_by_role("button", name="Register Microcred").click()
         expect(tool.get_by_role("heading", name="Microcred is registered")).to_be_visible()
         expect(tool.get_by_text("Tools pending")).to_be_visible()
+        # Moodle 4.3+ keeps a registered tool out of the activity chooser: both ways out.
+        expect(
+            tool.get_by_role("listitem").filter(has_text="Tool configuration usage")
+        ).to_be_visible()
+        expect(
+            tool.get_by_role("listitem").filter(has_text="More → LTI External tools")
+        ).to_be_visible()
         admin.screenshot(path=str(artifacts / "dynamic-registration-done.png"), full_page=True)
         tool.get_by_role("button", name="Finish and return to the LMS").click()
 

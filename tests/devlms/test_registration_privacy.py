@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from app.db import get_db
-from app.devlms import registration
+from app.devlms import course_tools, registration
 from app.devlms.models import DevTool
 from tests.support.lms import LmsUser, forms
 from tests.support.registration import TOOL_CONFIGURATION, register, tool_configuration
@@ -21,11 +21,13 @@ IDENTITY = {"name", "given_name", "family_name", "email"}
 
 
 def id_token_claims(live, client_id: str) -> dict[str, Any]:
-    """Activate the tool, start a Deep Linking launch of it as the instructor, and return the
-    claims of the id_token the LMS signs (the tool's own login page is not needed)."""
+    """Activate the tool and show it in the activity chooser (Moodle), start a Deep Linking
+    launch of it as the instructor, and return the claims of the id_token the LMS signs (the
+    tool's own login page is not needed)."""
     with get_db(live.devlms).begin() as session:
         tool = session.scalars(select(DevTool).where(DevTool.client_id == client_id)).one()
         registration.activate_tool(session, tool.id)
+        course_tools.set_usage(session, tool.id, course_tools.ACTIVITY_CHOOSER)
         tool_id, redirect_uri = tool.id, tool.redirect_uris[0]
     teacher = LmsUser(live, "maria.alvarez@example.edu")
     initiation = teacher.initiation(f"/launch/deep-link/{teacher.course_id()}/{tool_id}")

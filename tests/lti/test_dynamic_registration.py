@@ -4,7 +4,9 @@ against the development LMS (both flavours) is in tests/integration."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
+from html import unescape
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -457,6 +459,23 @@ def test_setup_page_lists_every_value_moodle_asks_for(client):
         assert field in page
     assert "http://127.0.0.1:5000/lti/login" in page
     assert "/lti/canvas.json" in page
+
+
+def test_setup_page_tells_a_moodle_admin_how_teachers_find_microcred(client):
+    """Moodle 4.3+ puts a tool in the activity chooser only when its Tool configuration usage
+    says so or a teacher turns it on in the course (moodle-as-it-is.md item 2): after Dynamic
+    Registration and by hand."""
+    page = unescape(client.get("/lti/setup").get_data(as_text=True))
+    after_registration = page.split('id="moodle-dynamic-title"', 1)[-1].split("</section>", 1)[0]
+    assert "Tools pending" in after_registration
+    assert (
+        "“Tool configuration usage” to “Show in activity chooser and as a preconfigured tool”"
+        in after_registration
+    )
+    assert "More → LTI External tools, turn on “Show in activity chooser”" in after_registration
+    manual = page.split('id="moodle-title"', 1)[-1].split("</section>", 1)[0]
+    usage = re.search(r"Tool configuration usage</th>\s*<td>(.*?)</td>", manual, re.S)
+    assert usage and "Show in activity chooser and as a preconfigured tool" in usage.group(1)
 
 
 def test_canvas_developer_key_json(client):
