@@ -2,7 +2,8 @@
 
 AGS 2.0 (line items, scores, results) with Moodle's strictness (``mod/lti/service/
 gradebookservices``): required score fields, ``scoreMaximum`` with ``scoreGiven``, a timestamp
-not newer than the stored one refused with 409 (compared in whole seconds), a user who is not a
+not newer than the stored one refused with 409 (compared in whole seconds; Canvas: 400, only an
+earlier one, to the millisecond), a user who is not a
 learner refused with 400 "Incorrect score received", and anything but ``FullyGraded`` leaving no
 grade. A teacher may set a cell's grade by hand (``override_grade``), and Moodle keeps it against
 every later score, which still answers 204 (``lib/grade/grade_item.php`` ``update_raw_grade``).
@@ -188,6 +189,21 @@ class ScoreRules:
     records_submissions = False
     """Whether a score may record a submission (``submission``)."""
 
+    def newer_than(self, timestamp: datetime) -> datetime:
+        """The stored timestamp must be before this for a score sent at ``timestamp`` to be
+        taken: Moodle compares whole seconds, so a score must be in a later second."""
+        return timestamp.replace(microsecond=0)
+
+    def stale(
+        self, item: DevLineItem, user_sub: str, timestamp: str, last: datetime | None
+    ) -> PlatformError:
+        """The refusal of a score whose timestamp is not newer than the stored one."""
+        return PlatformError(
+            409,
+            "conflict",
+            f"Refusing score with an earlier timestamp for item {item.id} and user {user_sub}",
+        )
+
     def not_gradable(self) -> PlatformError:
         """The refusal of a score for someone who is not a learner in the course."""
         # Moodle's exact, unhelpful answer (tools must recognise it as "not gradable").
@@ -245,6 +261,21 @@ class CanvasScoreRules(ScoreRules):
         # Canvas's render_error (lti_services.rb): {"errors": {"type": ..., "message": ...}}.
         return PlatformError(
             status, kind, message, body={"errors": {"type": kind, "message": message}}
+        )
+
+    def newer_than(self, timestamp: datetime) -> datetime:
+        # scores_controller.rb verify_valid_timestamp: only a timestamp strictly before the
+        # result's last update is refused, to the millisecond (the same one is taken).
+        return timestamp + timedelta(microseconds=1)
+
+    def stale(
+        self, item: DevLineItem, user_sub: str, timestamp: str, last: datetime | None
+    ) -> PlatformError:
+        updated = last.isoformat(timespec="milliseconds") if last else "a later score"
+        return self._error(
+            400,
+            "bad_request",
+            f"Provided timestamp of {timestamp} before last updated timestamp of {updated}",
         )
 
     def not_gradable(self) -> PlatformError:
@@ -514,14 +545,6 @@ def _learner_cell(session: Session, item: DevLineItem, user_sub: Any) -> _Cell |
     return _Cell(*row) if row is not None else None
 
 
-def _stale(item: DevLineItem, user_sub: str) -> PlatformError:
-    return PlatformError(
-        409,
-        "conflict",
-        f"Refusing score with an earlier timestamp for item {item.id} and user {user_sub}",
-    )
-
-
 def post_score(session: Session, item: DevLineItem, tool: DevTool, body: Any) -> int:
     """Apply one score POST by the rules of ``tool``'s flavour; return the id of the gradebook
     cell it leaves. Only an accepted score is logged (``DevScoreLog``)."""
@@ -533,10 +556,9 @@ def post_score(session: Session, item: DevLineItem, tool: DevTool, body: Any) ->
         raise rules.not_gradable()
     timestamp = _timestamp_or_none(body["timestamp"])
     assert timestamp is not None  # checked above
-    # Moodle compares whole seconds: a score must be in a later second than the stored one.
-    second = timestamp.replace(microsecond=0)
+    second = rules.newer_than(timestamp)
     if cell.timestamp is not None and cell.timestamp >= second:
-        raise _stale(item, cell.user_sub)
+        raise rules.stale(item, cell.user_sub, str(body["timestamp"]), cell.timestamp)
     scaled = _scaled(body, item) if rules.keeps_score(body["gradingProgress"]) else None
     shown = rules.shown(body, cell, scaled, item)
     now = utcnow()
@@ -565,7 +587,7 @@ def post_score(session: Session, item: DevLineItem, tool: DevTool, body: Any) ->
             | {f"new_{name}": value for name, value in values.items()},
         )
     if grade_id is None:  # a score for this cell was stored meanwhile
-        raise _stale(item, cell.user_sub)
+        raise rules.stale(item, cell.user_sub, str(body["timestamp"]), cell.timestamp)
     connection.execute(
         _INSERT_LOG,
         {"line_item_id": item.id, "user_id": cell.user_id, "body": body, "received_at": now},

@@ -123,6 +123,28 @@ def test_second_score_in_the_same_second_is_refused_like_moodle(ags):
     assert post_score(ags, **score(ags, timestamp=second)).status_code == 409
 
 
+def test_canvas_refuses_only_a_strictly_earlier_timestamp_with_400_to_the_millisecond(live, ags):
+    """Canvas compares to the millisecond and refuses only an earlier timestamp, with 400 "…
+    before last updated timestamp …" (lti/ims/scores_controller.rb), not 409 by the second."""
+    from tests.support.lms import set_flavour
+
+    set_flavour(live, "canvas")
+    second_start = datetime.now(UTC).replace(microsecond=0)
+
+    def at(milliseconds: int) -> str:
+        when = second_start + timedelta(milliseconds=milliseconds)
+        return when.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+    assert post_score(ags, **score(ags, timestamp=at(400))).status_code == 200
+    assert post_score(ags, **score(ags, timestamp=at(400), scoreGiven=81)).status_code == 200
+    assert post_score(ags, **score(ags, timestamp=at(900), scoreGiven=82)).status_code == 200
+    older = post_score(ags, **score(ags, timestamp=at(899), scoreGiven=10))
+    assert older.status_code == 400
+    message = older.json()["errors"]["message"]
+    assert message.startswith(f"Provided timestamp of {at(899)} before last updated timestamp")
+    assert grade(live, ags).score_given == 82
+
+
 def test_score_for_a_non_learner_is_refused(ags):
     response = post_score(ags, **score(ags, email="maria.alvarez@example.edu"))
     assert response.status_code == 400
