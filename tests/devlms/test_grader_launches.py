@@ -95,9 +95,7 @@ def test_moodle_launch_page_itself_lets_a_learner_ask_for_anothers_review(live):
     claims = claims_of(learner, src)
     assert claims[CLAIM + "message_type"] == "LtiSubmissionReviewRequest"
     assert claims[CLAIM + "for_user"] == {"user_id": other.sub}
-    assert claims[CLAIM + "roles"] == [
-        "http://purl.imsglobal.org/vocab/lis/v2/membership#Learner"
-    ]
+    assert claims[CLAIM + "roles"] == ["http://purl.imsglobal.org/vocab/lis/v2/membership#Learner"]
 
 
 # --- Canvas's SpeedGrader -------------------------------------------------------------------
