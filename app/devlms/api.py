@@ -29,6 +29,7 @@ from app.devlms import (
     deep_linking,
     faults,
     gradebook,
+    grader_launches,
     launches,
     placements,
     platform,
@@ -242,6 +243,8 @@ def auth() -> Any:
         assert course is not None
         roles = platform.course_roles(s, course, checked.user, checked.tool.flavour)
         claims = platform.resource_link_claims(base, checked, link, course, roles, target)
+        if hint.get("message_type") == grader_launches.SUBMISSION_REVIEW:
+            claims = grader_launches.as_submission_review(s, claims, hint.get("for_user"))
     elif hint.get("course_navigation"):
         course = _hinted_course(hint["course_navigation"])
         if not placements.has_course_navigation(checked.tool):

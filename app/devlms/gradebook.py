@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -162,6 +162,23 @@ def delete_line_item(session: Session, item: DevLineItem) -> None:
 SUBMISSION = "https://canvas.instructure.com/lti/submission"
 
 
+# scores_controller.rb SCORE_SUBMISSION_TYPES and DEFAULT_SUBMISSION_TYPE; submit_homework keeps
+# ``submission_data`` as the submission's URL for the two URL types.
+SUBMISSION_TYPES = frozenset(
+    {
+        "none",
+        "basic_lti_launch",
+        "online_text_entry",
+        "online_url",
+        "external_tool",
+        "online_upload",
+    }
+)
+DEFAULT_SUBMISSION_TYPE = "external_tool"
+URL_SUBMISSION_TYPES = frozenset({"basic_lti_launch", "online_url"})
+LTI_LAUNCH_SUBMISSION = "basic_lti_launch"
+
+
 @dataclass(frozen=True)
 class Shown:
     """What a gradebook cell shows: the grade, its points, the comment, and since when a
@@ -181,6 +198,16 @@ class Submission:
     """The extension's ``submitted_at``; ``None``: when the score arrived."""
     prioritize_non_tool_grade: bool
     """A teacher's own grade, if any, is kept over the tool's."""
+    submission_type: str = DEFAULT_SUBMISSION_TYPE
+    """The extension's ``submission_type`` when Canvas knows it, else ``external_tool``."""
+    url: str | None = None
+    """The extension's ``submission_data`` for a URL type: SpeedGrader launches the tool at the
+    URL of a ``basic_lti_launch`` submission (``external_tool_url``)."""
+
+    @property
+    def launch_url(self) -> str | None:
+        """The URL SpeedGrader launches the tool at for this submission, if any."""
+        return self.url if self.submission_type == LTI_LAUNCH_SUBMISSION else None
 
 
 class ScoreRules:
@@ -322,11 +349,16 @@ class CanvasScoreRules(ScoreRules):
         new = _canvas_boolean(extension.get("new_submission"))
         if new is False or extension.get("submission_type") == "none":
             return None
+        kind = extension.get("submission_type")
+        kind = kind if kind in SUBMISSION_TYPES else DEFAULT_SUBMISSION_TYPE
+        data = extension.get("submission_data")
         return Submission(
             submitted_at=extension.get("submitted_at") or None,
             prioritize_non_tool_grade=bool(
                 _canvas_boolean(extension.get("prioritize_non_tool_grade"))
             ),
+            submission_type=kind,
+            url=data if kind in URL_SUBMISSION_TYPES and isinstance(data, str) and data else None,
         )
 
     def shown(
@@ -797,6 +829,11 @@ class Gradebook:
     """By (line item id, user id); a missing key is an empty cell."""
     submission_columns: frozenset[int]
     """The columns whose tool's LMS records submissions with scores (Canvas)."""
+    links: dict[int, DevLink] = field(default_factory=dict)
+    """The course link each column grades, by column id (a column a tool made by itself, for no
+    link, has none)."""
+    tools: dict[int, DevTool] = field(default_factory=dict)
+    """Each column's tool, by column id."""
 
     def cell(self, column: DevLineItem, learner: DevUser) -> Cell:
         return self.cells.get((column.id, learner.id)) or Cell(grade=None)
@@ -836,6 +873,7 @@ def course_gradebook(session: Session, course: DevCourse) -> Gradebook:
         )
     }
     rules = {c.id: score_rules(tools[c.tool_id]) for c in columns}
+    links = column_links(session, course.id, columns)
     submitting = frozenset(item_id for item_id, r in rules.items() if r.records_submissions)
     if submitting:
         logs = session.execute(
@@ -859,7 +897,24 @@ def course_gradebook(session: Session, course: DevCourse) -> Gradebook:
                 submissions=cell.submissions + 1,
                 last_submitted_at=_timestamp_or_none(submission.submitted_at) or received_at,
             )
-    return Gradebook(columns, learners, cells, submitting)
+    by_column = {c.id: tools[c.tool_id] for c in columns}
+    return Gradebook(columns, learners, cells, submitting, links, by_column)
+
+
+def column_links(
+    session: Session, course_id: int, columns: list[DevLineItem]
+) -> dict[int, DevLink]:
+    """The link each column grades, by column id: the link the column was made with (Deep
+    Linking's line item), else the link whose resource link id the column names (AGS)."""
+    links = list(session.scalars(select(DevLink).where(DevLink.course_id == course_id)))
+    by_item = {link.line_item_id: link for link in links if link.line_item_id}
+    by_resource = {link.resource_link_id: link for link in links}
+    found: dict[int, DevLink] = {}
+    for column in columns:
+        link = by_item.get(column.id) or by_resource.get(column.resource_link_id or "")
+        if link is not None and link.tool_id == column.tool_id:
+            found[column.id] = link
+    return found
 
 
 # --- NRPS ----------

@@ -27,6 +27,7 @@ from app.devlms import (
     courses,
     faults,
     gradebook,
+    grader_launches,
     launches,
     placements,
     platform,
@@ -167,16 +168,74 @@ def launch_link(link_id: int) -> str:
     return _initiate(tool, user, {"link": link.id}, link.url or tool.target_link_uri)
 
 
-@bp.get("/mod/lti/launch.php")
-def moodle_launch_page() -> str:
-    """Moodle's launch page of an activity (``id`` = its course module, the ``cmid`` of
-    Moodle's message hint): the course page frames it, and opened in a window of its own it
-    starts a fresh launch there, first-party (moodle/moodle ``mod/lti/launch.php``)."""
+def _moodle_activity() -> tuple[DevLink, DevTool]:
     link = db_session().get(DevLink, request.args.get("id", type=int))
     tool = db_session().get(DevTool, link.tool_id) if link is not None else None
     if link is None or tool is None or tool.flavour != "moodle":
         abort(_refused(404, "There is no Moodle activity with this id (Moodle's launch page)."))
-    return launch_link(link.id)
+    return link, tool
+
+
+@bp.get("/mod/lti/launch.php")
+def moodle_launch_page() -> str:
+    """Moodle's launch page of an activity (``id`` = its course module, the ``cmid`` of
+    Moodle's message hint): the course page frames it, and opened in a window of its own it
+    starts a fresh launch there, first-party (moodle/moodle ``mod/lti/launch.php``). With
+    ``action=gradeReport`` it starts an LtiSubmissionReviewRequest for ``user``, checking no
+    more than Moodle's page does: that the person may open the activity."""
+    link, tool = _moodle_activity()
+    if request.args.get("action") != grader_launches.GRADE_REPORT:
+        return launch_link(link.id)
+    _course, user, _role = _course_for_user(link.course_id)
+    what = grader_launches.submission_review_request(link, request.args.get("user", type=int))
+    return _initiate(tool, user, what, link.url or tool.target_link_uri)
+
+
+@bp.get("/mod/lti/grade.php")
+def moodle_grade_page() -> Response:
+    """Moodle's grade hook of an LTI activity, where the grader report's cell links: on to the
+    activity's view page for that user's grade report (moodle/moodle ``mod/lti/grade.php``)."""
+    link, _tool = _moodle_activity()
+    _course_for_user(link.course_id)
+    return redirect(
+        url_for(
+            "devlms.moodle_view_page",
+            id=link.id,
+            action=grader_launches.GRADE_REPORT,
+            user=request.args.get("userid", 0, type=int),
+        )
+    )
+
+
+@bp.get("/mod/lti/view.php")
+def moodle_view_page() -> Response | str:
+    """Moodle's view page of an LTI activity: with ``action=gradeReport`` it frames the launch
+    page for ``user``'s grade report, for a grader only when ``user`` is someone else (Moodle's
+    ``gradereport/grader:view``); otherwise the activity on its course page."""
+    link, _tool = _moodle_activity()
+    course, user, role = _course_for_user(link.course_id)
+    if request.args.get("action") != grader_launches.GRADE_REPORT:
+        return redirect(url_for("devlms.course", course_id=course.id, open=link.id))
+    for_user = request.args.get("user", 0, type=int)
+    if for_user and for_user != user.id and role not in TEACHING_ROLES:
+        abort(_refused(403, grader_launches.MOODLE_NO_PERMISSION))
+    learner = db_session().get(DevUser, for_user) if for_user else None
+    src = url_for(
+        "devlms.moodle_launch_page",
+        id=link.id,
+        triggerview=0,
+        action=grader_launches.GRADE_REPORT,
+        user=for_user,
+    )
+    return render_template(
+        "devlms/grade_launch.html",
+        course=course,
+        heading=link.title,
+        learner=learner,
+        src=src,
+        message=None,
+        platform_storage=False,
+    )
 
 
 @bp.get("/courses/<int:course_id>/external_tools/retrieve")
@@ -196,6 +255,15 @@ def canvas_retrieve(course_id: int) -> str:
         if rlid
         else None
     )
+    if link is None and request.args.get("assignment_id"):
+        # SpeedGrader's launch of a submission's URL, as the assignment's link (any person in
+        # the course may open it: a learner does, from their submission's details).
+        link = grader_launches.assignment_link(s, course, request.args["assignment_id"])
+        tool = s.get(DevTool, link.tool_id) if link is not None else None
+        if link is not None and tool is not None and tool.flavour in CANVAS_FLAVOURS:
+            target = grader_launches.retrieve_target(tool, link, url)
+            return _initiate(tool, user, {"link": link.id}, target)
+        abort(_refused(404, "Couldn't find valid settings for this link"))
     if link is not None:
         tool = s.get(DevTool, link.tool_id)
         if tool is not None and tool.flavour in CANVAS_FLAVOURS:
@@ -388,6 +456,46 @@ def gradebook_page(course_id: int) -> str:
         course=course,
         user=user,
         book=gradebook.course_gradebook(db_session(), course),
+        canvas_flavours=CANVAS_FLAVOURS,
+    )
+
+
+@bp.get("/courses/<int:course_id>/gradebook/speed_grader")
+def speed_grader(course_id: int) -> str:
+    """Canvas's SpeedGrader for one learner's submission to an assignment (a column here): the
+    tool framed at the submission's URL when the tool's score recorded a ``basic_lti_launch``
+    submission, else what Canvas says instead (app/devlms/grader_launches.py)."""
+    course, _user, role = _course_for_user(course_id)
+    if role not in TEACHING_ROLES:
+        abort(_refused(403, "Only the course's teachers and TAs grade in SpeedGrader."))
+    view = grader_launches.speed_grader(
+        db_session(),
+        course,
+        request.args.get("assignment_id", type=int),
+        request.args.get("student_id", type=int),
+    )
+    if view is None:
+        abort(_refused(404, "The page you requested was not found."))
+    src = None
+    if view.message is None and view.launch_url is not None:
+        src = url_for(
+            "devlms.canvas_retrieve",
+            course_id=course.id,
+            display="borderless",
+            assignment_id=view.column.id,
+            url=view.launch_url,
+        )
+    return render_template(
+        "devlms/grade_launch.html",
+        course=course,
+        heading=f"SpeedGrader: {view.column.label}",
+        learner=view.learner,
+        src=src,
+        message=view.message,
+        # Canvas's web pages host platform storage beside a tool's frame; its apps do not.
+        platform_storage=src is not None and view.tool.flavour == "canvas",
+        storage_frame_url=f"{settings().devlms_url}/{placements.STORAGE_FRAME}?"
+        + urlencode({"parent_origin": request.host_url.rstrip("/")}),
     )
 
 

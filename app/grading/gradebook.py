@@ -32,6 +32,7 @@ from app.db import utcnow
 from app.evidence.models import Attempt
 from app.grading.models import Decision, OutboxEvent, ScoreDelivery
 from app.linking.models import LinkedCredential, LinkVisit
+from app.lti import runtime
 from app.lti.models import LineItem, Registration
 from app.lti.platforms import SCOPE_LINEITEM, SCOPE_SCORE, plugin
 from app.tenancy import ALL_PLATFORMS
@@ -83,12 +84,26 @@ def _points(item: LineItem, linked: float | None) -> float:
     return float(linked or item.score_maximum or DEFAULT_POINTS)
 
 
-def submitted_body(family: str | None, submitted_at: datetime) -> dict[str, Any]:
+SUBMISSION_PATH = "/submissions/"
+"""Where the tool shows a submission to whoever launches it there (app/grading/views.py)."""
+
+
+def submission_url(attempt_id: int) -> str:
+    """The tool's address of a submission, which an LMS's grading view may launch (Canvas's
+    SpeedGrader): its reviewers review it there, its educator sees their work."""
+    return f"{runtime().settings.base_url}{SUBMISSION_PATH}{attempt_id}"
+
+
+def submitted_body(
+    family: str | None, submitted_at: datetime, submission_url: str | None = None
+) -> dict[str, Any]:
     """The score of a submission awaiting review: progress only, no score."""
     return {
         "activityProgress": "Submitted",
         "gradingProgress": "PendingManual",
-        **plugin(family).score_extensions(submitted_at, new_submission=True),
+        **plugin(family).score_extensions(
+            submitted_at, new_submission=True, submission_url=submission_url
+        ),
     }
 
 
@@ -154,7 +169,7 @@ def _body(
     payload: Mapping[str, Any],
 ) -> dict[str, Any]:
     if kind == OutboxEvent.SUBMITTED:
-        return submitted_body(family, attempt.submitted_at or utcnow())
+        return submitted_body(family, attempt.submitted_at or utcnow(), submission_url(attempt.id))
     return decided_body(
         family,
         column.score_maximum,
@@ -256,7 +271,7 @@ def catch_up(session: Session, registration_id: int, user_id: int, credential_id
     ).first()
     for column in missing:
         if decision is None:
-            body = submitted_body(family, attempt.submitted_at or now)
+            body = submitted_body(family, attempt.submitted_at or now, submission_url(attempt.id))
         else:
             judged = decision.criteria or {}
             body = decided_body(

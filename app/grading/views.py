@@ -19,8 +19,8 @@ from app.errors import AppError
 from app.evidence import files
 from app.evidence.file_views import INLINE_TYPES
 from app.evidence.models import Attempt
+from app.grading import opening, rules, services, sync
 from app.grading import queue as review_queue
-from app.grading import rules, services, sync
 from app.grading.models import Review
 from app.lti import require_launch, session_token_for
 from app.lti.launch import Launch
@@ -300,6 +300,39 @@ def decide(attempt_id: int) -> Response | tuple[str, int]:
     session.commit()
     notice = result.decision.outcome if result.decision else result.waiting_for
     return _redirect("grading.queue_page", launch, notice=notice)
+
+
+# --- Opening a submission from the LMS's gradebook (app/grading/opening.py) -----------------
+
+
+@bp.get("/submissions/<int:attempt_id>")
+def submission(attempt_id: int) -> Response | tuple[str, int]:
+    """A submission's address (``gradebook.submission_url``), which Canvas's SpeedGrader and a
+    submission's details launch: its reviewers review it, its educator sees their work."""
+    launch = require_launch()
+    return _opened(launch, opening.open_attempt(db_session(), launch, attempt_id))
+
+
+@bp.get("/review/for-user")
+def submission_for_user() -> Response | tuple[str, int]:
+    """Where an LtiSubmissionReviewRequest lands (Moodle's grader report): the submission of
+    the person it names, for the course's instructors and TAs."""
+    launch = require_launch()
+    session = db_session()
+    destination = opening.submission_for_user(session, launch)
+    session.commit()  # a first launch of the activity may have bound its credential
+    return _opened(launch, destination)
+
+
+def _opened(launch: Launch, destination: opening.Destination) -> Response | tuple[str, int]:
+    if isinstance(destination, opening.ToReview):
+        return _redirect("grading.review_page", launch, attempt_id=destination.attempt_id)
+    if isinstance(destination, opening.ToOwnWork):
+        return _redirect("evidence.workspace", launch, slug=destination.slug)
+    if isinstance(destination, opening.ToActivity):
+        return _redirect("linking.activity", launch)
+    session_token_for(launch)
+    return render_template("grading/from_gradebook.html", launch=launch, found=destination), 200
 
 
 # --- Gradebook sync of a course activity ----------------------------------------------------

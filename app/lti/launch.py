@@ -25,6 +25,7 @@ CLAIM = "https://purl.imsglobal.org/spec/lti/claim/"
 AGS_CLAIM = "https://purl.imsglobal.org/spec/lti-ags/claim/endpoint"
 NRPS_CLAIM = "https://purl.imsglobal.org/spec/lti-nrps/claim/namesroleservice"
 DL_CLAIM = "https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings"
+SUBMISSION_REVIEW = "LtiSubmissionReviewRequest"
 
 _ROLE_LABELS = (
     ("membership#Instructor", "Instructor"),
@@ -127,8 +128,18 @@ class Launch:
     is_staff: bool = False
     is_content_developer: bool = False
     """``membership#ContentDeveloper``: Canvas's course designer."""
+    for_user_sub: str | None = None
+    """``for_user.user_id`` of an LtiSubmissionReviewRequest (LTI AGS Submission Review §3.3):
+    the ``sub`` of the person whose submission the LMS asks to show. The LMS's word only —
+    Moodle's launch page sends it for anyone who may open the activity — so it counts for a
+    course's instructors and TAs, and names a person of this platform."""
 
     present = True
+
+    @property
+    def is_submission_review(self) -> bool:
+        """An LtiSubmissionReviewRequest: open ``for_user``'s submission, not the activity."""
+        return self.message_type == SUBMISSION_REVIEW
 
     @property
     def is_anonymous(self) -> bool:
@@ -168,6 +179,8 @@ class NoLaunch:
     is_instructor = is_teaching_assistant = is_learner = is_staff = is_content_developer = False
     is_anonymous = True
     can_submit = False
+    for_user_sub = None
+    is_submission_review = False
 
 
 def to_launch(launch_id: str, data: Mapping[str, Any], registration: Registration) -> Launch:
@@ -189,6 +202,8 @@ def to_launch(launch_id: str, data: Mapping[str, Any], registration: Registratio
     ags = data.get(AGS_CLAIM)
     nrps = data.get(NRPS_CLAIM)
     platform = data.get(CLAIM + "tool_platform") or {}
+    for_user = data.get(CLAIM + "for_user")
+    for_user_id = for_user.get("user_id") if isinstance(for_user, Mapping) else None
     return Launch(
         launch_id=launch_id,
         message_type=data[CLAIM + "message_type"],
@@ -227,4 +242,8 @@ def to_launch(launch_id: str, data: Mapping[str, Any], registration: Registratio
         is_learner=StudentRole(data).check(),
         is_staff=StaffRole(data).check() or AdministratorRole(data).check(),
         is_content_developer=DesignerRole(data).check(),
+        # Moodle's user ids are numbers, and a platform may send one as such.
+        for_user_sub=str(for_user_id)
+        if isinstance(for_user_id, str | int) and for_user_id
+        else None,
     )

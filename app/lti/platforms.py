@@ -165,10 +165,15 @@ class Platform:
         return ("Make the tool available in your LMS's tool settings if it asks you to.",)
 
     def score_extensions(
-        self, submitted_at: datetime | None, *, new_submission: bool
+        self,
+        submitted_at: datetime | None,
+        *,
+        new_submission: bool,
+        submission_url: str | None = None,
     ) -> dict[str, Any]:
-        """Extra members of an AGS score on this LMS: the submission's time, and whether this
-        score reports a new submission (a submit) or grades one already reported."""
+        """Extra members of an AGS score on this LMS: the submission's time, whether this score
+        reports a new submission (a submit) or grades one already reported, and the tool's
+        address of that submission (where the LMS's grading view may launch the tool)."""
         return {}
 
     def frame_ancestors(self, issuer: str) -> tuple[str, ...]:
@@ -346,19 +351,29 @@ class Canvas(Platform):
         return {"https://canvas.instructure.com/lti/privacy_level": "public"}
 
     def score_extensions(
-        self, submitted_at: datetime | None, *, new_submission: bool
+        self,
+        submitted_at: datetime | None,
+        *,
+        new_submission: bool,
+        submission_url: str | None = None,
     ) -> dict[str, Any]:
         # Canvas's score extension (https://canvas.instructure.com/doc/api/score.html): the
         # submission's own time for SpeedGrader and late policies; new_submission only for a
         # submit (Canvas counts every score as a new attempt unless told otherwise); and
         # prioritize_non_tool_grade so that a grade a teacher entered by hand is not
-        # overwritten by the tool's.
+        # overwritten by the tool's. A submit also gives the submission's address as a
+        # basic_lti_launch: Canvas has no LtiSubmissionReviewRequest, and SpeedGrader launches
+        # the tool only at such a URL (scores_controller.rb submit_homework; SpeedGrader's
+        # external_tool_url), with nothing else in the launch naming the learner.
         extension: dict[str, Any] = {
             "new_submission": new_submission,
             "prioritize_non_tool_grade": True,
         }
         if submitted_at is not None:
             extension["submitted_at"] = submitted_at.isoformat(timespec="milliseconds")
+        if new_submission and submission_url:
+            extension["submission_type"] = "basic_lti_launch"
+            extension["submission_data"] = submission_url
         return {CANVAS_SUBMISSION: extension}
 
     def no_column(self, lineitem_url: str | None) -> str | None:

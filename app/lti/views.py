@@ -129,11 +129,10 @@ def _finish(launch: Launch, proven_by: str) -> Response:
     if not target or path in {url_for("lti.launch"), "/"}:
         values: dict[str, Any] = {session.SESSION_PARAM: token}
         # A course activity (or the add-an-activity screen) opens its credential, its picker,
-        # or "not set up yet" (app/linking); other launches land on the welcome page.
+        # or "not set up yet" (app/linking); a submission review, from the LMS's gradebook,
+        # the submission of the person it names (app/grading).
         landing = (
-            "lti.home"
-            if launch.message_type == "LtiSubmissionReviewRequest"
-            else ("linking.activity")
+            "grading.submission_for_user" if launch.is_submission_review else "linking.activity"
         )
         return redirect(url_for(landing, **values), code=303)
     separator = "&" if "?" in target else "?"

@@ -89,3 +89,24 @@ def test_another_lms_sends_the_person_back_to_the_course():
 def test_a_return_url_that_is_not_a_web_address_is_not_offered(url):
     body = claims(**{LTI + "launch_presentation": {"return_url": url}})
     assert plugin("generic").fresh_launch("https://lms.example", None, body).return_url is None
+
+
+SUBMISSION = "https://canvas.instructure.com/lti/submission"
+URL = "https://tool.example/submissions/3"
+
+
+def test_a_canvas_submit_gives_the_submission_url_as_a_basic_lti_launch():
+    """SpeedGrader launches the tool only at a basic_lti_launch submission's URL."""
+    extension = plugin("canvas").score_extensions(None, new_submission=True, submission_url=URL)
+    assert extension[SUBMISSION]["submission_type"] == "basic_lti_launch"
+    assert extension[SUBMISSION]["submission_data"] == URL
+
+
+def test_a_canvas_decision_leaves_the_submission_as_it_was():
+    extension = plugin("canvas").score_extensions(None, new_submission=False, submission_url=URL)
+    assert "submission_type" not in extension[SUBMISSION]
+    assert "submission_data" not in extension[SUBMISSION]
+
+
+def test_moodle_scores_carry_no_submission_url():
+    assert plugin("moodle").score_extensions(None, new_submission=True, submission_url=URL) == {}
