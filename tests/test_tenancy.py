@@ -145,6 +145,7 @@ TENANT_ROUTES: dict[str, object] = {
     # Visited with another platform's submitted attempt in
     # tests/grading/test_views.py::test_another_platforms_submission_is_not_found.
     "grading.review_page": lambda ids: f"/review/attempts/{ids['attempt']}",
+    "grading.submission": lambda ids: f"/submissions/{ids['attempt']}",
     "grading.claim": lambda ids: f"/review/attempts/{ids['attempt']}/claim",
     "grading.release": lambda ids: f"/review/attempts/{ids['attempt']}/release",
     "grading.save_draft_json": lambda ids: f"/review/attempts/{ids['attempt']}/draft",

@@ -120,7 +120,7 @@ def test_another_platforms_submission_is_not_found(live, educator, instructor):
         if not endpoint.startswith("grading."):
             continue
         path = build({"attempt": theirs})
-        if endpoint in ("grading.review_page", "grading.confirm"):
+        if endpoint in ("grading.review_page", "grading.confirm", "grading.submission"):
             response = instructor.get(path)
         elif endpoint == "grading.save_draft_json":
             response = draft(instructor, theirs, 1, 1, {})
