@@ -64,8 +64,11 @@ def test_an_lms_that_allows_fewer_in_flight_slows_the_worker_and_loses_nothing(l
     assert (counters.delivered, counters.failed) == (len(ids), 0)
     assert {r.status for r in deliveries(live)} == {ScoreDelivery.DELIVERED}
     found = bucket(live)
-    assert found.throttled > 0  # it met the limit ...
-    assert found.throttled < len(ids) // 10  # ... and kept within it after
+    # The worker slows down on a refusal or, before any, on X-Rate-Limit-Remaining falling
+    # below two requests' cost: whether the LMS refused one at all depends on how the first
+    # sends happen to overlap. A worker that kept its window of four would meet refusals round
+    # after round; this one has few.
+    assert found.throttled < len(ids) // 10
     assert found.served == len(ids)
 
 
