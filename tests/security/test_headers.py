@@ -13,6 +13,15 @@ def _directive(response, name):
     return next(d for d in policy.split("; ") if d.startswith(name + " ")).split()[1:]
 
 
+def _launch_signed_with_return_url(live, return_url: str) -> requests.Response:
+    """A launch whose id_token, signed by the LMS, says its course page is at ``return_url``."""
+    forge = Forge(live)
+    pending = forge.start()
+    claims = pending.claims
+    claims[CLAIM + "launch_presentation"] = {"document_target": "iframe", "return_url": return_url}
+    return pending.post(forge.sign(claims))
+
+
 def test_launch_page_may_be_framed_only_by_registered_platforms(live):
     page = LmsUser(live, "jordan.lee@example.edu").launch()
     assert page.status_code == 200
@@ -31,14 +40,7 @@ def test_error_pages_carry_the_same_headers(live):
 
 def test_origin_of_a_signed_return_url_is_learned(live):
     """Hosted Canvas: the course page is on the school's domain, not on the issuer's."""
-    forge = Forge(live)
-    pending = forge.start()
-    claims = pending.claims
-    claims[CLAIM + "launch_presentation"] = {
-        "document_target": "iframe",
-        "return_url": "https://school.example.edu/courses/5",
-    }
-    page = pending.post(forge.sign(claims))
+    page = _launch_signed_with_return_url(live, "https://school.example.edu/courses/5")
     assert page.status_code == 200
     assert "https://school.example.edu" in _directive(page, "frame-ancestors")
     later = requests.get(f"{live.tool_url}/", timeout=30)
@@ -88,14 +90,7 @@ def test_every_instance_frames_a_launch_for_the_page_its_lms_signed(live, settin
     try:
         before = other.test_client().get("/")
         assert "https://school.example.edu" not in _directive(before, "frame-ancestors")
-        forge = Forge(live)
-        pending = forge.start()
-        claims = pending.claims
-        claims[CLAIM + "launch_presentation"] = {
-            "document_target": "iframe",
-            "return_url": "https://school.example.edu/courses/5",
-        }
-        page = pending.post(forge.sign(claims))
+        page = _launch_signed_with_return_url(live, "https://school.example.edu/courses/5")
         assert page.status_code == 200
         path = page.url.removeprefix(live.tool_url)
         again = other.test_client().get(path)
