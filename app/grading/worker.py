@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol, cast
 
-from sqlalchemy import Table, bindparam, case, select, update
+from sqlalchemy import Boolean, Table, bindparam, case, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.db import Database, utcnow
@@ -43,7 +43,7 @@ from app.grading.pacing import SendWindow
 from app.lti import ags
 from app.lti.models import LineItem, LtiResourceLink, LtiUser, Registration
 from app.lti.platform_services import PlatformServiceError
-from app.lti.platforms import SCOPE_LINEITEM, SCOPE_LINEITEM_READONLY, plugin
+from app.lti.platforms import SCOPE_LINEITEM, SCOPE_LINEITEM_READONLY, Platform, plugin
 from app.tenancy import ALL_PLATFORMS
 
 log = logging.getLogger(__name__)
@@ -79,6 +79,8 @@ class Job:
     body: dict[str, Any]
     version: int
     tries: int
+    decision_delivered: bool
+    """The LMS holds an earlier decision of the tool's for this cell."""
     token: str
     timestamp: datetime
     lease_until: datetime
@@ -319,6 +321,7 @@ class Worker:
                     T.c.body,
                     T.c.version,
                     T.c.tries,
+                    T.c.decision_delivered,
                     T.c.last_timestamp,
                 )
                 .join(LineItem, LineItem.id == T.c.line_item_id)
@@ -341,6 +344,7 @@ class Worker:
                 body=dict(r.body),
                 version=r.version,
                 tries=r.tries,
+                decision_delivered=bool(r.decision_delivered),
                 token=token,
                 timestamp=next_timestamp(r.last_timestamp, now),
                 lease_until=lease_until,
@@ -380,7 +384,7 @@ class Worker:
                 )
             else:
                 outcome = self.client.send_score(
-                    job.registration_id, found.url, _score(job), platform
+                    job.registration_id, found.url, _score(job, platform), platform
                 )
         except ags.Throttled as exc:
             outcome = ags.SendOutcome(
@@ -470,6 +474,7 @@ class Worker:
                 "b_version": job.version,
                 "b_timestamp": job.timestamp,
                 "b_status": outcome.status,
+                "b_decision": _decides(job.body),
                 "b_error": outcome.reason,
                 "b_now": d.finished_at,
             }
@@ -521,6 +526,9 @@ class Worker:
                         sent_version=bindparam("b_version"),
                         status=case((same, ScoreDelivery.DELIVERED), else_=ScoreDelivery.PENDING),
                         delivered_at=bindparam("b_now"),
+                        decision_delivered=or_(
+                            T.c.decision_delivered, bindparam("b_decision", type_=Boolean)
+                        ),
                         tries=case((same, 0), else_=T.c.tries),
                         last_error=None,
                         **sent,
@@ -602,8 +610,10 @@ def _collect(finished: queue.SimpleQueue[Done], wait: float) -> list[Done]:
         return found
 
 
-def _score(job: Job) -> ags.ScoreSend:
+def _score(job: Job, platform: Platform) -> ags.ScoreSend:
     body = job.body
+    if job.decision_delivered and _decides(body):
+        body = platform.regrade(body)
     extensions = {
         k: v
         for k, v in body.items()
@@ -619,3 +629,8 @@ def _score(job: Job) -> ags.ScoreSend:
         comment=body.get("comment"),
         extensions=extensions,
     )
+
+
+def _decides(body: dict[str, Any]) -> bool:
+    """Whether a score body is a decision (the others report a submission awaiting review)."""
+    return body.get("gradingProgress") == "FullyGraded"

@@ -194,6 +194,11 @@ class Platform:
         tool may create one (AGS 2.0 §3.2: where the platform allows)."""
         return None
 
+    def regrade(self, body: dict[str, Any]) -> dict[str, Any]:
+        """A decided score for a cell where the LMS holds an earlier decision of the tool's (a
+        "not yet", then a resubmission decided again): sent so that it replaces that one."""
+        return body
+
     resending_replaces_a_grade = True
     """Whether sending a score again can replace a different grade the gradebook shows. Where
     it can, reconciliation sends once to find out; where a teacher's grade stands (Moodle's
@@ -359,16 +364,20 @@ class Canvas(Platform):
     ) -> dict[str, Any]:
         # Canvas's score extension (https://canvas.instructure.com/doc/api/score.html): the
         # submission's own time for SpeedGrader and late policies; new_submission only for a
-        # submit (Canvas counts every score as a new attempt unless told otherwise); and
-        # prioritize_non_tool_grade so that a grade a teacher entered by hand is not
-        # overwritten by the tool's. A submit also gives the submission's address as a
+        # submit (Canvas counts every score as a new attempt unless told otherwise); and, on a
+        # decision, prioritize_non_tool_grade so that a grade a teacher entered by hand is not
+        # overwritten by the tool's (see regrade for a decision after an earlier one). A submit also gives the submission's address as a
         # basic_lti_launch: Canvas has no LtiSubmissionReviewRequest, and SpeedGrader launches
         # the tool only at such a URL (scores_controller.rb submit_homework; SpeedGrader's
         # external_tool_url), with nothing else in the launch naming the learner.
-        extension: dict[str, Any] = {
-            "new_submission": new_submission,
-            "prioritize_non_tool_grade": True,
-        }
+        # A submission sends no score, and Canvas clears the grade of a score without one
+        # unless preserve_score: a teacher's grade (or the tool's earlier decision) stays in
+        # the gradebook while the new work awaits review.
+        extension: dict[str, Any] = {"new_submission": new_submission}
+        if new_submission:
+            extension["preserve_score"] = True
+        else:
+            extension["prioritize_non_tool_grade"] = True
         if submitted_at is not None:
             extension["submitted_at"] = submitted_at.isoformat(timespec="milliseconds")
         if new_submission and submission_url:
@@ -400,6 +409,13 @@ class Canvas(Platform):
         extension = dict(body.get(CANVAS_SUBMISSION) or {})
         extension["prioritize_non_tool_grade"] = False
         return {**body, CANVAS_SUBMISSION: extension}
+
+    def regrade(self, body: dict[str, Any]) -> dict[str, Any]:
+        # prioritize_non_tool_grade keeps *any* score the submission has (scores_controller.rb
+        # submission_has_score?), the tool's own earlier "not yet" too: a new decision would
+        # never reach the gradebook. A teacher's grade given before the first decision is kept;
+        # one given on an earlier attempt is replaced by the decision on the new one.
+        return self.over_teachers_grade(body)
 
     def teachers_grade_advice(self) -> str:
         return (

@@ -118,7 +118,8 @@ def test_canvas_scores_carry_the_submission_extension(live, activity):
     [row] = deliveries(live)
     extension = row.body["https://canvas.instructure.com/lti/submission"]
     assert extension["new_submission"] is True
-    assert extension["prioritize_non_tool_grade"] is True
+    assert extension["preserve_score"] is True  # a submission never clears a grade
+    assert "prioritize_non_tool_grade" not in extension
     assert extension["submitted_at"].endswith("+00:00")
 
 

@@ -448,3 +448,55 @@ def test_0016_keeps_scores_and_turns_its_new_states_into_the_old_ones_on_downgra
         migrate.upgrade(empty_database)
     finally:
         engine.dispose()
+
+
+def test_0019_marks_the_cells_whose_lms_holds_a_decision_of_the_tools(
+    empty_database: str,
+) -> None:
+    """A cell whose latest accepted score was a decision holds one; a cell whose latest was a
+    submission (sent without preserve_score, so it cleared the grade) or that is pending does
+    not."""
+    from sqlalchemy import text
+
+    migrate.upgrade(empty_database, "0018")
+    now = {"now": "2026-01-01 00:00:00+00:00"}
+    decided = '{"activityProgress": "Completed", "gradingProgress": "FullyGraded"}'
+    pending = '{"activityProgress": "Submitted", "gradingProgress": "PendingManual"}'
+    engine = create_engine(empty_database)
+    try:
+        with engine.begin() as connection:
+            for statement in (
+                "INSERT INTO lti_registration (id, uuid, name, issuer, client_id, auth_login_url,"
+                " auth_token_url, key_set_url, platform_family, auto_approve_deployments,"
+                " created_at) VALUES (1, 'u-1', 'LMS', 'https://lms', 'c', 'a', 't', 'k',"
+                " 'canvas', :f, :now)",
+                "INSERT INTO lti_deployment (id, registration_id, deployment_id, status,"
+                " created_at) VALUES (1, 1, '1', 'active', :now)",
+                "INSERT INTO lti_context (id, registration_id, deployment_id, context_id,"
+                " updated_at) VALUES (1, 1, 1, 'course', :now)",
+                "INSERT INTO lti_resource_link (id, registration_id, context_id, resource_link_id,"
+                " updated_at) VALUES (1, 1, 1, 'link', :now)",
+                "INSERT INTO lti_user (id, registration_id, sub, updated_at)"
+                " VALUES (1, 1, 'a', :now), (2, 1, 'b', :now), (3, 1, 'c', :now)",
+                "INSERT INTO lti_line_item (id, registration_id, resource_link_id, url, scopes,"
+                " updated_at) VALUES (1, 1, 1, 'https://lms/li/1', '[]', :now)",
+                "INSERT INTO grading_score_delivery (id, registration_id, line_item_id, user_id,"
+                " body, version, sent_version, status, desired_at, available_at, tries,"
+                " created_at) VALUES"
+                " (1, 1, 1, 1, :decided, 2, 2, 'delivered', :now, :now, 0, :now),"
+                " (2, 1, 1, 2, :pending, 3, 3, 'delivered', :now, :now, 0, :now),"
+                " (3, 1, 1, 3, :decided, 1, 0, 'pending', :now, :now, 0, :now)",
+            ):
+                connection.execute(
+                    text(statement), {**now, "f": False, "decided": decided, "pending": pending}
+                )
+        migrate.upgrade(empty_database, "0019")
+        with engine.connect() as connection:
+            marked = connection.execute(
+                text("SELECT decision_delivered FROM grading_score_delivery ORDER BY id")
+            ).scalars()
+            assert [bool(m) for m in marked] == [True, False, False]
+        migrate.downgrade(empty_database, "0018")
+        migrate.upgrade(empty_database)
+    finally:
+        engine.dispose()
