@@ -247,9 +247,7 @@ class ScoreDelivery(PlatformOwned, Base):
     """The teacher's grade the LMS's gradebook showed when reconciliation found one
     (``OVERRIDDEN``), out of ``lms_score_maximum``."""
     lms_score_maximum: Mapped[float | None] = mapped_column(Float)
-    decision_delivered: Mapped[bool] = mapped_column(
-        Boolean, default=False, server_default=false()
-    )
+    decision_delivered: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     """The LMS took a decided score of the tool's for this cell (any version): a later decision
     must replace it there (``Platform.regrade``), not be kept out by it."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -20,7 +20,9 @@ again gets a new version: the worker sends it like any other, with a newer times
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,12 +33,15 @@ from app.db import table_of, utcnow
 from app.grading.models import ScoreDelivery
 from app.lti import ags
 from app.lti.models import LineItem, LtiResourceLink, LtiUser, Registration
-from app.lti.platform_services import PlatformServiceError
-from app.lti.platforms import SCOPE_RESULT_READONLY, plugin
+from app.lti.platform_services import PlatformServiceError, Throttled
+from app.lti.platforms import SCOPE_RESULT_READONLY, Platform, plugin
 from app.tenancy import ALL_PLATFORMS
 
 ALL = {ALL_PLATFORMS: True}
 TOLERANCE = 1e-6
+THROTTLE_WAITS = (1.0, 2.0, 4.0, 8.0, 16.0)
+"""How long reconciliation waits, try after try, for an LMS that asks it to slow down (31 s in
+all) before it leaves the column to the next run."""
 COMPARED = (ScoreDelivery.DELIVERED, ScoreDelivery.OVERRIDDEN)
 """The cells whose LMS grade is compared: those the LMS took, a teacher's grade or not."""
 
@@ -113,11 +118,30 @@ def teachers_grade_message(found: TeachersGrade) -> str:
     )
 
 
+def _results(
+    client: ags.AgsClient, item: LineItem, platform: Platform, sleep: Callable[[float], None]
+) -> list[ags.ResultInfo]:
+    """Read a column's results, waiting while the LMS asks the tool to slow down."""
+    for wait in (*THROTTLE_WAITS, None):
+        try:
+            return client.results(item.registration_id, str(item.url), platform=platform)
+        except Throttled as exc:
+            if wait is None:
+                raise
+            sleep(max(wait, exc.retry_after or 0.0))
+    raise AssertionError("unreachable: the last try returns or raises")
+
+
 def reconcile(
-    session: Session, client: ags.AgsClient, *, registration_id: int | None = None
+    session: Session,
+    client: ags.AgsClient,
+    *,
+    registration_id: int | None = None,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> Report:
     """Compare every decision the LMS took with the LMS's result; queue those it does not show
-    to be sent again, and record those where a teacher's grade stands."""
+    to be sent again, and record those where a teacher's grade stands. A column whose LMS asks
+    the tool to slow down (Canvas's rate limit) is read again after a wait (``sleep``)."""
     query = (
         select(
             ScoreDelivery, LineItem, LtiUser, LtiResourceLink.title, Registration.platform_family
@@ -152,7 +176,14 @@ def reconcile(
             )
             continue
         try:
-            results = client.results(item.registration_id, str(item.url))
+            results = _results(client, item, plugin(cells[0][3]), sleep)
+        except Throttled as exc:
+            report.unreadable.append(
+                f"{item.url}: {exc.message} It still did after "
+                f"{len(THROTTLE_WAITS) + 1} tries over {sum(THROTTLE_WAITS):g} s: run the "
+                "reconciliation again later, when the LMS is less busy."
+            )
+            continue
         except PlatformServiceError as exc:
             report.unreadable.append(f"{item.url}: {exc.message}")
             continue

@@ -17,7 +17,6 @@ import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from enum import StrEnum
 from http import HTTPStatus
 from http.cookiejar import DefaultCookiePolicy
@@ -33,13 +32,14 @@ from urllib3.exceptions import HTTPError as Urllib3Error
 from urllib3.exceptions import NewConnectionError, SSLError
 from urllib3.exceptions import TimeoutError as Urllib3Timeout
 
-from app.lti.platform_services import PlatformServiceError
+from app.lti.platform_services import PlatformServiceError, Throttled
 from app.lti.platforms import (
     PLUGINS,
     SCOPE_LINEITEM,
     SCOPE_RESULT_READONLY,
     SCOPE_SCORE,
     Platform,
+    retry_after_seconds,
 )
 from app.lti.tokens import RegistrationUnavailable, TokenCache
 
@@ -343,22 +343,6 @@ def _status(response: Reply, message: str) -> str:
     return f"HTTP {response.status_code}: {message}" if message else f"HTTP {response.status_code}"
 
 
-def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
-    """Parse ``Retry-After``: delay seconds or an HTTP-date (RFC 9110 §10.2.3)."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
-
-
 # Moodle's answer for a user who is not a learner of the course (or whose enrolment ended):
 # mod/lti/service/gradebookservices/classes/local/resources/scores.php throws
 # "Incorrect score received" with 400.
@@ -452,18 +436,6 @@ def _classify(response: Reply, throttled: bool) -> SendOutcome:
 
 
 # --- the client ----------
-
-
-class Throttled(PlatformServiceError):
-    """The LMS's rate limit refused a service request: try again later, never give up."""
-
-    status = 503
-    code = "platform_throttled"
-    title = "The LMS asked the tool to slow down"
-
-    def __init__(self, message: str, *, hint: str, retry_after: float | None) -> None:
-        super().__init__(message, hint=hint)
-        self.retry_after = retry_after
 
 
 def _session(http: requests.Session) -> requests.Session:
@@ -579,6 +551,8 @@ class AgsClient:
                 token = self._tokens.token(registration_id, SCORE_SCOPES)
             except RegistrationUnavailable as exc:
                 return SendOutcome(Answer.PERMANENT, None, exc.message)
+            except Throttled as exc:
+                return SendOutcome(Answer.THROTTLED, None, exc.message, retry_after=exc.retry_after)
             except PlatformServiceError as exc:
                 return SendOutcome(
                     Answer.RETRY,

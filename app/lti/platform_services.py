@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from app.errors import AppError
 from app.lti.models import Registration
+from app.lti.platforms import plugin, retry_after_seconds
 from app.lti.tool_config import DatabaseToolConf
 
 if TYPE_CHECKING:
@@ -39,6 +40,19 @@ class PlatformServiceError(AppError):
     """The HTTP status the LMS answered with, when it answered."""
     lms_answer: str | None = None
     """That answer in short (``HTTP 404: …``), when it answered."""
+
+
+class Throttled(PlatformServiceError):
+    """The LMS's rate limit refused a service or token request: try again later, never give
+    up (``Platform.rate_limit`` reads what a throttled answer looks like on each LMS)."""
+
+    status = 503
+    code = "platform_throttled"
+    title = "The LMS asked the tool to slow down"
+
+    def __init__(self, message: str, *, hint: str, retry_after: float | None) -> None:
+        super().__init__(message, hint=hint)
+        self.retry_after = retry_after
 
 
 class _TimeoutSession(requests.Session):
@@ -129,6 +143,21 @@ def _refused(registration: Registration, exc: Exception) -> PlatformServiceError
         if url == registration.auth_token_url
         else f"a service request to {url}"
     )
+    if isinstance(exc, LtiServiceException):
+        reply = exc.response
+        if (
+            plugin(registration.platform_family)
+            .rate_limit(reply.status_code, reply.headers, reply.content or b"")
+            .throttled
+        ):
+            text = " ".join((reply.text or "").split())[:120]
+            said = detail if ":" in detail or not text else f"{detail}: {text}"
+            return Throttled(
+                f"{registration.name} asked Microcred to slow down when it made {what} ({said}).",
+                hint="The LMS limits how many requests a tool may make at once (Microcred may "
+                "be sending scores just now); try again in a moment.",
+                retry_after=retry_after_seconds(reply.headers.get("Retry-After")),
+            )
     return PlatformServiceError(
         f"{registration.name} refused or failed {what}: {detail}.",
         hint="Check the platform's registration (token URL, client id, the tool's JWKS URL).",

@@ -10,7 +10,8 @@ import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 TOOL_NAME = "Microcred"
@@ -366,10 +367,11 @@ class Canvas(Platform):
         # submission's own time for SpeedGrader and late policies; new_submission only for a
         # submit (Canvas counts every score as a new attempt unless told otherwise); and, on a
         # decision, prioritize_non_tool_grade so that a grade a teacher entered by hand is not
-        # overwritten by the tool's (see regrade for a decision after an earlier one). A submit also gives the submission's address as a
-        # basic_lti_launch: Canvas has no LtiSubmissionReviewRequest, and SpeedGrader launches
-        # the tool only at such a URL (scores_controller.rb submit_homework; SpeedGrader's
-        # external_tool_url), with nothing else in the launch naming the learner.
+        # overwritten by the tool's (see regrade for a decision after an earlier one). A
+        # submit also gives the submission's address as a basic_lti_launch: Canvas has no
+        # LtiSubmissionReviewRequest, and SpeedGrader launches the tool only at such a URL
+        # (scores_controller.rb submit_homework; SpeedGrader's external_tool_url), with nothing
+        # else in the launch naming the learner.
         # A submission sends no score, and Canvas clears the grade of a score without one
         # unless preserve_score: a teacher's grade (or the tool's earlier decision) stays in
         # the gradebook while the new work awaits review.
@@ -499,3 +501,19 @@ PLUGINS: dict[str, Platform] = {p.family: p for p in (Platform(), Moodle(), Canv
 def plugin(family: str | None) -> Platform:
     """Return the plugin for an LMS family (``generic`` for an unknown one)."""
     return PLUGINS.get((family or "").lower(), PLUGINS["generic"])
+
+
+def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
+    """Parse ``Retry-After``: delay seconds or an HTTP-date (RFC 9110 §10.2.3)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())

@@ -35,7 +35,12 @@ from pylti1p3.service_connector import ServiceConnector
 
 from app.db import Database
 from app.lti.models import Registration
-from app.lti.platform_services import PlatformServiceError, _refused, _TimeoutSession
+from app.lti.platform_services import (
+    PlatformServiceError,
+    Throttled,
+    _refused,
+    _TimeoutSession,
+)
 from app.lti.state import StateStore
 from app.lti.tool_config import DatabaseToolConf
 
@@ -239,9 +244,7 @@ class TokenCache:
                     return self._remember(key, found)
                 failure = self._store.get(failure_key)
                 if isinstance(failure, dict) and failure.get("flight") == holder:
-                    raise PlatformServiceError(
-                        str(failure.get("message")), hint=failure.get("hint")
-                    )
+                    raise _shared_failure(failure)
                 if current != holder:
                     break  # released or expired without a token: try to take the lock
 
@@ -259,11 +262,15 @@ class TokenCache:
             except PlatformServiceError as exc:
                 # Those who waited for this request share its failure instead of each
                 # sending their own to a platform that just refused.
-                self._store.put(
-                    f"{key}:failed",
-                    {"flight": flight_id, "message": exc.message, "hint": exc.hint},
-                    self._lock_ttl,
-                )
+                note: dict[str, Any] = {
+                    "flight": flight_id,
+                    "message": exc.message,
+                    "hint": exc.hint,
+                }
+                if isinstance(exc, Throttled):
+                    note["throttled"] = True
+                    note["retry_after"] = exc.retry_after
+                self._store.put(f"{key}:failed", note, self._lock_ttl)
                 raise
             usable = usable_seconds(expires_in, self._margin)
             token = _Token(value, self._clock() + usable)
@@ -318,3 +325,16 @@ class TokenCache:
             },
         )
         return str(value), expires_in
+
+
+def _shared_failure(note: dict[str, Any]) -> PlatformServiceError:
+    """The failure of another process's token request, as that process met it."""
+    message, hint = str(note.get("message")), note.get("hint")
+    if note.get("throttled"):
+        retry_after = note.get("retry_after")
+        return Throttled(
+            message,
+            hint=str(hint or ""),
+            retry_after=float(retry_after) if isinstance(retry_after, int | float) else None,
+        )
+    return PlatformServiceError(message, hint=hint)
