@@ -17,7 +17,8 @@ new window", say) is refused; it must ask the LMS for a fresh launch.
   hint is a token Canvas signed, naming the verifier of a launch it cached at initiation;
   ``authorize`` does ``fetch_and_delete_launch``. A launch already taken is answered by posting
   ``error=launch_no_longer_valid`` and ``error_description`` back to the tool's redirect URI; a
-  hint that does not decode is refused with "Invalid lti_message_hint".
+  hint that does not decode is refused with "Invalid lti_message_hint". The launch is cached
+  for five minutes (``lib/lti/redis_message_client.rb``): one taken later is no longer valid.
 """
 
 from __future__ import annotations
@@ -25,16 +26,23 @@ from __future__ import annotations
 import json
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from app.db import utcnow
 from app.devlms.models import DevLaunch, DevTool, DevUser
 from app.devlms.placements import CANVAS_FLAVOURS
 from app.devlms.platform import PlatformError
 
+CANVAS_LAUNCH_TTL = timedelta(minutes=5)
+"""How long Canvas keeps a prepared launch (``Lti::RedisMessageClient::TTL``)."""
+MOODLE_SESSION_TTL = timedelta(hours=8)
+"""How long Moodle keeps a prepared launch: the person's session, which ends after Moodle's
+default ``sessiontimeout`` of eight hours. No launch is kept longer; older ones are cleared."""
 MOODLE_INVALID_REQUEST = "Invalid request"
 CANVAS_CONSUMED = "The launch has either expired or already been consumed"
 
@@ -78,6 +86,7 @@ def prepare(
     """Keep the launch ``request`` for ``user`` and return the ``lti_message_hint`` naming it."""
     canvas = tool.flavour in CANVAS_FLAVOURS
     launch_id = secrets.token_hex(24) if canvas else _moodle_launch_id(request)
+    session.execute(delete(DevLaunch).where(DevLaunch.created_at < utcnow() - MOODLE_SESSION_TTL))
     session.add(
         DevLaunch(
             launch_id=launch_id,
@@ -106,8 +115,13 @@ def take(session: Session, tool: DevTool, user: DevUser, hint: str | None, secre
     query = delete(DevLaunch).where(DevLaunch.launch_id == launch_id, DevLaunch.tool_id == tool.id)
     if not canvas:
         query = query.where(DevLaunch.user_id == user.id)  # Moodle: the person's own session
-    taken = session.execute(query.returning(DevLaunch.request, DevLaunch.target_link_uri)).first()
+    taken = session.execute(
+        query.returning(DevLaunch.request, DevLaunch.target_link_uri, DevLaunch.created_at)
+    ).first()
     session.commit()
+    lifetime = CANVAS_LAUNCH_TTL if canvas else MOODLE_SESSION_TTL
+    if taken is not None and taken.created_at < utcnow() - lifetime:
+        taken = None
     if taken is None:
         if canvas:
             raise LaunchNoLongerValid(CANVAS_CONSUMED)

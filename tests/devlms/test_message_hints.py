@@ -13,14 +13,15 @@ moodle-as-it-is.md item 1, canvas-as-it-is.md "One-shot launch"; app/devlms/laun
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
 
 import jwt
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.db import get_db
-from app.devlms.models import DevCourse, DevLink
+from app.devlms.models import DevCourse, DevLaunch, DevLink
 from tests.support.lms import (
     LmsUser,
     deep_link_path,
@@ -99,6 +100,49 @@ def test_canvas_reused_hint_is_posted_back_to_the_tool_as_an_oidc_error(live):
         "error_description": "The launch has either expired or already been consumed",
         "state": "state-42",
     }
+
+
+def _age_launches(live, by: timedelta) -> None:
+    with get_db(live.devlms).begin() as session:
+        for launch in session.scalars(select(DevLaunch)):
+            launch.created_at -= by
+
+
+def test_canvas_launch_not_taken_within_five_minutes_is_no_longer_valid(live):
+    """Lti::RedisMessageClient caches a launch for five minutes (TTL = 5.minutes)."""
+    set_flavour(live, "canvas")
+    learner = LmsUser(live, LEARNER)
+    initiation = learner.initiation(f"/launch/link/{learner.link_id(WELCOME)}")
+    _age_launches(live, timedelta(minutes=5, seconds=1))
+    post = forms(learner.authorize(initiation, state="s").text)[0]
+    assert post.fields["error"] == "launch_no_longer_valid"
+
+
+def test_canvas_launch_taken_within_five_minutes_is_valid(live):
+    set_flavour(live, "canvas")
+    learner = LmsUser(live, LEARNER)
+    initiation = learner.initiation(f"/launch/link/{learner.link_id(WELCOME)}")
+    _age_launches(live, timedelta(minutes=4, seconds=50))
+    assert "id_token" in forms(learner.authorize(initiation).text)[0].fields
+
+
+def test_moodle_launch_is_gone_with_the_session(live):
+    """Moodle keeps the launch in the person's session, which ends after its timeout."""
+    learner = LmsUser(live, LEARNER)
+    initiation = learner.initiation(f"/launch/link/{learner.link_id(WELCOME)}")
+    _age_launches(live, timedelta(hours=8, seconds=1))
+    assert learner.authorize(initiation).status_code == 404
+
+
+def test_launches_never_taken_are_cleared_away(live):
+    learner = LmsUser(live, LEARNER)
+    for _ in range(3):
+        learner.initiation(f"/launch/link/{learner.link_id(WELCOME)}")
+    _age_launches(live, timedelta(hours=9))
+    fresh = learner.initiation(f"/launch/link/{learner.link_id(WELCOME)}")
+    with get_db(live.devlms).begin() as session:
+        assert session.scalar(select(func.count()).select_from(DevLaunch)) == 1
+    assert "id_token" in forms(learner.authorize(fresh).text)[0].fields
 
 
 def test_canvas_hint_it_did_not_sign_is_refused(live):
