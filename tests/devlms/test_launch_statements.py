@@ -15,9 +15,10 @@ from tests.support.launch_cpu import Meter, launch
 from tests.support.live import LiveServers
 from tests.support.roster import enrol_learners
 
-# The signed-in person, the link, its course, the person's enrolment, the tool, and the
-# prepared launch its message hint names (app/devlms/launches.py).
-INITIATION = 6
+# The signed-in person, the link, its course, the person's enrolment, the tool, the clearing
+# of launches never taken (older than a session), and the prepared launch its message hint
+# names (app/devlms/launches.py).
+INITIATION = 7
 # The person, the tool, the prepared launch taken (one DELETE … RETURNING: the hint is single
 # use), the link, its course, the person's enrolment, the signing key.
 AUTHORIZATION = 7
