@@ -43,8 +43,9 @@ from app.devlms.models import (
 )
 from app.devlms.platform import PlatformError
 
-# How the LMS treats a tool: Moodle (no platform storage), Canvas (platform storage answered in
-# the parent frame), or Canvas's mobile app (storage announced, never answered).
+# How the LMS treats a tool: Moodle (no platform storage), Canvas (platform storage answered by
+# the course page through its sibling frame on the sso host), or Canvas's mobile app (no
+# platform storage offered, no answer to requestFullWindowLaunch).
 FLAVOURS = {"moodle": "Moodle", "canvas": "Canvas", "canvas_mobile": "Canvas mobile app"}
 CANVAS_FLAVOURS = placements.CANVAS_FLAVOURS
 STORAGE_FRAME = placements.STORAGE_FRAME

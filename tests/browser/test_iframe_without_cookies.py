@@ -104,6 +104,13 @@ def test_canvas_platform_storage_proves_the_launch_inside_the_iframe(
     tool = page.frame_locator("iframe.tool")
     expect(tool.get_by_role("heading", level=1)).to_have_text("Welcome, Jordan Lee")
     assert proofs == ["platform_storage"]
+    # Canvas keeps platform storage in the course page's localStorage with no expiry and
+    # clears a key only on put_data without a value (lti.put_data.ts): a proof read back
+    # is cleared, or each launch would leave one behind for good.
+    kept = page.evaluate(
+        "Object.keys(window.localStorage).filter(k => k.startsWith('lti|platform_storage|'))"
+    )
+    assert kept == []
     _session_works_inside(tool, live)
     page.screenshot(path=str(artifacts / "canvas-platform-storage.png"), full_page=True)
 

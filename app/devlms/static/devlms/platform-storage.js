@@ -54,9 +54,8 @@
     } else {
       var name = slot(tool, message.key);
       reply.key = message.key;
-      if (message.value === null || message.value === undefined) {
+      if (!message.value) {  // Canvas clears a key put without a value (null, "", …)
         window.localStorage.removeItem(name);
-        reply.value = null;
       } else if (String(message.value).length > MAX_VALUE_LENGTH) {
         reply.error = error("storage_exhaustion",
           "Value is larger than " + MAX_VALUE_LENGTH + " characters");

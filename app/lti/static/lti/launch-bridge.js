@@ -7,11 +7,14 @@
  * when the LMS offers it, in the LMS's platform storage (LTI client-side postMessage storage:
  * lti.capabilities, lti.put_data), then go on to the LMS's authorisation endpoint.
  *
- * Launch page (data-step="launch"): read the secret back (lti.get_data, else sessionStorage)
- * and post it to the tool, which compares it with what it kept at login.
+ * Launch page (data-step="launch"): read the secret back (lti.get_data, then clear it with
+ * lti.put_data without a value; else sessionStorage) and post it to the tool, which compares it
+ * with what it kept at login.
  *
- * Platform storage messages time out after 1.5 s (Canvas's mobile apps announce a storage
- * target but never answer), and answers are only accepted from the LMS's origin.
+ * Platform storage messages time out after 4 s, for an LMS whose page announces storage but
+ * never answers (Canvas loads each message's handler lazily, which a slow school laptop under
+ * load can take seconds to do; its mobile apps announce no storage at all), and answers are
+ * only accepted from the LMS's origin.
  */
 (function () {
   "use strict";
@@ -19,7 +22,7 @@
   var root = document.getElementById("launch-bridge");
   if (!root) { return; }
   var data = root.dataset;
-  var TIMEOUT_MS = 1500;
+  var TIMEOUT_MS = 4000;
   var KEY = "microcred_state_" + data.state;
 
   function storageFrame() {
@@ -87,7 +90,14 @@
     var form = document.getElementById("bridge-form");
     platformStorage().then(function (frame) {
       if (!frame) { return null; }
-      return ask(frame, { subject: "lti.get_data", key: KEY });
+      return ask(frame, { subject: "lti.get_data", key: KEY }).then(function (reply) {
+        if (!reply || typeof reply.value !== "string") { return reply; }
+        // The LMS keeps what a tool puts with no expiry (Canvas: the course page's
+        // localStorage): the proof is single use, so clear it (put_data without a value).
+        return ask(frame, { subject: "lti.put_data", key: KEY, value: null }).then(function () {
+          return reply;
+        });
+      });
     }).then(function (reply) {
       var fromPlatform = reply && typeof reply.value === "string" ? reply.value : "";
       var fromSession = fromPlatform ? "" : (sessionStore() || "");
