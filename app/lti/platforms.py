@@ -342,9 +342,11 @@ class Canvas(Platform):
         ]
 
     def deep_linking_item_extensions(self, launch_url: str) -> dict[str, Any]:
-        # An assignment made from the item is an "External Tool" submission type that launches
-        # the tool (https://canvas.instructure.com/doc/api/file.content_item.html: the
-        # submission_type extension); without it Canvas may create it as "No submission".
+        # The submission_type extension (https://canvas.instructure.com/doc/api/
+        # file.content_item.html) asks for an "External Tool" assignment. Canvas's Deep
+        # Linking does not read it (concerns/deep_linking_services.rb makes an item with a
+        # lineItem an external-tool assignment anyway); it is kept for Canvas versions and
+        # placements that do, and costs nothing where it is ignored.
         return {
             "https://canvas.instructure.com/lti/submission_type": {
                 "type": "external_tool",
