@@ -345,8 +345,8 @@ class Canvas(Platform):
         # The submission_type extension (https://canvas.instructure.com/doc/api/
         # file.content_item.html) asks for an "External Tool" assignment. Canvas's Deep
         # Linking does not read it (concerns/deep_linking_services.rb makes an item with a
-        # lineItem an external-tool assignment anyway); it is kept for Canvas versions and
-        # placements that do, and costs nothing where it is ignored.
+        # lineItem an external-tool assignment anyway); it is sent only because it is the
+        # documented way to ask, and is harmless where ignored.
         return {
             "https://canvas.instructure.com/lti/submission_type": {
                 "type": "external_tool",
