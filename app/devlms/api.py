@@ -264,12 +264,16 @@ def auth() -> Any:
                 f"This tool behaves like {checked.tool.flavour} now, which has no "
                 f"{hint.get('placement')!r} screen; start again from the course page.",
             )
-        data = deep_linking.make_data(
-            current_app.config["SECRET_KEY"],
-            course.id,
-            checked.tool.id,
-            checked.user.id,
-            placement.code,
+        data = (
+            None  # Canvas keeps the course and placement in its return URL
+            if checked.tool.flavour in placements.CANVAS_FLAVOURS
+            else deep_linking.make_data(
+                current_app.config["SECRET_KEY"],
+                course.id,
+                checked.tool.id,
+                checked.user.id,
+                placement.code,
+            )
         )
         roles = platform.course_roles(s, course, checked.user, checked.tool.flavour)
         claims = platform.deep_linking_claims(base, checked, course, data, placement, roles, target)
@@ -285,6 +289,10 @@ def auth() -> Any:
             # Canvas's return URL is on the course page's host (the school's), not the issuer's.
             presentation = "https://purl.imsglobal.org/spec/lti/claim/launch_presentation"
             claims[presentation]["return_url"] = f"{site}/courses/{course.id}"
+            dl_settings = claims.get(platform.DL_SETTINGS)
+            if isinstance(dl_settings, dict):
+                path = urlsplit(dl_settings["deep_link_return_url"])
+                dl_settings["deep_link_return_url"] = f"{site}{path.path}?{path.query}"
     fields = {"id_token": platform.sign(s, claims), "state": checked.state}
     if checked.tool.flavour == "canvas":
         fields["lti_storage_target"] = placements.STORAGE_FRAME  # repeated on the launch
@@ -473,6 +481,21 @@ def deep_linking_return() -> str:
         settings().devlms_url,
         current_app.config["SECRET_KEY"],
         http(),
+    )
+    return render_template("devlms/deep_linking_done.html", result=result)
+
+
+@bp.post("/courses/<int:course_id>/deep_linking_response")
+def canvas_deep_linking_response(course_id: int) -> str:
+    """Canvas's return URL: the course in the path, the placement in the query, no data."""
+    result = deep_linking.receive(
+        db_session(),
+        request.form.get("JWT", ""),
+        settings().devlms_url,
+        current_app.config["SECRET_KEY"],
+        http(),
+        canvas_course=course_id,
+        canvas_placement=request.args.get("placement"),
     )
     return render_template("devlms/deep_linking_done.html", result=result)
 

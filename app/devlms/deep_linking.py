@@ -20,7 +20,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.devlms.models import DevCourse, DevLineItem, DevLink, DevTool
-from app.devlms.placements import DeepLinkingPlacement, default_placement, placement_by_code
+from app.devlms.placements import (
+    CANVAS_FLAVOURS,
+    DeepLinkingPlacement,
+    default_placement,
+    placement_by_code,
+)
 from app.devlms.platform import PlatformError, verify_tool_jwt
 
 CLAIM = "https://purl.imsglobal.org/spec/lti/claim/"
@@ -38,8 +43,9 @@ def _serializer(secret: str) -> URLSafeTimedSerializer:
 def make_data(secret: str, course_id: int, tool_id: int, user_id: int, placement: str) -> str:
     """Return the opaque ``data`` value sent in a Deep Linking request from ``placement``.
 
-    Canvas keeps the same facts (placement, module) in a signed ``data`` parameter of its
-    ``deep_link_return_url``; this LMS signs them into the ``data`` claim the tool must echo."""
+    Moodle's kind of request: this LMS signs the course and placement into the ``data`` claim
+    the tool must echo. Canvas sends no ``data``: its return URL names the course and the
+    placement (``platform.deep_linking_claims``)."""
     return _serializer(secret).dumps(
         {"course": course_id, "tool": tool_id, "user": user_id, "placement": placement}
     )
@@ -58,9 +64,18 @@ class DeepLinkingResult:
 
 
 def receive(
-    session: Session, token: str, base_url: str, secret: str, http: requests.Session
+    session: Session,
+    token: str,
+    base_url: str,
+    secret: str,
+    http: requests.Session,
+    *,
+    canvas_course: int | None = None,
+    canvas_placement: str | None = None,
 ) -> DeepLinkingResult:
-    """Verify a Deep Linking response and create what it asks for."""
+    """Verify a Deep Linking response and create what it asks for: at the return URL of
+    Moodle's kind, from the course and placement signed into the ``data`` the tool echoes; at
+    Canvas's (``canvas_course``), from the return URL itself."""
     if not token:
         raise PlatformError(400, "invalid_request", "The Deep Linking response has no JWT.")
     try:
@@ -81,20 +96,19 @@ def receive(
         )
     if not claims.get("nonce"):
         raise PlatformError(400, "invalid_request", "The response has no nonce.")
-    try:
-        data = _serializer(secret).loads(claims.get(DL + "data") or "", max_age=DATA_MAX_AGE)
-    except BadSignature as exc:
-        raise PlatformError(
-            400,
-            "invalid_request",
-            "The 'data' claim is not the one this platform sent (or it expired).",
-        ) from exc
-    if data.get("tool") != tool.id:
-        raise PlatformError(400, "invalid_request", "The 'data' claim belongs to another tool.")
-    course = session.get(DevCourse, data["course"])
+    if canvas_course is not None:
+        if tool.flavour not in CANVAS_FLAVOURS:
+            raise PlatformError(
+                400, "invalid_request", "This is Canvas's return URL; the tool is not Canvas's."
+            )
+        course_id, code = canvas_course, canvas_placement or ""
+    else:
+        data = _data(secret, claims.get(DL + "data"), tool)
+        course_id, code = data["course"], data.get("placement") or ""
+    course = session.get(DevCourse, course_id)
     if course is None:
         raise PlatformError(404, "not_found", "The course of this Deep Linking request is gone.")
-    placement = placement_by_code(data.get("placement") or "") or default_placement(tool)
+    placement = placement_by_code(code) or default_placement(tool)
     result = DeepLinkingResult(
         course=course,
         placement=placement,
@@ -126,6 +140,23 @@ def receive(
             result.columns[link.id] = column
     session.commit()
     return result
+
+
+def _data(secret: str, value: Any, tool: DevTool) -> dict[str, Any]:
+    """The course and placement this platform signed into the request's ``data``."""
+    try:
+        data = _serializer(secret).loads(
+            value if isinstance(value, str) else "", max_age=DATA_MAX_AGE
+        )
+    except BadSignature as exc:
+        raise PlatformError(
+            400,
+            "invalid_request",
+            "The 'data' claim is not the one this platform sent (or it expired).",
+        ) from exc
+    if not isinstance(data, dict) or data.get("tool") != tool.id:
+        raise PlatformError(400, "invalid_request", "The 'data' claim belongs to another tool.")
+    return data
 
 
 def _text(value: Any) -> str | None:

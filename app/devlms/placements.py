@@ -58,16 +58,18 @@ class DeepLinkingPlacement:
     always_graded: bool
     """A Canvas assignment always has a gradebook column, lineItem or not."""
 
-    def settings(self, return_url: str, data: str, tool: DevTool) -> dict[str, Any]:
-        """Return the ``deep_linking_settings`` claim for a request from this entry point."""
+    def settings(self, return_url: str, data: str | None, tool: DevTool) -> dict[str, Any]:
+        """Return the ``deep_linking_settings`` claim for a request from this entry point
+        (``data``: ``None`` for Canvas, which keeps what it needs in the return URL)."""
         settings: dict[str, Any] = {
             "deep_link_return_url": return_url,
             "accept_types": ["ltiResourceLink"],
             "accept_presentation_document_targets": list(self.document_targets),
             "accept_multiple": self.accept_multiple,
             "auto_create": self.auto_create,
-            "data": data,
         }
+        if data is not None:
+            settings["data"] = data
         if self.accept_media_types:
             settings["accept_media_types"] = self.accept_media_types
         if self.sends_title:

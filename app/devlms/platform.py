@@ -20,6 +20,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol, cast
+from urllib.parse import urlencode
 
 import jwt
 import requests
@@ -395,16 +396,24 @@ def deep_linking_claims(
     base_url: str,
     auth: AuthRequest,
     course: DevCourse,
-    data: str,
+    data: str | None,
     placement: DeepLinkingPlacement,
     roles: list[str],
     target_link_uri: str,
 ) -> dict[str, Any]:
     """Return the id_token claims of an LtiDeepLinkingRequest from ``course``'s add screen
-    ``placement`` (its ``deep_linking_settings`` are the ones that LMS screen sends)."""
+    ``placement`` (its ``deep_linking_settings`` are the ones that LMS screen sends; ``data``
+    ``None`` for Canvas, which sends none)."""
     tool = auth.tool
     claims = _base_claims(base_url, auth, course, "LtiDeepLinkingRequest", target_link_uri, roles)
-    claims[DL_SETTINGS] = placement.settings(f"{base_url}/deep_linking/return", data, tool)
+    if data is None:
+        # Canvas: the course's own deep_linking_response, the placement in its query
+        # (lib/lti/messages/deep_linking_request.rb return_url, deep_link_params).
+        query = urlencode({"modal": "true", "placement": placement.code})
+        return_url = f"{base_url}/courses/{course.id}/deep_linking_response?{query}"
+    else:
+        return_url = f"{base_url}/deep_linking/return"
+    claims[DL_SETTINGS] = placement.settings(return_url, data, tool)
     claims[AGS_CLAIM] = _ags_claim(base_url, course, tool, None)
     return claims
 

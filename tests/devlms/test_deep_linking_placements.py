@@ -4,6 +4,9 @@ Canvas's assignment_selection / link_selection do (LTI-CHECKLIST F, platform sid
 
 from __future__ import annotations
 
+import re
+from urllib.parse import parse_qs, urlsplit
+
 import requests
 
 from tests.support.lms import LmsUser, deep_link_path, only_tool_id, set_flavour
@@ -26,6 +29,16 @@ def settings_from(live, placement: str | None) -> dict:
 def without_url_and_data(settings: dict) -> dict:
     assert settings.pop("deep_link_return_url").endswith("/deep_linking/return")
     assert settings.pop("data")
+    return settings
+
+
+def without_canvas_url(settings: dict, placement: str) -> dict:
+    """Canvas sends no ``data``: the placement is in its return URL, on the course's own
+    ``deep_linking_response`` (deep_linking_request.rb return_url, deep_link_params)."""
+    url = urlsplit(settings.pop("deep_link_return_url"))
+    assert re.fullmatch(r"/courses/\d+/deep_linking_response", url.path), url.path
+    assert parse_qs(url.query) == {"modal": ["true"], "placement": [placement]}
+    assert "data" not in settings
     return settings
 
 
@@ -54,7 +67,9 @@ def test_canvas_new_assignment_accepts_one_link(live):
     """Canvas lib/lti/messages/deep_linking_request.rb DEEP_LINKING_DETAILS
     ["assignment_selection"]."""
     set_flavour(live, "canvas")
-    settings = without_url_and_data(settings_from(live, "assignment_selection"))
+    settings = without_canvas_url(
+        settings_from(live, "assignment_selection"), "assignment_selection"
+    )
     assert settings == {
         "accept_types": ["ltiResourceLink"],
         "accept_presentation_document_targets": ["iframe", "window"],
@@ -67,7 +82,7 @@ def test_canvas_new_assignment_accepts_one_link(live):
 def test_canvas_add_to_module_accepts_several_links(live):
     """Canvas DEEP_LINKING_DETAILS["link_selection"]."""
     set_flavour(live, "canvas")
-    settings = without_url_and_data(settings_from(live, "link_selection"))
+    settings = without_canvas_url(settings_from(live, "link_selection"), "link_selection")
     assert settings == {
         "accept_types": ["ltiResourceLink"],
         "accept_presentation_document_targets": ["iframe", "window"],
@@ -80,14 +95,6 @@ def test_canvas_add_to_module_accepts_several_links(live):
 def test_canvas_deep_link_without_a_placement_is_add_to_module(live):
     set_flavour(live, "canvas")
     assert settings_from(live, None)["accept_multiple"] is True
-
-
-def test_each_request_signs_its_placement_into_data(live):
-    set_flavour(live, "canvas")
-    assert (
-        settings_from(live, "assignment_selection")["data"]
-        != (settings_from(live, "link_selection")["data"])
-    )
 
 
 def test_moodle_tool_has_no_new_assignment_screen(live):

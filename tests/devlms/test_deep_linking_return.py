@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from app.db import get_db
 from app.devlms.models import DevLineItem, DevLink
-from tests.support.lms import LmsUser, bridge_data, forms, submit
+from tests.support.lms import LmsUser, bridge_data, deep_link_path, forms, set_flavour, submit
 from tests.support.tokens import demo_tool, tool_sign
 
 DL = "https://purl.imsglobal.org/spec/lti-dl/claim/"
@@ -48,7 +48,7 @@ def response_claims(live, request_claims, items, **changes):
         LTI + "message_type": "LtiDeepLinkingResponse",
         LTI + "version": "1.3.0",
         LTI + "deployment_id": tool.deployment_id,
-        DL + "data": request_claims[DL + "deep_linking_settings"]["data"],
+        DL + "data": request_claims[DL + "deep_linking_settings"].get("data"),
         DL + "content_items": items,
     }
     claims.update(changes)
@@ -152,3 +152,41 @@ def test_empty_response_adds_nothing_and_shows_the_message(live, request_claims)
     page = requests.post(return_url(request_claims), data={"JWT": token}, timeout=30)
     assert page.status_code == 200
     assert "Nothing was added" in page.text and "Nothing chosen" in page.text
+
+
+@pytest.fixture
+def canvas_request_claims(live):
+    set_flavour(live, "canvas")
+    instructor = LmsUser(live, "maria.alvarez@example.edu")
+    path = deep_link_path(instructor.course_id(), demo_tool(live).id, "assignment_selection")
+    return instructor.id_token_claims(path)
+
+
+def test_canvas_takes_a_response_without_data_at_its_courses_return_url(
+    live, canvas_request_claims
+):
+    """Canvas sends no data claim (nothing to echo): the course is in the return URL's path,
+    the placement in its query (deep_linking_request.rb)."""
+    claims = response_claims(live, canvas_request_claims, [GRADED])
+    assert DL + "data" not in claims
+    page = requests.post(
+        return_url(canvas_request_claims), data={"JWT": tool_sign(live, claims)}, timeout=30
+    )
+    assert page.status_code == 200, page.text
+    with get_db(live.devlms).begin() as session:
+        link = session.scalars(select(DevLink).where(DevLink.title == GRADED["title"])).one()
+        assert link.placement == "assignment"
+
+
+def test_canvas_return_url_of_another_course_is_refused(live, canvas_request_claims):
+    claims = response_claims(live, canvas_request_claims, [GRADED])
+    url = return_url(canvas_request_claims).replace("/courses/", "/courses/9999")
+    page = requests.post(url, data={"JWT": tool_sign(live, claims)}, timeout=30)
+    assert page.status_code == 404
+
+
+def test_moodle_return_without_data_is_refused(live, request_claims):
+    claims = response_claims(live, request_claims, [GRADED], **{DL + "data": None})
+    page = requests.post(return_url(request_claims), data={"JWT": tool_sign(live, claims)})
+    assert page.status_code == 400
+    assert "data" in page.text

@@ -284,7 +284,8 @@ def behave_like(live: LiveServers, flavour: str, *, family: str | None = None) -
         registration.platform_family = family or ("moodle" if flavour == "moodle" else "canvas")
 
 
-def return_url_and_data(claims: dict[str, Any]) -> tuple[str, str]:
-    """Return ``(deep_link_return_url, data)`` from a Deep Linking request's claims."""
+def return_url_and_data(claims: dict[str, Any]) -> tuple[str, str | None]:
+    """Return ``(deep_link_return_url, data)`` from a Deep Linking request's claims (Canvas
+    sends no ``data``)."""
     settings = claims["https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings"]
-    return settings["deep_link_return_url"], settings["data"]
+    return settings["deep_link_return_url"], settings.get("data")

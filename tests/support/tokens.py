@@ -95,7 +95,7 @@ def deep_linking_response(
         LTI + "message_type": "LtiDeepLinkingResponse",
         LTI + "version": "1.3.0",
         LTI + "deployment_id": request_claims[LTI + "deployment_id"],
-        DL + "data": request_claims[DL + "deep_linking_settings"]["data"],
+        DL + "data": request_claims[DL + "deep_linking_settings"].get("data"),
         DL + "content_items": items,
     }
     claims.update(changes)
