@@ -368,3 +368,35 @@ def test_a_judgement_made_before_the_script_has_started_is_saved(
         expect(page.locator("[data-review-status]")).to_contain_text("Draft saved")
     [review] = reviews(live, attempt)
     assert review.criteria[NOT_YET]["met"] is False
+
+
+def test_one_click_continues_to_the_decision_after_typing_feedback(
+    browser: Browser, live: LiveServers, activity: str
+) -> None:
+    """Issue 28 item 3: pressing the button blurs the feedback, which saves the draft and
+    rewrites the status line. Nothing above the button may change height between the mouse
+    going down and coming up, or the click lands beside it and is lost."""
+    from tests.evidence.support import INSTRUCTOR, LEARNER, launch
+    from tests.grading.support import CRITERIA, submitted
+    from tests.grading.support import claim as claim_over_http
+
+    attempt = submitted(launch(live, LEARNER, activity))
+    url = claim_over_http(launch(live, INSTRUCTOR, activity), attempt).url
+    with fresh_page(browser, bypass_csp=True) as page:
+        # A narrow LMS frame (the status line wraps), tall enough that the button is in view
+        # unscrolled: Chromium's scroll anchoring would otherwise hide a shift above it.
+        page.set_viewport_size({"width": 600, "height": 2400})
+        page.goto(url)
+        review_ready(page.main_frame)
+        judge(page.main_frame, {key: ("Met", "") for key in CRITERIA})
+        page.get_by_label("Overall feedback to the educator").fill("Clear evidence throughout.")
+        status = page.locator("[data-review-status]")
+        expect(status).to_contain_text("by the rule: earned")
+        button = page.get_by_role("button", name="Continue to the decision")
+        before = button.bounding_box()
+        assert before is not None
+        page.mouse.move(before["x"] + before["width"] / 2, before["y"] + before["height"] / 2)
+        page.mouse.down()  # the feedback loses focus: its "change" event fires now
+        assert button.bounding_box() == before
+        page.mouse.up()
+        expect(page.get_by_role("heading", level=1)).to_contain_text("decision")

@@ -144,7 +144,13 @@
   }
 
   form.addEventListener("input", changed);
-  form.addEventListener("change", changed);
+  // A choice reports itself by "change"; a text field already did by "input", and its
+  // "change" comes only when it loses focus: on the way to a button, where rewriting the
+  // status would move the button under the pointer (a first click lost).
+  form.addEventListener("change", function (event) {
+    var type = event.target && event.target.type;
+    if (type === "radio" || type === "checkbox") changed(event);
+  });
   document.addEventListener("visibilitychange", function () {
     if (document.visibilityState === "hidden" && dirty) save();
   });
