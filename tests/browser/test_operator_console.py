@@ -155,3 +155,43 @@ def test_operator_issues_a_registration_link_and_schedules_a_key_rotation(
     expect(page.get_by_text("Next: published, not signing yet")).to_be_visible()
     assert_accessible(page, "the console's keys page during a rotation")
     page.screenshot(path=str(artifacts / "operator-console-keys.png"), full_page=True)
+
+
+OPTIONS_LOOK = """() => [...document.querySelectorAll("input[type=radio], input[type=checkbox]")]
+  .map((input) => {
+    const label = document.querySelector(`label[for="${input.id}"]`);
+    const i = input.getBoundingClientRect(), l = label.getBoundingClientRect();
+    const style = getComputedStyle(label);
+    return {
+      id: input.id,
+      beside: l.left >= i.right && l.top < i.bottom && i.top < l.bottom,
+      boxed: style.borderTopStyle !== "none" && parseFloat(style.borderTopWidth) > 0,
+      small: i.width >= 12 && i.width <= 24,
+    };
+  })"""
+
+
+@pytest.mark.parametrize("page_name", ["Registration links", "Keys"])
+def test_console_options_read_as_options_not_as_text_fields(
+    page: Page, live: LiveServers, artifacts: Path, page_name: str
+) -> None:
+    """Issue 28 item 4: the review page's large Met / Not yet boxes leaked into every option
+    list, so a radio's label looked like an empty text field beside it."""
+    _create_operator(live)
+    page.goto(f"{live.tool_url}/admin/")
+    page.get_by_label("Email").fill(EMAIL)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("link", name=page_name, exact=True).click()
+    options = page.evaluate(OPTIONS_LOOK)
+    assert options, "no options on the page"
+    for option in options:
+        assert option == {**option, "beside": True, "boxed": False, "small": True}, option
+    first = page.locator("input[type=radio], input[type=checkbox]").first
+    first.focus()
+    page.keyboard.press("Shift+Tab")
+    page.keyboard.press("Tab")  # by keyboard: the focus must show on the option itself
+    expect(first).to_be_focused()
+    expect(first).to_have_css("outline-style", "solid")
+    slug = page_name.lower().replace(" ", "-")
+    page.screenshot(path=str(artifacts / f"console-options-{slug}.png"), full_page=True)

@@ -257,7 +257,7 @@ def test_a_submission_is_reviewed_not_yet_resubmitted_and_earned(
     instructor_page.keyboard.press("Tab")
     met = first.get_by_label("Met", exact=True)
     expect(met).to_be_focused()
-    expect(first.locator(".choice label").first).to_have_css("outline-style", "solid")
+    expect(first.locator(".judgement label").first).to_have_css("outline-style", "solid")
     instructor_page.keyboard.press("Space")
     expect(met).to_be_checked()
 
