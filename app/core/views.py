@@ -24,6 +24,13 @@ def index() -> str:
     return render_template("core/index.html", settings=settings)
 
 
+@bp.get("/favicon.ico")
+def favicon() -> Response:
+    """The logo, where browsers look for a site's icon when a page names none (the tool's
+    pages name it; an LMS's or a file's page may not)."""
+    return bp.send_static_file("microcred-logo.svg")
+
+
 @bp.get("/healthz")
 def healthz() -> Response:
     """Answer 200 when the app can reach its database, 503 otherwise."""

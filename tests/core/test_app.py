@@ -94,3 +94,14 @@ def test_secret_tokens_in_paths_are_not_logged(settings_override, capsys):
 def test_home_page_lists_the_values_an_lms_admin_needs(client):
     page = client.get("/").get_data(as_text=True)
     assert "/lti/login" in page and "/lti/launch" in page and "/.well-known/jwks.json" in page
+
+
+def test_the_browsers_icon_request_finds_the_logo(client):
+    """Every browser asks for /favicon.ico; a 404 on each first page is noise in every log."""
+    response = client.get("/favicon.ico")
+    assert response.status_code == 200
+    assert response.mimetype == "image/svg+xml"
+    assert b"<svg" in response.data
+    response.close()  # a static file's body is an open file until the response is closed
+    page = client.get("/")
+    assert 'rel="icon"' in page.get_data(as_text=True)
