@@ -68,12 +68,12 @@ class Chosen:
     image: Image | None
 
 
-def require_content_rights(launch: Launch) -> None:
-    """Refuse anyone who may not put credentials into the course (learners)."""
+def require_content_rights(launch: Launch, doing: str = "add micro-credentials to it") -> None:
+    """Refuse anyone who may not put credentials into the course (learners), saying what they
+    tried to do."""
     if not launch.may_add_content:
         raise NotForLearners(
-            "Only the course's teachers, designers and administrators can add "
-            "micro-credentials to it.",
+            f"Only the course's teachers, designers and administrators can {doing}.",
             hint="If you teach this course, ask your LMS administrator to check your role in it.",
         )
 

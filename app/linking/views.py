@@ -240,7 +240,7 @@ def choose() -> Response | tuple[str, int]:
 @bp.get("/activity/people")
 def people() -> str:
     launch = require_launch()
-    services.require_content_rights(launch)
+    services.require_content_rights(launch, "see who has opened this activity")
     session_token_for(launch)
     session = db_session()
     resolved = services.resolve(session, launch)

@@ -5,6 +5,7 @@ across courses, and every refusal as a 4xx with a message (issue 8)."""
 from __future__ import annotations
 
 import threading
+from html import unescape
 
 import pytest
 import requests
@@ -562,6 +563,15 @@ def test_the_instructor_sees_each_visitors_evidence_state(live, educator, activi
     jordan = people.split("Jordan Lee")[1].split("</tr>")[0]
     priya = people.split("Priya Natarajan")[1].split("</tr>")[0]
     assert ">Submitted<" in jordan and ">Not started<" in priya
+
+
+def test_a_learner_is_told_who_may_see_who_has_opened_it(live, educator):
+    """Issue 28 item 14: the refusal spoke of adding micro-credentials."""
+    refused = educator.get("/activity/people")
+    assert refused.status_code == 403
+    text = unescape(refused.text)
+    assert "teachers, designers and administrators can see who has opened this activity" in text
+    assert "add micro-credentials" not in text
 
 
 def test_another_platforms_attempt_is_not_found(live, educator):
