@@ -27,9 +27,7 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     with op.batch_alter_table("grading_score_delivery", schema=None) as batch_op:
         batch_op.add_column(
-            sa.Column(
-                "decision_delivered", sa.Boolean(), nullable=False, server_default=sa.false()
-            )
+            sa.Column("decision_delivered", sa.Boolean(), nullable=False, server_default=sa.false())
         )
     op.execute(
         "UPDATE grading_score_delivery SET decision_delivered = TRUE "

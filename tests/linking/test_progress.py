@@ -290,3 +290,18 @@ def test_each_learners_gradebook_state_is_shown_and_exported(live, activity):
     run_worker(live)
     assert "In the gradebook" in instructor.get(PAGE).text
     assert "In the gradebook" in instructor.get(CSV).text
+
+
+@pytest.mark.parametrize(
+    ("who", "path"),
+    [(LEARNER, "/catalog"), (LEARNER, "/my/badges"), (INSTRUCTOR, "/review")],
+)
+def test_pages_a_launch_reaches_lead_back_to_its_activity(live, activity, who, path):
+    """Issue 28 item 7: inside the LMS's frame there is no Back button to count on."""
+    person = launch(live, who, activity)
+    page = person.get(path)
+    assert page.status_code == 200, page.text[:300]
+    back = re.search(r'<a class="back" href="([^"]+)">Back to the activity</a>', page.text)
+    assert back, "no way back to the activity"
+    assert unescape(back.group(1)).startswith("/activity?")
+    assert person.get(unescape(back.group(1))).status_code == 200
