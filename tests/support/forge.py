@@ -114,7 +114,7 @@ class Forge:
     def with_header(self, claims: dict[str, Any], header: bytes) -> str:
         """A token whose header is ``header`` (raw JSON, object or not), signed with the
         platform's key over that header, as a platform would."""
-        kid, pem = self.platform_key()
+        _kid, pem = self.platform_key()
         private = serialization.load_pem_private_key(pem.encode(), password=None)
         signing_input = f"{_b64(header)}.{_b64(json.dumps(claims).encode())}"
         signature = jwt.get_algorithm_by_name("RS256").sign(signing_input.encode(), private)
