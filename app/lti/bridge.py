@@ -4,7 +4,8 @@ Browsers block third-party cookies in LMS iframes (Safari always, Chrome increas
 state cookie set at login often does not come back with the launch. The launch then waits, as a
 *pending launch* (two minutes, single use), for the browser to show the one-time proof the login
 page stored in it: from the LMS's platform storage (``lti.get_data``) when the LMS offers one,
-else from the frame's own session storage. A matching proof finishes the launch; none means the
+else from the frame's own session storage. A matching proof finishes the launch (the pending
+record carries the claims its pages will read, so nothing else is kept before); none means the
 browser keeps nothing for the tool inside the frame, and the person is offered a new window
 (LTI-CHECKLIST C). The launch cannot be replayed there: Moodle's and Canvas's message hints are
 single use. The LMS family's plugin says how a new window starts a fresh launch at the LMS
@@ -22,7 +23,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from app.errors import AppError
-from app.lti.launch import Launch, to_launch
+from app.lti.launch import Launch, kept_claims, to_launch
 from app.lti.login import proof_digest
 from app.lti.models import Registration
 from app.lti.platforms import FreshLaunch, plugin
@@ -74,6 +75,7 @@ def hold(store: StateStore, validated: ValidatedLaunch, state: str) -> Pending:
             "registration_id": launch.registration_id,
             "proof": login.get("proof"),
             "fresh_launch": asdict(fresh),
+            "claims": kept_claims(validated.claims),
         },
         PENDING_TTL_SECONDS,
     )
@@ -87,8 +89,9 @@ def hold(store: StateStore, validated: ValidatedLaunch, state: str) -> Pending:
 
 def confirm(
     store: StateStore, session: Session, pending_id: str, proof: str, method: str
-) -> tuple[Launch, str]:
-    """Finish a pending launch whose browser shows the right proof; return it and the method."""
+) -> tuple[Launch, dict[str, Any], str]:
+    """Finish a pending launch whose browser shows the right proof; return it, the claims its
+    pages read, and the method."""
     record: dict[str, Any] | None = store.take(PENDING_PREFIX + pending_id) if pending_id else None
     if record is None:
         raise AppError(
@@ -101,7 +104,7 @@ def confirm(
     if not proof or not hmac.compare_digest(proof_digest(proof), expected):
         # (a launch held by an older release has no recipe: back to the course, then)
         raise BrowserNotProven(FreshLaunch(**(record.get("fresh_launch") or {"lms": "your LMS"})))
-    data = store.get(record["launch_id"])
+    data = record.get("claims")
     registration = session.get(Registration, record["registration_id"])
     if data is None or registration is None:
         raise AppError(
@@ -109,6 +112,8 @@ def confirm(
             hint="Open the activity again from your course page.",
             code="pending_launch_unknown",
         )
-    return to_launch(record["launch_id"], data, registration), (
-        method if method in PROOF_METHODS else "session_storage"
+    return (
+        to_launch(record["launch_id"], data, registration),
+        data,
+        method if method in PROOF_METHODS else "session_storage",
     )

@@ -183,6 +183,60 @@ class NoLaunch:
     is_submission_review = False
 
 
+_READ = (
+    "iss",
+    "sub",
+    "name",
+    "given_name",
+    "family_name",
+    "email",
+    CLAIM + "message_type",
+    CLAIM + "deployment_id",
+    CLAIM + "roles",
+    CLAIM + "target_link_uri",
+    CLAIM + "custom",
+)
+_READ_PARTS = {
+    CLAIM + "context": ("id", "title", "label"),
+    CLAIM + "resource_link": ("id", "title", "description"),
+    CLAIM + "launch_presentation": ("return_url",),
+    CLAIM + "tool_platform": ("name",),
+    CLAIM + "for_user": ("user_id",),
+    AGS_CLAIM: ("scope", "lineitems", "lineitem"),
+    NRPS_CLAIM: ("context_memberships_url",),
+    # What a Deep Linking answer reads (app/lti/deep_linking.py, request_of).
+    DL_CLAIM: (
+        "deep_link_return_url",
+        "accept_types",
+        "accept_multiple",
+        "auto_create",
+        "accept_presentation_document_targets",
+        "data",
+        "title",
+        "text",
+    ),
+}
+
+
+def _part(data: Mapping[str, Any], name: str) -> dict[str, Any] | None:
+    """The members of object claim ``name`` that the tool reads (``None`` if it is absent)."""
+    claim = data.get(name)
+    if not isinstance(claim, Mapping):
+        return None
+    return {member: claim[member] for member in _READ_PARTS[name] if member in claim}
+
+
+def kept_claims(data: Mapping[str, Any]) -> dict[str, Any]:
+    """What ``to_launch`` reads of validated claims ``data``, and nothing else: what a launch
+    keeps for its pages (``session.keep``), which build the same ``Launch`` from it."""
+    kept = {name: data[name] for name in _READ if name in data}
+    for name in _READ_PARTS:
+        part = _part(data, name)
+        if part is not None:
+            kept[name] = part
+    return kept
+
+
 def to_launch(launch_id: str, data: Mapping[str, Any], registration: Registration) -> Launch:
     """Build the ``Launch`` of validated claims ``data``."""
     sub = data.get("sub")
@@ -233,7 +287,7 @@ def to_launch(launch_id: str, data: Mapping[str, Any], registration: Registratio
         if ags
         else None,
         nrps_url=(nrps or {}).get("context_memberships_url"),
-        deep_linking_settings=data.get(DL_CLAIM),
+        deep_linking_settings=_part(data, DL_CLAIM),
         platform_name=platform.get("name"),
         platform_family=registration.platform_family or "generic",
         return_url=(data.get(CLAIM + "launch_presentation") or {}).get("return_url"),

@@ -7,6 +7,12 @@ context, roles and resource link of the launch, and every use is checked against
 data stored at launch time. Tokens slide: each page issues a fresh one, and one unused for
 ``SESSION_SECONDS`` has expired.
 
+What a launch keeps for its pages (``keep``) is what they read of its claims (``kept_claims``),
+not its id_token, and only while a token issued for it can still be used: ``KEPT_SECONDS``
+from the launch, renewed when a page finds less than ``SESSION_SECONDS`` left (at most one
+write per ``SESSION_SECONDS`` of use), never past ``LONGEST_SESSION_SECONDS`` after the launch,
+when the person launches again from the course.
+
 CSRF without cookies: a state-changing request must carry the token in its body or in a header,
 never in the URL. A cross-site page cannot read the token, so it cannot forge such a request;
 and the browser never attaches it by itself, as it would a cookie.
@@ -15,6 +21,8 @@ and the browser never attaches it by itself, as it would a cookie.
 from __future__ import annotations
 
 import hashlib
+import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,11 +31,13 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy.orm import Session
 
 from app.errors import Unauthorized
-from app.lti.launch import Launch, NoLaunch, to_launch
+from app.lti.launch import Launch, NoLaunch, kept_claims, to_launch
 from app.lti.models import Registration
 from app.lti.state import StateStore
 
 SESSION_SECONDS = 2 * 3600
+KEPT_SECONDS = 2 * SESSION_SECONDS
+LONGEST_SESSION_SECONDS = 24 * 3600
 SESSION_PARAM = "lt"
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
@@ -61,6 +71,16 @@ def _binding(launch: Launch) -> dict[str, Any]:
 def issue(secret: str, launch: Launch) -> str:
     """Return a fresh session token for ``launch``."""
     return _serializer(secret).dumps({"l": launch.launch_id, **_binding(launch)})
+
+
+def keep(store: StateStore, launch_id: str, claims: Mapping[str, Any]) -> None:
+    """Keep what the pages of a finished launch read of its validated ``claims``."""
+    now = time.time()
+    store.put(
+        launch_id,
+        {"claims": kept_claims(claims), "launched_at": now, "kept_until": now + KEPT_SECONDS},
+        KEPT_SECONDS,
+    )
 
 
 @dataclass(frozen=True)
@@ -100,10 +120,23 @@ class SessionReader:
                 "This launch is no longer known to Microcred (it is over a day old).",
                 hint=RELAUNCH_HINT,
             )
-        launch = to_launch(claims["l"], data, registration)
+        launch = to_launch(claims["l"], self._claims(claims["l"], data), registration)
         if _binding(launch) != {k: claims.get(k) for k in ("r", "d", "u", "c", "k", "ro")}:
             raise SessionEnded("This page's session does not match its launch.", hint=RELAUNCH_HINT)
         return launch
+
+    def _claims(self, launch_id: str, kept: dict[str, Any]) -> dict[str, Any]:
+        """The kept claims of a launch whose session is in use, kept longer if need be so that
+        the token this page issues can be used for its ``SESSION_SECONDS``."""
+        if "kept_until" not in kept:  # kept before issue 26 (for a day): the whole payload
+            return kept
+        now = time.time()
+        if kept["kept_until"] - now < SESSION_SECONDS:
+            until = min(now + KEPT_SECONDS, kept["launched_at"] + LONGEST_SESSION_SECONDS)
+            if until > kept["kept_until"]:
+                self.store.put(launch_id, dict(kept, kept_until=until), until - now)
+        claims: dict[str, Any] = kept["claims"]
+        return claims
 
 
 def current_launch(reader: SessionReader) -> Launch | NoLaunch:

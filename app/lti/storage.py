@@ -3,7 +3,9 @@
 pylti1p3 keeps the nonce it issued at login, launch data and cached platform keys through a
 ``LaunchDataStorage``. Its default is the Flask session cookie, which an LMS iframe may not send
 back; here the values live in the shared state store (database or Redis), so any app instance
-can finish a launch that another started.
+can finish a launch that another started. Microcred hands it little: the nonce lives in the
+login record (``StateBoundSessionService``), a launch's data is kept by ``session.keep`` (only
+what its pages read) and platform keys by ``PlatformKeys``.
 """
 
 from __future__ import annotations

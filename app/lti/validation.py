@@ -3,6 +3,10 @@
 pylti1p3 runs its chain (state, format, nonce, registration, signature, deployment, message);
 ``SecureMessageLaunch`` strengthens each step where pylti1p3 falls short of LTI-CHECKLIST A:
 
+- size and shape first: an id_token over ``MAX_ID_TOKEN_BYTES`` is refused (413) before its
+  form is parsed; the header and payload are JSON objects and every claim the tool reads has its
+  JSON type (``claim_types``) before any lookup, so a malformed launch takes no login record
+  and writes nothing;
 - state: the server-side login record is *taken* (single use, 10 minutes) — A10;
 - nonce: must equal the nonce issued with that state, and is consumed — A9;
 - signature: RS256 only (A6); the platform key by ``kid`` from the cached JWKS, refetched once
@@ -22,16 +26,18 @@ from dataclasses import dataclass
 from typing import Any, cast
 from urllib.parse import urlsplit
 
+import flask
 import jwt
 from pylti1p3.contrib.flask import FlaskMessageLaunch, FlaskRequest
 from pylti1p3.exception import LtiException, LtiKeyException, OIDCException
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from app.admin import audit
 from app.db import utcnow
-from app.lti import platform_refusal
+from app.lti import claim_types, platform_refusal
 from app.lti.errors import ADMIN, RELAUNCH, DeploymentNotApproved, LaunchError, explain
 from app.lti.launch import CLAIM, Launch, to_launch
 from app.lti.login import STATE_PREFIX, is_own_url
@@ -48,6 +54,12 @@ LEEWAY_SECONDS = 60
 DL_SETTINGS = "https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings"
 MESSAGE_TYPES = ("LtiResourceLinkRequest", "LtiDeepLinkingRequest", "LtiSubmissionReviewRequest")
 MAX_DEPLOYMENT_ID = 255
+MAX_ID_TOKEN_BYTES = 64 * 1024
+"""The largest id_token accepted. Moodle's and Canvas's launches are a few kilobytes, more with
+long custom parameters; ten times that is room enough, and a launch's size is refused before
+anything in it is decoded."""
+FORM_ALLOWANCE = 8 * 1024
+"""What a launch form may carry besides its id_token (the state; an LMS's error words)."""
 
 
 def _refused(code: str, message: str, hint: str = ADMIN, status: int | None = None) -> LaunchError:
@@ -88,9 +100,35 @@ class SecureMessageLaunch(FlaskMessageLaunch):
         """What the login kept for this state (nonce, proof digest, storage, parameters)."""
         return self._login
 
+    def validate(self) -> SecureMessageLaunch:
+        """pylti1p3's chain, with the token's shape checked first: its header and payload are
+        objects and every claim the tool reads has its JSON type (``claim_types``) before any
+        lookup — the login record, the registration, the platform's keys."""
+        self._validated = True
+        try:
+            self._state_param()
+            return (
+                self.validate_jwt_format()
+                .validate_state()
+                .validate_nonce()
+                .validate_registration()
+                .validate_jwt_signature()
+                .validate_deployment()
+                .validate_message()
+                .save_launch_data()
+            )
+        except Exception:
+            self._validated = False
+            raise
+
+    def validate_jwt_format(self) -> SecureMessageLaunch:
+        super().validate_jwt_format()
+        claim_types.check(self._jwt.get("header"), self._jwt.get("body"))
+        return self
+
     # --- A10: state ------------------------------------------------------------------------
 
-    def validate_state(self) -> SecureMessageLaunch:
+    def _state_param(self) -> str:
         state = self._get_request_param("state")
         if not state:
             raise _refused(
@@ -98,6 +136,10 @@ class SecureMessageLaunch(FlaskMessageLaunch):
                 "The launch arrived without the login state the LMS should pass back.",
                 RELAUNCH,
             )
+        return state
+
+    def validate_state(self) -> SecureMessageLaunch:
+        state = self._state_param()
         record = self._store.take(STATE_PREFIX + state)
         if record is None:
             raise _refused(
@@ -327,9 +369,11 @@ class SecureMessageLaunch(FlaskMessageLaunch):
         ).first()
 
     def save_launch_data(self) -> SecureMessageLaunch:
-        # pylti1p3 also marks "this state is valid for this id_token", a shortcut that would let
-        # the same id_token be posted again; the state record here is single use instead.
-        self._session_service.save_launch_data(self._launch_id, self._jwt["body"])
+        # Nothing is stored yet. pylti1p3 keeps the whole payload for a day, and marks "this
+        # state is valid for this id_token", a shortcut that would let the same id_token be
+        # posted again (the state record here is single use instead). The launch keeps what
+        # its pages read once it is finished (``session.keep``): a launch whose browser never
+        # proves itself keeps nothing past the launch bridge's wait.
         return self
 
     # --- A11-A18: the message ------------------------------------------------------------------
@@ -447,6 +491,7 @@ def validate_launch(
 ) -> ValidatedLaunch:
     """Validate the id_token POSTed by the platform and return the launch it describes; an
     error the platform posted instead of one is explained in its words (``platform_refusal``)."""
+    _check_size()
     request = FlaskRequest(request_is_secure=base_url.startswith("https://"))
     error = request.get_param("error")
     if error and not request.get_param("id_token"):
@@ -482,4 +527,38 @@ def validate_launch(
         bound_by_cookie=message_launch.bound_by_cookie,
         login=message_launch.login_record,
         claims=data,
+    )
+
+
+def _check_size() -> None:
+    """Refuse a launch larger than ``MAX_ID_TOKEN_BYTES`` (413) before its form is parsed: by
+    its Content-Length, or, sent in chunks, by reading no further than the limit."""
+    posted = flask.request
+    limit = MAX_ID_TOKEN_BYTES + FORM_ALLOWANCE
+    if posted.content_length is not None and posted.content_length > limit:
+        raise _too_large(posted.content_length)
+    posted.max_content_length = limit
+    try:
+        id_token = posted.form.get("id_token") or ""
+    except RequestEntityTooLarge as exc:
+        raise _too_large(None) from exc
+    if len(id_token) > MAX_ID_TOKEN_BYTES:
+        raise _too_large(len(id_token))
+
+
+def _too_large(size: int | None) -> LaunchError:
+    limit = f"{MAX_ID_TOKEN_BYTES // 1024} kB"
+    if size is None:
+        message = f"The LMS sent a launch larger than the {limit} Microcred accepts."
+    else:
+        sent = f"{size / 1_000_000:.1f} MB" if size >= 1_000_000 else f"{size // 1024} kB"
+        message = f"The LMS sent a launch of {sent}; Microcred accepts launches of up to {limit}."
+    return LaunchError(
+        message,
+        hint="A launch this large usually carries very long custom parameters, set in the "
+        "activity's or in Microcred's settings in the LMS. Ask your LMS administrator to "
+        "shorten them, then open the activity again.",
+        code="launch_too_large",
+        status=413,
+        title="This launch is larger than Microcred accepts",
     )

@@ -4,6 +4,7 @@ API, and the tool's JWKS."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -84,7 +85,7 @@ def launch_view() -> Response | str:
         rt.settings.base_url,
     )
     if validated.bound_by_cookie:
-        return _finish(validated.launch, "cookie")
+        return _finish(validated.launch, validated.claims, "cookie")
     pending = bridge.hold(rt.store, validated, request.form.get("state", ""))
     return render_template("lti/launch_bridge.html", pending=pending)
 
@@ -94,7 +95,7 @@ def launch_confirm() -> Response | tuple[str, int]:
     """The launch bridge posts the browser's proof here."""
     rt = runtime()
     try:
-        launch, method = bridge.confirm(
+        launch, claims, method = bridge.confirm(
             rt.store,
             db_session(),
             request.form.get("pending", ""),
@@ -109,11 +110,13 @@ def launch_confirm() -> Response | tuple[str, int]:
             tool_host=urlsplit(rt.settings.base_url).hostname,
             request_id=g.get("request_id"),
         ), exc.status
-    return _finish(launch, method)
+    return _finish(launch, claims, method)
 
 
-def _finish(launch: Launch, proven_by: str) -> Response:
-    """Record the launch and send the browser to its page with a session token (303)."""
+def _finish(launch: Launch, claims: Mapping[str, Any], proven_by: str) -> Response:
+    """Record the launch, keep what its pages read, and send the browser to its page with a
+    session token (303)."""
+    session.keep(runtime().store, launch.launch_id, claims)
     services.record_launch(db_session(), launch)
     log.info(
         "launch",

@@ -8,6 +8,7 @@ so the refusals come from the check named, not from the re-signing.
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -364,3 +365,222 @@ def test_token_from_another_registered_platform_cannot_finish_this_login(forge, 
     pending = forge.start()
     claims = dict(pending.claims, iss="https://b.example", aud="b", azp="b")
     refused(pending.post(forge.sign(claims)), 400, "another LMS")
+
+
+# Types before trust ---------------------------------------------------------------------------
+# Every claim the tool reads has the JSON type the standards give it, checked before any is used:
+# a signed token of the wrong shape is refused with a 4xx that names the claim, and writes no row.
+
+AGS = "https://purl.imsglobal.org/spec/lti-ags/claim/endpoint"
+NRPS = "https://purl.imsglobal.org/spec/lti-nrps/claim/namesroleservice"
+DL = "https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings"
+
+
+def refused_for_its_type(forge, claims, *words, status=400):
+    """Post ``claims``, correctly signed, to a genuine login: refused, and nothing written."""
+    pending = forge.start()
+    before = forge.rows()
+    # Signed as raw JSON: PyJWT would not even encode some of these (an ``iss`` list).
+    signed = forge.sign_payload(json.dumps(claims(pending.claims)).encode())
+    refused(pending.post(signed), status, *words)
+    forge.assert_nothing_written(before)
+    return pending
+
+
+@pytest.mark.parametrize("payload", [b'["a", "signed", "array"]', b'"a string"', b"42", b"null"])
+def test_payload_that_is_not_a_json_object_is_refused_before_any_lookup(forge, payload):  # A1
+    pending = forge.start()
+    before = forge.rows()
+    refused(pending.post(forge.sign_payload(payload)), 400, "JSON object")
+    forge.assert_nothing_written(before)
+    # Before any lookup: the login it was posted to is still there for the LMS's own token.
+    assert pending.post().status_code == 200
+
+
+def test_header_that_is_not_a_json_object_is_refused(forge):  # A1
+    pending = forge.start()
+    before = forge.rows()
+    refused(pending.post(forge.with_header(pending.claims, b'["RS256"]')), 400, "JSON object")
+    forge.assert_nothing_written(before)
+
+
+@pytest.mark.parametrize(
+    ("claim", "value"),
+    [
+        ("exp", "4102444800"),  # a number in a string: PyJWT would cast it
+        ("exp", True),
+        ("exp", None),
+        ("exp", float("inf")),
+        ("iat", "1700000000"),
+        ("nbf", "1700000000"),
+        ("nbf", [1700000000]),
+    ],
+)
+def test_time_claims_that_are_not_numbers_are_refused(forge, claim, value):  # A7, A8
+    refused_for_its_type(forge, lambda c: dict(c, **{claim: value}), f"“{claim}”", "number")
+
+
+@pytest.mark.parametrize("sub", ["", None, 42, ["u1"]])
+def test_a_sub_present_but_not_a_non_empty_string_is_refused(forge, sub):  # A17
+    """Only a launch *without* ``sub`` is anonymous; an empty one is a broken launch."""
+    refused_for_its_type(forge, lambda c: dict(c, sub=sub), "“sub”")
+
+
+def test_an_overlong_sub_is_refused(forge):  # A17 (OpenID Connect Core §2: at most 255)
+    refused_for_its_type(forge, lambda c: dict(c, sub="u" * 256), "“sub”", "255")
+
+
+@pytest.mark.parametrize(
+    "roles",
+    ["http://purl.imsglobal.org/vocab/lis/v2/membership#Instructor", [1], [None], {"a": "b"}],
+)
+def test_roles_that_are_not_a_list_of_strings_are_refused(forge, roles):  # A16
+    refused_for_its_type(forge, lambda c: dict(c, **{CLAIM + "roles": roles}), "“roles”")
+
+
+@pytest.mark.parametrize(
+    "link", ["link-1", ["link-1"], {"id": 5}, {"id": "link-1", "title": ["t"]}, {"id": "l" * 256}]
+)
+def test_resource_link_of_the_wrong_type_is_refused(forge, link):  # A15
+    refused_for_its_type(forge, lambda c: dict(c, **{CLAIM + "resource_link": link}), "resource")
+
+
+@pytest.mark.parametrize(
+    ("claim", "value", "words"),
+    [
+        ("context", "a course", "“context”"),  # used to pass every check, then crash (500)
+        ("context", {"title": "no id"}, "“context.id”"),
+        ("context", {"id": 7}, "“context.id”"),
+        ("context", {"id": "c1", "label": 7}, "“context.label”"),
+        ("custom", "credential=x", "“custom”"),
+        ("custom", ["credential"], "“custom”"),
+        ("launch_presentation", "iframe", "“launch_presentation”"),
+        ("launch_presentation", {"return_url": 7}, "“launch_presentation.return_url”"),
+        ("tool_platform", "Moodle", "“tool_platform”"),
+        ("for_user", "learner-7", "“for_user”"),
+    ],
+)
+def test_known_claims_of_the_wrong_type_are_refused(forge, claim, value, words):  # A18
+    """Unknown claims are ignored (A18); the ones the tool reads must have their type."""
+    refused_for_its_type(forge, lambda c: dict(c, **{CLAIM + claim: value}), words)
+
+
+@pytest.mark.parametrize(
+    ("claim", "value", "words"),
+    [
+        ("iss", ["https://lms.example"], "“iss”"),  # A2
+        ("aud", 5, "“aud”"),  # A3
+        ("aud", ["ok", 5], "“aud”"),  # A3
+        ("azp", ["a"], "“azp”"),  # A5
+        ("nonce", 12345, "“nonce”"),  # A9
+        (CLAIM + "message_type", ["LtiResourceLinkRequest"], "“message_type”"),  # A11
+        (CLAIM + "version", 1.3, "“version”"),  # A12
+        (CLAIM + "deployment_id", 1, "“deployment_id”"),  # A13
+        (CLAIM + "target_link_uri", ["https://x.example/"], "“target_link_uri”"),  # A14
+        ("name", ["Jordan", "Lee"], "“name”"),  # A17: the person's profile
+        ("email", {"address": "j@example.edu"}, "“email”"),  # A17
+    ],
+)
+def test_checked_claims_of_the_wrong_type_are_refused(forge, claim, value, words):  # A2-A17
+    refused_for_its_type(forge, lambda c: dict(c, **{claim: value}), words)
+
+
+@pytest.mark.parametrize(
+    ("claim", "value", "words"),
+    [
+        (AGS, "https://lms.example/lineitems", "“endpoint”"),  # G
+        (AGS, {"scope": "https://purl.imsglobal.org/spec/lti-ags/scope/score"}, "“endpoint.scope”"),
+        (AGS, {"lineitems": ["https://lms.example/lineitems"]}, "“endpoint.lineitems”"),
+        (NRPS, ["https://lms.example/members"], "“namesroleservice”"),  # H
+        (NRPS, {"context_memberships_url": 5}, "“namesroleservice.context_memberships_url”"),
+    ],
+)
+def test_service_claims_of_the_wrong_type_are_refused(forge, claim, value, words):  # G, H
+    refused_for_its_type(forge, lambda c: dict(c, **{claim: value}), words)
+
+
+@pytest.mark.parametrize(
+    ("settings", "words"),
+    [
+        ("https://lms.example/return", "“deep_linking_settings”"),
+        (
+            {"deep_link_return_url": "https://lms.example/r", "accept_types": "ltiResourceLink"},
+            "“deep_linking_settings.accept_types”",
+        ),
+        (
+            {
+                "deep_link_return_url": "https://lms.example/r",
+                "accept_types": ["ltiResourceLink"],
+                "accept_multiple": "false",
+            },
+            "“deep_linking_settings.accept_multiple”",
+        ),
+        (
+            {
+                "deep_link_return_url": "https://lms.example/r",
+                "accept_types": ["ltiResourceLink"],
+                "data": {"state": 1},
+            },
+            "“deep_linking_settings.data”",
+        ),
+    ],
+)
+def test_deep_linking_settings_of_the_wrong_type_are_refused(forge, settings, words):  # F
+    def deep_linking(claims):
+        claims = dict(claims, **{CLAIM + "message_type": "LtiDeepLinkingRequest", DL: settings})
+        claims.pop(CLAIM + "resource_link", None)
+        return claims
+
+    refused_for_its_type(forge, deep_linking, words)
+
+
+# The size of the posted id_token ---------------------------------------------------------------
+
+
+def _padded(forge, pending, size):
+    """The genuine token's claims with an unknown claim padding the token to about ``size``."""
+    claims = dict(pending.claims, **{"https://vendor.example/claim/padding": ""})
+    bare = len(forge.sign(claims))
+    claims["https://vendor.example/claim/padding"] = "x" * int((size - bare) * 3 / 4)
+    return forge.sign(claims)
+
+
+def test_a_signed_id_token_of_a_megabyte_is_refused_with_a_413_before_decoding(forge):  # A1
+    pending = forge.start()
+    before = forge.rows()
+    page = refused(pending.post(_padded(forge, pending, 1_000_000)), 413, "64 kB", "1.0 MB")
+    assert "LMS administrator" in page.text  # what to do, for the teacher who sees it
+    forge.assert_nothing_written(before)
+    assert pending.post().status_code == 200  # the login was not touched
+
+
+def test_an_oversized_post_that_is_not_even_a_token_is_refused_by_its_size(forge):  # A1
+    """Refused before decoding: garbage of that size is "too large", not "malformed"."""
+    pending = forge.start()
+    refused(pending.post("x" * 200_000), 413, "64 kB")
+
+
+def test_an_oversized_launch_sent_in_chunks_is_refused_by_its_size(forge):  # A1
+    """No Content-Length (chunked): the body is read only up to the limit."""
+    from urllib.parse import urlencode
+
+    pending = forge.start()
+    body = urlencode({"state": pending.state, "id_token": _padded(forge, pending, 300_000)})
+
+    def chunks():
+        for start in range(0, len(body), 16_384):
+            yield body[start : start + 16_384].encode()
+
+    response = pending.user.http.post(
+        pending.action,
+        data=chunks(),
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+        timeout=30,
+    )
+    refused(response, 413, "64 kB")
+
+
+def test_a_large_id_token_under_the_limit_is_accepted(forge):  # A1
+    """Platforms send long custom parameters: a token of 60 kB is a launch like any other."""
+    pending = forge.start()
+    assert pending.post(_padded(forge, pending, 60_000)).status_code == 200

@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from sqlalchemy import select
 
-from app.db import get_db
+from app.db import Base, get_db
 from app.devlms.models import DevPlatformKey
 from tests.support.lms import LmsUser, bridge_data, forms, submit
 
@@ -103,6 +103,36 @@ class Forge:
         platform_kid, platform_pem = self.platform_key()
         header = {"kid": kid or platform_kid, **(headers or {})}
         return jwt.encode(claims, key_pem or platform_pem, algorithm=alg, headers=header)
+
+    def sign_payload(self, payload: bytes, *, headers: dict[str, Any] | None = None) -> str:
+        """Sign any bytes as the payload, JSON object or not, with the platform's own key."""
+        kid, pem = self.platform_key()
+        return jwt.api_jws.encode(
+            payload, pem, algorithm="RS256", headers={"kid": kid, **(headers or {})}
+        )
+
+    def with_header(self, claims: dict[str, Any], header: bytes) -> str:
+        """A token whose header is ``header`` (raw JSON, object or not), signed with the
+        platform's key over that header, as a platform would."""
+        _kid, pem = self.platform_key()
+        private = serialization.load_pem_private_key(pem.encode(), password=None)
+        signing_input = f"{_b64(header)}.{_b64(json.dumps(claims).encode())}"
+        signature = jwt.get_algorithm_by_name("RS256").sign(signing_input.encode(), private)
+        return f"{signing_input}.{_b64(signature)}"
+
+    def rows(self) -> dict[str, set[str]]:
+        """Every row of every table of the tool's database, to show a refusal wrote none."""
+        with get_db(self.live.tool).begin() as session:
+            return {
+                table.name: {repr(tuple(row)) for row in session.execute(select(table))}
+                for table in Base.metadata.sorted_tables
+            }
+
+    def assert_nothing_written(self, before: dict[str, set[str]]) -> None:
+        """No row was added or changed since ``before`` (the login record may have been taken)."""
+        after = self.rows()
+        for table, rows in after.items():
+            assert rows <= before[table], f"{table}: {rows - before[table]}"
 
     def unsigned(self, claims: dict[str, Any]) -> str:
         header = {"alg": "none", "typ": "JWT", "kid": self.platform_key()[0]}
