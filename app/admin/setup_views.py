@@ -100,7 +100,9 @@ def _links_page(
         lifetimes=LINK_LIFETIMES,
         issued_url=issued_url,
         errors=errors or {},
-        typed=request.form if request.method == "POST" else {},
+        # What was typed comes back only with its errors: after a link is issued the form is
+        # ready for the next one.
+        typed=request.form if request.method == "POST" and errors else {},
         notice=page_notice(),
     )
     return page, status

@@ -114,6 +114,11 @@ def test_issuing_a_link_shows_it_once_and_stores_only_its_digest(app, operator_c
         link = session.scalars(select(RegistrationLink)).one()
         assert token not in link.token_digest and link.created_by == EMAIL
         assert link.auto_approve_deployments is True
+    # Issue 28 item 12: a button copies it, and the form is ready for the next link.
+    assert re.search(r'<button type="button" class="copy[^"]*" data-copy="issued-url"', response.text)
+    assert "copy-buttons.js" in response.text
+    label_field = re.search(r'<input[^>]*id="label"[^>]*>', response.text)
+    assert label_field and "Northside Moodle" not in label_field.group(0)
     listing = operator_client.get("/admin/registration-links")
     assert token not in listing.text and "Northside Moodle" in listing.text
     event = events(app)[-1]

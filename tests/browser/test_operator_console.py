@@ -138,6 +138,11 @@ def test_operator_issues_a_registration_link_and_schedules_a_key_rotation(
     page.get_by_role("button", name="Issue the link").click()
     link = page.get_by_label("Registration link")
     expect(link).to_have_value(re.compile(rf"^{re.escape(live.tool_url)}/lti/register/[\w-]+$"))
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live.tool_url)
+    page.get_by_role("button", name="Copy the link").click()
+    expect(page.get_by_role("button", name="Copied")).to_be_visible()
+    assert page.evaluate("navigator.clipboard.readText()") == link.input_value()
+    expect(page.get_by_label("Which LMS is it for?")).to_have_value("")  # ready for the next
     assert_accessible(page, "the console's registration links page with a new link")
     page.screenshot(path=str(artifacts / "operator-console-registration-link.png"), full_page=True)
 

@@ -1,11 +1,11 @@
-// Copy buttons: copy the text of the element named by data-copy and say so.
+// Copy buttons: copy the text (or a field's value) of the element named by data-copy and say so.
 (function () {
   "use strict";
   document.querySelectorAll("button.copy").forEach(function (button) {
     button.addEventListener("click", function () {
       var source = document.getElementById(button.getAttribute("data-copy"));
       if (!source) { return; }
-      var text = source.textContent.trim();
+      var text = source.tagName === "INPUT" ? source.value : source.textContent.trim();
       var label = button.textContent;
       function done(message) {
         button.textContent = message;
