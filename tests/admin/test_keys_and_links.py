@@ -115,7 +115,8 @@ def test_issuing_a_link_shows_it_once_and_stores_only_its_digest(app, operator_c
         assert token not in link.token_digest and link.created_by == EMAIL
         assert link.auto_approve_deployments is True
     # Issue 28 item 12: a button copies it, and the form is ready for the next link.
-    assert re.search(r'<button type="button" class="copy[^"]*" data-copy="issued-url"', response.text)
+    copy = r'<button type="button" class="copy[^"]*" data-copy="issued-url"'
+    assert re.search(copy, response.text)
     assert "copy-buttons.js" in response.text
     label_field = re.search(r'<input[^>]*id="label"[^>]*>', response.text)
     assert label_field and "Northside Moodle" not in label_field.group(0)
