@@ -416,5 +416,42 @@
     if (document.visibilityState === "hidden") flushAll();
   });
   window.addEventListener("pagehide", flushAll);
+
+  // "Add the link" is sent from this page: a refusal comes back as the form with its message,
+  // which takes the refused form's place with the focus on the field to fix. (A page that
+  // reloads inside the LMS's cross-origin frame may not take the focus: Chromium blocks it.
+  // Without script the form's address still brings it into view.)
+  function addLink(event) {
+    var form = event.currentTarget;
+    if (form.dataset.sending) { event.preventDefault(); return; }
+    event.preventDefault();
+    form.dataset.sending = "1";
+    fetch(form.action, { method: "POST", body: new FormData(form), credentials: "same-origin" })
+      .then(function (response) {
+        if (response.ok) {  // added: the workspace again, at the part (fetch drops the #)
+          window.location.assign(response.url.split("#")[0] + "#part-" + form.elements.part.value);
+          return null;
+        }
+        return response.text().then(function (html) {
+          var answer = new DOMParser().parseFromString(html, "text/html");
+          var returned = form.id && answer.getElementById(form.id);
+          if (!returned) { form.submit(); return; }  // not the form's answer: show it as sent
+          var fresh = document.importNode(returned, true);
+          form.parentNode.replaceChild(fresh, form);
+          fresh.addEventListener("submit", addLink);
+          var field = fresh.querySelector("[aria-invalid=true]") || fresh.querySelector("input[type=url]");
+          if (field) field.focus();
+        });
+      }, function () {
+        delete form.dataset.sending;
+        form.submit();  // the connection failed: let the browser try and say so
+      });
+  }
+  var linkForms = document.querySelectorAll("form.link-form");
+  for (var k = 0; k < linkForms.length; k++) linkForms[k].addEventListener("submit", addLink);
+
+  // Without the script's help (a reload), the refused field takes the focus where it can.
+  var refused = document.querySelector("form.link-form [aria-invalid=true]");
+  if (refused) refused.focus();
   root.setAttribute("data-autosave", "on");
 })();
