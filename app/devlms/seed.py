@@ -1,5 +1,5 @@
 """The demo: the development LMS with the tool registered on both sides, one course with an
-instructor and three educators, two activities (one graded), and a site administrator who
+instructor, a teaching assistant and three educators, two activities (one graded), and a site administrator who
 registers tools (Site administration → LTI tools).
 
 The graded activity is made as Deep Linking makes one: its custom parameters name a credential
@@ -27,6 +27,9 @@ PEOPLE = [
     ("Jordan", "Lee", "jordan.lee@example.edu", "Learner"),
     ("Priya", "Natarajan", "priya.natarajan@example.edu", "Learner"),
     ("Samuel", "Okafor", "samuel.okafor@example.edu", "Learner"),
+    # The graded credential asks for two independent reviews: the teaching assistant gives
+    # the second, so the demo reaches a decision with its own people.
+    ("Dana", "Kim", "dana.kim@example.edu", "TeachingAssistant"),
 ]
 DEMO_CREDENTIAL = "formative-assessment-practitioner"
 """The sample catalog's credential the demo's graded activity stands for."""

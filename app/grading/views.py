@@ -62,7 +62,9 @@ NOTICES = {
     "follow shortly.",
     "not_yet": "Decision recorded: not yet. The educator sees your feedback now and may resubmit.",
     "second": "Your review is submitted. The submission now waits for a second, independent "
-    "review.",
+    "review by someone else: another instructor or a teaching assistant of this course, or an "
+    "assessor of the credential's organisation (Microcred's operator grants assessors in the "
+    "console, under Assessors).",
     "lead": "Your review is submitted. The two reviews disagree, so a lead reviewer will "
     "settle it.",
     "released": "You gave the submission back to the queue.",
