@@ -1,6 +1,6 @@
 """The demo: the development LMS with the tool registered on both sides, one course with an
-instructor, a teaching assistant and three educators, two activities (one graded), and a site administrator who
-registers tools (Site administration → LTI tools).
+instructor, a teaching assistant and three educators, two activities (one graded), and a site
+administrator who registers tools (Site administration → LTI tools).
 
 The graded activity is made as Deep Linking makes one: its custom parameters name a credential
 of the sample catalog (``app/catalog/sample/catalog.json``) and its gradebook column's
