@@ -170,6 +170,24 @@ def all_grants(session: Session, organisation: Organisation | None = None) -> li
     return _rows(session, ids)
 
 
+def is_assessor(session: Session, registration_id: int, user_sub: str) -> bool:
+    """Whether the person (by their LMS ``sub``) holds an assessor grant on this platform."""
+    return (
+        session.scalar(
+            select(AssessorGrant.id)
+            .join(LtiUser, LtiUser.id == AssessorGrant.user_id)
+            .where(
+                AssessorGrant.registration_id == registration_id,
+                AssessorGrant.revoked_at.is_(None),
+                LtiUser.registration_id == registration_id,
+                LtiUser.sub == user_sub,
+            )
+            .limit(1)
+        )
+        is not None
+    )
+
+
 def granted_organisations(session: Session, registration_id: int, user_id: int) -> dict[int, bool]:
     """Return the organisations this person may assess under an active grant (organisation id
     → lead reviewer or not), in one statement."""

@@ -16,7 +16,7 @@ from app.catalog.views import image_url
 from app.db import db_session
 from app.errors import AppError
 from app.evidence import services as evidence
-from app.grading import gradebook
+from app.grading import assessors, gradebook
 from app.linking import progress, services
 from app.lti import deep_linking, require_launch, runtime, session_token_for
 from app.lti.keys import signing_key
@@ -211,8 +211,19 @@ def activity() -> Response | str:
         stacks=catalog.stacks_of_credential(session, resolved.credential.id),
     )
     work = evidence.launch_summary(session, launch, resolved.credential.id)
+    # Someone who does not teach the course may still review as an assessor: their way in.
+    assessor = (
+        not launch.may_add_content
+        and launch.user is not None
+        and assessors.is_assessor(session, launch.registration_id, launch.user.sub)
+    )
     return render_template(
-        "linking/activity.html", launch=launch, page=page, resolved=resolved, work=work
+        "linking/activity.html",
+        launch=launch,
+        page=page,
+        resolved=resolved,
+        work=work,
+        assessor=assessor,
     )
 
 

@@ -4,6 +4,8 @@ platforms, and the decision's atomicity with its outbox event (issue 9)."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import select, update
 
@@ -283,3 +285,15 @@ def test_a_crash_between_the_decision_and_its_event_leaves_neither(
         assert review is not None and review.state == Review.CLAIMED
     # Nothing was lost: the same review can still be decided.
     assert "Decision recorded: earned" in decide(instructor, attempt, judgement()).text
+
+
+def test_an_assessor_who_does_not_teach_finds_the_queue_from_the_activity(live, educator, activity):
+    """Issue 28 item 2: the link was only on teachers' pages, so an assessor typed the URL."""
+    launch(live, OTHER_LEARNER, activity)
+    page = launch(live, OTHER_LEARNER, activity).page
+    assert "/review?" not in page.text
+    grant(live, OTHER_LEARNER)
+    page = launch(live, OTHER_LEARNER, activity).page
+    link = re.search(r'<a href="(/review\?[^"]+)">Review submissions</a>', page.text)
+    assert link, "no way to the review queue"
+    assert "assessor" in page.text
