@@ -50,7 +50,7 @@ def build_base_app(
 
 def create_app(config_override: Mapping[str, Any] | None = None) -> Flask:
     """Create the Microcred tool application."""
-    from app import admin, cli, lti
+    from app import admin, cli, inputs, lti
     from app.badges.admin_views import bp as badges_admin_bp
     from app.badges.views import bp as badges_bp
     from app.catalog.authoring_views import bp as authoring_bp
@@ -67,6 +67,7 @@ def create_app(config_override: Mapping[str, Any] | None = None) -> Flask:
 
     settings = load_settings(config_override)
     app = build_base_app(__name__, settings, component="tool", session_cookie="microcred_session")
+    inputs.init_app(app)  # first: its path converters must be in place before any route
     lti.init_app(app, settings)
     admin.init_app(app, settings)
     app.register_blueprint(core_bp)

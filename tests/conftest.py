@@ -200,9 +200,8 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
     return url
 
 
-@pytest.fixture
-def clean_database(database_url: str) -> Iterator[str]:
-    yield database_url
+def empty_database(database_url: str) -> None:
+    """Delete every row of every table (the schema stays)."""
     from app.models import metadata
 
     engine = create_engine(database_url)
@@ -217,16 +216,27 @@ def clean_database(database_url: str) -> Iterator[str]:
 
 
 @pytest.fixture
-def settings_override(clean_database: str, tmp_path: Path) -> dict[str, Any]:
+def clean_database(database_url: str) -> Iterator[str]:
+    yield database_url
+    empty_database(database_url)
+
+
+def settings_for(database_url: str, instance_path: Path) -> dict[str, Any]:
+    """The settings of a test's apps (a fresh mapping each time)."""
     return {
         "MICROCRED_ENV": "development",
         "MICROCRED_SECRET_KEY": TEST_SECRET,
-        "MICROCRED_DATABASE_URL": clean_database,
-        "MICROCRED_INSTANCE_PATH": str(tmp_path / "instance"),
+        "MICROCRED_DATABASE_URL": database_url,
+        "MICROCRED_INSTANCE_PATH": str(instance_path),
         "MICROCRED_BASE_URL": "http://127.0.0.1:5000",
         "MICROCRED_DEVLMS_URL": "http://127.0.0.1:5001",
         "MICROCRED_LOG_LEVEL": "WARNING",
     }
+
+
+@pytest.fixture
+def settings_override(clean_database: str, tmp_path: Path) -> dict[str, Any]:
+    return settings_for(clean_database, tmp_path / "instance")
 
 
 @pytest.fixture
@@ -243,9 +253,10 @@ def client(app: Any) -> Any:
     return app.test_client()
 
 
-def _seeded_live(
+def seeded_live(
     overrides: dict[str, Any], lms_host: str = "127.0.0.1", tls: TlsFiles | None = None
 ) -> Iterator[LiveServers]:
+    """The tool and the development LMS on loopback, with the demo seeded (``live``)."""
     from app.db import get_db
     from app.devlms.seed import seed_demo
 
@@ -259,14 +270,14 @@ def _seeded_live(
 @pytest.fixture
 def live(settings_override: dict[str, Any]) -> Iterator[LiveServers]:
     """The tool and the development LMS on loopback, with the demo seeded."""
-    yield from _seeded_live(settings_override)
+    yield from seeded_live(settings_override)
 
 
 @pytest.fixture
 def live_cross_site(settings_override: dict[str, Any]) -> Iterator[LiveServers]:
     """As ``live``, with the LMS on ``localhost`` and the tool on ``127.0.0.1``: the tool in the
     LMS's iframe is on another site, so the browser treats its cookies as third-party."""
-    yield from _seeded_live(settings_override, lms_host="localhost")
+    yield from seeded_live(settings_override, lms_host="localhost")
 
 
 @pytest.fixture(scope="session")
@@ -285,7 +296,7 @@ def live_https(
     the tool and the development LMS call each other with ``requests``, which verify
     certificates against it, as do the tests' own clients."""
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(test_tls.bundle))
-    yield from _seeded_live(settings_override, tls=test_tls)
+    yield from seeded_live(settings_override, tls=test_tls)
 
 
 @pytest.fixture
@@ -298,6 +309,6 @@ def validators() -> Path:
 @pytest.fixture
 def live_redis(settings_override: dict[str, Any], redis_url: str) -> Iterator[LiveServers]:
     """As ``live``, with the tool's LTI state in Redis (the scaled shape)."""
-    yield from _seeded_live(
+    yield from seeded_live(
         {**settings_override, "MICROCRED_STATE_STORE": "redis", "MICROCRED_REDIS_URL": redis_url}
     )

@@ -41,6 +41,10 @@ NAV: list[tuple[str, str, bool]] = [
     ("admin.audit_log", "Audit log", True),
 ]
 
+MAX_NEXT_CHARS = 2000
+"""A console address longer than this is not carried through sign-in (``?next=``): it would
+make a ``Location`` header that browsers and proxies refuse."""
+
 ORGANISATION_ADMIN_PAGES = frozenset({"grading_admin.assessors"})
 """Operators-only entries of NAV that an organisation's admins see too."""
 
@@ -93,6 +97,8 @@ def attach(
             if wants_json():
                 raise Unauthorized("Sign in to the console first.", hint="Open /admin/sign-in.")
             target = request.full_path.rstrip("?") if request.method == "GET" else None
+            if target is not None and len(target) > MAX_NEXT_CHARS:
+                target = None
             return redirect(url_for("admin.sign_in", next=target), code=303)
         if request.method == "POST":
             sessions.check_csrf(rt.settings.secret_key)

@@ -7,9 +7,11 @@ from __future__ import annotations
 from flask import Blueprint, g, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
+from app import inputs
 from app.admin import console, runtime, services, sessions
 from app.admin.schemas import (
     LABELS,
+    MAX_DEPLOYMENT_ID,
     PlatformForm,
     parse_platform_form,
 )
@@ -20,6 +22,8 @@ from app.lti.models import Deployment, Registration
 from app.lti.registrations import RegistrationExists
 
 bp = Blueprint("admin", __name__, template_folder="templates")
+
+MAX_EMAIL_CHARS = 320
 
 console.attach(
     bp,
@@ -47,6 +51,7 @@ def _safe_next(value: str | None) -> str:
     """Return where to go after sign-in: a console page, never another site."""
     if (
         value
+        and len(value) <= console.MAX_NEXT_CHARS
         and value.startswith("/admin/")
         and ".." not in value
         and "\\" not in value
@@ -69,10 +74,14 @@ def sign_in() -> Response | tuple[str, int] | str:
             signed_out=request.args.get("signed_out") == "1",
         )
     rt = runtime()
-    email = request.form.get("email", "")
+    form = inputs.form()
+    email = form.text("email", max_length=MAX_EMAIL_CHARS)
     try:
         operator = services.authenticate(
-            db_session(), rt.throttle, email=email, password=request.form.get("password", "")
+            db_session(),
+            rt.throttle,
+            email=email,
+            password=form.text("password", max_length=inputs.LONG_TEXT),
         )
     except (services.SignInFailed, services.SignInLocked) as exc:
         page = render_template("admin/sign_in.html", email=email, next_url=next_url, error=exc)
@@ -245,8 +254,9 @@ def auto_approve(registration_uuid: str) -> Response:
 def decide_deployment(registration_uuid: str) -> Response:
     session = db_session()
     registration = services.get_platform(session, registration_uuid)
-    decision = request.form.get("decision", "")
-    deployment_id = request.form.get("deployment_id", "")
+    form = inputs.form()
+    decision = form.text("decision")
+    deployment_id = form.text("deployment_id", max_length=MAX_DEPLOYMENT_ID)
     if decision not in services.DECISIONS or not deployment_id:
         raise AppError(
             "The form did not say which deployment to approve or refuse.",
@@ -269,8 +279,5 @@ def decide_deployment(registration_uuid: str) -> Response:
 
 @bp.get("/audit")
 def audit_log() -> str:
-    try:
-        page = int(request.args.get("page", "1"))
-    except ValueError:
-        page = 1
+    page = inputs.query().page()
     return render_template("admin/audit.html", log=services.audit_page(db_session(), page))

@@ -9,6 +9,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
+from app import inputs
 from app.admin import console
 from app.badges import services
 from app.catalog import authoring
@@ -30,11 +31,9 @@ def _rights() -> authoring.Rights:
 def awards_page() -> str:
     rights = _rights()
     session = db_session()
-    try:
-        page = max(1, int(request.args.get("page", "1")))
-    except ValueError:
-        page = 1
-    q = request.args.get("q", "")[:200]
+    query = inputs.query()
+    page = query.page()
+    q = query.text("q")[:200]
     rows, total = services.console_awards(session, rights, q=q, page=page)
     return render_template(
         "badges/admin_awards.html",
@@ -57,7 +56,7 @@ def revoke_page(public_id: str) -> Response | tuple[str, int] | str:
     found = services.view(session, services.site_of(current_app), award, with_checks=False)
     reason = ""
     if request.method == "POST":
-        reason = request.form.get("reason", "")
+        reason = inputs.form().text("reason", max_length=inputs.LONG_TEXT)
         try:
             services.revoke(session, public_id, reason, rights)
         except services.RevocationRefused as refused:

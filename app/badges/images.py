@@ -472,7 +472,7 @@ def linkedin_add_to_profile_url(
     """
     params = [("startTask", "CERTIFICATION_NAME"), ("name", name)]
     if organization_id:
-        if not organization_id.isdigit():
+        if not (organization_id.isascii() and organization_id.isdigit()):
             raise ValueError("A LinkedIn organization ID is a number (from the Page's admin URL).")
         params.append(("organizationId", organization_id))
     else:

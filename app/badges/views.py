@@ -26,7 +26,7 @@ from flask import (
 )
 from werkzeug.wrappers import Response as BaseResponse
 
-from app import lti
+from app import inputs, lti
 from app.badges import images, services
 from app.catalog.views import IMAGE_CSP
 from app.db import db_session
@@ -266,16 +266,15 @@ def choose_evidence(public_id: str) -> BaseResponse:
     _launch, user = _earner()
     session = db_session()
     chosen: list[tuple[str, int]] = []
-    for value in request.form.getlist("public"):
-        if not value:
-            continue
+    for value in inputs.form().texts("public"):
         kind, _, number = value.partition(":")
-        if kind not in ("answer", "link", "file") or not number.isdigit():
+        row_id = inputs.as_id(number)
+        if kind not in ("answer", "link", "file") or row_id is None:
             raise AppError(
                 "The evidence chosen is not recognised.",
                 hint="Reload the page and choose again; nothing was changed.",
             )
-        chosen.append((kind, int(number)))
+        chosen.append((kind, row_id))
     services.choose_public_evidence(session, user.id, public_id, chosen)
     session.commit()
     values: dict[str, Any] = {lti.session.SESSION_PARAM: g.session_token, "saved": public_id}

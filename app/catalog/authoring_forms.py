@@ -485,6 +485,8 @@ def _check(f: Field, text: str, options: Sequence[tuple[str, str]]) -> tuple[str
         return None, tags or None
     if f.kind in {"int", "number"}:
         try:
+            if not text.isascii():  # int() and float() read other scripts' digits too
+                raise ValueError(text)
             number: float = int(text) if f.kind == "int" else float(text)
         except ValueError:
             whole = "a whole number" if f.kind == "int" else "a number"

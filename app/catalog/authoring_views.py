@@ -12,6 +12,7 @@ from typing import Any
 from flask import Blueprint, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
+from app import inputs
 from app.admin import console
 from app.catalog import authoring, images
 from app.catalog.authoring_forms import DETAILS, LISTS, defaults, parse, shown
@@ -49,13 +50,13 @@ def _notice() -> str | None:
 
 
 def _revision() -> int:
-    try:
-        return int(request.form.get("revision", ""))
-    except ValueError:
+    form = inputs.form()
+    if not form.has("revision"):
         raise AppError(
             "The form did not say which save of the draft it was made from.",
             hint="Go back, reload the page and make the change again.",
-        ) from None
+        )
+    return form.integer("revision")
 
 
 def _done(
@@ -332,7 +333,7 @@ def delete_item(slug: str, list_name: str, number: int) -> Response | str:
 def preview(slug: str) -> str:
     session = db_session()
     found = authoring.credential_for(session, _rights(), slug)
-    number = request.args.get("version", type=int)
+    number = inputs.query().optional_integer("version")
     version = (
         authoring.version_of(found, number)
         if number

@@ -9,6 +9,7 @@ from typing import Protocol
 
 from flask import Blueprint, Response, render_template, request, url_for
 
+from app import inputs
 from app.catalog import images, services
 from app.catalog.markdown import render
 from app.db import db_session
@@ -54,12 +55,8 @@ def _markdown(text: str | None) -> object:
     return render(text)
 
 
-def _hours(value: str | None) -> float | None:
-    try:
-        hours = float(value) if value else None
-    except ValueError:
-        return None
-    return hours if hours is None or 0 < hours <= 500 else None
+MAX_TAG_CHARS = 60
+"""As the authoring form takes a tag: a longer one names nothing."""
 
 
 @bp.get("/catalog")
@@ -67,15 +64,13 @@ def browse() -> str:
     launch = require_launch()
     session_token_for(launch)
     session = db_session()
-    try:
-        page = int(request.args.get("page", "1"))
-    except ValueError:
-        page = 1
+    query = inputs.query()
+    page = query.page()
     chosen = Chosen(
-        q=request.args.get("q", "").strip()[:200],
-        stack=request.args.get("stack") or None,
-        tag=request.args.get("tag") or None,
-        hours=_hours(request.args.get("hours")),
+        q=query.text("q", strip=True)[:200],
+        stack=query.optional_text("stack", max_length=inputs.SLUG_CHARS),
+        tag=query.optional_text("tag", max_length=MAX_TAG_CHARS),
+        hours=query.optional_number("hours", minimum=0, maximum=500) or None,
     )
     result = services.search(
         session,

@@ -8,7 +8,7 @@ from flask import Blueprint, current_app, g, jsonify, redirect, render_template,
 from sqlalchemy import text
 from werkzeug.wrappers import Response
 
-from app import lti
+from app import inputs, lti
 from app.db import db_session
 from app.errors import AppError
 from app.lti import services as lti_services
@@ -62,7 +62,7 @@ def profile() -> Response | tuple[str, int] | str:
     user = lti_services.find_user(session, launch)
     lti.session_token_for(launch)
     if request.method == "POST":
-        typed = request.form.get("badge_name", "")
+        typed = inputs.form().text("badge_name", max_length=inputs.LONG_TEXT)
         try:
             name = lti_services.clean_badge_name(typed)
         except lti_services.InvalidBadgeName as exc:

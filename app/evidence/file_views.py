@@ -24,6 +24,7 @@ from flask import Blueprint, Flask, Response, redirect, render_template, request
 from werkzeug.datastructures import ContentRange
 from werkzeug.wrappers import Response as BaseResponse
 
+from app import inputs
 from app.db import db_session
 from app.errors import AppError, error_response
 from app.evidence import access, files, storage
@@ -119,16 +120,13 @@ def _json(body: dict[str, Any], status: int = 200) -> Response:
 def _offset() -> int:
     raw = request.args.get("offset", request.headers.get("Upload-Offset", ""))
     try:
-        offset = int(raw)
-    except ValueError:
-        offset = -1
-    if offset < 0:
+        return inputs.whole_number("offset", raw, maximum=inputs.BIG_INTEGER_MAX)
+    except inputs.BadInput:
         raise files.UploadRefused(
             "Say where this chunk starts: ?offset=N (a whole number of bytes).",
             hint="Ask the file's status for 'received' and send the chunk that starts there.",
             code="offset_missing",
-        )
-    return offset
+        ) from None
 
 
 def _read_chunk(length: int) -> bytes:
@@ -177,12 +175,14 @@ def _offset_mismatch(exc: files.OffsetMismatch) -> Response:
 @bp.post("/api/evidence/attempts/<int:attempt_id>/parts/<part_key>/files")
 def start(attempt_id: int, part_key: str) -> Response:
     launch = _launch()
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict) or not isinstance(body.get("size"), int):
+    body = inputs.json_object()
+    if not isinstance(body.value("size"), int):
         raise files.UploadRefused(
             'Send JSON with the file\'s name and size, e.g. {"name": "plan.pdf", "size": 1234}.',
             code="upload_announcement",
         )
+    size = body.integer("size", maximum=inputs.BIG_INTEGER_MAX)
+    name = body.text("name", max_length=inputs.LONG_TEXT)
     session = db_session()
     attempt = files.open_attempt(session, launch, attempt_id)
     row = files.begin_upload(
@@ -190,8 +190,8 @@ def start(attempt_id: int, part_key: str) -> Response:
         evidence_store(),
         attempt,
         part_key,
-        str(body.get("name") or ""),
-        body["size"],
+        name,
+        size,
         _max_bytes(),
     )
     session.commit()
@@ -207,6 +207,7 @@ def status(file_id: int) -> Response:
 
 @bp.route("/api/evidence/files/<int:file_id>/content", methods=["PUT", "PATCH"])
 def chunk(file_id: int) -> Response:
+    request.max_content_length = CHUNK_SIZE  # a chunk, not a form: the upload's own limit
     if request.mimetype != "application/octet-stream":
         raise files.UploadRefused(
             "Send each chunk as raw bytes with Content-Type: application/octet-stream.",

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, jsonify, redirect, render_template, url_for
 from werkzeug.wrappers import Response
 
+from app import inputs
 from app.catalog.models import Credential, CredentialVersion
 from app.db import db_session
 from app.errors import AppError
@@ -119,22 +120,20 @@ def start(slug: str) -> Response:
 
 
 def _json_save_input() -> tuple[str, int]:
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict):
-        raise services.InvalidEvidence(
-            'Send the answer as JSON: {"text": "…", "version": 3}.',
-            hint="Reload the page if this came from the workspace.",
-        )
-    text, version = data.get("text"), data.get("version")
-    if not isinstance(text, str) or isinstance(version, bool) or not isinstance(version, int):
-        raise services.InvalidEvidence(
-            "The answer needs its text (a string) and the version it was written from (a "
-            "whole number, 0 for a first save).",
-            hint="Reload the page if this came from the workspace.",
-        )
-    if version < 0:
-        raise services.InvalidEvidence("The version cannot be negative.")
-    return text, version
+    hint = "Reload the page if this came from the workspace."
+    with inputs.reworded(
+        services.InvalidEvidence, 'Send the answer as JSON: {"text": "…", "version": 3}.', hint=hint
+    ):
+        body = inputs.json_object()
+    with inputs.reworded(
+        services.InvalidEvidence,
+        "The answer needs its text (a string) and the version it was written from (a whole "
+        "number, 0 for a first save).",
+        hint=hint,
+    ):
+        if "text" not in body:
+            raise inputs.BadInput("text", "is missing")
+        return body.text("text", max_length=inputs.LONG_TEXT), body.integer("version")
 
 
 @bp.put("/work/attempts/<int:attempt_id>/answers/<part_key>")
@@ -168,10 +167,7 @@ def save_answer_json(attempt_id: int, part_key: str) -> tuple[Response, int]:
 
 
 def _form_version() -> int:
-    try:
-        return max(0, int(request.form.get("version", "0")))
-    except ValueError:
-        return 0
+    return inputs.form().integer("version", 0)
 
 
 @bp.post("/work/attempts/<int:attempt_id>/answers/<part_key>")
@@ -180,7 +176,7 @@ def save_answer_form(attempt_id: int, part_key: str) -> Response | tuple[str, in
     launch = require_launch()
     session = db_session()
     attempt = access.own_attempt(session, launch, attempt_id)
-    text = request.form.get("text", "")
+    text = inputs.form().text("text", max_length=inputs.LONG_TEXT)
     try:
         services.save_answer(session, attempt, part_key, text, _form_version())
     except services.AnswerConflict as exc:
@@ -203,8 +199,10 @@ def add_link(attempt_id: int) -> Response | tuple[str, int]:
     launch = require_launch()
     session = db_session()
     attempt = access.own_attempt(session, launch, attempt_id)
-    part_key = request.form.get("part", "")
-    url, title = request.form.get("url", ""), request.form.get("title", "")
+    form = inputs.form()
+    part_key = form.text("part", max_length=inputs.SLUG_CHARS)
+    url = form.text("url", max_length=inputs.LONG_TEXT)
+    title = form.text("title", max_length=inputs.LONG_TEXT)
     try:
         services.add_link(session, attempt, part_key, url, title)
     except services.InvalidEvidence as exc:
@@ -226,9 +224,10 @@ def remove_link(attempt_id: int, link_id: int) -> Response:
     launch = require_launch()
     session = db_session()
     attempt = access.own_attempt(session, launch, attempt_id)
+    part_key = inputs.form().text("part", max_length=inputs.SLUG_CHARS)
     services.remove_link(session, attempt, link_id)
     session.commit()
-    return _to_workspace(launch, attempt, f"part-{request.form.get('part', '')}")
+    return _to_workspace(launch, attempt, f"part-{part_key}")
 
 
 # --- Submitting and the next attempt --------------------------------------------------------
@@ -267,7 +266,7 @@ def next_attempt(attempt_id: int) -> Response | tuple[str, int]:
     launch = require_launch()
     session = db_session()
     previous = access.own_attempt(session, launch, attempt_id)
-    note = request.form.get("note", "")
+    note = inputs.form().text("note", max_length=inputs.LONG_TEXT)
     try:
         attempt = services.start_next_attempt(session, previous, note)
     except services.InvalidEvidence as exc:

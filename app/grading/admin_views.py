@@ -13,6 +13,7 @@ from typing import Any
 from flask import Blueprint, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
+from app import inputs
 from app.admin import console
 from app.catalog import authoring
 from app.db import db_session
@@ -61,12 +62,13 @@ def assessors_page() -> Response | tuple[str, int]:
     session = db_session()
     rights = _rights()
     organisations = assessors.manageable_organisations(session, rights)
+    form = inputs.form()
     typed: dict[str, Any] = {
-        "organisation": request.values.get("organisation", ""),
-        "platform": request.form.get("platform", ""),
-        "email": request.form.get("email", "").strip(),
-        "sub": request.form.get("sub", "").strip(),
-        "lead": request.form.get("lead") in {"1", "on"},
+        "organisation": inputs.values().text("organisation", max_length=inputs.SLUG_CHARS),
+        "platform": form.text("platform", max_length=64),
+        "email": form.text("email", max_length=320, strip=True),
+        "sub": form.text("sub", max_length=255, strip=True),
+        "lead": form.text("lead") in {"1", "on"},
     }
     if request.method == "GET":
         if len(organisations) == 1:
@@ -162,8 +164,7 @@ def turnaround() -> str:
 @bp.get("/gradebook")
 def gradebook() -> str:
     session = db_session()
-    platform = request.args.get("platform", "")
-    chosen = int(platform) if platform.isdigit() else None
+    chosen = inputs.query().optional_integer("platform")
     return render_template(
         "grading/admin/gradebook.html",
         platforms=sync.overview(session),
@@ -177,9 +178,9 @@ def gradebook() -> str:
 @bp.post("/gradebook/retry")
 def gradebook_retry() -> Response:
     session = db_session()
-    platform = request.form.get("platform", "")
-    chosen = int(platform) if platform.isdigit() else None
-    ids = [int(v) for v in request.form.getlist("delivery") if v.isdigit()]
+    form = inputs.form()
+    chosen = form.optional_integer("platform")
+    ids = form.integers("delivery")
     account = console.current_account()
     count = sync.operator_retry(
         session, actor=account.email, operator_id=account.id, ids=ids, registration_id=chosen

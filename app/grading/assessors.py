@@ -26,6 +26,7 @@ from app.catalog.models import Author, Organisation
 from app.db import utcnow
 from app.errors import AppError, Conflict, Forbidden, NotFound
 from app.grading.models import AssessorGrant
+from app.inputs import as_id
 from app.lti.models import LtiUser, Registration
 from app.tenancy import ALL_PLATFORMS
 
@@ -212,8 +213,9 @@ def find_registration(session: Session, reference: str) -> Registration:
     """Return the platform named by its registration id (a number) or its uuid."""
     reference = reference.strip()
     query = select(Registration)
-    if reference.isdigit():
-        query = query.where(Registration.id == int(reference))
+    number = as_id(reference)
+    if number is not None:
+        query = query.where(Registration.id == number)
     else:
         query = query.where(Registration.uuid == reference)
     registration = session.scalars(query).first() if reference else None

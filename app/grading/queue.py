@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
+from app import inputs
 from app.catalog.models import (
     Credential,
     CredentialVersion,
@@ -48,22 +49,17 @@ class Filters:
     page: int = 1
 
     @classmethod
-    def parse(cls, args: dict[str, str]) -> Filters:
-        """Read filters from query arguments; anything not understood is ignored."""
-
-        def number(name: str, default: int) -> int:
-            try:
-                return int(args.get(name) or default)
-            except ValueError:
-                return default
-
-        waited = number("waited", 0)
+    def parse(cls, fields: inputs.Fields) -> Filters:
+        """Read filters from query arguments (or the "next" form). A value of the wrong kind
+        is refused, naming it (a slug longer than any, which would also come back in the
+        redirect's address); a number of days that is not a choice is ignored."""
+        waited = fields.optional_integer("waited", maximum=max(WAITED_CHOICES)) or 0
         return cls(
-            credential=(args.get("credential") or "").strip() or None,
-            stack=(args.get("stack") or "").strip() or None,
-            this_course=args.get("course") == "this",
+            credential=fields.optional_text("credential", max_length=inputs.SLUG_CHARS),
+            stack=fields.optional_text("stack", max_length=inputs.SLUG_CHARS),
+            this_course=fields.text("course", max_length=inputs.SLUG_CHARS) == "this",
             waited_days=waited if waited in WAITED_CHOICES else 0,
-            page=max(1, number("page", 1)),
+            page=fields.page(),
         )
 
     def query_args(self, **changes: object) -> dict[str, Any]:

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, jsonify, redirect, render_template, url_for
 from werkzeug.wrappers import Response
 
+from app import inputs
 from app.db import db_session
 from app.errors import AppError
 from app.evidence import files
@@ -46,14 +47,14 @@ def queue_page() -> str:
     session = db_session()
     reviewer = services.reviewer_of(session, launch)
     session_token_for(launch)
-    filters = review_queue.Filters.parse(request.args.to_dict())
+    filters = review_queue.Filters.parse(inputs.query())
     page = review_queue.queue(session, reviewer, filters)
     return render_template(
         "grading/queue.html",
         launch=launch,
         queue=page,
         waited_choices=review_queue.WAITED_CHOICES,
-        notice=NOTICES.get(request.args.get("notice", "")),
+        notice=NOTICES.get(inputs.query().text("notice")),
     )
 
 
@@ -77,7 +78,7 @@ def review_next() -> Response:
     launch = require_launch()
     session = db_session()
     reviewer = services.reviewer_of(session, launch)
-    filters = review_queue.Filters.parse(request.form.to_dict())
+    filters = review_queue.Filters.parse(inputs.form())
     for attempt_id in review_queue.next_available(session, reviewer, filters):
         try:
             services.claim(session, reviewer, services.target(session, reviewer, attempt_id))
@@ -111,24 +112,25 @@ def release(attempt_id: int) -> Response:
 
 
 def _judgement_from_form(found: services.Target) -> tuple[dict[str, Any], str]:
+    form = inputs.form()
     criteria: dict[str, Any] = {}
     for criterion in rules.criteria_of(found.version.content):
-        value = request.form.get(f"met-{criterion.key}")
+        value = form.text(f"met-{criterion.key}")
         criteria[criterion.key] = {
-            "met": {"met": True, "not_yet": False}.get(value or ""),
-            "comment": request.form.get(f"comment-{criterion.key}", ""),
+            "met": {"met": True, "not_yet": False}.get(value),
+            "comment": form.text(f"comment-{criterion.key}", max_length=inputs.LONG_TEXT),
         }
-    return criteria, request.form.get("feedback", "")
+    return criteria, form.text("feedback", max_length=inputs.LONG_TEXT)
 
 
 def _form_number(name: str) -> int:
-    try:
-        return int(request.form.get(name, ""))
-    except ValueError:
+    form = inputs.form()
+    if not form.has(name):
         raise services.InvalidReview(
             "This form is missing its review number.",
             hint="Reload the review page and try again.",
-        ) from None
+        )
+    return form.integer(name)
 
 
 def _review_page(
@@ -179,29 +181,23 @@ def save_draft_json(attempt_id: int) -> tuple[Response, int]:
     session = db_session()
     reviewer = services.reviewer_of(session, launch)
     found = services.target(session, reviewer, attempt_id)
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict) or not isinstance(body.get("criteria", {}), dict):
-        raise services.InvalidReview(
-            "Send the review as JSON: review, version, criteria and feedback.",
-            hint="Reload the review page; your last autosave is kept.",
-        )
+    hint = "Reload the review page; your last autosave is kept."
+    with inputs.reworded(
+        services.InvalidReview,
+        "Send the review as JSON: review, version, criteria and feedback.",
+        hint=hint,
+    ):
+        body = inputs.json_object()
+        judged = body.mapping("criteria")
+        feedback = body.text("feedback", max_length=inputs.LONG_TEXT)
+    with inputs.reworded(
+        services.InvalidReview,
+        "The autosave did not say which review and version it saves.",
+        hint=hint,
+    ):
+        review_id, version = body.integer("review"), body.integer("version")
     try:
-        review_id, version = int(body["review"]), int(body["version"])
-    except (KeyError, TypeError, ValueError):
-        raise services.InvalidReview(
-            "The autosave did not say which review and version it saves.",
-            hint="Reload the review page; your last autosave is kept.",
-        ) from None
-    try:
-        review = services.save_draft(
-            session,
-            reviewer,
-            found,
-            review_id,
-            version,
-            body.get("criteria") or {},
-            str(body.get("feedback") or ""),
-        )
+        review = services.save_draft(session, reviewer, found, review_id, version, judged, feedback)
     except services.ReviewConflict as exc:
         session.rollback()
         return jsonify(
@@ -242,7 +238,7 @@ def save_form(attempt_id: int) -> Response | tuple[str, int]:
         session.rollback()
         return _review_page(launch, reviewer, found, status=exc.status, error=exc, posted=posted)
     session.commit()
-    if request.form.get("action") == "decide":
+    if inputs.form().text("action") == "decide":
         return _redirect("grading.confirm", launch, attempt_id=attempt_id)
     return _redirect("grading.review_page", launch, anchor="#saved", attempt_id=attempt_id)
 
@@ -284,7 +280,7 @@ def decide(attempt_id: int) -> Response | tuple[str, int]:
     reviewer = services.reviewer_of(session, launch)
     found = services.target(session, reviewer, attempt_id)
     held = services.current_claim(session, reviewer, found)
-    if request.form.get("action") == "back" or held is None:
+    if inputs.form().text("action") == "back" or held is None:
         return _redirect("grading.review_page", launch, attempt_id=attempt_id)
     try:
         result = services.submit_review(
@@ -358,7 +354,7 @@ def gradebook_page() -> str:
         rows=rows,
         no_column=sync.no_column(session, link_id),
         failed=sum(1 for r in rows if r.status == "failed"),
-        notice=SYNC_NOTICES.get(request.args.get("notice", "")),
+        notice=SYNC_NOTICES.get(inputs.query().text("notice")),
     )
 
 
@@ -367,7 +363,8 @@ def gradebook_retry() -> Response:
     launch = require_launch()
     session = db_session()
     link_id = sync.require_teacher(session, launch)
-    ids = [int(v) for v in request.form.getlist("delivery") if v.isdigit()]
+    with inputs.reworded(AppError, "Choose a score to send again."):
+        ids = inputs.form().integers("delivery")
     if not ids:
         raise AppError(
             "Choose a score to send again.", hint="Use the “Send again” button on its row."

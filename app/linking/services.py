@@ -23,6 +23,7 @@ from app.catalog.models import Credential, CredentialVersion, Image
 from app.db import UTCDateTime, dialect_insert, table_of, utcnow
 from app.errors import AppError, Forbidden, NotFound
 from app.evidence.services import states_for
+from app.inputs import BadInput, as_id, finite_number
 from app.linking.models import LinkedCredential, LinkVisit
 from app.lti.launch import Launch
 from app.lti.models import Deployment, LtiContext, LtiResourceLink, LtiUser
@@ -121,10 +122,10 @@ def parse_score_maximum(value: str | None) -> float:
     if value is None or not value.strip():
         return DEFAULT_SCORE_MAXIMUM
     try:
-        points = float(value)
-    except ValueError:
-        points = -1.0
-    if not 0 < points <= MAX_SCORE_MAXIMUM or points != points:
+        points = finite_number("points", value, minimum=0, maximum=MAX_SCORE_MAXIMUM)
+    except BadInput:
+        points = 0.0
+    if points <= 0:
         raise InvalidChoice(
             f"Points must be a number above 0 and at most {MAX_SCORE_MAXIMUM}, e.g. 100."
         )
@@ -237,7 +238,7 @@ def _custom_choice(launch: Launch) -> tuple[str, int | None] | None:
     if not isinstance(slug, str) or not slug.strip():
         return None
     version = str(launch.custom.get(CUSTOM_VERSION, LATEST)).strip()
-    number = int(version) if version.isdigit() else None
+    number = as_id(version)  # the LMS's text: other scripts' digits, or too large, name none
     return slug.strip(), number
 
 

@@ -11,6 +11,7 @@ from typing import Any
 from flask import Blueprint, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
+from app import inputs
 from app.catalog import services as catalog
 from app.catalog.views import image_url
 from app.db import db_session
@@ -64,8 +65,10 @@ def _deep_linking(launch: Launch) -> deep_linking.DeepLinkingRequest:
 
 
 def _filters() -> Filters:
+    values = inputs.values()
     return Filters(
-        q=request.values.get("q", "").strip()[:200], stack=request.values.get("stack") or None
+        q=values.text("q", strip=True)[:200],
+        stack=values.optional_text("stack", max_length=inputs.SLUG_CHARS),
     )
 
 

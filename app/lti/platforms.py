@@ -14,6 +14,8 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 
+from app.inputs import DB_INTEGER_MAX, as_id
+
 TOOL_NAME = "Microcred"
 TOOL_DESCRIPTION = (
     "Educator micro-credentials: competency-based tasks, classroom evidence, rubric review and "
@@ -481,12 +483,14 @@ class Canvas(Platform):
 def _moodle_cmid(message_hint: str | None) -> int | None:
     try:
         hint = json.loads(message_hint or "")
-    except ValueError:
+    except (ValueError, RecursionError):  # the LMS's text: nested too deep is not a hint either
         return None
     cmid = hint.get("cmid") if isinstance(hint, dict) else None
-    if isinstance(cmid, str) and cmid.isdigit():
-        cmid = int(cmid)
-    return cmid if isinstance(cmid, int) and not isinstance(cmid, bool) and cmid > 0 else None
+    if isinstance(cmid, str):
+        cmid = as_id(cmid)
+    if isinstance(cmid, bool) or not isinstance(cmid, int):
+        return None
+    return cmid if 0 < cmid <= DB_INTEGER_MAX else None
 
 
 def _number(value: str | None) -> float | None:
@@ -510,7 +514,7 @@ def retry_after_seconds(value: str | None, now: datetime | None = None) -> float
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    if value.isascii() and value.isdigit():
         return float(value)
     try:
         when = parsedate_to_datetime(value)

@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 from flask import Blueprint, g, jsonify, render_template, request
 from werkzeug.wrappers import Response
 
+from app import inputs
 from app.db import db_session
 from app.lti import dynamic_registration, registration_links, runtime
 from app.lti.frame_origins import content_security_policy, forget_cached_origins, origin
@@ -23,6 +24,8 @@ from app.lti.platforms import (
 )
 
 bp = Blueprint("lti_setup", __name__, template_folder="templates")
+
+MAX_URL_CHARS = 2048
 
 _UNUSABLE = {
     registration_links.LinkUnusable.UNKNOWN: (
@@ -101,14 +104,21 @@ def _refusal(reason: str) -> tuple[str, int]:
 @bp.route("/lti/register/<token>", methods=["GET", "POST"])
 def register(token: str) -> tuple[str, int] | str:
     """Show what registering will do; on POST, register with the LMS that framed us."""
-    values = request.form if request.method == "POST" else request.args
-    configuration_url = values.get("openid_configuration", "").strip()
-    registration_token = values.get("registration_token", "").strip()
+    values = inputs.form() if request.method == "POST" else inputs.query()
+    configuration_url = values.text("openid_configuration", max_length=MAX_URL_CHARS, strip=True)
     # GET: the LMS's page loaded us into its frame; POST: our own page posted the form.
     lms_origin = _lms_origin(
-        request.referrer if request.method == "GET" else values.get("lms_origin")
+        request.referrer
+        if request.method == "GET"
+        else values.text("lms_origin", max_length=MAX_URL_CHARS)
     )
     g.registering_origins = _registering_origins(origin(configuration_url), lms_origin)
+    registration_token = values.text(
+        "registration_token", max_length=inputs.MAX_BEARER_CHARS, strip=True
+    )
+    if registration_token:
+        # It goes into the LMS request's Authorization header: refused here, not by the LMS.
+        inputs.bearer_token("registration_token", registration_token)
     session = db_session()
     try:
         link = registration_links.find_usable(session, token)

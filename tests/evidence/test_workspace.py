@@ -181,7 +181,7 @@ def test_a_text_over_the_word_limit_is_saved_and_shown_as_over(live, educator):
         ("not json", "Send the answer as JSON"),
         ({"text": 5, "version": 0}, "needs its text"),
         ({"text": "x", "version": "1"}, "needs its text"),
-        ({"text": "x", "version": -1}, "cannot be negative"),
+        ({"text": "x", "version": -1}, "“version” must be a whole number from 0"),
     ],
 )
 def test_a_malformed_save_is_a_400_with_a_message(educator, body, words):
