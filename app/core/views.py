@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+from importlib import resources
 from typing import Any
 
 from flask import Blueprint, current_app, g, jsonify, redirect, render_template, request, url_for
@@ -28,7 +30,14 @@ def index() -> str:
 def favicon() -> Response:
     """The logo, where browsers look for a site's icon when a page names none (the tool's
     pages name it; an LMS's or a file's page may not)."""
-    return bp.send_static_file("microcred-logo.svg")
+    return Response(
+        _logo(), mimetype="image/svg+xml", headers={"Cache-Control": "public, max-age=86400"}
+    )
+
+
+@functools.cache
+def _logo() -> bytes:
+    return resources.files("app.core").joinpath("static/microcred-logo.svg").read_bytes()
 
 
 @bp.get("/healthz")

@@ -102,6 +102,5 @@ def test_the_browsers_icon_request_finds_the_logo(client):
     assert response.status_code == 200
     assert response.mimetype == "image/svg+xml"
     assert b"<svg" in response.data
-    response.close()  # a static file's body is an open file until the response is closed
     page = client.get("/")
     assert 'rel="icon"' in page.get_data(as_text=True)
