@@ -429,7 +429,15 @@
     fetch(form.action, { method: "POST", body: new FormData(form), credentials: "same-origin" })
       .then(function (response) {
         if (response.ok) {  // added: the workspace again, at the part (fetch drops the #)
-          window.location.assign(response.url.split("#")[0] + "#part-" + form.elements.part.value);
+          var target = response.url.split("#")[0];
+          var hash = "#part-" + form.elements.part.value;
+          if (target === window.location.href.split("#")[0]) {
+            // The same address: assigning it would only move to the #, not load the page.
+            window.location.hash = hash;
+            window.location.reload();
+          } else {
+            window.location.assign(target + hash);
+          }
           return null;
         }
         return response.text().then(function (html) {
