@@ -19,6 +19,7 @@ from sqlalchemy.exc import DBAPIError
 from tests.support.live import LiveServers, live_servers
 from tests.support.postgres import PostgresServer, start_postgres
 from tests.support.redis import RedisServer, start_redis
+from tests.support.s3 import S3Server, start_s3
 from tests.support.tls import TlsFiles, make_test_tls
 from tests.support.validators import require_validators
 
@@ -180,6 +181,15 @@ def redis_server() -> Iterator[RedisServer]:
         server.stop()
 
 
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[S3Server]:
+    server = start_s3()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
 @pytest.fixture
 def own_redis() -> Iterator[RedisServer]:
     """A Redis server of this test's own, which the test may kill and restart."""
@@ -258,12 +268,15 @@ def client(app: Any) -> Any:
 
 
 def _seeded_live(
-    overrides: dict[str, Any], lms_host: str = "127.0.0.1", tls: TlsFiles | None = None
+    overrides: dict[str, Any],
+    lms_host: str = "127.0.0.1",
+    tls: TlsFiles | None = None,
+    instances: int = 1,
 ) -> Iterator[LiveServers]:
     from app.db import get_db
     from app.devlms.seed import seed_demo
 
-    with live_servers(overrides, lms_host, tls) as servers:
+    with live_servers(overrides, lms_host, tls, instances) as servers:
         settings = servers.tool.config["MICROCRED_SETTINGS"]
         with get_db(servers.tool).begin() as session:
             seed_demo(session, settings)
@@ -323,3 +336,19 @@ def live_own_redis(
 ) -> Iterator[LiveServers]:
     """As ``live_redis``, on the test's ``own_redis``, which it may kill and restart."""
     yield from _seeded_live({**settings_override, **own_redis.settings()})
+
+
+@pytest.fixture
+def live_pair(
+    settings_override: dict[str, Any], redis_url: str, s3_server: S3Server
+) -> Iterator[LiveServers]:
+    """The scaled shape in this process: two instances of the tool taking turns on its address
+    (``live_pair.balancer`` records which served each request), state in Redis, evidence in
+    an S3 bucket, the development LMS."""
+    overrides = {
+        **settings_override,
+        "MICROCRED_STATE_STORE": "redis",
+        "MICROCRED_REDIS_URL": redis_url,
+        **s3_server.settings(s3_server.new_bucket()),
+    }
+    yield from _seeded_live(overrides, instances=2)
