@@ -5,6 +5,10 @@
 #   make test DB=postgresql  the same on a throwaway PostgreSQL server
 #   make test TEST_WORKERS=0 PYTEST_ARGS='-x tests/lti'   in one process, some tests only
 #   make test-deps           install what the suite needs, run nothing
+#   make test-cluster        the tests that start the scaled shape (make test leaves them out)
+#   make cluster             run the scaled shape on this machine (HAProxy, 2 instances, 2 workers,
+#                            PostgreSQL, Redis, S3, the development LMS) on ports CLUSTER_PORT=8400..8407
+#   make cluster-stop        stop it (its environment and logs stay in .cluster/)
 #   make validators          install the Open Badges validators into .validators (make test does)
 #   make lint                ruff and mypy
 #   make clean               remove .venv and build leftovers (never instance/, your data)
@@ -21,6 +25,7 @@ BIN := $(VENV)/bin
 # only when pyproject.toml is newer than the stamp.
 APP_STAMP := $(VENV)/.microcred-installed
 TEST_STAMP := $(VENV)/.microcred-installed-test
+CLUSTER_STAMP := $(VENV)/.microcred-installed-cluster
 
 BROWSER_DIR := tests/browser
 NODE_STAMP := $(BROWSER_DIR)/node_modules/.microcred-npm-ci
@@ -47,7 +52,11 @@ endif
 
 INSTANCE_PATH := $(or $(MICROCRED_INSTANCE_PATH),instance)
 
-.PHONY: help run test test-deps lint clean reset-demo system-deps browser-deps validators
+# The scaled shape's first loopback port; it uses this one and the seven after it.
+CLUSTER_PORT ?= 8400
+
+.PHONY: help run test test-deps test-cluster lint clean reset-demo system-deps browser-deps \
+	validators cluster cluster-stop
 
 help:
 	@sed -n 's/^#   //p' $(firstword $(MAKEFILE_LIST))
@@ -61,6 +70,10 @@ $(APP_STAMP): pyproject.toml | $(BIN)/python
 
 $(TEST_STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -e '.[test]'
+	touch $@ $(APP_STAMP)
+
+$(CLUSTER_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -e '.[cluster]'
 	touch $@ $(APP_STAMP)
 
 run: $(APP_STAMP)
@@ -107,7 +120,18 @@ test-deps: system-deps $(TEST_STAMP) browser-deps validators
 test: test-deps
 	MICROCRED_TEST_DATABASE=$(DB) MICROCRED_VALIDATORS_DIR=$(abspath $(VALIDATORS_DIR)) \
 		MICROCRED_REQUIRE_VALIDATORS=1 $(BIN)/pytest -n $(TEST_WORKERS) --dist worksteal \
-		$(PYTEST_ARGS)
+		-m 'not cluster' $(PYTEST_ARGS)
+
+# The scaled shape as `make cluster` starts it, on its own ports (PostgreSQL whatever DB says).
+test-cluster: system-deps $(TEST_STAMP)
+	$(BIN)/pytest -p no:xdist -m cluster $(PYTEST_ARGS)
+
+cluster: $(CLUSTER_STAMP)
+	scripts/system-deps.sh cluster
+	$(BIN)/python scripts/cluster.py start --port $(CLUSTER_PORT)
+
+cluster-stop:
+	$(BIN)/python scripts/cluster.py stop
 
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check .

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from flask import Flask
-from sqlalchemy import DateTime, Engine, MetaData, Table, create_engine, event
+from sqlalchemy import DateTime, Engine, MetaData, Table, create_engine, event, text
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, scoped_session, sessionmaker
 from sqlalchemy.pool import StaticPool
@@ -88,6 +88,9 @@ def dialect_insert(dialect: str) -> Callable[[Table], Any]:
     raise ValueError(f"upserts are written for PostgreSQL and SQLite, not {dialect}")
 
 
+CONNECT_TIMEOUT_SECONDS = 5
+
+
 def make_engine(url: str, pool_size: int = 10) -> Engine:
     """Create an engine with the settings each backend needs (``pool_size``: PostgreSQL
     connections kept open, as many more allowed for a burst)."""
@@ -109,9 +112,11 @@ def make_engine(url: str, pool_size: int = 10) -> Engine:
         return engine
     # JIT compilation pays off for long analytical queries, not for a web request's: a plan
     # estimated costly (the review queue's count) was compiled anew at every request.
+    # connect_timeout: a server that does not answer (a host down, a failover) is a 503 "try
+    # again" within seconds (app.errors), not a request hanging for the kernel's two minutes.
     engine = create_engine(
         url,
-        connect_args={"options": "-c jit=off"},
+        connect_args={"options": "-c jit=off", "connect_timeout": CONNECT_TIMEOUT_SECONDS},
         pool_size=pool_size,
         max_overflow=pool_size,
     )
@@ -161,11 +166,19 @@ class Database:
         self.session = scoped_session(self.session_factory)
 
     def init_app(self, app: Flask) -> None:
+        from app import health
+
         app.extensions["db"] = self
+        health.register(app, "database", self.ping, kind=self.engine.dialect.name)
 
         @app.teardown_appcontext
         def _remove_session(_exc: BaseException | None) -> None:
             self.session.remove()
+
+    def ping(self) -> None:
+        """Run ``SELECT 1`` on a pooled connection; raise if the database does not answer."""
+        with self.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
 
     @contextmanager
     def begin(self) -> Iterator[Session]:

@@ -3,7 +3,9 @@
 Code anywhere raises an ``AppError`` subclass with a message a person can act on; the handler
 here turns it (and every other exception) into a page, or JSON when the client asks for JSON,
 with a stable error code and the request id. A stack trace never reaches a response: unexpected
-exceptions are logged with their traceback and answered with a generic 500.
+exceptions are logged with their traceback and answered with a generic 500 — except a part the
+tool depends on that did not answer (its database, its state store), which is answered 503
+"try again in a moment" with ``Retry-After``: the request failed for a reason that passes.
 """
 
 from __future__ import annotations
@@ -66,6 +68,63 @@ class Conflict(AppError):
     status = 409
     code = "conflict"
     title = "Conflict"
+
+
+class ServiceUnavailable(AppError):
+    """A part the tool needs did not answer; the same request is likely to work in a moment."""
+
+    status = 503
+    code = "service_unavailable"
+    title = "Microcred is not available for a moment"
+
+    def __init__(self, part: str) -> None:
+        super().__init__(
+            f"Microcred could not reach its {part} just now, so this request was not completed.",
+            hint="Try again in a moment. What you saved before is kept.",
+        )
+        self.part = part
+
+
+RETRY_AFTER_SECONDS = 5
+"""What a 503 asks a client to wait: about what a database or Redis restart takes."""
+
+
+def unavailable_part(exc: BaseException) -> str | None:
+    """Name the part the tool could not reach (``"database"``, ``"state store"``) when ``exc``,
+    or an error it was raised from, says so; ``None`` for any other error."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        part = _part_not_reached(current)
+        if part is not None:
+            return part
+        current = current.__cause__ or current.__context__
+    return None
+
+
+def _part_not_reached(exc: BaseException) -> str | None:
+    import redis.exceptions
+    from sqlalchemy import exc as sql
+
+    if isinstance(exc, redis.exceptions.ConnectionError | redis.exceptions.TimeoutError):
+        return "state store"  # (a Redis still loading its data is a ConnectionError too)
+    if isinstance(exc, sql.TimeoutError):  # no pooled connection came free in time
+        return "database"
+    if not isinstance(exc, sql.DBAPIError):
+        return None
+    if exc.connection_invalidated:
+        return "database"
+    if not isinstance(exc, sql.OperationalError | sql.InterfaceError):
+        return None
+    if type(exc.orig).__module__.startswith("sqlite3"):
+        # SQLite's OperationalError also means a missing table or a syntax error: bugs, not
+        # something that passes.
+        reason = str(exc.orig).lower()
+        return "database" if "locked" in reason or "unable to open" in reason else None
+    # PostgreSQL's: the server refused or dropped the connection, is shutting down, or the
+    # transaction was cancelled to be tried again (a serialization failure, a deadlock).
+    return "database"
 
 
 class ExternalRequestError(AppError):
@@ -156,7 +215,10 @@ def init_app(app: Flask) -> None:
             "request refused",
             extra={"error_code": exc.code, "status": exc.status, "reason": exc.message},
         )
-        return error_response(exc.status, exc.code, exc.title, exc.message, exc.hint)
+        response = error_response(exc.status, exc.code, exc.title, exc.message, exc.hint)
+        if exc.status == 503:
+            response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> Response:
@@ -169,6 +231,12 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:
+        part = unavailable_part(exc)
+        if part is not None:
+            log.warning(
+                "dependency unavailable", extra={"dependency": part, "reason": type(exc).__name__}
+            )
+            return _app_error(ServiceUnavailable(part))
         log.exception("unhandled error")
         return error_response(
             500,

@@ -78,7 +78,17 @@ SETTINGS: tuple[Setting, ...] = (
         "MICROCRED_BASE_URL",
         "http://127.0.0.1:5000",
         "The tool's public origin as LMSs reach it (scheme, host, port; no trailing slash). "
-        "Every URL the tool gives an LMS (login, launch, JWKS) is built from it.",
+        "Every URL the tool gives an LMS (login, launch, JWKS) is built from it. Production "
+        "requires `https://` (see `MICROCRED_ALLOW_HTTP`).",
+    ),
+    Setting(
+        "MICROCRED_ALLOW_HTTP",
+        "false",
+        "Let production run on an `http://` base URL: for a lab on a private network only "
+        "(e.g. `make cluster`). Over http the tool's cookies are not `Secure`, browsers drop "
+        "its state cookie from LMS frames, and launches and session tokens cross the network "
+        "in clear.",
+        _bool,
     ),
     Setting(
         "MICROCRED_DEVLMS_ENABLED",
@@ -107,9 +117,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "MICROCRED_STATE_STORE",
         "database",
-        "Where short-lived LTI state lives (OIDC state, nonces, launch data, platform keys): "
-        "`database` (the embedded default) or `redis` (the scaled shape; needs "
-        "`MICROCRED_REDIS_URL`).",
+        "Where short-lived LTI state that may be lost lives (logins in flight, platform keys, "
+        "access tokens): `database` (the embedded default) or `redis` (the scaled shape; needs "
+        "`MICROCRED_REDIS_URL`). Sessions are kept in the database either way.",
     ),
     Setting(
         "MICROCRED_REDIS_URL",
@@ -310,6 +320,8 @@ def load_settings(overrides: Mapping[str, Any] | None = None) -> Settings:
     database_url = read["MICROCRED_DATABASE_URL"] or f"sqlite:///{instance_path}/microcred.sqlite"
     if not 1 <= read["MICROCRED_DATABASE_POOL_SIZE"] <= 500:
         raise ConfigurationError("MICROCRED_DATABASE_POOL_SIZE must be between 1 and 500.")
+    base_url = str(read["MICROCRED_BASE_URL"]).rstrip("/")
+    _check_base_url(base_url, env, read["MICROCRED_ALLOW_HTTP"])
     devlms_enabled = read["MICROCRED_DEVLMS_ENABLED"]
     if devlms_enabled is None:
         devlms_enabled = env != "production"
@@ -338,7 +350,7 @@ def load_settings(overrides: Mapping[str, Any] | None = None) -> Settings:
         instance_path=instance_path,
         database_url=database_url,
         database_pool_size=read["MICROCRED_DATABASE_POOL_SIZE"],
-        base_url=str(read["MICROCRED_BASE_URL"]).rstrip("/"),
+        base_url=base_url,
         devlms_enabled=devlms_enabled,
         devlms_url=str(read["MICROCRED_DEVLMS_URL"]).rstrip("/"),
         devlms_account_url=_optional_url(read["MICROCRED_DEVLMS_ACCOUNT_URL"]),
@@ -367,6 +379,21 @@ def load_settings(overrides: Mapping[str, Any] | None = None) -> Settings:
         worker_retry_seconds=read["MICROCRED_WORKER_RETRY_SECONDS"],
         worker_max_tries=read["MICROCRED_WORKER_MAX_TRIES"],
     )
+
+
+def _check_base_url(base_url: str, env: str, allow_http: bool) -> None:
+    """Refuse a base URL that is not http(s), and an http one in production unless a lab
+    says so."""
+    if not base_url.startswith(("https://", "http://")):
+        raise ConfigurationError(
+            f"MICROCRED_BASE_URL must be an https:// (or http://) origin, not {base_url!r}."
+        )
+    if env == "production" and base_url.startswith("http://") and not allow_http:
+        raise ConfigurationError(
+            f"MICROCRED_BASE_URL must start with https:// in production, not {base_url!r}: over "
+            "http the tool's cookies are not Secure and launches cross the network in clear. "
+            "For a lab on a private network only, set MICROCRED_ALLOW_HTTP=true."
+        )
 
 
 def _check_worker_settings(read: Mapping[str, Any]) -> None:

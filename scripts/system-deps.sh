@@ -3,9 +3,15 @@
 #   chromium       /usr/bin/chromium (the browser tests drive it through Playwright)
 #   redis-server   redis-server
 #   postgresql     initdb and pg_ctl (the suite starts throwaway servers with them)
+#   haproxy        haproxy (`make cluster` and the cluster tests put it in front of the tool)
 #   npm            npm (installs axe-core for the browser tests' accessibility checks)
+# `scripts/system-deps.sh cluster` checks only what `make cluster` needs: redis-server,
+# postgresql and haproxy.
 # As root it runs `apt-get install -y`; otherwise it says what to install and fails.
 set -euo pipefail
+
+for_cluster_only=false
+[[ ${1:-} == cluster ]] && for_cluster_only=true
 
 have() { command -v "$1" >/dev/null 2>&1; }
 
@@ -17,13 +23,20 @@ have_postgres() {
 }
 
 missing=()
-[[ -x /usr/bin/chromium ]] || missing+=(chromium)
 have redis-server || missing+=(redis-server)
 have_postgres || missing+=(postgresql)
-have npm || missing+=(npm)
+have haproxy || missing+=(haproxy)
+if ! $for_cluster_only; then
+    [[ -x /usr/bin/chromium ]] || missing+=(chromium)
+    have npm || missing+=(npm)
+fi
 
 if ((${#missing[@]} == 0)); then
-    echo "system-deps: chromium, redis-server, postgresql and npm are installed."
+    if $for_cluster_only; then
+        echo "system-deps: redis-server, postgresql and haproxy are installed."
+    else
+        echo "system-deps: chromium, redis-server, postgresql, haproxy and npm are installed."
+    fi
     exit 0
 fi
 

@@ -48,9 +48,45 @@ def test_development_lms_is_off_in_production_by_default(tmp_path):
             "MICROCRED_ENV": "production",
             "MICROCRED_SECRET_KEY": "x" * 40,
             "MICROCRED_INSTANCE_PATH": str(tmp_path),
+            "MICROCRED_BASE_URL": "https://microcred.example.org",
         }
     )
     assert settings.devlms_enabled is False
+
+
+def _production(tmp_path, **values: str):
+    return load_settings(
+        {
+            "MICROCRED_ENV": "production",
+            "MICROCRED_SECRET_KEY": "x" * 40,
+            "MICROCRED_INSTANCE_PATH": str(tmp_path),
+            **values,
+        }
+    )
+
+
+def test_production_refuses_an_http_base_url(tmp_path):
+    """Over http the tool's cookies cannot be ``Secure`` (nor its state cookie
+    ``SameSite=None``), and every launch and session token crosses the network in clear."""
+    with pytest.raises(ConfigurationError, match="MICROCRED_BASE_URL must start with https://"):
+        _production(tmp_path, MICROCRED_BASE_URL="http://microcred.example.org")
+    with pytest.raises(ConfigurationError, match="MICROCRED_ALLOW_HTTP"):
+        _production(tmp_path)  # the default, http://127.0.0.1:5000
+
+
+def test_production_takes_an_http_base_url_only_when_a_lab_allows_it(tmp_path):
+    settings = _production(
+        tmp_path, MICROCRED_BASE_URL="http://10.0.0.5:8080", MICROCRED_ALLOW_HTTP="true"
+    )
+    assert settings.base_url == "http://10.0.0.5:8080"
+    assert _production(tmp_path, MICROCRED_BASE_URL="https://microcred.example.org").base_url
+
+
+def test_development_takes_an_http_base_url(tmp_path):
+    settings = load_settings(
+        {"MICROCRED_INSTANCE_PATH": str(tmp_path), "MICROCRED_BASE_URL": "http://127.0.0.1:5000"}
+    )
+    assert settings.base_url == "http://127.0.0.1:5000"
 
 
 def test_defaults_give_sqlite_in_the_instance_folder(tmp_path):

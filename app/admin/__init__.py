@@ -47,9 +47,12 @@ def init_app(app: Flask, settings: Settings) -> None:
     """Register the console's blueprint and its security headers (after ``app.lti``)."""
     from app.admin.setup_views import bp  # the views module's blueprint, with these pages
 
-    store = app.extensions["lti"].store
+    lti = app.extensions["lti"]
+    # Sessions outlive a Redis restart; a throttle's count may be lost with it.
     app.extensions["admin"] = AdminRuntime(
-        settings=settings, sessions=SessionStore(store), throttle=SignInThrottle(store)
+        settings=settings,
+        sessions=SessionStore(lti.durable_store),
+        throttle=SignInThrottle(lti.store),
     )
     app.register_blueprint(bp, url_prefix=URL_PREFIX)
 

@@ -1,4 +1,4 @@
-"""The home page and ``/healthz``."""
+"""The home page, ``/healthz`` (liveness and readiness: ``app.health``) and the profile."""
 
 from __future__ import annotations
 
@@ -7,12 +7,11 @@ from importlib import resources
 from typing import Any
 
 from flask import Blueprint, current_app, g, jsonify, redirect, render_template, request, url_for
-from sqlalchemy import text
 from werkzeug.wrappers import Response
 
-from app import inputs, lti
+from app import health, inputs, lti
 from app.db import db_session
-from app.errors import AppError
+from app.errors import RETRY_AFTER_SECONDS, AppError
 from app.lti import services as lti_services
 
 bp = Blueprint(
@@ -40,19 +39,30 @@ def _logo() -> bytes:
     return resources.files("app.core").joinpath("static/microcred-logo.svg").read_bytes()
 
 
+@bp.get("/healthz/live")
+def liveness() -> Response:
+    """Answer 200 while the process serves requests, touching nothing else (``app.health``)."""
+    return _health_response(jsonify({"status": "alive"}))
+
+
+@bp.get("/healthz/ready")
 @bp.get("/healthz")
-def healthz() -> Response:
-    """Answer 200 when the app can reach its database, 503 otherwise."""
-    try:
-        db_session().execute(text("SELECT 1"))
-    except Exception as exc:
-        raise AppError(
-            "The database is not reachable.",
-            status=503,
-            code="database_unavailable",
-            title="Not ready",
-        ) from exc
-    return jsonify({"status": "ok"})
+def readiness() -> Response:
+    """Answer 200 when every part the instance needs answers, 503 naming those that do not."""
+    ready, checks = health.readiness(current_app)
+    response = jsonify({"status": "ready" if ready else "not ready", "checks": checks})
+    if not ready:
+        response.status_code = 503
+        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return _health_response(response)
+
+
+def _health_response(response: Response) -> Response:
+    # A policy of their own: the tool's lists the platforms' origins, read from the database,
+    # which liveness must not touch and readiness may not reach.
+    response.headers["Content-Security-Policy"] = "default-src 'none'; frame-ancestors 'none'"
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.route("/profile", methods=["GET", "POST"])

@@ -79,6 +79,9 @@ class EvidenceStore(Protocol):
     def exists(self, key: str) -> bool:
         """Tell whether the complete file ``key`` is stored."""
 
+    def check(self) -> None:
+        """Return when files can be stored; raise ``StoreError`` when not (readiness)."""
+
 
 class LocalStore:
     """Files in a folder: ``<root>/ab/cd/abcd…`` once complete, ``….part`` while arriving."""
@@ -160,6 +163,14 @@ class LocalStore:
     def exists(self, key: str) -> bool:
         return self._path(key).is_file()
 
+    def check(self) -> None:
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"the evidence folder cannot be made: {exc}") from exc
+        if not os.access(self.root, os.W_OK | os.X_OK):
+            raise StoreError("the evidence folder is not writable")
+
 
 class S3Store:
     """Files as objects in an S3-compatible bucket, uploaded by multipart upload."""
@@ -240,6 +251,9 @@ class S3Store:
             raise StoreError(f"the evidence bucket refused head_object: {exc}") from exc
         return True
 
+    def check(self) -> None:
+        self._call("head_bucket")
+
 
 def s3_client(settings: Settings) -> Any:
     """Return a boto3 S3 client for the settings' endpoint, region and credentials."""
@@ -266,8 +280,11 @@ def factory(settings: Settings) -> EvidenceStore:
 
 
 def init_app(app: Flask, settings: Settings) -> None:
-    """Give the app its evidence store."""
-    app.extensions["evidence_store"] = factory(settings)
+    """Give the app its evidence store, checked by readiness."""
+    from app import health
+
+    store = app.extensions["evidence_store"] = factory(settings)
+    health.register(app, "evidence_store", store.check, kind=settings.evidence_store)
 
 
 def evidence_store() -> EvidenceStore:

@@ -9,6 +9,7 @@ import requests
 from cryptography.fernet import Fernet
 from flask import Flask, current_app, g
 
+from app import health
 from app.db import get_db
 from app.lti import session
 from app.lti.ags import AgsClient
@@ -34,6 +35,9 @@ class LtiRuntime:
     cipher: Fernet
     http: requests.Session
     store: StateStore
+    """What may be lost (a login in flight, cached keys and tokens): Redis in the scaled shape."""
+    durable_store: StateStore
+    """What a Redis restart must not lose (sessions): always the database (``app.lti.state``)."""
     _platform_keys: PlatformKeys | None = None
     _tokens: TokenCache | None = None
     _ags: AgsClient | None = None
@@ -47,7 +51,9 @@ class LtiRuntime:
 
     def session_reader(self) -> SessionReader:
         return SessionReader(
-            secret=self.settings.secret_key, store=self.store, db=get_db(current_app).session()
+            secret=self.settings.secret_key,
+            store=self.durable_store,
+            db=get_db(current_app).session(),
         )
 
     def platform_keys(self) -> PlatformKeys:
@@ -91,23 +97,28 @@ def make_http_session() -> requests.Session:
     return session
 
 
-def make_state_store(app: Flask, settings: Settings) -> StateStore:
+def make_state_store(settings: Settings, durable_store: StateStore) -> StateStore:
+    """The state store the settings choose: Redis, or the durable store itself."""
     if settings.state_store == "redis":
         assert settings.redis_url is not None
         return RedisStateStore(settings.redis_url)
-    return DatabaseStateStore(get_db(app))
+    return durable_store
 
 
 def init_app(app: Flask, settings: Settings) -> None:
     from app.lti import frame_origins
 
     frame_origins.init_app(app)
+    durable_store = DatabaseStateStore(get_db(app))
+    store = make_state_store(settings, durable_store)
     app.extensions["lti"] = LtiRuntime(
         settings=settings,
         cipher=key_cipher(settings.secret_key),
         http=make_http_session(),
-        store=make_state_store(app, settings),
+        store=store,
+        durable_store=durable_store,
     )
+    health.register(app, "state_store", store.ping, kind=settings.state_store)
 
 
 def require_launch() -> Launch:

@@ -93,6 +93,11 @@ class OriginCache:
             self._origins, self._expires = sorted(found), now + CACHE_SECONDS
             return self._origins
 
+    def last_known(self) -> list[str]:
+        """The origins last read, however old (when the database cannot be read)."""
+        with self._lock:
+            return self._origins
+
     def forget(self) -> None:
         with self._lock:
             self._expires = 0.0
@@ -140,8 +145,9 @@ def init_app(app: Flask) -> None:
         if "Content-Security-Policy" not in response.headers:
             try:
                 origins = cache.get(db_session())
-            except Exception:  # the database is down: /healthz must still answer, framed or not
-                origins = []
+            except Exception:
+                # The database is down: its 503 page is still shown inside the LMS's frame.
+                origins = cache.last_known()
             own = _launch_origin()
             if own is not None and own not in origins:
                 origins = [*origins, own]

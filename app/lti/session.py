@@ -4,7 +4,8 @@ Inside an LMS iframe the browser may drop the tool's cookies, so after a launch 
 pages carry a launch session token: in links (``?lt=``), in forms (a hidden ``lt`` field) and,
 for scripted calls, in ``Authorization: Bearer``. It is bound to the platform, deployment, user,
 context, roles and resource link of the launch, and every use is checked against the launch
-data stored at launch time. Tokens slide: each page issues a fresh one, and one unused for
+data stored at launch time, in the durable store (the database: a Redis restart ends no
+session; ``app.lti.state``). Tokens slide: each page issues a fresh one, and one unused for
 ``SESSION_SECONDS`` has expired.
 
 What a launch keeps for its pages (``keep``) is what they read of its claims (``kept_claims``),
@@ -114,10 +115,16 @@ class SessionReader:
                 "This page's session token is not valid.", hint=RELAUNCH_HINT
             ) from exc
         data = self.store.get(claims.get("l", ""))
-        registration = self.db.get(Registration, claims.get("r"))
-        if data is None or registration is None:
+        if data is None:
             raise SessionEnded(
-                "This launch is no longer known to Microcred (it is over a day old).",
+                "This launch has ended: a launch's session lasts two hours without activity, "
+                "and a day at most.",
+                hint=RELAUNCH_HINT,
+            )
+        registration = self.db.get(Registration, claims.get("r"))
+        if registration is None:
+            raise SessionEnded(
+                "The LMS this launch came from is no longer registered with Microcred.",
                 hint=RELAUNCH_HINT,
             )
         launch = to_launch(claims["l"], self._claims(claims["l"], data), registration)

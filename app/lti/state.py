@@ -1,9 +1,22 @@
-"""Short-lived LTI state behind one interface: OIDC state, nonces, launch data, platform keys.
+"""Short-lived state behind one interface: OIDC state, launches, sessions, cached keys.
 
 TTL-bound values with an atomic ``take`` (get and delete: of two concurrent callers exactly one
-receives the value) and ``add`` (set only if absent). The database backs it in the embedded
-default; Redis in the scaled shape (``MICROCRED_STATE_STORE=redis``), so that any instance can
-finish a launch another started and a value used once is gone for all of them.
+receives the value) and ``add`` (set only if absent), shared by every instance, so that any
+instance can finish a launch another started and a value used once is gone for all of them.
+
+Two stores, by what losing a value costs (``LtiRuntime.store`` and ``.durable_store``):
+
+- **The state store** (``MICROCRED_STATE_STORE``: the database in the embedded default, Redis in
+  the scaled shape) holds what may be lost: a login in flight (its OIDC state, ten minutes), a
+  launch waiting for its browser's proof (two minutes), platforms' key sets and access tokens
+  (fetched again), sign-in throttles. A Redis restart without persistence makes a launch in
+  flight fail once, with a message that says to open the activity again.
+- **The durable store** is always the database (``lti_state``): sessions — what a finished
+  launch's pages read, an operator's console session — which a Redis restart must not end.
+  They are not carried by the session token instead: tokens travel in URLs (``?lt=``), where
+  names, e-mail addresses and roles would reach access logs and ``Referer`` headers, and a
+  launch's claims would make every link kilobytes long. A page reads its launch by primary key,
+  in a database every page uses anyway.
 """
 
 from __future__ import annotations
@@ -39,6 +52,9 @@ class StateStore(Protocol):
 
     def purge_expired(self) -> int:
         """Delete expired values (a no-op where the backend expires them itself)."""
+
+    def ping(self) -> None:
+        """Return when the backend answers; raise when it cannot be reached (readiness)."""
 
 
 class DatabaseStateStore:
@@ -100,6 +116,9 @@ class DatabaseStateStore:
             result = connection.execute(delete(LtiState).where(LtiState.expires_at <= utcnow()))
             return int(getattr(result, "rowcount", 0) or 0)
 
+    def ping(self) -> None:
+        self._db.ping()
+
 
 def _milliseconds(ttl: float) -> int:
     """Redis's expiry in whole milliseconds, at least one (it refuses zero)."""
@@ -137,6 +156,9 @@ class RedisStateStore:
 
     def purge_expired(self) -> int:
         return 0
+
+    def ping(self) -> None:
+        self._redis.ping()
 
     def close(self) -> None:
         self._redis.close()

@@ -116,7 +116,7 @@ def launch_confirm() -> Response | tuple[str, int]:
 def _finish(launch: Launch, claims: Mapping[str, Any], proven_by: str) -> Response:
     """Record the launch, keep what its pages read, and send the browser to its page with a
     session token (303)."""
-    session.keep(runtime().store, launch.launch_id, claims)
+    session.keep(runtime().durable_store, launch.launch_id, claims)
     services.record_launch(db_session(), launch)
     log.info(
         "launch",

@@ -183,7 +183,9 @@ def test_demo_seed_creates_a_demo_operator_in_development_only(app, settings_ove
         operator = services.find_operator(session, "operator@example.org")
         session.delete(operator)
 
-    production = create_app({**settings_override, "MICROCRED_ENV": "production"})
+    production = create_app(
+        {**settings_override, "MICROCRED_ENV": "production", "MICROCRED_ALLOW_HTTP": "true"}
+    )
     try:
         result = production.test_cli_runner().invoke(args=["demo", "seed"])
         assert result.exit_code == 0, result.output

@@ -131,7 +131,9 @@ def test_manual_form_accepts_http_on_localhost_outside_production(operator_clien
 
 
 def test_manual_form_refuses_http_in_production(settings_override):
-    production = create_app({**settings_override, "MICROCRED_ENV": "production"})
+    production = create_app(
+        {**settings_override, "MICROCRED_ENV": "production", "MICROCRED_ALLOW_HTTP": "true"}
+    )
     try:
         client = signed_in_client(production)
         form = {**MOODLE_FORM, "key_set_url": "http://localhost:8080/jwks"}

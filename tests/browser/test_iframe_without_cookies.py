@@ -73,7 +73,7 @@ def _partitioned_storage(page: Page, live) -> bool:
         """url => new Promise(done => {
         const frame = document.createElement("iframe");
         frame.onload = done; frame.src = url; document.body.appendChild(frame); })""",
-        f"{live.tool_url}/healthz",
+        f"{live.tool_url}/",
     )
     probe = "() => { try { sessionStorage.setItem('x', '1'); return true }"
     probe += " catch (e) { return false } }"

@@ -7,10 +7,10 @@ import json
 import pytest
 
 
-def test_healthz_answers_ok(client):
+def test_healthz_answers_ready(client):
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.get_json() == {"status": "ok"}
+    assert response.get_json()["status"] == "ready"  # tests/core/test_health.py: the details
 
 
 def test_unknown_page_is_a_friendly_404_with_request_id(client):

@@ -4,7 +4,6 @@ with a draft attempt (made directly: starting attempts is the workspace's servic
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from html import unescape
 from pathlib import Path
@@ -23,19 +22,10 @@ from app.lti.models import LtiUser
 from tests.catalog.test_exchange import catalog
 from tests.support.live import LiveServers
 from tests.support.lms import LmsUser
-from tests.support.s3 import S3Server, start_s3
+from tests.support.s3 import S3Server
 
 FILE_PART = "artifact"
 TEXT_PART = "overview"
-
-
-@pytest.fixture(scope="session")
-def s3_server() -> Iterator[S3Server]:
-    server = start_s3()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(params=["local", "s3"])

@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from app.evidence.storage import CHUNK_SIZE, LocalStore, StoreError, new_key
+from app.evidence.storage import CHUNK_SIZE, LocalStore, S3Store, StoreError, new_key
 
 BIG = os.urandom(CHUNK_SIZE) + os.urandom(1000)
 
@@ -83,3 +83,18 @@ def test_local_files_live_in_sharded_folders_under_the_root(tmp_path):
     key = new_key()
     upload(store, key, b"hello")
     assert (tmp_path / key[:2] / key[2:4] / key).read_bytes() == b"hello"
+
+
+def test_a_store_that_can_take_files_passes_its_check(store):  # readiness (app.health)
+    store.check()
+
+
+def test_a_missing_bucket_fails_the_check(s3_server):
+    with pytest.raises(StoreError):
+        S3Store(s3_server.client(), "no-such-bucket").check()
+
+
+def test_a_folder_that_cannot_be_made_fails_the_check(tmp_path):
+    (tmp_path / "file").write_text("in the way")
+    with pytest.raises(StoreError):
+        LocalStore(tmp_path / "file" / "evidence").check()

@@ -156,7 +156,7 @@ def test_link_opened_outside_the_lms_says_where_to_paste_it(app, client):
 
 def test_successful_registration_stores_platform_deployment_and_audit(app, client, platform):
     token, link_id = _issue(app)
-    assert platform.base_url not in client.get("/healthz").headers["Content-Security-Policy"]
+    assert platform.base_url not in client.get("/").headers["Content-Security-Policy"]
     response = client.post(f"/lti/register/{token}", data=_params(platform))
     page = response.get_data(as_text=True)
     assert response.status_code == 200, page
@@ -201,7 +201,7 @@ def test_successful_registration_stores_platform_deployment_and_audit(app, clien
         event = session.scalars(select(AuditEvent)).one()
         assert (event.actor, event.action) == ("dynamic-registration", "registration.created")
     # The new platform may frame launches at once (not after the origin cache's 30 s).
-    policy = client.get("/healthz").headers["Content-Security-Policy"]
+    policy = client.get("/").headers["Content-Security-Policy"]
     assert platform.base_url in policy.split("frame-ancestors", 1)[1]
 
 

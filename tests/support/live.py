@@ -3,7 +3,8 @@ over HTTPS too, with a test CA (``tests/support/tls.py``)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+import threading
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +35,41 @@ class LiveServers:
     """The development LMS as the school's Canvas domain (the registration endpoint)."""
     ca_cert: Path | None = None
     """Over HTTPS: the test CA that signed both servers' certificate (clients must trust it)."""
+    balancer: Alternating | None = None
+    """With several instances of the tool: what sent each request to which."""
+
+
+class Alternating:
+    """A load balancer inside the test process: each request to the tool's address goes to the
+    next instance in turn (HAProxy's round robin, without its health checks), and which one
+    served it is recorded.
+
+    Each instance is an application of its own (``create_app``): its own extensions, caches
+    and connection pools, as another process has. Module-level state is shared, as it is not
+    between processes; ``tests/cluster`` runs separate gunicorn processes behind HAProxy."""
+
+    def __init__(self, apps: Sequence[Flask]) -> None:
+        self.apps = tuple(apps)
+        self._lock = threading.Lock()
+        self._count = 0
+        self.served: list[tuple[int, str, str]] = []
+        """``(instance, method, path)`` of every request, in the order they arrived."""
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        with self._lock:
+            instance = self._count % len(self.apps)
+            self._count += 1
+            self.served.append((instance, environ["REQUEST_METHOD"], environ["PATH_INFO"]))
+        return self.apps[instance](environ, start_response)
+
+    def send_next_to(self, instance: int) -> None:
+        """Make the next request go to ``instance`` (and the turns go on from there)."""
+        with self._lock:
+            self._count = instance
+
+    def instances_of(self, method: str, path: str) -> list[int]:
+        """The instances that served ``method path`` (in order)."""
+        return [n for n, m, p in self.served if (m, p) == (method, path)]
 
 
 def _placeholder(environ: Any, start_response: Any) -> list[bytes]:
@@ -43,7 +79,10 @@ def _placeholder(environ: Any, start_response: Any) -> list[bytes]:
 
 @contextmanager
 def live_servers(
-    overrides: Mapping[str, Any], lms_host: str = "127.0.0.1", tls: TlsFiles | None = None
+    overrides: Mapping[str, Any],
+    lms_host: str = "127.0.0.1",
+    tls: TlsFiles | None = None,
+    instances: int = 1,
 ) -> Iterator[LiveServers]:
     """Bind free ports, build both apps for those origins, serve until the block ends.
 
@@ -54,7 +93,10 @@ def live_servers(
     ``lms_host="localhost"`` puts the LMS on another *site* than the tool (127.0.0.1), so the
     tool in the LMS's iframe is third-party, as it is in production. With ``tls`` both serve
     HTTPS with its certificate; whoever calls them (the apps included: they call each other)
-    must trust ``tls.ca_cert``."""
+    must trust ``tls.ca_cert``.
+
+    ``instances=2`` serves two instances of the tool on its address, taking turns
+    (``Alternating``); ``tool`` is the first."""
     from app import create_app
     from app.devlms import create_devlms_app
 
@@ -79,9 +121,11 @@ def live_servers(
         "MICROCRED_DEVLMS_SSO_URL": sso_url,
         "MICROCRED_DEVLMS_ACCOUNT_URL": account_url,
     }
-    tool = create_app(config)
+    tools = [create_app(config) for _ in range(instances)]
+    tool = tools[0]
     devlms = create_devlms_app(config)
-    tool_server.app = tool
+    balancer = Alternating(tools) if instances > 1 else None
+    tool_server.app = balancer or tool
     for server in lms_servers:
         server.app = devlms
     try:
@@ -94,7 +138,8 @@ def live_servers(
                 devlms_sso_url=sso_url,
                 devlms_account_url=account_url,
                 ca_cert=tls.ca_cert if tls else None,
+                balancer=balancer,
             )
     finally:
-        for app in (tool, devlms):
+        for app in (*tools, devlms):
             app.extensions["db"].dispose()

@@ -1,4 +1,7 @@
-"""A throwaway Redis server (Debian's ``redis-server``) on a free loopback port."""
+"""A throwaway Redis server (Debian's ``redis-server``) on a free loopback port.
+
+Like a cache in production it keeps nothing on disk, so ``kill`` and ``restart`` give what a
+crash gives: a server that comes back empty."""
 
 from __future__ import annotations
 
@@ -22,18 +25,33 @@ class RedisServer:
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
 
+    def settings(self) -> dict[str, str]:
+        """The tool's settings for keeping its state store here."""
+        return {"MICROCRED_STATE_STORE": "redis", "MICROCRED_REDIS_URL": self.url}
+
+    def kill(self) -> None:
+        """Stop this server as a crash would: SIGKILL to its own process, nothing saved."""
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait(timeout=10)
+
+    def restart(self) -> None:
+        """Kill this server and start it again, empty, on the same port."""
+        self.kill()
+        self.process = _spawn(self.port, self.folder)
+
     def stop(self) -> None:
-        self.process.terminate()
+        if self.process.poll() is None:
+            self.process.terminate()
         self.process.wait(timeout=10)
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
-def start_redis() -> RedisServer:
+def _spawn(port: int, folder: Path) -> subprocess.Popen[bytes]:
+    """Start ``redis-server`` on ``port`` and return it once it answers."""
     binary = shutil.which("redis-server")
     if binary is None:
         raise RuntimeError("redis-server is not installed (Debian package redis-server).")
-    folder = Path(tempfile.mkdtemp(prefix="microcred-redis-"))
-    port = free_port()
     process = subprocess.Popen(
         [
             binary,
@@ -60,8 +78,14 @@ def start_redis() -> RedisServer:
         try:
             client.ping()
             client.close()
-            return RedisServer(process=process, port=port, folder=folder)
+            return process
         except redis.ConnectionError:
             time.sleep(0.05)
     process.terminate()
     raise RuntimeError("redis-server did not start")
+
+
+def start_redis() -> RedisServer:
+    folder = Path(tempfile.mkdtemp(prefix="microcred-redis-"))
+    port = free_port()
+    return RedisServer(process=_spawn(port, folder), port=port, folder=folder)
