@@ -5,7 +5,7 @@ in view, the focus on the field to fix."""
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Frame, Locator, Page, expect
 
 from app.catalog.cli import seed_sample_catalog
 from app.db import get_db
@@ -28,14 +28,20 @@ def activity(live: LiveServers) -> str:
     return add_activity(live, HINGE)
 
 
-def test_an_empty_link_is_refused_at_its_form_with_the_focus_on_the_address(
-    page: Page, live: LiveServers, activity: str
-) -> None:
+def _a_link_form_far_down(page: Page, live: LiveServers, activity: str) -> tuple[Frame, Locator]:
+    """The learner's workspace in the LMS's frame of a school laptop, and the "Add a link" form
+    of a part far down the page."""
     page.set_viewport_size({"width": 900, "height": 700})
     frame = open_activity(page, live, "Jordan Lee", activity)
     frame.get_by_role("button", name="Start this micro-credential").click()
     expect(frame.locator("#workspace[data-autosave=on]")).to_have_count(1)
-    form = frame.locator("form.link-form").nth(1)  # a part far down the page
+    return frame, frame.locator("form.link-form").nth(1)
+
+
+def test_an_empty_link_is_refused_at_its_form_with_the_focus_on_the_address(
+    page: Page, live: LiveServers, activity: str
+) -> None:
+    frame, form = _a_link_form_far_down(page, live, activity)
     form.get_by_role("button", name="Add the link").click()
     expect(frame.get_by_role("heading", level=1, name=TITLE)).to_have_count(1)
     message = frame.locator("form.link-form [role=alert]")
@@ -48,11 +54,7 @@ def test_an_empty_link_is_refused_at_its_form_with_the_focus_on_the_address(
 def test_a_link_added_from_the_frame_is_shown_at_its_part(
     page: Page, live: LiveServers, activity: str
 ) -> None:
-    page.set_viewport_size({"width": 900, "height": 700})
-    frame = open_activity(page, live, "Jordan Lee", activity)
-    frame.get_by_role("button", name="Start this micro-credential").click()
-    expect(frame.locator("#workspace[data-autosave=on]")).to_have_count(1)
-    form = frame.locator("form.link-form").nth(1)
+    frame, form = _a_link_form_far_down(page, live, activity)
     form.get_by_label("Web address").fill("https://docs.example.org/responses")
     form.get_by_label("Title").fill("Exit tickets")
     form.get_by_role("button", name="Add the link").click()

@@ -387,6 +387,24 @@ def test_0013_clears_the_bare_host_audiences_dynamic_registration_stored(
         engine.dispose()
 
 
+_ONE_COLUMN = (
+    "INSERT INTO lti_registration (id, uuid, name, issuer, client_id, auth_login_url,"
+    " auth_token_url, key_set_url, platform_family, auto_approve_deployments,"
+    " created_at) VALUES (1, 'u-1', 'LMS', 'https://lms', 'c', 'a', 't', 'k',"
+    " :family, :f, :now)",
+    "INSERT INTO lti_deployment (id, registration_id, deployment_id, status,"
+    " created_at) VALUES (1, 1, '1', 'active', :now)",
+    "INSERT INTO lti_context (id, registration_id, deployment_id, context_id,"
+    " updated_at) VALUES (1, 1, 1, 'course', :now)",
+    "INSERT INTO lti_resource_link (id, registration_id, context_id, resource_link_id,"
+    " updated_at) VALUES (1, 1, 1, 'link', :now)",
+    "INSERT INTO lti_line_item (id, registration_id, resource_link_id, url, scopes,"
+    " updated_at) VALUES (1, 1, 1, 'https://lms/li/1', '[]', :now)",
+)
+"""One platform (family ``:family``), its course, a link and the link's gradebook column; the
+learners and their cells come after (their rows refer to these)."""
+
+
 def test_0016_keeps_scores_and_turns_its_new_states_into_the_old_ones_on_downgrade(
     empty_database: str,
 ) -> None:
@@ -400,26 +418,15 @@ def test_0016_keeps_scores_and_turns_its_new_states_into_the_old_ones_on_downgra
     try:
         with engine.begin() as connection:
             for statement in (
-                "INSERT INTO lti_registration (id, uuid, name, issuer, client_id, auth_login_url,"
-                " auth_token_url, key_set_url, platform_family, auto_approve_deployments,"
-                " created_at) VALUES (1, 'u-1', 'LMS', 'https://lms', 'c', 'a', 't', 'k',"
-                " 'moodle', :f, :now)",
-                "INSERT INTO lti_deployment (id, registration_id, deployment_id, status,"
-                " created_at) VALUES (1, 1, '1', 'active', :now)",
-                "INSERT INTO lti_context (id, registration_id, deployment_id, context_id,"
-                " updated_at) VALUES (1, 1, 1, 'course', :now)",
-                "INSERT INTO lti_resource_link (id, registration_id, context_id, resource_link_id,"
-                " updated_at) VALUES (1, 1, 1, 'link', :now)",
+                *_ONE_COLUMN,
                 "INSERT INTO lti_user (id, registration_id, sub, updated_at)"
                 " VALUES (1, 1, 'learner', :now), (2, 1, 'other', :now)",
-                "INSERT INTO lti_line_item (id, registration_id, resource_link_id, url, scopes,"
-                " updated_at) VALUES (1, 1, 1, 'https://lms/li/1', '[]', :now)",
                 "INSERT INTO grading_score_delivery (id, registration_id, line_item_id, user_id,"
                 " body, version, sent_version, status, desired_at, available_at, tries,"
                 " created_at) VALUES (1, 1, 1, 1, '{}', 2, 2, 'delivered', :now, :now, 0, :now),"
                 " (2, 1, 1, 2, '{}', 1, 0, 'pending', :now, :now, 0, :now)",
             ):
-                connection.execute(text(statement), {**now, "f": False})
+                connection.execute(text(statement), {**now, "f": False, "family": "moodle"})
         migrate.upgrade(empty_database, "0016")
         with engine.begin() as connection:
             rows = connection.execute(
@@ -466,20 +473,9 @@ def test_0019_marks_the_cells_whose_lms_holds_a_decision_of_the_tools(
     try:
         with engine.begin() as connection:
             for statement in (
-                "INSERT INTO lti_registration (id, uuid, name, issuer, client_id, auth_login_url,"
-                " auth_token_url, key_set_url, platform_family, auto_approve_deployments,"
-                " created_at) VALUES (1, 'u-1', 'LMS', 'https://lms', 'c', 'a', 't', 'k',"
-                " 'canvas', :f, :now)",
-                "INSERT INTO lti_deployment (id, registration_id, deployment_id, status,"
-                " created_at) VALUES (1, 1, '1', 'active', :now)",
-                "INSERT INTO lti_context (id, registration_id, deployment_id, context_id,"
-                " updated_at) VALUES (1, 1, 1, 'course', :now)",
-                "INSERT INTO lti_resource_link (id, registration_id, context_id, resource_link_id,"
-                " updated_at) VALUES (1, 1, 1, 'link', :now)",
+                *_ONE_COLUMN,
                 "INSERT INTO lti_user (id, registration_id, sub, updated_at)"
                 " VALUES (1, 1, 'a', :now), (2, 1, 'b', :now), (3, 1, 'c', :now)",
-                "INSERT INTO lti_line_item (id, registration_id, resource_link_id, url, scopes,"
-                " updated_at) VALUES (1, 1, 1, 'https://lms/li/1', '[]', :now)",
                 "INSERT INTO grading_score_delivery (id, registration_id, line_item_id, user_id,"
                 " body, version, sent_version, status, desired_at, available_at, tries,"
                 " created_at) VALUES"
@@ -488,7 +484,8 @@ def test_0019_marks_the_cells_whose_lms_holds_a_decision_of_the_tools(
                 " (3, 1, 1, 3, :decided, 1, 0, 'pending', :now, :now, 0, :now)",
             ):
                 connection.execute(
-                    text(statement), {**now, "f": False, "decided": decided, "pending": pending}
+                    text(statement),
+                    {**now, "f": False, "family": "canvas", "decided": decided, "pending": pending},
                 )
         migrate.upgrade(empty_database, "0019")
         with engine.connect() as connection:
