@@ -304,4 +304,6 @@ def test_pages_a_launch_reaches_lead_back_to_its_activity(live, activity, who, p
     back = re.search(r'<a class="back" href="([^"]+)">Back to the activity</a>', page.text)
     assert back, "no way back to the activity"
     assert unescape(back.group(1)).startswith("/activity?")
-    assert person.get(unescape(back.group(1))).status_code == 200
+    landing = person.get(unescape(back.group(1)))
+    assert landing.status_code == 200
+    assert "Back to the activity" not in landing.text  # the activity itself needs none
