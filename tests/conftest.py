@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,7 @@ import pytest
 from argon2 import PasswordHasher
 from jinja2 import BytecodeCache
 from jinja2.bccache import Bucket
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, exists, literal, select, text, union_all
 from sqlalchemy.exc import DBAPIError
 
 from tests.support.live import LiveServers, live_servers
@@ -224,19 +225,40 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
     return url
 
 
+@cache
+def _engine_for(database_url: str) -> Any:
+    """One engine per test database for the resets: its compiled statements are kept."""
+    return create_engine(database_url, pool_size=1, pool_pre_ping=True)
+
+
 def empty_database(database_url: str) -> None:
-    """Delete every row of every table (the schema stays)."""
+    """Delete every row of every table (the schema stays) and start every id from 1 again.
+
+    On PostgreSQL only the tables that hold rows are emptied, with ``DELETE``: a ``TRUNCATE`` of
+    every table gives each table and index a new file, ~130 ms of the server's CPU after every
+    test, where most tests touched a few small tables. Sequences a test used (a rolled-back
+    insert uses one too) start again at 1, as ``TRUNCATE ... RESTART IDENTITY`` did."""
     from app.models import metadata
 
-    engine = create_engine(database_url)
+    engine = _engine_for(database_url)
+    tables = list(reversed(metadata.sorted_tables))  # a row before the rows it refers to
     with engine.begin() as conn:
         if engine.dialect.name == "postgresql":
-            names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
-            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+            probe = union_all(
+                *(select(literal(i)).where(exists().select_from(t)) for i, t in enumerate(tables))
+            )
+            for i in sorted(conn.scalars(probe)):
+                conn.execute(tables[i].delete())
+            conn.execute(RESTART_USED_SEQUENCES)
         else:
-            for table in reversed(metadata.sorted_tables):
+            for table in tables:
                 conn.execute(table.delete())
-    engine.dispose()
+
+
+RESTART_USED_SEQUENCES = text(
+    "SELECT setval(format('%I.%I', schemaname, sequencename)::regclass, 1, false) "
+    "FROM pg_sequences WHERE last_value IS NOT NULL"
+)
 
 
 @pytest.fixture
