@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,7 @@ from tests.support.live import LiveServers, live_servers
 from tests.support.postgres import PostgresServer, start_postgres
 from tests.support.redis import RedisServer, start_redis
 from tests.support.s3 import S3Server, start_s3
+from tests.support.snapshot import seeded
 from tests.support.tls import TlsFiles, make_test_tls
 from tests.support.validators import require_validators
 
@@ -225,10 +225,21 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
     return url
 
 
-@cache
+_reset_engines: dict[str, Any] = {}
+
+
 def _engine_for(database_url: str) -> Any:
     """One engine per test database for the resets: its compiled statements are kept."""
-    return create_engine(database_url, pool_size=1, pool_pre_ping=True)
+    if database_url not in _reset_engines:
+        _reset_engines[database_url] = create_engine(database_url, pool_size=1, pool_pre_ping=True)
+    return _reset_engines[database_url]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def reset_engines_closed() -> Iterator[None]:
+    yield
+    for engine in _reset_engines.values():
+        engine.dispose()
 
 
 def empty_database(database_url: str) -> None:
@@ -307,12 +318,24 @@ def seeded_live(
 ) -> Iterator[LiveServers]:
     """The tool and the development LMS on loopback, with the demo seeded (``live``)."""
     from app.db import get_db
-    from app.devlms.seed import seed_demo
 
     with live_servers(overrides, lms_host, tls, instances) as servers:
         settings = servers.tool.config["MICROCRED_SETTINGS"]
-        with get_db(servers.tool).begin() as session:
-            seed_demo(session, settings)
+        origins = {"tool": settings.base_url, "lms": settings.devlms_url}
+        database = get_db(servers.tool)
+        with database.engine.connect() as connection:
+
+            def seed() -> None:
+                from app.devlms.seed import seed_demo
+
+                # seed_demo commits: here, a savepoint of the connection's transaction
+                with database.session_factory(
+                    bind=connection, join_transaction_mode="create_savepoint"
+                ) as session:
+                    seed_demo(session, settings)
+
+            seeded(connection, "demo", origins, seed)
+            connection.commit()
         yield servers
 
 

@@ -10,11 +10,11 @@ from html import unescape
 import pytest
 from sqlalchemy import select
 
-from app.catalog.cli import seed_sample_catalog
 from app.db import get_db
 from app.lti.models import LtiUser
 from tests.badges.support import awards, decide_attempt, process
 from tests.evidence.support import HINGE, LEARNER, OTHER_LEARNER, Session, add_activity, launch
+from tests.support.catalog import seed_sample_catalog
 
 
 @pytest.fixture

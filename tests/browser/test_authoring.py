@@ -10,11 +10,12 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from app.catalog.authoring import add_author
-from app.catalog.cli import CLI_RIGHTS, seed_sample_catalog
+from app.catalog.cli import CLI_RIGHTS
 from app.catalog.models import Organisation
 from app.db import get_db
 from tests.browser.accessibility import assert_no_violations
 from tests.browser.test_launch_in_iframe import act_as, open_activity
+from tests.support.catalog import seed_sample_catalog
 from tests.support.images import png
 from tests.support.live import LiveServers
 

@@ -15,7 +15,6 @@ from sqlalchemy import select
 
 from app.admin import services as accounts
 from app.badges import images
-from app.catalog.cli import seed_sample_catalog
 from app.db import get_db
 from app.lti.models import LtiUser
 from tests.badges.support import decide_attempt, process
@@ -24,6 +23,7 @@ from tests.browser.conftest import fresh_page
 from tests.browser.frames import open_activity, shoot
 from tests.browser.test_launch_in_iframe import act_as
 from tests.evidence.support import HINGE, LEARNER, add_activity, launch
+from tests.support.catalog import seed_sample_catalog
 
 pytestmark = pytest.mark.browser
 

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Frame, FrameLocator, Page, expect
 
-from app.catalog.cli import seed_sample_catalog
 from app.db import get_db
 from tests.browser.accessibility import assert_no_violations
 from tests.browser.test_launch_in_iframe import COURSE, act_as
+from tests.support.catalog import seed_sample_catalog
 from tests.support.live import LiveServers
 from tests.support.lms import set_flavour
 

@@ -18,7 +18,6 @@ from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Frame, Page, expect
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from app.catalog.cli import seed_sample_catalog
 from app.db import get_db
 from app.evidence.models import Attempt
 from tests.browser.accessibility import assert_no_violations
@@ -34,6 +33,7 @@ from tests.evidence.support import (
     launch,
     set_state,
 )
+from tests.support.catalog import seed_sample_catalog
 from tests.support.serving import start_serving, stop_serving
 
 pytestmark = pytest.mark.browser

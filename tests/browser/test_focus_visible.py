@@ -8,10 +8,10 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page
 
-from app.catalog.cli import seed_sample_catalog
 from app.db import get_db
 from tests.browser.test_operator_console import EMAIL, PASSWORD, _create_operator
 from tests.evidence.support import HINGE, add_activity
+from tests.support.catalog import seed_sample_catalog
 from tests.support.live import LiveServers
 
 pytestmark = pytest.mark.browser

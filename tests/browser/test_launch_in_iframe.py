@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Frame, Page, expect
 
-from app.catalog.cli import seed_sample_catalog
 from app.db import get_db
 from tests.browser.accessibility import assert_accessible
+from tests.support.catalog import seed_sample_catalog
 from tests.support.live import LiveServers
 
 pytestmark = pytest.mark.browser

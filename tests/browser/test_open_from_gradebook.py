@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Frame, Page, expect
 
-from app.catalog.cli import seed_sample_catalog
 from app.db import get_db
 from tests.browser.accessibility import assert_no_violations
 from tests.browser.test_launch_in_iframe import COURSE, act_as
@@ -20,6 +19,7 @@ from tests.browser.test_review import shoot
 from tests.evidence.support import HINGE, LEARNER, launch
 from tests.grading.gradebook_support import add_graded_activity, run_worker
 from tests.grading.support import set_review, submitted
+from tests.support.catalog import seed_sample_catalog
 from tests.support.live import LiveServers
 from tests.support.lms import LmsUser, behave_like
 

@@ -14,12 +14,12 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Frame, Page, Response, Route, expect
 
-from app.catalog.cli import seed_sample_catalog
 from app.db import get_db
 from tests.browser.accessibility import assert_no_violations
 from tests.browser.conftest import fresh_page
 from tests.browser.test_launch_in_iframe import COURSE, act_as
 from tests.evidence.support import HINGE, add_activity
+from tests.support.catalog import seed_sample_catalog
 from tests.support.live import LiveServers
 
 pytestmark = pytest.mark.browser

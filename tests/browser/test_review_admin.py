@@ -11,10 +11,10 @@ from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
 from app.admin import services as accounts
-from app.catalog.cli import seed_sample_catalog
 from app.db import get_db
 from app.lti.models import LtiUser, Registration
 from tests.browser.accessibility import assert_no_violations
+from tests.support.catalog import seed_sample_catalog
 from tests.support.live import LiveServers
 
 pytestmark = pytest.mark.browser

@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from app.catalog.cli import seed_sample_catalog
 from app.db import get_db
 from app.evidence.models import Attempt
 from tests.browser.accessibility import assert_no_violations
@@ -28,6 +27,7 @@ from tests.evidence.support import (
     launch,
     start,
 )
+from tests.support.catalog import seed_sample_catalog
 
 pytestmark = pytest.mark.browser
 

@@ -13,11 +13,12 @@ from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select
 
 from app.catalog.authoring import add_author
-from app.catalog.cli import CLI_RIGHTS, seed_sample_catalog
+from app.catalog.cli import CLI_RIGHTS
 from app.catalog.models import Organisation
 from app.db import get_db
 from tests.browser.accessibility import assert_no_violations
 from tests.browser.conftest import fresh_page
+from tests.support.catalog import seed_sample_catalog
 from tests.support.images import png
 from tests.support.live import LiveServers
 

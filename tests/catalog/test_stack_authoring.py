@@ -12,11 +12,11 @@ from sqlalchemy import select
 
 from app.admin.models import AuditEvent
 from app.catalog import services as catalog
-from app.catalog.cli import seed_sample_catalog
 from app.catalog.exchange import export_catalog
 from app.catalog.models import Credential, Image, Organisation
 from app.db import get_db
 from tests.catalog.authoring_support import account, create, post, text_of, token
+from tests.support.catalog import seed_sample_catalog
 from tests.support.images import png, svg
 
 STACKS = "/admin/catalog/stacks"

@@ -10,10 +10,10 @@ import pytest
 import requests
 from sqlalchemy import event
 
-from app.catalog.cli import seed_sample_catalog
 from app.catalog.exchange import import_catalog
 from app.db import get_db
 from tests.catalog.test_exchange import catalog, version
+from tests.support.catalog import seed_sample_catalog
 from tests.support.lms import LmsUser, bridge_data, forms, submit
 
 

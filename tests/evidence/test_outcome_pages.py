@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 from sqlalchemy import event
 
-from app.catalog.cli import seed_sample_catalog
 from app.db import get_db
 from app.evidence.models import Attempt
 from tests.evidence.support import (
@@ -28,6 +27,7 @@ from tests.evidence.support import (
     launch,
     start,
 )
+from tests.support.catalog import seed_sample_catalog
 
 FEEDBACK = "Your hinge question is strong. Two things to **add** before it is ready."
 ALL_MET = {key: {"met": True, "comment": ""} for key in HINGE_NOT_YET}

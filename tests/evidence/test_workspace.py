@@ -11,7 +11,6 @@ import pytest
 import requests
 from sqlalchemy import select
 
-from app.catalog.cli import seed_sample_catalog
 from app.db import get_db
 from app.evidence.models import Attempt, EvidenceFile, EvidenceLink
 from tests.evidence.support import (
@@ -32,6 +31,7 @@ from tests.evidence.support import (
     set_state,
     start,
 )
+from tests.support.catalog import seed_sample_catalog
 from tests.support.forge import Forge
 
 

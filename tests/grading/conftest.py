@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import pytest
 
-from app.catalog.cli import seed_sample_catalog
 from app.db import get_db
 from tests.evidence.support import HINGE, INSTRUCTOR, LEARNER, Session, add_activity, launch
 from tests.grading.support import TA, make_role, set_review
+from tests.support.catalog import seed_sample_catalog
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from app.catalog.cli import seed_sample_catalog
 from app.db import get_db, utcnow
 from app.evidence.models import Attempt
 from app.grading.models import Review
@@ -18,6 +17,7 @@ from app.linking.models import LinkedCredential, LinkVisit
 from app.lti.models import LtiUser
 from tests.evidence.support import HINGE, INSTRUCTOR, LEARNER, add_activity, launch
 from tests.grading.support import claim, submitted
+from tests.support.catalog import seed_sample_catalog
 from tests.support.statements import statements_per_request
 
 

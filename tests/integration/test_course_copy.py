@@ -16,11 +16,11 @@ import pytest
 import requests
 from sqlalchemy import select
 
-from app.catalog.cli import seed_sample_catalog
 from app.db import get_db
 from app.devlms.models import DevLink
 from app.linking.models import LinkedCredential
 from app.lti.models import LtiResourceLink
+from tests.support.catalog import seed_sample_catalog
 from tests.support.forge import Forge, PendingLaunch
 from tests.support.lms import LmsUser, bridge_data, forms, submit
 

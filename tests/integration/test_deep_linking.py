@@ -13,10 +13,10 @@ import pytest
 import requests
 from sqlalchemy import select
 
-from app.catalog.cli import seed_sample_catalog
 from app.db import get_db
 from app.devlms.models import DevCourse, DevLineItem, DevLink
 from app.linking.models import LinkedCredential
+from tests.support.catalog import seed_sample_catalog
 from tests.support.forge import Forge
 from tests.support.lms import LmsUser, bridge_data, forms, submit
 from tests.support.tokens import demo_tool

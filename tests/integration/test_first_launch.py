@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from app.catalog.cli import seed_sample_catalog
 from app.db import get_db
+from tests.support.catalog import seed_sample_catalog
 from tests.support.lms import LmsUser, field
 
 GRADED = "Micro-credential: Formative Assessment"

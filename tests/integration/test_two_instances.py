@@ -16,7 +16,6 @@ from itertools import pairwise
 import requests
 from sqlalchemy import select
 
-from app.catalog.cli import seed_sample_catalog
 from app.db import get_db
 from app.evidence.storage import CHUNK_SIZE
 from app.lti.models import Registration
@@ -25,6 +24,7 @@ from tests.evidence.conftest import launched
 from tests.evidence.support import HINGE, INSTRUCTOR, LEARNER, add_activity, attempt_id, launch
 from tests.evidence.support import start as start_attempt
 from tests.grading.support import claim, form_of, judgement, review_ids, state_of, submitted
+from tests.support.catalog import seed_sample_catalog
 from tests.support.live import LiveServers
 from tests.support.lms import LmsUser, field
 

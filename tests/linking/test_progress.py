@@ -12,13 +12,13 @@ from html import unescape
 import pytest
 from sqlalchemy import delete, select, update
 
-from app.catalog.cli import seed_sample_catalog
 from app.db import get_db
 from app.devlms.models import DevEnrolment, DevUser
 from app.lti.models import Registration
 from tests.evidence.support import HINGE, INSTRUCTOR, LEARNER, OTHER_LEARNER, add_activity, launch
 from tests.evidence.support import start as start_work
 from tests.grading.support import TA, claim, decide, judgement, set_review, submitted
+from tests.support.catalog import seed_sample_catalog
 from tests.support.roster import enrol_learners, withdraw_roster_service
 
 PAGE = "/activity/progress"

@@ -12,9 +12,9 @@ from typing import Any
 
 from sqlalchemy import event, select
 
-from app.catalog.cli import seed_sample_catalog
 from app.db import get_db
 from app.devlms.models import DevLink, DevUser
+from tests.support.catalog import seed_sample_catalog
 from tests.support.launch_cpu import Meter, launch
 from tests.support.live import LiveServers
 from tests.support.roster import enrol_learners

@@ -22,7 +22,6 @@ from sqlalchemy import select
 from werkzeug.test import TestResponse
 
 from app.badges.models import Award, IssuerKey, StatusList
-from app.catalog.cli import seed_sample_catalog
 from app.catalog.models import Organisation, Stack
 from app.db import get_db
 from app.evidence.models import EvidenceFile, EvidenceLink
@@ -43,6 +42,7 @@ from tests.evidence.support import (
     start,
 )
 from tests.grading.support import claim, review_ids, set_review, submitted
+from tests.support.catalog import seed_sample_catalog
 from tests.support.live import LiveServers
 from tests.support.lms import LmsUser
 
