@@ -72,6 +72,31 @@ def cpu_seconds(pid: int) -> float:
     return total
 
 
+LMS_ROLE = "devlms"
+"""The development LMS connects to PostgreSQL as a role of its own, so that its backends' CPU
+is told apart from the tool's (a backend's process title names its role)."""
+
+
+def postgres_cpu_seconds(postmaster: int) -> dict[str, float]:
+    """PostgreSQL's CPU time: ``pg``, the tool's backends with the server's own processes
+    (postmaster, WAL writer, checkpointer, autovacuum: shared work, counted as the tool's);
+    ``lms_pg``, the development LMS's backends."""
+    total = {"pg": 0.0, "lms_pg": 0.0}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = _stat(stat)
+            pid = int(stat.parent.name)
+            if pid == postmaster:
+                total["pg"] += sum(int(f) for f in fields[11:15]) / TICK
+            elif int(fields[1]) == postmaster:
+                title = (stat.parent / "cmdline").read_bytes()
+                side = "lms_pg" if title.startswith(f"postgres: {LMS_ROLE} ".encode()) else "pg"
+                total[side] += (int(fields[11]) + int(fields[12])) / TICK
+        except OSError:
+            continue
+    return total
+
+
 def own_cpu_seconds() -> float:
     """This process's CPU time (the load generator's threads), without the servers it
     started."""
@@ -251,8 +276,9 @@ class Phase:
     p50: float
     p95: float
     cpu: dict[str, float]
-    """CPU ms per request (or launch) by process: ``app`` (the server under test), ``pg``,
-    ``lms``, ``load`` (this load generator)."""
+    """CPU ms per request (or launch) by process: ``app`` (the server under test), ``pg``
+    (PostgreSQL but the LMS's backends), ``lms``, ``lms_pg`` (the LMS's backends), ``load``
+    (this load generator)."""
     other: float
     """The machine's other CPU during the phase, as a share of all its cores (%)."""
 
@@ -270,11 +296,12 @@ def measure(
 ) -> Phase:
     """Run ``job`` ``count`` times with ``concurrency`` clients; return the phase's figures,
     the server under test (``app_pid``) as ``app``."""
-    measured = {"app": app_pid, **pids}
 
     def snapshot() -> dict[str, float]:
         return {
-            **{name: cpu_seconds(pid) for name, pid in measured.items()},
+            "app": cpu_seconds(app_pid),
+            "lms": cpu_seconds(pids["lms"]),
+            **postgres_cpu_seconds(pids["pg"]),
             "load": own_cpu_seconds(),
             "machine": machine_cpu_seconds(),
         }
@@ -291,6 +318,17 @@ def measure(
         cpu={name: seconds / count * 1000 for name, seconds in used.items()},
         other=others / (elapsed * (os.cpu_count() or 1)) * 100,
     )
+
+
+def lms_database(pg: Any, env: dict[str, str]) -> str:
+    """The tool's database URL as the LMS's own role (``LMS_ROLE``)."""
+    import psycopg
+
+    with psycopg.connect(
+        f"host=127.0.0.1 port={pg.port} user=postgres dbname=postgres", autocommit=True
+    ) as connection:
+        connection.execute(f"CREATE ROLE {LMS_ROLE} SUPERUSER LOGIN")
+    return env["MICROCRED_DATABASE_URL"].replace("postgres@", f"{LMS_ROLE}@", 1)
 
 
 def registration_of(env: dict[str, str]) -> tuple[str, str]:
@@ -335,6 +373,7 @@ def main() -> None:
             "PYTHONPATH": str(ROOT),
         }
         user_ids, link_id = seed(env)
+        lms_env = {**env, "MICROCRED_DATABASE_URL": lms_database(pg, env)}
         client_id, key_set_url = registration_of(env)
         bare_env = {
             "PATH": os.environ.get("PATH", ""),
@@ -346,7 +385,7 @@ def main() -> None:
         logs = {name: folder / f"{name}.log" for name in ("tool", "devlms", "bare")}
         for name, port, target, server_env in (
             ("tool", tool_port, "bench.floor:create_floor_app()", env),
-            ("devlms", lms_port, "app.devlms:create_devlms_app()", env),
+            ("devlms", lms_port, "app.devlms:create_devlms_app()", lms_env),
             ("bare", bare_port, "bench.bare_floor:app", bare_env),
         ):
             serve(processes, name, port, target, options, server_env, logs[name])
@@ -363,12 +402,14 @@ def main() -> None:
         )
         print(
             "CPU ms per request (floors) or per launch: app = the server under test (the bare "
-            "floor's own app, or the tool), PG = PostgreSQL, LMS = the development LMS, load = "
-            "this load generator; other = the machine's other CPU, % of all cores"
+            "floor's own app, or the tool), PG = PostgreSQL's work for it (and the server's "
+            "own processes), LMS = the development LMS, LMS PG = PostgreSQL's backends for the "
+            "LMS, load = this load generator; other = the machine's other CPU, % of all cores"
         )
         header = (
             f"{'clients':>7} {'phase':<12} {'req/s':>7} {'p50 ms':>7} {'p95 ms':>7} "
-            f"{'app CPU':>7} {'PG CPU':>6} {'app+PG':>6} {'LMS CPU':>7} {'load':>5} {'other':>6}"
+            f"{'app CPU':>7} {'PG CPU':>6} {'app+PG':>6} {'LMS CPU':>7} {'LMS PG':>6} "
+            f"{'load':>5} {'other':>6}"
         )
         next_user = iter(range(1, 10**9))
         pids = {"pg": pg.pid, "lms": processes["devlms"].pid}
@@ -400,6 +441,7 @@ def main() -> None:
                     f"{concurrency:>7} {name:<12} {phase.rate:>7.1f} {phase.p50:>7.1f} "
                     f"{phase.p95:>7.1f} {phase.cpu['app']:>7.2f} {phase.cpu['pg']:>6.2f} "
                     f"{phase.app_and_pg:>6.2f} {phase.cpu['lms']:>7.2f} "
+                    f"{phase.cpu['lms_pg']:>6.2f} "
                     f"{phase.cpu['load']:>5.1f} {phase.other:>5.0f}%"
                 )
             bare_cpu = phases["bare floor"].app_and_pg
