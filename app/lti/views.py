@@ -85,7 +85,7 @@ def launch_view() -> Response | str:
         rt.settings.base_url,
     )
     if validated.bound_by_cookie:
-        return _finish(validated.launch, validated.claims, "cookie")
+        return _finish(validated.launch, validated.claims, "cookie", validated.known)
     pending = bridge.hold(rt.store, validated, request.form.get("state", ""))
     return render_template("lti/launch_bridge.html", pending=pending)
 
@@ -113,11 +113,13 @@ def launch_confirm() -> Response | tuple[str, int]:
     return _finish(launch, claims, method)
 
 
-def _finish(launch: Launch, claims: Mapping[str, Any], proven_by: str) -> Response:
+def _finish(
+    launch: Launch, claims: Mapping[str, Any], proven_by: str, known: Any = None
+) -> Response:
     """Record the launch, keep what its pages read, and send the browser to its page with a
-    session token (303)."""
+    session token (303). ``known``: what the launch's validation found stored for it."""
     session.keep(runtime().durable_store, launch.launch_id, claims)
-    services.record_launch(db_session(), launch)
+    services.record_launch(db_session(), launch, known)
     log.info(
         "launch",
         extra={

@@ -22,9 +22,9 @@ from tests.support.roster import enrol_learners
 PURGE = "DELETE FROM lti_state WHERE lti_state.expires_at <="
 # The login record is written (1) after the registration is read (1).
 LOGIN = 2
-# The login record taken, registration, deployment, launch data stored; the person's upsert;
-# deployment, course, link and line item read together.
-LAUNCH = 6
+# The login record taken; registration, deployment, course, link and line item read together;
+# launch data stored; the person's upsert.
+LAUNCH = 4
 # Launch data and registration of the session token; link and binding; the visit's upsert.
 FIRST_PAGE = 4
 
