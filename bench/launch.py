@@ -454,7 +454,7 @@ def main() -> None:
                 f"JWKS fetches per 1000 launches: {per_1000:.1f}"
             )
         print(
-            "A launch is 3 tool requests (login, launch, its first page after a 303) and 3 LMS "
+            "A launch is 2 tool requests (login, and the launch answering with its page) and 3 LMS "
             "requests (initiation, authorization, and the browser's act-as outside the "
             "timing); each floor is 1 request. Goal: a launch ≤ 3 bare floors."
         )

@@ -4,10 +4,10 @@ Called only after the launch validated (deployment active included), so a refuse
 writes nothing here. A launch of a course and link seen before costs one statement here: the
 person's upsert; the deployment, course, link and line item rows were read together with the
 registration while the launch was validated (``read_launch``; else, as after the launch
-bridge, by one read here). A row is written only when it is new or the launch changed it. Shared rows (a course, a link)
-are not rewritten on every launch, so concurrent launches in one course do not queue on their
-row locks. Inserts are ``ON CONFLICT DO NOTHING``: of two first launches at once, the second
-finds the row the first inserted.
+bridge, by one read here). A row is written only when it is new or the launch changed it.
+Shared rows (a course, a link) are not rewritten on every launch, so concurrent launches in one
+course do not queue on their row locks. Inserts are ``ON CONFLICT DO NOTHING``: of two first
+launches at once, the second finds the row the first inserted.
 """
 
 from __future__ import annotations
