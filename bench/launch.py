@@ -1,20 +1,28 @@
-"""Benchmark: full LTI launches against the development LMS, over loopback.
+"""Benchmark: full LTI launches against the development LMS, over loopback, in floors.
 
 The tool runs under gunicorn (2 workers) on a throwaway PostgreSQL server, the development LMS
 under its own gunicorn; each simulated client is a new browser (a fresh HTTP session) and a new
 user. A launch is: the LMS's login initiation page → the tool's login (bridge page) → the LMS's
-OIDC authorization (a signed id_token) → the tool's launch (every check) → 303 → the tool's
-first page. In the same run it measures the floor: a bare endpoint on the same tool server that
-only verifies a posted id_token. It prints launches/s, p50/p95/p99, each server's CPU time per
-launch (from /proc), the platform JWKS fetches per 1 000 launches, and full-launch rate ÷
-floor rate.
+OIDC authorization (a signed id_token) → the tool's launch (every check), which answers with the
+launch's first page. In the same run, at each number of clients, it measures two floors, each
+one request that only verifies a posted id_token: the *bare floor*, a minimal Flask app outside
+the tool under its own gunicorn (``bench/bare_floor.py``), and the *in-app floor*, an endpoint
+on the tool's own server (``bench/floor.py``), which pays the tool's per-request overhead.
+
+For each phase it prints requests (or launches) per second, p50/p95, and the CPU time per
+request of each process from /proc: the app under test (the tool or the bare floor), PostgreSQL
+(the postmaster and its backends), the development LMS and this load generator, and the
+machine's *other* CPU (total from /proc/stat minus every process measured, as a share of all
+cores), so a busy machine is visible. Then the ratios that travel between machines: a launch's
+tool + PostgreSQL CPU ÷ the bare floor's CPU, and the in-app floor's ÷ the bare floor's (the
+per-request overhead).
 
     .venv/bin/pip install -e '.[bench]'
-    .venv/bin/python bench/launch.py [--launches 300] [--concurrency 1,8,32]
+    .venv/bin/python bench/launch.py [--launches 300] [--concurrency 1,8]
 
-On 2 cores the load generator, the tool, the LMS and PostgreSQL share the CPUs: at 32
-concurrent clients latency is bounded by Little's law (latency ≈ concurrency ÷ throughput), so
-compare the CPU per launch and the ratio to the floor, not the raw latency.
+On 2 cores the load generator, the tool, the LMS and PostgreSQL share the CPUs: at more
+concurrent clients than cores latency is bounded by Little's law (latency ≈ concurrency ÷
+throughput), so compare the CPU per launch and its ratio to the floor, not the raw latency.
 """
 
 from __future__ import annotations
@@ -29,6 +37,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -39,18 +48,67 @@ LEARNERS = 400
 SECRET = "bench-secret-key-0123456789-0123456789-0123456789"
 
 
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _stat(path: Path) -> list[str]:
+    """The fields of a /proc stat line after the command name (field 3 onwards)."""
+    return path.read_text().rsplit(")", 1)[1].split()
+
+
 def cpu_seconds(pid: int) -> float:
-    """CPU time of a process and its children (gunicorn's master and workers)."""
+    """CPU time of a process and its children: gunicorn's master and workers, PostgreSQL's
+    postmaster and backends (with the children it has reaped, a backend that ended)."""
     total = 0.0
-    tick = os.sysconf("SC_CLK_TCK")
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
+            fields = _stat(stat)
         except OSError:
             continue
-        if int(stat.parent.name) == pid or int(fields[1]) == pid:
-            total += (int(fields[11]) + int(fields[12])) / tick
+        if int(stat.parent.name) == pid:
+            total += sum(int(f) for f in fields[11:15]) / TICK
+        elif int(fields[1]) == pid:
+            total += (int(fields[11]) + int(fields[12])) / TICK
     return total
+
+
+LMS_ROLE = "devlms"
+"""The development LMS connects to PostgreSQL as a role of its own, so that its backends' CPU
+is told apart from the tool's (a backend's process title names its role)."""
+
+
+def postgres_cpu_seconds(postmaster: int) -> dict[str, float]:
+    """PostgreSQL's CPU time: ``pg``, the tool's backends with the server's own processes
+    (postmaster, WAL writer, checkpointer, autovacuum: shared work, counted as the tool's);
+    ``lms_pg``, the development LMS's backends."""
+    total = {"pg": 0.0, "lms_pg": 0.0}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = _stat(stat)
+            pid = int(stat.parent.name)
+            if pid == postmaster:
+                total["pg"] += sum(int(f) for f in fields[11:15]) / TICK
+            elif int(fields[1]) == postmaster:
+                title = (stat.parent / "cmdline").read_bytes()
+                side = "lms_pg" if title.startswith(f"postgres: {LMS_ROLE} ".encode()) else "pg"
+                total[side] += (int(fields[11]) + int(fields[12])) / TICK
+        except OSError:
+            continue
+    return total
+
+
+def own_cpu_seconds() -> float:
+    """This process's CPU time (the load generator's threads), without the servers it
+    started."""
+    fields = _stat(Path(f"/proc/{os.getpid()}/stat"))
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
+def machine_cpu_seconds() -> float:
+    """CPU time every core spent busy (not idle, not waiting for I/O), from /proc/stat."""
+    line = Path("/proc/stat").read_text().splitlines()[0].split()
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(v) for v in line[1:9])
+    return (user + nice + system + irq + softirq + steal) / TICK
 
 
 def wait_up(url: str) -> None:
@@ -210,10 +268,88 @@ def jwks_fetches(log: Path) -> int:
     return sum(1 for line in log.read_text().splitlines() if '"path": "/jwks"' in line)
 
 
+@dataclass
+class Phase:
+    """One phase's figures: rate, latency, and CPU ms per request of each process measured."""
+
+    rate: float
+    p50: float
+    p95: float
+    cpu: dict[str, float]
+    """CPU ms per request (or launch) by process: ``app`` (the server under test), ``pg``
+    (PostgreSQL but the LMS's backends), ``lms``, ``lms_pg`` (the LMS's backends), ``load``
+    (this load generator)."""
+    other: float
+    """The machine's other CPU during the phase, as a share of all its cores (%)."""
+
+    @property
+    def app_and_pg(self) -> float:
+        return self.cpu["app"] + self.cpu["pg"]
+
+
+def measure(
+    count: int,
+    concurrency: int,
+    job: Callable[[int], float],
+    app_pid: int,
+    pids: dict[str, int],
+) -> Phase:
+    """Run ``job`` ``count`` times with ``concurrency`` clients; return the phase's figures,
+    the server under test (``app_pid``) as ``app``."""
+
+    def snapshot() -> dict[str, float]:
+        return {
+            "app": cpu_seconds(app_pid),
+            "lms": cpu_seconds(pids["lms"]),
+            **postgres_cpu_seconds(pids["pg"]),
+            "load": own_cpu_seconds(),
+            "machine": machine_cpu_seconds(),
+        }
+
+    before = snapshot()
+    elapsed, latencies = run(count, concurrency, job)
+    after = snapshot()
+    used = {name: after[name] - before[name] for name in before}
+    others = max(0.0, used.pop("machine") - sum(used.values()))
+    return Phase(
+        rate=count / elapsed,
+        p50=statistics.median(latencies) * 1000,
+        p95=pct(latencies, 0.95),
+        cpu={name: seconds / count * 1000 for name, seconds in used.items()},
+        other=others / (elapsed * (os.cpu_count() or 1)) * 100,
+    )
+
+
+def lms_database(pg: Any, env: dict[str, str]) -> str:
+    """The tool's database URL as the LMS's own role (``LMS_ROLE``)."""
+    import psycopg
+
+    with psycopg.connect(
+        f"host=127.0.0.1 port={pg.port} user=postgres dbname=postgres", autocommit=True
+    ) as connection:
+        connection.execute(f"CREATE ROLE {LMS_ROLE} SUPERUSER LOGIN")
+    return env["MICROCRED_DATABASE_URL"].replace("postgres@", f"{LMS_ROLE}@", 1)
+
+
+def registration_of(env: dict[str, str]) -> tuple[str, str]:
+    """The demo registration's client id and platform key set URL (for the bare floor)."""
+    from sqlalchemy import create_engine, select
+    from sqlalchemy.orm import Session
+
+    from app.lti.models import Registration
+
+    engine = create_engine(env["MICROCRED_DATABASE_URL"])
+    with Session(engine) as session:
+        registration = session.scalars(select(Registration)).one()
+        found = registration.client_id, registration.key_set_url
+    engine.dispose()
+    return found
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--launches", type=int, default=300, help="per concurrency level")
-    parser.add_argument("--concurrency", default="1,8,32")
+    parser.add_argument("--launches", type=int, default=300, help="per phase and concurrency")
+    parser.add_argument("--concurrency", default="1,8")
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
@@ -223,8 +359,9 @@ def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="microcred-bench-"))
     processes: dict[str, subprocess.Popen[bytes]] = {}
     try:
-        tool_port, lms_port = free_port(), free_port()
+        tool_port, lms_port, bare_port = free_port(), free_port(), free_port()
         tool, lms = f"http://127.0.0.1:{tool_port}", f"http://127.0.0.1:{lms_port}"
+        bare = f"http://127.0.0.1:{bare_port}"
         env = {
             **os.environ,
             "MICROCRED_DATABASE_URL": pg.create_database("microcred_bench"),
@@ -236,77 +373,110 @@ def main() -> None:
             "PYTHONPATH": str(ROOT),
         }
         user_ids, link_id = seed(env)
+        lms_env = {**env, "MICROCRED_DATABASE_URL": lms_database(pg, env)}
+        client_id, key_set_url = registration_of(env)
+        bare_env = {
+            "PATH": os.environ.get("PATH", ""),
+            "PYTHONPATH": str(ROOT),
+            "BARE_FLOOR_JWKS_URL": key_set_url,
+            "BARE_FLOOR_AUDIENCE": client_id,
+        }
         options = ["-w", str(args.workers), "--backlog", "256"]
-        logs = {"tool": folder / "tool.log", "devlms": folder / "devlms.log"}
-        for name, port, target in (
-            ("tool", tool_port, "bench.floor:create_floor_app()"),
-            ("devlms", lms_port, "app.devlms:create_devlms_app()"),
+        logs = {name: folder / f"{name}.log" for name in ("tool", "devlms", "bare")}
+        for name, port, target, server_env in (
+            ("tool", tool_port, "bench.floor:create_floor_app()", env),
+            ("devlms", lms_port, "app.devlms:create_devlms_app()", lms_env),
+            ("bare", bare_port, "bench.bare_floor:app", bare_env),
         ):
-            serve(processes, name, port, target, options, env, logs[name])
+            serve(processes, name, port, target, options, server_env, logs[name])
         wait_up(f"{tool}/healthz")
         wait_up(f"{lms}/")
+        wait_up(f"{bare}/")
         launch(lms, user_ids[0], link_id)  # warm: keys made, platform JWKS cached
         tokens = [id_token(lms, user_ids[n], link_id) for n in range(20)]
 
         print(
-            f"Microcred launch benchmark: tool and LMS under gunicorn ({args.workers} workers "
-            f"each), PostgreSQL 15, loopback, {os.cpu_count()} CPUs, {args.launches} launches "
-            "per row, a new browser and user per launch"
+            f"Microcred launch benchmark: tool, LMS and bare floor under gunicorn "
+            f"({args.workers} workers each), PostgreSQL 15, loopback, {os.cpu_count()} CPUs, "
+            f"{args.launches} requests or launches per phase, a new browser and user per launch"
         )
         print(
-            f"{'conc':>4} {'launch/s':>9} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} "
-            f"{'tool CPU ms':>11} {'LMS CPU ms':>10} {'JWKS/1000':>9} "
-            f"{'floor/s':>8} {'floor p95':>9} {'floor CPU':>9} {'full÷floor':>10}"
+            "CPU ms per request (floors) or per launch: app = the server under test (the bare "
+            "floor's own app, or the tool), PG = PostgreSQL's work for it (and the server's "
+            "own processes), LMS = the development LMS, LMS PG = PostgreSQL's backends for the "
+            "LMS, load = this load generator; other = the machine's other CPU, % of all cores"
+        )
+        header = (
+            f"{'clients':>7} {'phase':<12} {'req/s':>7} {'p50 ms':>7} {'p95 ms':>7} "
+            f"{'app CPU':>7} {'PG CPU':>6} {'app+PG':>6} {'LMS CPU':>7} {'LMS PG':>6} "
+            f"{'load':>5} {'other':>6}"
         )
         next_user = iter(range(1, 10**9))
+        pids = {"pg": pg.pid, "lms": processes["devlms"].pid}
         for concurrency in (int(c) for c in args.concurrency.split(",")):
-            floor_http = threading.local()
-
-            def floor(n: int, local: threading.local = floor_http) -> float:
-                if not hasattr(local, "s"):
-                    local.s = requests.Session()
-                started = time.perf_counter()
-                answer = local.s.post(
-                    f"{tool}/bench/verify", timeout=60, data={"id_token": tokens[n % len(tokens)]}
+            print(header)
+            phases: dict[str, Phase] = {}
+            for name, url, server in (
+                ("bare floor", f"{bare}/verify", "bare"),
+                ("in-app floor", f"{tool}/bench/verify", "tool"),
+            ):
+                phases[name] = measure(
+                    args.launches,
+                    concurrency,
+                    verifier(url, tokens),
+                    processes[server].pid,
+                    pids,
                 )
-                answer.raise_for_status()
-                return time.perf_counter() - started
-
-            floor_cpu = cpu_seconds(processes["tool"].pid)
-            floor_time, floor_lat = run(args.launches, concurrency, floor)
-            floor_cpu = (cpu_seconds(processes["tool"].pid) - floor_cpu) / args.launches * 1000
             fetched = jwks_fetches(logs["devlms"])
-            cpu = {name: cpu_seconds(p.pid) for name, p in processes.items()}
 
             def full(n: int) -> float:
                 return launch(lms, user_ids[next(next_user) % len(user_ids)], link_id)
 
-            elapsed, lat = run(args.launches, concurrency, full)
-            used = {
-                name: (cpu_seconds(p.pid) - cpu[name]) / args.launches * 1000
-                for name, p in processes.items()
-            }
+            phases["launch"] = measure(
+                args.launches, concurrency, full, processes["tool"].pid, pids
+            )
             per_1000 = (jwks_fetches(logs["devlms"]) - fetched) * 1000 / args.launches
-            rate, floor_rate = args.launches / elapsed, args.launches / floor_time
+            for name, phase in phases.items():
+                print(
+                    f"{concurrency:>7} {name:<12} {phase.rate:>7.1f} {phase.p50:>7.1f} "
+                    f"{phase.p95:>7.1f} {phase.cpu['app']:>7.2f} {phase.cpu['pg']:>6.2f} "
+                    f"{phase.app_and_pg:>6.2f} {phase.cpu['lms']:>7.2f} "
+                    f"{phase.cpu['lms_pg']:>6.2f} "
+                    f"{phase.cpu['load']:>5.1f} {phase.other:>5.0f}%"
+                )
+            bare_cpu = phases["bare floor"].app_and_pg
             print(
-                f"{concurrency:>4} {rate:>9.1f} {statistics.median(lat) * 1000:>7.1f} "
-                f"{pct(lat, 0.95):>7.1f} {pct(lat, 0.99):>7.1f} {used['tool']:>11.1f} "
-                f"{used['devlms']:>10.1f} {per_1000:>9.1f} {floor_rate:>8.1f} "
-                f"{pct(floor_lat, 0.95):>9.1f} {floor_cpu:>9.1f} {rate / floor_rate:>10.2f}"
+                f"{concurrency:>7} launch (tool+PG) ÷ bare floor: "
+                f"{phases['launch'].app_and_pg / bare_cpu:.1f} "
+                f"(tool {phases['launch'].cpu['app'] / bare_cpu:.1f}, "
+                f"PG {phases['launch'].cpu['pg'] / bare_cpu:.1f}); "
+                f"in-app floor ÷ bare floor: {phases['in-app floor'].app_and_pg / bare_cpu:.1f}; "
+                f"JWKS fetches per 1000 launches: {per_1000:.1f}"
             )
         print(
-            "A launch is 3 tool requests (login, launch, first page) and 3 LMS requests "
-            "(initiation, authorization, plus the browser's act-as outside the timing); the "
-            "floor is 1 tool request."
-        )
-        print(
-            "Latency at concurrency above the cores is bounded by Little's law: "
-            "latency ≈ concurrency ÷ throughput."
+            "A launch is 2 tool requests (login, and the launch answering with its page) and 3 LMS "
+            "requests (initiation, authorization, and the browser's act-as outside the "
+            "timing); each floor is 1 request. Goal: a launch ≤ 3 bare floors."
         )
     finally:
         stop(processes)
         pg.stop()
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def verifier(url: str, tokens: list[str]) -> Callable[[int], float]:
+    """A floor's job: post one of ``tokens`` to ``url`` (a kept-alive connection per client)."""
+    local = threading.local()
+
+    def verify(n: int) -> float:
+        if not hasattr(local, "http"):
+            local.http = requests.Session()
+        started = time.perf_counter()
+        answer = local.http.post(url, timeout=60, data={"id_token": tokens[n % len(tokens)]})
+        answer.raise_for_status()
+        return time.perf_counter() - started
+
+    return verify
 
 
 if __name__ == "__main__":

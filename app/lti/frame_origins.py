@@ -152,7 +152,10 @@ def init_app(app: Flask) -> None:
             if own is not None and own not in origins:
                 origins = [*origins, own]
             response.headers["Content-Security-Policy"] = content_security_policy(
-                origins, any_ancestor=request.endpoint in HANDSHAKE_ENDPOINTS
+                origins,
+                # A launch that answered with its page (app.lti.views) answers as that page.
+                any_ancestor=request.endpoint in HANDSHAKE_ENDPOINTS
+                and not g.get("landing_endpoint"),
             )
         return response
 

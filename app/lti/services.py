@@ -1,16 +1,18 @@
 """What a launch records: the user, course and resource link, by idempotent upserts.
 
 Called only after the launch validated (deployment active included), so a refused launch
-writes nothing here. A launch of a course and link seen before costs two statements: the
-person's upsert, and one read of the deployment, course, link and line item rows together;
-a row is written only when it is new or the launch changed it. Shared rows (a course, a link)
-are not rewritten on every launch, so concurrent launches in one course do not queue on their
-row locks. Inserts are ``ON CONFLICT DO NOTHING``: of two first launches at once, the second
-finds the row the first inserted.
+writes nothing here. A launch of a course and link seen before costs one statement here: the
+person's upsert; the deployment, course, link and line item rows were read together with the
+registration while the launch was validated (``read_launch``; else, as after the launch
+bridge, by one read here). A row is written only when it is new or the launch changed it.
+Shared rows (a course, a link) are not rewritten on every launch, so concurrent launches in one
+course do not queue on their row locks. Inserts are ``ON CONFLICT DO NOTHING``: of two first
+launches at once, the second finds the row the first inserted.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
@@ -20,7 +22,14 @@ from sqlalchemy.orm import Session
 from app.db import dialect_insert, table_of, utcnow
 from app.lti import frame_origins
 from app.lti.launch import Launch
-from app.lti.models import Deployment, LineItem, LtiContext, LtiResourceLink, LtiUser
+from app.lti.models import (
+    Deployment,
+    LineItem,
+    LtiContext,
+    LtiResourceLink,
+    LtiUser,
+    Registration,
+)
 from app.lti.platforms import plugin
 
 _PROFILE = ("name", "given_name", "family_name", "email")
@@ -32,42 +41,106 @@ _contexts = table_of(LtiContext)
 _links = table_of(LtiResourceLink)
 _items = table_of(LineItem)
 
-# The deployment, and the launch's course, link and line item if already stored: one read.
-_KNOWN: Select[Any] = (
-    select(
-        _deployments.c.id.label("deployment"),
-        _contexts.c.id.label("context"),
-        _contexts.c.title.label("context_title"),
-        _contexts.c.label.label("context_label"),
-        _links.c.id.label("link"),
-        _links.c.title.label("link_title"),
-        _items.c.id.label("item"),
-        _items.c.url.label("item_url"),
-        _items.c.lineitems_url.label("item_lineitems_url"),
-        _items.c.scopes.label("item_scopes"),
-        _items.c.no_column.label("item_no_column"),
-    )
-    .select_from(_deployments)
-    .outerjoin(
-        _contexts,
-        and_(
-            _contexts.c.deployment_id == _deployments.c.id,
-            _contexts.c.context_id == bindparam("context_id"),
-        ),
-    )
-    .outerjoin(
-        _links,
-        and_(
-            _links.c.context_id == _contexts.c.id,
-            _links.c.resource_link_id == bindparam("resource_link_id"),
-        ),
-    )
-    .outerjoin(_items, _items.c.resource_link_id == _links.c.id)
-    .where(
-        _deployments.c.registration_id == bindparam("registration_id"),
-        _deployments.c.deployment_id == bindparam("deployment_id"),
-    )
+# The launch's course, link and line item if already stored (outer-joined to the deployment).
+_STORED = (
+    _contexts.c.id.label("context"),
+    _contexts.c.title.label("context_title"),
+    _contexts.c.label.label("context_label"),
+    _links.c.id.label("link"),
+    _links.c.title.label("link_title"),
+    _items.c.id.label("item"),
+    _items.c.url.label("item_url"),
+    _items.c.lineitems_url.label("item_lineitems_url"),
+    _items.c.scopes.label("item_scopes"),
+    _items.c.no_column.label("item_no_column"),
 )
+
+
+def _with_stored(query: Select[Any]) -> Select[Any]:
+    """``query`` (from the deployment) outer-joined to the launch's stored course, link and line
+    item."""
+    return (
+        query.outerjoin(
+            _contexts,
+            and_(
+                _contexts.c.deployment_id == _deployments.c.id,
+                _contexts.c.context_id == bindparam("context_id"),
+            ),
+        )
+        .outerjoin(
+            _links,
+            and_(
+                _links.c.context_id == _contexts.c.id,
+                _links.c.resource_link_id == bindparam("resource_link_id"),
+            ),
+        )
+        .outerjoin(_items, _items.c.resource_link_id == _links.c.id)
+    )
+
+
+# The deployment, and the launch's course, link and line item if already stored: one read.
+_KNOWN: Select[Any] = _with_stored(
+    select(_deployments.c.id.label("deployment"), *_STORED).select_from(_deployments)
+).where(
+    _deployments.c.registration_id == bindparam("registration_id"),
+    _deployments.c.deployment_id == bindparam("deployment_id"),
+)
+# What a launch reads, in one statement: its registration, its deployment (if known) and what
+# ``_KNOWN`` reads.
+_LAUNCH_ROWS: Select[Any] = (
+    _with_stored(
+        select(Registration, Deployment, _deployments.c.id.label("deployment"), *_STORED)
+        .select_from(table_of(Registration))
+        .outerjoin(
+            _deployments,
+            and_(
+                _deployments.c.registration_id == Registration.id,
+                _deployments.c.deployment_id == bindparam("deployment_id"),
+            ),
+        )
+    )
+    .where(
+        Registration.issuer == bindparam("issuer"), Registration.client_id == bindparam("client_id")
+    )
+    .limit(1)
+)
+
+
+@dataclass(frozen=True)
+class LaunchRows:
+    """What ``read_launch`` found: the registration, the deployment, and what a launch of them
+    finds stored (``known``, as ``_KNOWN`` reads it; ``None`` without a deployment)."""
+
+    registration: Registration | None
+    deployment: Deployment | None
+    known: Any
+
+
+def read_launch(
+    session: Session,
+    issuer: str,
+    client_id: str,
+    deployment_id: str,
+    context_id: str | None,
+    resource_link_id: str | None,
+) -> LaunchRows:
+    """Read a launch's registration, deployment, course, link and line item in one statement
+    (the three reads a launch would otherwise make one after another)."""
+    row = session.execute(
+        _LAUNCH_ROWS,
+        {
+            "issuer": issuer,
+            "client_id": client_id,
+            "deployment_id": deployment_id,
+            "context_id": context_id,
+            "resource_link_id": resource_link_id,
+        },
+    ).first()
+    if row is None:
+        return LaunchRows(None, None, None)
+    return LaunchRows(row[0], row[1], row if row[1] is not None else None)
+
+
 _FIND_CONTEXT = select(_contexts.c.id).where(
     _contexts.c.deployment_id == bindparam("deployment"),
     _contexts.c.context_id == bindparam("context_id"),
@@ -147,8 +220,10 @@ def _statements(dialect: str) -> dict[str, Any]:
     return {"user": user, "context": context, "link": link, "item": item}
 
 
-def record_launch(session: Session, launch: Launch) -> None:
-    """Store the user, context and resource link the launch names, updating what changed."""
+def record_launch(session: Session, launch: Launch, known: Any = None) -> None:
+    """Store the user, context and resource link the launch names, updating what changed.
+
+    ``known``: what ``read_launch`` found stored for it in this request, if it did."""
     statements = _statements(session.get_bind().dialect.name)
     now = utcnow()
     who = launch.user
@@ -166,26 +241,31 @@ def record_launch(session: Session, launch: Launch) -> None:
             },
         )
     if launch.context is not None:
-        _record_course(session, launch, statements, now)
+        _record_course(session, launch, statements, now, known)
     learned = frame_origins.learn(session, launch.registration_id, launch.return_url)
     session.commit()
     if learned:
         frame_origins.forget_cached_origins()
 
 
-def _record_course(session: Session, launch: Launch, statements: dict[str, Any], now: Any) -> None:
+def _record_course(
+    session: Session, launch: Launch, statements: dict[str, Any], now: Any, known: Any
+) -> None:
     """Store the launch's course, resource link and line item, each if new or changed."""
     ctx, link_claim = launch.context, launch.resource_link
     assert ctx is not None
-    known = session.execute(
-        _KNOWN,
-        {
-            "registration_id": launch.registration_id,
-            "deployment_id": launch.deployment_id,
-            "context_id": ctx.id,
-            "resource_link_id": link_claim.id if link_claim else None,
-        },
-    ).one()  # the deployment exists: the launch was validated against it
+    known = (
+        known
+        or session.execute(
+            _KNOWN,
+            {
+                "registration_id": launch.registration_id,
+                "deployment_id": launch.deployment_id,
+                "context_id": ctx.id,
+                "resource_link_id": link_claim.id if link_claim else None,
+            },
+        ).one()
+    )  # the deployment exists: the launch was validated against it
     owner = {"registration_id": launch.registration_id, "now": now}
     context: int | None = known.context
     if context is None:

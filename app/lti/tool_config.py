@@ -68,6 +68,21 @@ class DatabaseToolConf(ToolConfAbstract[Any]):
         self._cipher = cipher
         # pylti1p3 looks the registration up several times per request; once is enough.
         self._rows: dict[tuple[str, str | None], Registration | None] = {}
+        self._deployments: dict[tuple[int, str], Deployment | None] = {}
+
+    def remember(
+        self,
+        iss: str,
+        client_id: str,
+        deployment_id: str,
+        registration: Registration | None,
+        deployment: Deployment | None,
+    ) -> None:
+        """Take the registration and deployment a launch read together (``read_launch``) as
+        this request's answers to the lookups below."""
+        self._rows[(iss, client_id)] = registration
+        if registration is not None:
+            self._deployments[(registration.id, deployment_id)] = deployment
 
     def registration_row(self, iss: str, client_id: str | None) -> Registration | None:
         """Return the registration row for (iss, client_id), read once per request."""
@@ -119,12 +134,15 @@ class DatabaseToolConf(ToolConfAbstract[Any]):
         registration = self.registration_row(iss, client_id)
         if registration is None:
             return None
-        row = self._session.scalars(
-            select(Deployment).where(
-                Deployment.registration_id == registration.id,
-                Deployment.deployment_id == deployment_id,
-            )
-        ).first()
+        key = (registration.id, deployment_id)
+        if key not in self._deployments:
+            self._deployments[key] = self._session.scalars(
+                select(Deployment).where(
+                    Deployment.registration_id == registration.id,
+                    Deployment.deployment_id == deployment_id,
+                )
+            ).first()
+        row = self._deployments[key]
         if row is None or not row.is_active:
             return None
         return PyltiDeployment().set_deployment_id(row.deployment_id)

@@ -37,7 +37,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from app.admin import audit
 from app.db import utcnow
-from app.lti import claim_types, platform_refusal
+from app.lti import claim_types, platform_refusal, services
 from app.lti.errors import ADMIN, RELAUNCH, DeploymentNotApproved, LaunchError, explain
 from app.lti.launch import CLAIM, Launch, to_launch
 from app.lti.login import STATE_PREFIX, is_own_url
@@ -94,6 +94,8 @@ class SecureMessageLaunch(FlaskMessageLaunch):
         self._base_url = base_url
         self._login: dict[str, Any] = {}
         self.bound_by_cookie = False
+        self.known: Any = None
+        """What ``services.read_launch`` found stored for this launch (for its record)."""
 
     @property
     def login_record(self) -> dict[str, Any]:
@@ -176,7 +178,36 @@ class SecureMessageLaunch(FlaskMessageLaunch):
 
     # --- A2-A8: registration, keys, signature, claims ---------------------------------------
 
+    def _read_launch(self) -> None:
+        """Read the registration, the deployment and the stored course, link and line item of
+        the token's (as yet unverified) claims in one statement: the lookups that follow, and
+        the launch's record once it is valid, take their answers from it. Reading writes
+        nothing, so it may come before the signature is checked, as the registration's lookup
+        always has."""
+        body = self._get_jwt_body()
+        deployment_id = body.get(CLAIM + "deployment_id")
+        client_id = self.get_client_id()
+        if not (
+            isinstance(deployment_id, str)
+            and len(deployment_id) <= MAX_DEPLOYMENT_ID
+            and isinstance(client_id, str)
+        ):
+            return  # the lookups below refuse it in their own words
+        rows = services.read_launch(
+            self._db_session,
+            self.get_iss(),
+            client_id,
+            deployment_id,
+            _id_of(body.get(CLAIM + "context")),
+            _id_of(body.get(CLAIM + "resource_link")),
+        )
+        self._tool_config.remember(
+            self.get_iss(), client_id, deployment_id, rows.registration, rows.deployment
+        )
+        self.known = rows.known
+
     def validate_registration(self) -> SecureMessageLaunch:
+        self._read_launch()
         switched_off = self._tool_config.registration_row(self.get_iss(), self.get_client_id())
         if switched_off is not None and not switched_off.is_active:
             raise _refused(
@@ -428,6 +459,12 @@ class SecureMessageLaunch(FlaskMessageLaunch):
             )
 
 
+def _id_of(claim: Any) -> str | None:
+    """The ``id`` of an object claim, if it is a string."""
+    value = claim.get("id") if isinstance(claim, dict) else None
+    return value if isinstance(value, str) else None
+
+
 def _check_deep_linking_settings(settings: Any) -> None:
     """F: a Deep Linking request must say where to send the answer and what it accepts.
     (pylti1p3 checks the settings exist but not the return URL.)"""
@@ -479,6 +516,8 @@ class ValidatedLaunch:
     login: dict[str, Any]
     claims: Mapping[str, Any]
     """The id_token's claims, as validated."""
+    known: Any = None
+    """What the launch found stored of its course, link and line item (``services``)."""
 
 
 def validate_launch(
@@ -527,6 +566,7 @@ def validate_launch(
         bound_by_cookie=message_launch.bound_by_cookie,
         login=message_launch.login_record,
         claims=data,
+        known=message_launch.known,
     )
 
 

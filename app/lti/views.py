@@ -8,7 +8,17 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-from flask import Blueprint, g, jsonify, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    g,
+    jsonify,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from werkzeug.wrappers import Response
 
 from app.db import db_session
@@ -85,7 +95,7 @@ def launch_view() -> Response | str:
         rt.settings.base_url,
     )
     if validated.bound_by_cookie:
-        return _finish(validated.launch, validated.claims, "cookie")
+        return _finish(validated.launch, validated.claims, "cookie", validated.known)
     pending = bridge.hold(rt.store, validated, request.form.get("state", ""))
     return render_template("lti/launch_bridge.html", pending=pending)
 
@@ -113,11 +123,24 @@ def launch_confirm() -> Response | tuple[str, int]:
     return _finish(launch, claims, method)
 
 
-def _finish(launch: Launch, claims: Mapping[str, Any], proven_by: str) -> Response:
-    """Record the launch, keep what its pages read, and send the browser to its page with a
-    session token (303)."""
+LANDING = "linking.activity"
+"""Where a course activity's launch lands (``app/linking``): its credential, its picker, or
+"not set up yet"."""
+
+
+def _finish(
+    launch: Launch, claims: Mapping[str, Any], proven_by: str, known: Any = None
+) -> Response:
+    """Record the launch, keep what its pages read, and answer with its first page.
+
+    A course activity's page is answered here, in the launch's own response, rather than after
+    a 303 to it (one request fewer, and its session read from the launch in hand instead of
+    from the store); the page gives itself its address (``lti/landing.js``), so that a reload
+    asks for the page, not the launch again. Any other landing (a submission review, another
+    ``target_link_uri``) is a 303 with the session token. ``known``: what the launch's
+    validation found stored for it."""
     session.keep(runtime().durable_store, launch.launch_id, claims)
-    services.record_launch(db_session(), launch)
+    services.record_launch(db_session(), launch, known)
     log.info(
         "launch",
         extra={
@@ -131,15 +154,22 @@ def _finish(launch: Launch, claims: Mapping[str, Any], proven_by: str) -> Respon
     path = urlsplit(target).path
     if not target or path in {url_for("lti.launch"), "/"}:
         values: dict[str, Any] = {session.SESSION_PARAM: token}
-        # A course activity (or the add-an-activity screen) opens its credential, its picker,
-        # or "not set up yet" (app/linking); a submission review, from the LMS's gradebook,
-        # the submission of the person it names (app/grading).
-        landing = (
-            "grading.submission_for_user" if launch.is_submission_review else "linking.activity"
-        )
-        return redirect(url_for(landing, **values), code=303)
+        if launch.is_submission_review:
+            # The submission of the person it names, from the LMS's gradebook (app/grading).
+            return redirect(url_for("grading.submission_for_user", **values), code=303)
+        return _landing_page(launch, url_for(LANDING, **values))
     separator = "&" if "?" in target else "?"
     return redirect(f"{target}{separator}{urlencode({session.SESSION_PARAM: token})}", code=303)
+
+
+def _landing_page(launch: Launch, address: str) -> Response:
+    """The landing's page as its own view answers it, for ``launch``: the view finds the
+    launch where a request's session token would put it (``require_launch``), and the page's
+    address is ``address``. Its security headers are the landing's, not the handshake's."""
+    g.launch = launch
+    g.landing_endpoint = LANDING
+    g.landing_address = address
+    return make_response(current_app.view_functions[LANDING]())
 
 
 @bp.get("/home")

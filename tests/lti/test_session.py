@@ -23,11 +23,16 @@ def launched(live):
     return page, token
 
 
-def test_launch_redirects_to_the_home_page_with_a_session_token(live, launched):
+def test_launch_answers_with_its_page_whose_address_carries_a_session_token(live, launched):
+    """The launch answers with the activity's page (no 303 to it): the page gives itself the
+    activity's address with a session token (``complete_launch`` sets it as the browser's)."""
     page, token = launched
+    assert page.history == [] and urlsplit(page.request.url).path == "/lti/launch"
     assert urlsplit(page.url).path == "/activity"
-    assert page.history[-1].status_code == 303
     assert token
+    # Reloading the page asks for the page at that address, with no cookie.
+    again = requests.get(page.url, timeout=30)
+    assert again.status_code == 200 and "Welcome, Jordan Lee" in again.text
 
 
 def test_home_page_works_with_the_token_and_no_cookies(live, launched):

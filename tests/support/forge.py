@@ -22,7 +22,7 @@ from sqlalchemy import select
 
 from app.db import Base, get_db
 from app.devlms.models import DevPlatformKey
-from tests.support.lms import LmsUser, bridge_data, forms, submit
+from tests.support.lms import LmsUser, bridge_data, forms, submit, with_landing_address
 
 CLAIM = "https://purl.imsglobal.org/spec/lti/claim/"
 
@@ -61,10 +61,12 @@ class PendingLaunch:
         state: str | None = None,
         http: requests.Session | None = None,
     ) -> requests.Response:
-        return (http or self.user.http).post(
-            self.action,
-            data={"id_token": id_token or self.id_token, "state": state or self.state},
-            timeout=30,
+        return with_landing_address(
+            (http or self.user.http).post(
+                self.action,
+                data={"id_token": id_token or self.id_token, "state": state or self.state},
+                timeout=30,
+            )
         )
 
 

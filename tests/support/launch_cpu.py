@@ -8,7 +8,8 @@ launches themselves go through each app's Flask test client, a new browser (fres
 a new learner each time, in one thread, so the process's CPU time (``time.process_time``)
 around each request is that request's. A launch is: the LMS's initiation page → the tool's
 login (bridge page) → the LMS's authorization (signs the id_token) → the tool's launch (every
-check; 303) → the tool's first page. The browser's ``act-as`` on the LMS comes before it and is
+check), which answers with the activity's page (a 303 to another landing: then the tool's first
+page is a request of its own). The browser's ``act-as`` on the LMS comes before it and is
 reported too: the benchmark leaves it out of the launch's latency, not out of the LMS's CPU.
 
     .venv/bin/python -m tests.support.launch_cpu [-n 300] [--postgres | --database URL] \\
@@ -166,11 +167,11 @@ def launch(live: Any, meter: Meter, user_id: int, link_id: int, *, welcome: bool
         auth = lms.get(next_url.path, query_string=next_url.query, base_url=lms_base)
     post = forms(auth.get_data(as_text=True))[0]
     with meter.request("tool", "launch"):
-        answer = tool.post(urlsplit(post.action).path, data=post.fields, base_url=tool_base)
-    assert answer.status_code == 303, answer.get_data(as_text=True)[:500]
-    target = urlsplit(answer.headers["Location"])
-    with meter.request("tool", "first page"):
-        page = tool.get(target.path, query_string=target.query, base_url=tool_base)
+        page = tool.post(urlsplit(post.action).path, data=post.fields, base_url=tool_base)
+    if page.status_code == 303:  # a landing other than the activity's page
+        target = urlsplit(page.headers["Location"])
+        with meter.request("tool", "first page"):
+            page = tool.get(target.path, query_string=target.query, base_url=tool_base)
     text = page.get_data(as_text=True)
     if page.status_code != 200 or (welcome and "Welcome," not in text):
         raise SystemExit(f"launch failed: {page.status_code} {' '.join(text.split())[:500]}")

@@ -212,14 +212,30 @@ def complete_launch(
     browser ``http``.
 
     ``requests`` keeps the tool's state cookie, so the launch is proven by the cookie and the
-    bridge's JavaScript is not needed (the browser tests run it)."""
+    bridge's JavaScript is not needed (the browser tests run it). A launch that answers with its
+    page gives the page its address by script (``lti/landing.js``); the answer's ``url`` is set
+    to it, as a browser's address bar would be."""
     login = submit(http, live.devlms_url, initiation)
     if login.status_code != 200 or not bridge_data(login.text):
         return login
     auth_page = http.get(bridge_data(login.text)["next"], timeout=30)
     if auth_page.status_code != 200 or "autopost" not in auth_page.text:
         return auth_page
-    return submit(http, auth_page.url, forms(auth_page.text)[0])
+    return with_landing_address(submit(http, auth_page.url, forms(auth_page.text)[0]))
+
+
+def landing_address(html: str) -> str | None:
+    """The address a page answered by a launch gives itself (``lti/landing.js``), if any."""
+    match = re.search(r'<script src="[^"]*/landing\.js" data-address="([^"]*)"', html)
+    return unescape(match.group(1)) if match else None
+
+
+def with_landing_address(response: requests.Response) -> requests.Response:
+    """``response`` with the address its page gives itself, as a browser's would show it."""
+    address = landing_address(response.text)
+    if address is not None:
+        response.url = urljoin(response.url, address)
+    return response
 
 
 def resource_link_id(live: LiveServers, title: str) -> str:

@@ -47,6 +47,11 @@ class PostgresServer:
     def url(self, database: str) -> str:
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{database}"
 
+    @property
+    def pid(self) -> int:
+        """The postmaster's process id (its backends are its children), for CPU accounting."""
+        return int((self.folder / "data" / "postmaster.pid").read_text().split()[0])
+
     def create_database(self, name: str) -> str:
         import psycopg
 
