@@ -18,6 +18,8 @@ from app.db import db_session
 from app.errors import AppError
 from app.evidence import services as evidence
 from app.grading import assessors, gradebook
+from app.grading import queue as review_queue
+from app.grading import services as review
 from app.linking import progress, services
 from app.lti import deep_linking, require_launch, runtime, session_token_for
 from app.lti.keys import signing_key
@@ -227,7 +229,31 @@ def activity() -> Response | str:
         resolved=resolved,
         work=work,
         assessor=assessor,
+        waiting=_waiting_here(launch, resolved.credential.slug),
     )
+
+
+@dataclass(frozen=True)
+class WaitingHere:
+    """What the activity page tells a course's teacher about the work waiting for them."""
+
+    count: int
+    queue_args: dict[str, Any]
+    """The review queue's filters that list exactly these submissions."""
+
+
+def _waiting_here(launch: Launch, slug: str) -> WaitingHere | None:
+    """The submissions at this activity's credential from this course waiting for review, for
+    a teacher of the course (``None`` for anyone else: a learner's page is about their work)."""
+    if not launch.may_add_content:
+        return None
+    session = db_session()
+    try:
+        reviewer = review.reviewer_of(session, launch)
+    except review.NotAReviewer:
+        return None
+    filters = review_queue.Filters(credential=slug, this_course=True)
+    return WaitingHere(review_queue.waiting_count(session, reviewer, filters), filters.query_args())
 
 
 @bp.route("/activity/choose", methods=["GET", "POST"])
