@@ -93,7 +93,7 @@ def test_details_are_saved_and_empty_optional_fields_are_left_out(app, lakemont_
 @pytest.mark.parametrize(
     ("field", "value", "message"),
     [
-        ("title", "", "Enter the title."),
+        ("title", "", "Give the credential a title: educators see it in the catalog"),
         ("estimated_hours", "eight", "Estimated hours must be a number"),
         ("estimated_hours", "0", "Estimated hours must be more than 0."),
         ("attempt_limit", "50", "Attempts allowed must be at most 20."),
@@ -169,7 +169,10 @@ def test_a_part_needs_at_least_one_kind_of_evidence(app, lakemont_author):
         app, lakemont_author, "hinge-questions", "parts", {**PART, "evidence_kinds": []}
     )
     assert response.status_code == 400
-    assert "Choose at least one: Written answer, File upload or Link." in text_of(response.text)
+    assert (
+        "Tick at least one kind of accepted evidence: a written answer, a file upload or a link."
+        in text_of(response.text)
+    )
 
 
 def test_criteria_can_only_judge_a_part_that_exists(app, lakemont_author):
@@ -182,7 +185,10 @@ def test_criteria_can_only_judge_a_part_that_exists(app, lakemont_author):
         app, lakemont_author, "hinge-questions", "criteria", {**CRITERION, "part": "nope"}
     )
     assert wrong.status_code == 400
-    assert "Choose judges the part: Lesson plan." in text_of(wrong.text)
+    assert (
+        "Under “Judges the part”, choose the part of the submission this criterion judges."
+        in text_of(wrong.text)
+    )
     assert (
         add_item(app, lakemont_author, "hinge-questions", "criteria", CRITERION).status_code == 303
     )
