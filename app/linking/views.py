@@ -17,7 +17,9 @@ from app.catalog.views import image_url
 from app.db import db_session
 from app.errors import AppError
 from app.evidence import services as evidence
+from app.evidence.models import Attempt
 from app.grading import assessors, gradebook
+from app.grading import educator as review_progress
 from app.grading import queue as review_queue
 from app.grading import services as review
 from app.linking import progress, services
@@ -230,7 +232,20 @@ def activity() -> Response | str:
         work=work,
         assessor=assessor,
         waiting=_waiting_here(launch, resolved.credential.slug),
+        progress=_own_review_progress(launch, work, resolved.credential.id),
     )
+
+
+def _own_review_progress(
+    launch: Launch, work: evidence.Summary, credential_id: int
+) -> review_progress.ReviewProgress | None:
+    """Where the launching educator's submission stands in review, while it waits."""
+    if work.state not in Attempt.WAITING or launch.user is None:
+        return None
+    session = db_session()
+    user = evidence.educator(session, launch)
+    attempt = evidence.latest_attempt(session, user.id, credential_id)
+    return review_progress.review_progress(session, attempt) if attempt else None
 
 
 @dataclass(frozen=True)
