@@ -10,7 +10,6 @@ credentials for their issuer organisations. ``attach`` puts the guard on a bluep
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, g, redirect, request, url_for
@@ -139,7 +138,6 @@ def attach(
             "operator": account,
             "family_labels": FAMILY_LABELS,
             "source_labels": SOURCE_LABELS,
-            "utc": _utc,
             "describe": _describe,
         }
 
@@ -150,11 +148,6 @@ def _admins_an_organisation(account: Operator) -> bool:
         rights = rights_of(db_session(), account)
         g.admins_an_organisation = Author.ADMIN in rights.roles.values()
     return bool(g.admins_an_organisation)
-
-
-def _utc(value: datetime | None) -> str:
-    """Show a time as UTC ISO 8601, to the second."""
-    return value.strftime("%Y-%m-%dT%H:%M:%SZ") if value else ""
 
 
 def _describe(details: dict[str, Any] | None) -> list[str]:

@@ -627,6 +627,7 @@ ORGANISATION_FIELDS: tuple[Field, ...] = (
         min_length=1,
         max_length=200,
         hint="As it appears on badges, e.g. Lakemont Institute for Teaching and Learning.",
+        missing="Enter the organisation's name as it should appear on badges.",
     ),
     Field(
         "url",
@@ -635,6 +636,7 @@ ORGANISATION_FIELDS: tuple[Field, ...] = (
         required=True,
         max_length=1024,
         hint="The organisation's site; badges link to it.",
+        missing="Enter the organisation's web address, starting with https://.",
     ),
     Field(
         "email",
@@ -643,6 +645,7 @@ ORGANISATION_FIELDS: tuple[Field, ...] = (
         required=True,
         max_length=320,
         hint="Where educators and verifiers can ask about its credentials.",
+        missing="Enter a contact email address, e.g. badges@lakemont.example.edu.",
     ),
     Field(
         "description",

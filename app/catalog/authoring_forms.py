@@ -42,6 +42,11 @@ class Field:
     choices: tuple[tuple[str, str], ...] = ()
     default: Any = None
     """What a new item's field holds."""
+    missing: str = ""
+    """What to say when a required field is left empty (or a choice is not one of the
+    options): a sentence written for this field, naming it by its label. Assembled ones read as
+    machine-made ("Enter the met when."), so every required field and every choice has one
+    (a test checks)."""
 
     @property
     def key(self) -> tuple[str, ...]:
@@ -73,6 +78,7 @@ DETAILS: tuple[Field, ...] = (
         min_length=3,
         max_length=200,
         hint="What educators see in the catalog and on the badge, e.g. “Hinge questions”.",
+        missing="Give the credential a title: educators see it in the catalog and on the badge.",
     ),
     Field(
         "short_description",
@@ -149,6 +155,7 @@ DETAILS: tuple[Field, ...] = (
             ("at_least", "At least a number of criteria met"),
         ),
         default="all",
+        missing="Choose a passing rule: every criterion met, or at least a number of them.",
     ),
     Field(
         "passing_count",
@@ -221,7 +228,15 @@ LISTS: dict[str, ListSpec] = {
             "The submission, in parts. Educators see each part's guidance beside their answer; "
             "each rubric criterion judges one part.",
             (
-                Field("title", "Title", "text", required=True, min_length=1, max_length=200),
+                Field(
+                    "title",
+                    "Title",
+                    "text",
+                    required=True,
+                    min_length=1,
+                    max_length=200,
+                    missing="Give this part a title, e.g. “Lesson plan”.",
+                ),
                 Field(
                     "key",
                     "Key",
@@ -237,6 +252,8 @@ LISTS: dict[str, ListSpec] = {
                     required=True,
                     max_length=MARKDOWN_MAX,
                     hint="What to submit and how. Markdown.",
+                    missing="Write the guidance: tell educators what to submit for this part, "
+                    "and how.",
                 ),
                 Field(
                     "evidence_kinds",
@@ -245,6 +262,8 @@ LISTS: dict[str, ListSpec] = {
                     required=True,
                     choices=EVIDENCE_KINDS,
                     default=["text"],
+                    missing="Tick at least one kind of accepted evidence: a written answer, a "
+                    "file upload or a link.",
                 ),
                 Field(
                     "word_limit",
@@ -271,7 +290,15 @@ LISTS: dict[str, ListSpec] = {
             "criterion",
             "Each criterion judges one part and is met or not yet. Say what evidence meets it.",
             (
-                Field("title", "Title", "text", required=True, min_length=1, max_length=200),
+                Field(
+                    "title",
+                    "Title",
+                    "text",
+                    required=True,
+                    min_length=1,
+                    max_length=200,
+                    missing="Give this criterion a title, e.g. “Every student responds”.",
+                ),
                 Field(
                     "key",
                     "Key",
@@ -279,7 +306,14 @@ LISTS: dict[str, ListSpec] = {
                     max_length=80,
                     hint="A short name, e.g. purpose. Leave empty to make one from the title.",
                 ),
-                Field("part", "Judges the part", "select", required=True),
+                Field(
+                    "part",
+                    "Judges the part",
+                    "select",
+                    required=True,
+                    missing="Under “Judges the part”, choose the part of the submission this "
+                    "criterion judges.",
+                ),
                 Field(
                     "pass_descriptor",
                     "Met when",
@@ -287,6 +321,7 @@ LISTS: dict[str, ListSpec] = {
                     required=True,
                     max_length=MARKDOWN_MAX,
                     hint="What evidence meets it. Markdown.",
+                    missing="Say under “Met when” what evidence meets this criterion.",
                 ),
             ),
             summary="title",
@@ -298,13 +333,22 @@ LISTS: dict[str, ListSpec] = {
             "component",
             "The steps or parts of the key method, in order.",
             (
-                Field("title", "Title", "text", required=True, min_length=1, max_length=200),
+                Field(
+                    "title",
+                    "Title",
+                    "text",
+                    required=True,
+                    min_length=1,
+                    max_length=200,
+                    missing="Give this component a title, e.g. “Find the hinge point”.",
+                ),
                 Field(
                     "description",
                     "Description",
                     "markdown",
                     required=True,
                     max_length=MARKDOWN_MAX,
+                    missing="Write a description of this step of the method.",
                 ),
             ),
             summary="title",
@@ -323,6 +367,7 @@ LISTS: dict[str, ListSpec] = {
                     min_length=10,
                     max_length=1000,
                     hint="In the style you use, e.g. APA. Markdown italics (*Title*) are kept.",
+                    missing="Paste the full citation, e.g. in APA style.",
                 ),
                 Field("url", "Link", "url", max_length=1024, hint="A DOI or publisher link."),
             ),
@@ -334,8 +379,23 @@ LISTS: dict[str, ListSpec] = {
             "resource",
             "Links educators will find useful while they work.",
             (
-                Field("title", "Title", "text", required=True, min_length=1, max_length=300),
-                Field("url", "Link", "url", required=True, max_length=1024),
+                Field(
+                    "title",
+                    "Title",
+                    "text",
+                    required=True,
+                    min_length=1,
+                    max_length=300,
+                    missing="Give this resource a title, e.g. “Dylan Wiliam Center”.",
+                ),
+                Field(
+                    "url",
+                    "Link",
+                    "url",
+                    required=True,
+                    max_length=1024,
+                    missing="Enter the resource's link, starting with https://.",
+                ),
                 Field("description", "Description", "textarea", max_length=1000),
             ),
             summary="title",
@@ -376,14 +436,20 @@ def shown(fields: Sequence[Field], content: Mapping[str, Any]) -> dict[str, Any]
     return typed
 
 
-def defaults(fields: Sequence[Field]) -> dict[str, Any]:
-    """Return the form's values for a new item."""
+def defaults(
+    fields: Sequence[Field], choices: Mapping[str, Sequence[tuple[str, str]]] | None = None
+) -> dict[str, Any]:
+    """Return the form's values for a new item. A choice with only one option (a criterion of
+    a draft with one part) holds it already: there is nothing to choose."""
     typed: dict[str, Any] = {}
     for f in fields:
+        options = tuple((choices or {}).get(f.name, f.choices))
         if f.kind == "bool":
             typed[f.name] = bool(f.default)
         elif f.kind == "choices":
             typed[f.name] = list(f.default or [])
+        elif f.kind == "select" and f.default is None and len(options) == 1:
+            typed[f.name] = options[0][0]
         else:
             typed[f.name] = "" if f.default is None else str(f.default)
     return typed
@@ -423,7 +489,7 @@ def parse(
             picked = [v for v in form.getlist(f.name) if v in dict(options)]
             result.typed[f.name] = picked
             if not picked and f.required:
-                result.errors[f.name] = f"Choose at least one: {_or(options)}."
+                result.errors[f.name] = _missing(f, options)
             _set(result.values, f.key, [v for v, _ in options if v in picked] or None)
             continue
         raw = str(form.get(f.name, "") or "").replace("\r\n", "\n")
@@ -444,9 +510,13 @@ def parse(
 
 
 def _missing(f: Field, options: Sequence[tuple[str, str]]) -> str:
-    if f.kind == "select":
-        return f"Choose {f.label.lower()}: {_or(options)}." if options else f"Choose {f.label}."
-    return f"Enter the {f.label.lower()}."
+    """The field's own sentence; for a field without one, a plain one that quotes its label
+    (the label's words are the author's way to find it on the page)."""
+    if f.missing:
+        return f.missing
+    if f.kind in {"select", "choices"}:
+        return f"Choose one of the options under “{f.label}”: {_or(options)}."
+    return f"Fill in “{f.label}”."
 
 
 def _or(options: Sequence[tuple[str, str]]) -> str:
@@ -504,5 +574,5 @@ def _check(f: Field, text: str, options: Sequence[tuple[str, str]]) -> tuple[str
             number = int(number)
         return None, number
     if f.kind == "select" and text not in dict(options):
-        return f"Choose {f.label.lower()}: {_or(options)}.", text
+        return _missing(f, options), text
     return None, text

@@ -233,7 +233,9 @@ def edit_item(slug: str, list_name: str, number: int | None = None) -> Response 
             status=409,
         )
     if request.method == "GET":
-        typed = defaults(spec.fields) if index is None else shown(spec.fields, items[index])
+        typed = (
+            defaults(spec.fields, choices) if index is None else shown(spec.fields, items[index])
+        )
         return _item_page(found, draft, spec, index, typed, {}, draft.revision, choices)
     form = parse(spec.fields, request.form, choices=choices)
     revision = _revision()

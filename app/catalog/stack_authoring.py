@@ -31,6 +31,7 @@ STACK_FIELDS: tuple[Field, ...] = (
         min_length=3,
         max_length=200,
         hint="What educators see in the catalog, e.g. “Formative Assessment in Practice”.",
+        missing="Give the stack a title: educators see it in the catalog.",
     ),
     Field(
         "description",

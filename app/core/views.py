@@ -10,6 +10,7 @@ from flask import Blueprint, current_app, g, jsonify, redirect, render_template,
 from werkzeug.wrappers import Response
 
 from app import health, inputs, lti
+from app.core import moments
 from app.db import db_session
 from app.errors import RETRY_AFTER_SECONDS, AppError
 from app.lti import services as lti_services
@@ -17,6 +18,8 @@ from app.lti import services as lti_services
 bp = Blueprint(
     "core", __name__, template_folder="templates", static_folder="static", static_url_path="/static"
 )
+bp.add_app_template_filter(moments.moment, "moment")
+bp.add_app_template_filter(moments.utc_iso, "utc_iso")
 
 
 @bp.get("/")

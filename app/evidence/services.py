@@ -29,7 +29,7 @@ from app.errors import AppError, Conflict, NotFound
 from app.evidence.access import AttemptLocked, educator, require_open
 from app.evidence.models import Answer, Attempt, EvidenceFile, EvidenceLink
 from app.grading import outbox
-from app.grading.models import Decision
+from app.grading.models import Decision, Review
 from app.lti.launch import Launch
 from app.lti.models import LtiUser
 
@@ -829,6 +829,19 @@ class CriterionOutcome:
     pass_descriptor: str
     met: bool
     comment: str
+    """The comment as decided (two agreeing reviewers' comments joined)."""
+    comments_by: tuple[tuple[str, str], ...] = ()
+    """With two reviewers: (``first`` or ``second``, that reviewer's comment) for each who
+    commented, so the educator sees two voices rather than one merged text."""
+
+
+@dataclass(frozen=True)
+class ReviewerVoice:
+    """One reviewer's overall feedback on a decided attempt, never named: ``first``, ``second``
+    or ``lead`` reviewer (a review may be blind)."""
+
+    ordinal: str
+    feedback: str
 
 
 @dataclass(frozen=True)
@@ -843,6 +856,18 @@ class DecisionView:
     feedback: str
     criteria: tuple[CriterionOutcome, ...]
     """In the rubric's order; criteria the decision does not mention are left out."""
+    voices: tuple[ReviewerVoice, ...] = ()
+    """When more than one assessor reviewed the attempt: the two who agreed (first, second), or
+    the lead reviewer who settled their disagreement. Empty for a single review."""
+
+    @property
+    def by_two(self) -> bool:
+        """Two reviewers agreed on this decision (each one's words are shown apart)."""
+        return len(self.voices) == 2
+
+    @property
+    def by_lead(self) -> bool:
+        return len(self.voices) == 1 and self.voices[0].ordinal == "lead"
 
     @property
     def earned(self) -> bool:
@@ -862,8 +887,23 @@ class DecisionView:
         return tuple(c for c in self.not_met if c.part_key == part_key)
 
 
-def _decision_view(decision: Decision, attempt: Attempt) -> DecisionView:
+def _voices(reviews: Sequence[Review]) -> list[tuple[str, Review]]:
+    """The reviews a decision rests on, by their place: the lead's alone when one settled a
+    disagreement, both when two agreed, none worth naming for a single review."""
+    done = {r.round: r for r in reviews if r.state == Review.SUBMITTED}
+    if Review.LEAD in done:
+        return [("lead", done[Review.LEAD])]
+    if Review.FIRST in done and Review.SECOND in done:
+        return [("first", done[Review.FIRST]), ("second", done[Review.SECOND])]
+    return []
+
+
+def _decision_view(
+    decision: Decision, attempt: Attempt, reviews: Sequence[Review] = ()
+) -> DecisionView:
     content = attempt.version.content or {}
+    voices = _voices(reviews)
+    both = voices if len(voices) == 2 else []
     part_titles = {p.key: p.title for p in parts_of(attempt.version)}
     judged: dict[str, Any] = decision.criteria if isinstance(decision.criteria, dict) else {}
     criteria = []
@@ -884,6 +924,11 @@ def _decision_view(decision: Decision, attempt: Attempt) -> DecisionView:
                 pass_descriptor=str(criterion.get("pass_descriptor", "")),
                 met=entry.get("met") is True,
                 comment=str(entry.get("comment") or "").strip(),
+                comments_by=tuple(
+                    (ordinal, said)
+                    for ordinal, review in both
+                    if (said := _comment_in(review, key))
+                ),
             )
         )
     # A judgement of a criterion the rubric no longer names still reaches the educator: the
@@ -909,7 +954,13 @@ def _decision_view(decision: Decision, attempt: Attempt) -> DecisionView:
         decided_at=decision.decided_at,
         feedback=(decision.feedback or "").strip(),
         criteria=tuple(criteria),
+        voices=tuple(ReviewerVoice(o, (r.feedback or "").strip()) for o, r in voices),
     )
+
+
+def _comment_in(review: Review, key: str) -> str:
+    judged = review.criteria.get(key) if isinstance(review.criteria, dict) else None
+    return str((judged or {}).get("comment") or "").strip() if isinstance(judged, dict) else ""
 
 
 def decisions_of(session: Session, attempts: Sequence[Attempt]) -> dict[int, DecisionView]:
@@ -917,8 +968,21 @@ def decisions_of(session: Session, attempts: Sequence[Attempt]) -> dict[int, Dec
     by_id = {a.id: a for a in attempts}
     if not by_id:
         return {}
-    rows = session.scalars(select(Decision).where(Decision.attempt_id.in_(list(by_id))))
-    return {row.attempt_id: _decision_view(row, by_id[row.attempt_id]) for row in rows}
+    # The decisions with the reviews they rest on, in one statement.
+    decisions: dict[int, Decision] = {}
+    reviews: dict[int, list[Review]] = {}
+    for decision, review in session.execute(
+        select(Decision, Review)
+        .outerjoin(Review, Review.attempt_id == Decision.attempt_id)
+        .where(Decision.attempt_id.in_(list(by_id)))
+        .order_by(Decision.attempt_id, Review.round)
+    ):
+        decisions[decision.attempt_id] = decision
+        reviews.setdefault(decision.attempt_id, []).extend([review] if review else [])
+    return {
+        attempt_id: _decision_view(decision, by_id[attempt_id], reviews[attempt_id])
+        for attempt_id, decision in decisions.items()
+    }
 
 
 def decision_of(session: Session, attempt_id: int) -> DecisionView | None:

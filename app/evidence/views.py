@@ -20,6 +20,7 @@ from app.errors import AppError
 from app.evidence import access, services
 from app.evidence.models import Attempt
 from app.evidence.services import parts_of
+from app.grading import educator as review_progress
 from app.linking import services as linking
 from app.lti import require_launch, session_token_for
 from app.lti.launch import Launch
@@ -88,6 +89,7 @@ def _page(
         values=values or {},
         labels=services.STATE_LABELS,
         Attempt=Attempt,
+        progress=review_progress.review_progress(session, attempt) if attempt else None,
     )
     return page, status
 

@@ -135,16 +135,26 @@ def _filtered(reviewer: Reviewer, filters: Filters, now: datetime) -> ColumnElem
     return and_(*conditions)
 
 
-def queue(session: Session, reviewer: Reviewer, filters: Filters) -> Queue:
-    """Return one page of the reviewer's queue, oldest submission first."""
-    now = utcnow()
-    where = _filtered(reviewer, filters, now)
-    total = (
+def _count(session: Session, where: ColumnElement[bool]) -> int:
+    return (
         session.scalar(
             select(func.count()).select_from(Attempt).where(where).execution_options(**ALL)
         )
         or 0
     )
+
+
+def waiting_count(session: Session, reviewer: Reviewer, filters: Filters) -> int:
+    """Count the submissions the queue would list with ``filters`` (the activity page's "N
+    submissions waiting for review", which must agree with the queue it links to)."""
+    return _count(session, _filtered(reviewer, filters, utcnow()))
+
+
+def queue(session: Session, reviewer: Reviewer, filters: Filters) -> Queue:
+    """Return one page of the reviewer's queue, oldest submission first."""
+    now = utcnow()
+    where = _filtered(reviewer, filters, now)
+    total = _count(session, where)
     pages = max(1, -(-total // PAGE_SIZE))
     page = min(filters.page, pages)
     Educator = aliased(LtiUser)

@@ -17,7 +17,11 @@ from app.catalog.views import image_url
 from app.db import db_session
 from app.errors import AppError
 from app.evidence import services as evidence
+from app.evidence.models import Attempt
 from app.grading import assessors, gradebook
+from app.grading import educator as review_progress
+from app.grading import queue as review_queue
+from app.grading import services as review
 from app.linking import progress, services
 from app.lti import deep_linking, require_launch, runtime, session_token_for
 from app.lti.keys import signing_key
@@ -227,7 +231,44 @@ def activity() -> Response | str:
         resolved=resolved,
         work=work,
         assessor=assessor,
+        waiting=_waiting_here(launch, resolved.credential.slug),
+        progress=_own_review_progress(launch, work, resolved.credential.id),
     )
+
+
+def _own_review_progress(
+    launch: Launch, work: evidence.Summary, credential_id: int
+) -> review_progress.ReviewProgress | None:
+    """Where the launching educator's submission stands in review, while it waits."""
+    if work.state not in Attempt.WAITING or launch.user is None:
+        return None
+    session = db_session()
+    user = evidence.educator(session, launch)
+    attempt = evidence.latest_attempt(session, user.id, credential_id)
+    return review_progress.review_progress(session, attempt) if attempt else None
+
+
+@dataclass(frozen=True)
+class WaitingHere:
+    """What the activity page tells a course's teacher about the work waiting for them."""
+
+    count: int
+    queue_args: dict[str, Any]
+    """The review queue's filters that list exactly these submissions."""
+
+
+def _waiting_here(launch: Launch, slug: str) -> WaitingHere | None:
+    """The submissions at this activity's credential from this course waiting for review, for
+    a teacher of the course (``None`` for anyone else: a learner's page is about their work)."""
+    if not launch.may_add_content:
+        return None
+    session = db_session()
+    try:
+        reviewer = review.reviewer_of(session, launch)
+    except review.NotAReviewer:
+        return None
+    filters = review_queue.Filters(credential=slug, this_course=True)
+    return WaitingHere(review_queue.waiting_count(session, reviewer, filters), filters.query_args())
 
 
 @bp.route("/activity/choose", methods=["GET", "POST"])

@@ -127,6 +127,7 @@ def require_launch() -> Launch:
     From here on the request's database session sees only this platform's rows."""
     launch = session.require_launch(runtime().session_reader())
     scope_to_platform(get_db(current_app).session(), launch.registration_id)
+    g.viewer_locale = launch.locale  # base.html: dates and times in the LMS's language
     return launch
 
 

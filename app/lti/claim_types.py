@@ -113,7 +113,7 @@ PAYLOAD = Obj(
         # Custom values are whatever the platform substitutes (Moodle and Canvas send numbers
         # too); the pages that read one check it.
         CLAIM + "custom": Obj(),
-        CLAIM + "launch_presentation": Obj({"return_url": TEXT}),
+        CLAIM + "launch_presentation": Obj({"return_url": TEXT, "locale": TEXT}),
         CLAIM + "tool_platform": Obj({"name": TEXT}),
         # for_user.user_id: a string, or a number from Moodle (read as either in to_launch).
         CLAIM + "for_user": Obj(),

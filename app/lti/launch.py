@@ -6,6 +6,7 @@ Nothing outside ``app/lti`` sees pylti1p3 or raw claims: a validated id_token (L
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -122,6 +123,9 @@ class Launch:
     """The registration's LMS family (``moodle``, ``canvas``, ``generic``): whose quirks apply."""
     return_url: str | None = None
     """``launch_presentation.return_url``: where the LMS wants the person sent back."""
+    locale: str | None = None
+    """``launch_presentation.locale``: the person's language in the LMS ("en", Moodle's "en_us",
+    Canvas's "en-GB"), for showing dates and times; ``None`` when absent or not a language tag."""
     is_instructor: bool = False
     is_teaching_assistant: bool = False
     is_learner: bool = False
@@ -181,6 +185,7 @@ class NoLaunch:
     can_submit = False
     for_user_sub = None
     is_submission_review = False
+    locale = None
 
 
 _READ = (
@@ -199,7 +204,7 @@ _READ = (
 _READ_PARTS = {
     CLAIM + "context": ("id", "title", "label"),
     CLAIM + "resource_link": ("id", "title", "description"),
-    CLAIM + "launch_presentation": ("return_url",),
+    CLAIM + "launch_presentation": ("return_url", "locale"),
     CLAIM + "tool_platform": ("name",),
     CLAIM + "for_user": ("user_id",),
     AGS_CLAIM: ("scope", "lineitems", "lineitem"),
@@ -216,6 +221,18 @@ _READ_PARTS = {
         "text",
     ),
 }
+
+
+LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8}){0,3}")
+
+
+def language_tag(value: Any) -> str | None:
+    """Return a launch's ``locale`` when it looks like a language tag (BCP 47, or Moodle's
+    ``en_us`` form), else ``None``: it ends up in a page's attribute and in a script's
+    ``Intl`` call, so anything else is dropped rather than passed on."""
+    if isinstance(value, str) and LANGUAGE_TAG.fullmatch(value):
+        return value
+    return None
 
 
 def _part(data: Mapping[str, Any], name: str) -> dict[str, Any] | None:
@@ -291,6 +308,7 @@ def to_launch(launch_id: str, data: Mapping[str, Any], registration: Registratio
         platform_name=platform.get("name"),
         platform_family=registration.platform_family or "generic",
         return_url=(data.get(CLAIM + "launch_presentation") or {}).get("return_url"),
+        locale=language_tag((data.get(CLAIM + "launch_presentation") or {}).get("locale")),
         is_instructor=TeacherRole(data).check(),
         is_teaching_assistant=TeachingAssistantRole(data).check(),
         is_learner=StudentRole(data).check(),

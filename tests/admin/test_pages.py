@@ -159,9 +159,14 @@ def test_audit_log_is_paged_newest_first(app, operator_client):
     assert 'rel="prev"' in second
 
 
-def test_audit_log_shows_time_in_utc_iso_format(app, operator_client):
+def test_audit_log_gives_each_time_as_a_utc_instant_for_the_viewers_zone(app, operator_client):
+    """The instant in UTC (ISO 8601) for the page's script, and a default naming its zone."""
     page = operator_client.get("/admin/audit").text
-    assert re.search(r"<time datetime=\"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\">", page)
+    assert re.search(
+        r"<time datetime=\"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\" data-moment=\"datetime\">"
+        r"\d{1,2} \w{3} \d{4}, \d\d:\d\d UTC</time>",
+        page,
+    )
 
 
 def test_audit_log_page_out_of_range_shows_the_last(operator_client):

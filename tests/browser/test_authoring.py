@@ -159,3 +159,48 @@ def test_author_writes_publishes_and_an_educator_finds_it(
     expect(tool.get_by_text("Issued by")).to_be_visible()
     assert_no_violations(frame, "the new credential's catalog page")
     page.screenshot(path=str(artifacts / "authoring-11-educator-sees-it.png"), full_page=True)
+
+
+def test_authoring_messages_read_as_written_and_the_only_part_is_chosen(
+    page: Page, live: LiveServers, artifacts: Path
+) -> None:
+    """Issue 28 item 10: a criterion's form with one part has it chosen already; left empty,
+    the form says what to do in sentences that name each field by its label."""
+    _author(live)
+    page.goto(f"{live.tool_url}/admin/sign-in")
+    page.get_by_label("Email").fill(EMAIL)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("link", name="New credential").click()
+    page.get_by_label("Title").fill(TITLE)
+    page.get_by_role("button", name="Create the draft").click()
+    page.get_by_role("link", name="Back to the credential").click()
+
+    page.get_by_role("link", name="What to submit").click()
+    page.get_by_role("link", name="Add a part").click()
+    page.get_by_label("Written answer").set_checked(False)
+    page.get_by_role("button", name="Add").click()
+    summary = page.get_by_role("alert")
+    expect(summary).to_be_focused()
+    expect(summary).to_contain_text("Give this part a title, e.g. “Lesson plan”.")
+    expect(summary).to_contain_text("Write the guidance: tell educators what to submit")
+    expect(summary).to_contain_text("Tick at least one kind of accepted evidence")
+    _check(page, artifacts, "messages-part", "the part form with its messages")
+    page.get_by_label("Title").fill("Reflection")
+    page.get_by_label("Guidance").fill("What happened, and what you will change.")
+    page.get_by_label("Written answer").check()
+    page.get_by_role("button", name="Add").click()
+    expect(page.get_by_role("status")).to_have_text("Added.")
+
+    page.get_by_role("link", name="Back to the credential").click()
+    page.get_by_role("link", name="Rubric").click()
+    page.get_by_role("link", name="Add a criterion").click()
+    expect(page.get_by_label("Reflection")).to_be_checked()
+    page.get_by_role("button", name="Add").click()
+    summary = page.get_by_role("alert")
+    expect(summary).to_contain_text("Give this criterion a title, e.g. “Every student responds”.")
+    expect(summary).to_contain_text("Say under “Met when” what evidence meets this criterion.")
+    expect(summary).not_to_contain_text("Judges the part")
+    for machine_made in ("Enter the met when", "Choose judges the part", "Enter the title"):
+        expect(page.locator("main")).not_to_contain_text(machine_made)
+    _check(page, artifacts, "messages-criterion", "the criterion form with its messages")

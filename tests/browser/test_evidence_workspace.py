@@ -139,7 +139,7 @@ def _ready(frame: Frame) -> None:
 
 
 def _saved(frame: Frame, part: str) -> None:
-    expect(frame.locator(f"#save-{part}")).to_have_text(re.compile(r"^Saved at \d"))
+    expect(frame.locator(f"#save-{part}")).to_have_text(re.compile(r"^Saved .*\d{4}"))
 
 
 def _attempt_id(servers: Servers) -> int:

@@ -144,7 +144,7 @@ def reload(frame: Frame) -> None:
 
 
 def saved(frame: Frame, part: str) -> None:
-    expect(frame.locator(f"#save-{part}")).to_have_text(re.compile(r"^Saved at \d"))
+    expect(frame.locator(f"#save-{part}")).to_have_text(re.compile(r"^Saved .*\d{4}"))
 
 
 def upload(frame: Frame, part: str, name: str, media_type: str, data: bytes) -> None:

@@ -127,7 +127,7 @@ def test_a_new_stack_needs_a_title_and_a_first_credential_and_keeps_what_was_typ
     assert response.status_code == 400
     page = text_of(response.text)
     assert "There is a problem" in page
-    assert "Enter the title." in page and "Choose the stack's first credential." in page
+    assert "Give the stack a title" in page and "Choose the stack's first credential." in page
     assert "Two credentials about **finding out** and telling." in page
     assert len(_stacks(app)) == 3
 

@@ -15,20 +15,8 @@
   var KEEPALIVE_MAX_BYTES = 60000; // browsers cap keepalive bodies at 64 KiB
   var SEPARATOR = "\n\n— — — text from another tab — — —\n\n";
 
-  function localTime(iso, withDate) {
-    var when = new Date(iso);
-    if (isNaN(when.getTime())) return null;
-    var time = when.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
-    return withDate ? when.toLocaleDateString() + " " + time : time;
-  }
-
-  function showLocalTimes(root) {
-    var times = (root || document).querySelectorAll("time[data-local]");
-    for (var i = 0; i < times.length; i++) {
-      var text = localTime(times[i].getAttribute("datetime"), times[i].hasAttribute("data-date"));
-      if (text) times[i].textContent = text;
-    }
-  }
+  // Times are shown by the page's one formatter (core/static/moments.js, loaded first).
+  var moments = window.MicrocredMoments;
 
   function countWords(text) {
     var count = 0;
@@ -50,7 +38,6 @@
     }
   }
 
-  showLocalTimes(document);
   var root = document.getElementById("workspace");
   if (!root || !root.dataset.attempt) return;
 
@@ -140,7 +127,14 @@
 
   Answer.prototype.saySaved = function (iso) {
     var span = document.createElement("span");
-    span.textContent = "Saved at " + (localTime(iso) || "just now");
+    span.appendChild(document.createTextNode("Saved "));
+    var when = document.createElement("time");
+    if (moments && iso) {
+      moments.set(when, iso, "datetime");
+    } else {
+      when.textContent = "just now";
+    }
+    span.appendChild(when);
     this.say(span, false);
   };
 
@@ -267,10 +261,7 @@
       }
       this.saySaved(data.saved_at);
       var last = document.querySelector("#state time");
-      if (last && data.changed) {
-        last.setAttribute("datetime", data.saved_at);
-        last.textContent = localTime(data.saved_at) || last.textContent;
-      }
+      if (last && data.changed && moments) moments.set(last, data.saved_at);
       return;
     }
     if (status === 409 && typeof data.server_text === "string") {

@@ -25,7 +25,9 @@
   var reviewId = parseInt(root.dataset.review, 10);
   var versionField = form.querySelector("[data-version-field]");
   var status = form.querySelector("[data-review-status]");
-  var expires = document.querySelector("time[data-expires]");
+  var expires = document.querySelector("[data-expires] time");
+  // Times are shown by the page's one formatter (core/static/moments.js, loaded first).
+  var moments = window.MicrocredMoments;
   var timer = null;
   var inflight = null;
   var dirty = false;
@@ -38,9 +40,7 @@
   }
 
   function localTime(iso) {
-    var when = new Date(iso);
-    return isNaN(when.getTime()) ? "" :
-      when.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+    return (moments && moments.format(iso, "time")) || "";
   }
 
   function judgement() {
@@ -84,10 +84,7 @@
           retryMs = 0;
           versionField.value = String(data.version);
           if (data.session) token = data.session;
-          if (expires && data.expires_at) {
-            expires.setAttribute("datetime", data.expires_at);
-            expires.textContent = localTime(data.expires_at);
-          }
+          if (expires && data.expires_at && moments) moments.set(expires, data.expires_at);
           say("Draft saved at " + localTime(data.saved_at) + " · " + data.judged + " of " +
             data.total + " criteria judged" + (data.judged === data.total ?
               " · by the rule: " + (data.outcome === "earned" ? "earned" : "not yet") : ""));
