@@ -16,7 +16,6 @@ from playwright.sync_api import Browser, Frame, Locator, Page, expect
 from sqlalchemy import select, update
 
 from app.admin import services as admin
-from app.catalog.cli import seed_sample_catalog
 from app.db import get_db
 from app.evidence.models import Attempt
 from app.lti.models import Registration
@@ -25,6 +24,7 @@ from tests.browser.conftest import TIMEOUT_MS
 from tests.browser.test_review import claim, open_activity, open_queue, shoot
 from tests.evidence.support import HINGE, LEARNER, add_activity, launch
 from tests.grading.support import set_review, submitted
+from tests.support.catalog import seed_sample_catalog
 from tests.support.live import LiveServers
 
 pytestmark = pytest.mark.browser

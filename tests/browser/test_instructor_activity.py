@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from app.catalog.cli import seed_sample_catalog
 from app.db import get_db
 from tests.browser.accessibility import assert_no_violations
 from tests.browser.test_review import open_activity, shoot
 from tests.evidence.support import HINGE, LEARNER, OTHER_LEARNER, add_activity, launch
 from tests.grading.support import set_review, submitted
+from tests.support.catalog import seed_sample_catalog
 from tests.support.live import LiveServers
 
 pytestmark = pytest.mark.browser
