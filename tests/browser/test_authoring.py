@@ -154,6 +154,9 @@ def test_author_writes_publishes_and_an_educator_finds_it(
     tool.get_by_role("link", name="Browse micro-credentials").click()
     tool.get_by_label("Search").fill("exit tickets")
     tool.get_by_role("button", name="Show").click()
+    # The search's page, not the whole catalog still on screen: a click on that one's link
+    # races the search's navigation (and lost, under load).
+    expect(tool.get_by_role("heading", level=2)).to_have_text("1 micro-credential")
     tool.get_by_role("link", name=TITLE).click()
     expect(tool.get_by_role("heading", level=1)).to_have_text(TITLE)
     expect(tool.get_by_text("Issued by")).to_be_visible()
