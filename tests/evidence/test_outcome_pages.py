@@ -118,6 +118,14 @@ def test_not_yet_shows_the_overall_feedback_and_each_criterions_comment(live, ed
     assert "2 of 5" in decision and "criteria are not met yet" in decision
 
 
+def test_one_criterion_not_met_reads_as_one(live, educator):
+    attempt = _submitted(educator)
+    one_not_met = {**HINGE_NOT_YET, "next-steps": {"met": True, "comment": ""}}
+    decide(live, attempt, Attempt.NOT_YET, one_not_met, FEEDBACK)
+    decision = _section(_workspace(educator), "decision")
+    assert "1 of 5" in decision and "criteria is not met yet" in decision
+
+
 def test_each_criterion_says_met_or_not_yet_in_words(live, educator):
     _not_yet(live, educator)
     decision = _section(_workspace(educator), "decision")
