@@ -39,3 +39,24 @@ def test_every_row_goes_and_ids_start_again_from_one(clean_database):
         conn.rollback()
     engine.dispose()
     assert _add_user(url, "c") == 1
+
+
+def test_a_shared_pool_left_with_a_connection_out_is_replaced(database_url, monkeypatch):
+    """Tests share PostgreSQL pools (``tests/conftest.py``); one a test left a connection
+    checked out of is dropped, so the next test cannot wait on it."""
+    from tests import conftest
+
+    monkeypatch.setattr(conftest, "_shared_pools", {})
+    kept, leaked = create_engine(database_url), create_engine(database_url)
+    conftest._shared_pools[("kept", 1)] = kept.pool
+    conftest._shared_pools[("leaked", 1)] = leaked.pool
+    with kept.connect():
+        pass
+    held = leaked.connect()
+    try:
+        conftest._pools_checked_in()
+        assert list(conftest._shared_pools) == [("kept", 1)]
+    finally:
+        held.close()
+        kept.dispose()
+        leaked.dispose()
