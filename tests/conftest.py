@@ -8,6 +8,7 @@ import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from weakref import WeakKeyDictionary
 
 import pytest
 from argon2 import PasswordHasher
@@ -160,64 +161,59 @@ def shared_compiled_sql() -> Iterator[None]:
         yield
 
 
-_shared_pools: dict[tuple[str, int], Any] = {}
-"""PostgreSQL connection pools of the session's test database, by URL and size."""
+_free_pools: dict[tuple[str, int], list[Any]] = {}
+"""Connection pools of the session's PostgreSQL test database whose engines were disposed,
+ready for the next test's engines, by URL and size."""
+_shared_urls: set[str] = set()
+_pool_keys: WeakKeyDictionary[Any, tuple[str, int]] = WeakKeyDictionary()
 
 
-def _sharing_pools(make_engine: Callable[..., Any]) -> Callable[..., Any]:
+def _reusing_pools(make_engine: Callable[..., Any]) -> Callable[..., Any]:
     """A new PostgreSQL connection costs the server ~5 ms of CPU to start and more to warm its
-    caches, and each test's apps opened several: engines of the session's test database share
-    one pool per size in a test process (each engine keeps its own events, so statement counts
-    stay per app). Between tests the connections are rolled back and returned; a test that
-    leaves one checked out gets a fresh pool after it (``_pools_checked_in``)."""
+    caches, and each test's apps opened several. An engine of the session's test database takes
+    the pool (and idle connections) of an engine an earlier test disposed, if there is one:
+    each live engine still has a pool of its own, as each process has, and its own events."""
 
     def make(url: str, pool_size: int = 10) -> Any:
         engine = make_engine(url, pool_size)
-        if url not in _shared_urls:
-            return engine
-        key = (url, pool_size)
-        if key in _shared_pools:
-            engine.pool = _shared_pools[key]
-        else:
-            _shared_pools[key] = engine.pool
+        if url in _shared_urls:
+            key = (url, pool_size)
+            if _free_pools.get(key):
+                engine.pool = _free_pools[key].pop()
+            _pool_keys[engine] = key
         return engine
 
     return make
 
 
-_shared_urls: set[str] = set()
-
-
-def _dispose_keeping_shared_pools(dispose: Callable[..., Any]) -> Callable[..., Any]:
+def _dispose_keeping_pools(dispose: Callable[..., Any]) -> Callable[..., Any]:
     def keep(self: Any) -> None:
-        if any(self.engine.pool is pool for pool in _shared_pools.values()):
-            self.session.remove()
-            self.engine.dispose(close=False)  # the engine lets go; the pool stays for the next
-        else:
+        key = _pool_keys.get(self.engine)
+        if key is None:
             dispose(self)
+            return
+        self.session.remove()
+        pool = self.engine.pool
+        self.engine.dispose(close=False)  # the engine lets go of its pool without closing it
+        if pool.checkedout():  # a connection still out: never handed to another test
+            pool.dispose()
+        else:
+            _free_pools.setdefault(key, []).append(pool)
 
     return keep
 
 
-def _pools_checked_in() -> None:
-    for key, pool in list(_shared_pools.items()):
-        if pool.checkedout():
-            pool.dispose()
-            del _shared_pools[key]
-
-
 @pytest.fixture(scope="session", autouse=True)
-def shared_pools() -> Iterator[None]:
+def reused_pools() -> Iterator[None]:
     import app.db
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(app.db, "make_engine", _sharing_pools(app.db.make_engine))
-        patch.setattr(
-            app.db.Database, "dispose", _dispose_keeping_shared_pools(app.db.Database.dispose)
-        )
+        patch.setattr(app.db, "make_engine", _reusing_pools(app.db.make_engine))
+        patch.setattr(app.db.Database, "dispose", _dispose_keeping_pools(app.db.Database.dispose))
         yield
-    for pool in _shared_pools.values():
-        pool.dispose()
+    for pools in _free_pools.values():
+        for pool in pools:
+            pool.dispose()
 
 
 def backend() -> str:
@@ -336,7 +332,6 @@ RESTART_USED_SEQUENCES = text(
 @pytest.fixture
 def clean_database(database_url: str) -> Iterator[str]:
     yield database_url
-    _pools_checked_in()
     empty_database(database_url)
 
 

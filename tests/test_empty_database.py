@@ -41,22 +41,33 @@ def test_every_row_goes_and_ids_start_again_from_one(clean_database):
     assert _add_user(url, "c") == 1
 
 
-def test_a_shared_pool_left_with_a_connection_out_is_replaced(database_url, monkeypatch):
-    """Tests share PostgreSQL pools (``tests/conftest.py``); one a test left a connection
-    checked out of is dropped, so the next test cannot wait on it."""
+def test_a_disposed_engines_pool_goes_to_the_next_unless_a_connection_is_out(
+    database_url, monkeypatch
+):
+    """Tests reuse PostgreSQL pools (``tests/conftest.py``): a disposed engine's pool, with its
+    idle connections, goes to the next engine of the database; one a connection is still out
+    of goes to nobody, so no test can wait on what another left behind."""
+    from app.db import Database
     from tests import conftest
 
-    monkeypatch.setattr(conftest, "_shared_pools", {})
-    kept, leaked = create_engine(database_url), create_engine(database_url)
-    conftest._shared_pools[("kept", 1)] = kept.pool
-    conftest._shared_pools[("leaked", 1)] = leaked.pool
-    with kept.connect():
+    monkeypatch.setattr(conftest, "_free_pools", {})
+    monkeypatch.setattr(conftest, "_shared_urls", {database_url})
+    first = Database(database_url)
+    with first.engine.connect():
         pass
-    held = leaked.connect()
+    pool = first.engine.pool
+    first.dispose()
+    second = Database(database_url)
+    assert second.engine.pool is pool
+    held = second.engine.connect()
+    second.dispose()
+    third = Database(database_url)
     try:
-        conftest._pools_checked_in()
-        assert list(conftest._shared_pools) == [("kept", 1)]
+        assert third.engine.pool is not pool
     finally:
-        held.close()
-        kept.dispose()
-        leaked.dispose()
+        held.close()  # back into the pool no engine has
+        pool.dispose()
+        third.dispose()
+        for pools in conftest._free_pools.values():
+            for free in pools:
+                free.dispose()
