@@ -65,6 +65,7 @@ def test_author_writes_publishes_and_an_educator_finds_it(
     _check(page, artifacts, "1-list", "the author's credential list")
 
     page.get_by_role("link", name="New credential").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("New credential")
     _check(page, artifacts, "2-new", "the new credential form")
     page.get_by_label("Title").fill(TITLE)
     page.get_by_role("button", name="Create the draft").click()

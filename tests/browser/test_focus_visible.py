@@ -6,7 +6,7 @@ browser applies ``:focus-visible`` as it does for a person."""
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import Page
+from playwright.sync_api import Page, expect
 
 from app.db import get_db
 from tests.browser.test_operator_console import EMAIL, PASSWORD, _create_operator
@@ -82,6 +82,7 @@ def test_the_consoles_controls_show_their_focus(page: Page, live: LiveServers) -
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     page.get_by_role("link", name="Registration links", exact=True).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Registration links")
     kinds = assert_every_focus_visible(page, stops=40)
     assert {"a", "input[text]", "input[radio]", "input[checkbox]", "button[submit]"} <= kinds
 

@@ -188,6 +188,8 @@ def test_console_options_read_as_options_not_as_text_fields(
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     page.get_by_role("link", name=page_name, exact=True).click()
+    # The click starts a navigation; reading the options before it lands reads the old page.
+    expect(page.get_by_role("heading", level=1)).to_have_text(page_name)
     options = page.evaluate(OPTIONS_LOOK)
     assert options, "no options on the page"
     for option in options:

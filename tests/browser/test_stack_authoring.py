@@ -74,6 +74,7 @@ def test_an_organisation_admin_builds_a_stack_and_sets_the_image(
 
     # A new stack: a mistake first (no first credential), shown in the summary and the field.
     page.get_by_role("link", name="New stack").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("New stack")
     _check(page, artifacts, "2-new", "the new stack form")
     page.get_by_label("Title").fill(TITLE)
     page.get_by_label("Description").fill("Find out what students understand, then tell them.")
