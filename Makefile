@@ -87,7 +87,7 @@ system-deps:
 # axe-core for the browser tests' accessibility checks, once the browser tests exist.
 ifneq ($(wildcard $(BROWSER_DIR)/package.json),)
 browser-deps: $(NODE_STAMP)
-$(NODE_STAMP): $(BROWSER_DIR)/package.json $(wildcard $(BROWSER_DIR)/package-lock.json)
+$(NODE_STAMP): $(BROWSER_DIR)/package.json $(wildcard $(BROWSER_DIR)/package-lock.json) | system-deps
 	npm ci --prefix $(BROWSER_DIR) --no-audit --no-fund
 	touch $@
 else
@@ -107,7 +107,8 @@ $(OB2_STAMP): $(VALIDATORS_SRC)/ob2/requirements.txt $(VALIDATORS_SRC)/ob2/fixes
 	$(VALIDATORS_DIR)/ob2/bin/python -m pip install -q -U -r $(VALIDATORS_SRC)/ob2/fixes.txt
 	touch $@
 
-$(OB3_STAMP): $(VALIDATORS_SRC)/ob3js/package.json $(VALIDATORS_SRC)/ob3js/package-lock.json
+$(OB3_STAMP): $(VALIDATORS_SRC)/ob3js/package.json $(VALIDATORS_SRC)/ob3js/package-lock.json \
+		| system-deps
 	mkdir -p $(VALIDATORS_DIR)/ob3js
 	cp $^ $(VALIDATORS_DIR)/ob3js/
 	npm ci --prefix $(VALIDATORS_DIR)/ob3js --no-audit --no-fund
