@@ -7,10 +7,81 @@ For development and demos (``make run``). Production runs the tool under a WSGI 
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable, Iterator
+from ssl import SSLContext
+from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Flask
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import BaseWSGIServer, ThreadedWSGIServer, WSGIRequestHandler
+
+_RESPONSE = "microcred.serve.response"
+
+
+class _Response:
+    """A response body that is closed once, by whoever gets there first."""
+
+    def __init__(self, body: Iterable[bytes]) -> None:
+        self._body = body
+        self._closed = False
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self._body)
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            close = getattr(self._body, "close", None)
+            if close is not None:
+                close()
+
+
+class _ClosingApp:
+    """Keeps each response where the request handler finds it if the connection drops."""
+
+    def __init__(self, app: Any) -> None:
+        self._app = app
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> _Response:
+        response = _Response(self._app(environ, start_response))
+        environ[_RESPONSE] = response
+        return response
+
+
+class _ClosingRequestHandler(WSGIRequestHandler):
+    """werkzeug's handler, closing the response when the browser drops the connection.
+
+    werkzeug closes a response after it drains the socket; when the drain itself fails (a
+    browser that navigated away during a static file resets the connection), the response and
+    the file it streams were left open for the garbage collector."""
+
+    def connection_dropped(
+        self, error: BaseException, environ: dict[str, Any] | None = None
+    ) -> None:
+        response = (environ or {}).get(_RESPONSE)
+        if response is not None:
+            response.close()
+
+
+class DevServer(ThreadedWSGIServer):
+    """The threaded development server (``make run``, and every server of the tests), whose
+    responses are closed even when a connection drops, whatever app is set (a test sets its
+    apps once their URLs are known)."""
+
+    def __init__(
+        self, host: str, port: int, app: Any, ssl_context: SSLContext | None = None
+    ) -> None:
+        super().__init__(host, port, app, handler=_ClosingRequestHandler, ssl_context=ssl_context)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name == "app" and not isinstance(value, _ClosingApp):
+            value = _ClosingApp(value)
+        super().__setattr__(name, value)
+
+
+def make_server(host: str, port: int, app: Any, ssl_context: SSLContext | None = None) -> DevServer:
+    """A threaded development server for ``app`` on ``host:port`` (0: a free port)."""
+    return DevServer(host, port, app, ssl_context=ssl_context)
 
 
 def host_port(url: str) -> tuple[str, int]:
@@ -20,7 +91,7 @@ def host_port(url: str) -> tuple[str, int]:
 
 def start_server(app: Flask, host: str, port: int) -> BaseWSGIServer:
     """Start a threaded server for ``app`` in a daemon thread and return it."""
-    server = make_server(host, port, app, threaded=True)
+    server = make_server(host, port, app)
     thread = threading.Thread(target=server.serve_forever, name=f"http-{port}", daemon=True)
     thread.start()
     return server

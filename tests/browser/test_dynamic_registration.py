@@ -20,11 +20,11 @@ import requests
 from flask import Flask, request
 from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select
-from werkzeug.serving import make_server
 
 from app.db import get_db
 from app.devlms.models import DevCourse, DevLink, DevTool
 from app.lti import registration_links
+from app.serve import make_server
 from tests.browser.accessibility import assert_accessible
 from tests.browser.conftest import fresh_page
 from tests.browser.test_launch_in_iframe import act_as, open_activity
@@ -79,7 +79,7 @@ def stand_in_tool(live: LiveServers) -> Iterator[StandInTool]:
     def elsewhere() -> str:
         return CLOSE_PAGE.format(title="Another origin", target='"*"')
 
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    server = make_server("127.0.0.1", 0, app)
     thread = start_serving(server)
     try:
         yield StandInTool(port=server.server_port)

@@ -16,10 +16,11 @@ import pytest
 from flask import Flask
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Frame, Page, expect
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import BaseWSGIServer
 
 from app.db import get_db
 from app.evidence.models import Attempt
+from app.serve import make_server
 from tests.browser.accessibility import assert_no_violations
 from tests.browser.conftest import fresh_page
 from tests.browser.frames import shoot
@@ -66,7 +67,7 @@ class Servers:
 
         port = int(self.tool_url.rsplit(":", 1)[1])
         self.tool = create_app(self.config)
-        self.tool_server = make_server("127.0.0.1", port, self.tool, threaded=True)
+        self.tool_server = make_server("127.0.0.1", port, self.tool)
         self._serve(self.tool_server)
 
 
@@ -80,8 +81,8 @@ def servers(settings_override: dict[str, Any]) -> Iterator[Servers]:
         start_response("503 Service Unavailable", [("Content-Type", "text/plain")])
         return [b"starting"]
 
-    tool_server = make_server("127.0.0.1", 0, placeholder, threaded=True)
-    lms_server = make_server("127.0.0.1", 0, placeholder, threaded=True)
+    tool_server = make_server("127.0.0.1", 0, placeholder)
+    lms_server = make_server("127.0.0.1", 0, placeholder)
     tool_url = f"http://127.0.0.1:{tool_server.server_port}"
     lms_url = f"http://127.0.0.1:{lms_server.server_port}"
     config = {**settings_override, "MICROCRED_BASE_URL": tool_url, "MICROCRED_DEVLMS_URL": lms_url}

@@ -218,11 +218,10 @@ def test_canvas_mobile_offer_says_what_to_do_when_no_window_opens(page, live_cro
 def school_site(live_cross_site) -> Iterator[str]:
     """The development LMS's course pages also served on 127.0.0.5: a third site, as a hosted
     Canvas school's own host is neither the issuer's nor the authorization endpoint's."""
-    from werkzeug.serving import make_server
-
+    from app.serve import make_server
     from tests.support.serving import serving
 
-    server = make_server("127.0.0.5", 0, live_cross_site.devlms, threaded=True)
+    server = make_server("127.0.0.5", 0, live_cross_site.devlms)
     with serving(server):
         yield f"http://127.0.0.5:{server.server_port}"
 

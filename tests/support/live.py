@@ -11,8 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import BaseWSGIServer
 
+from app.serve import make_server
 from tests.support.serving import serving
 from tests.support.tls import TlsFiles
 
@@ -102,11 +103,9 @@ def live_servers(
 
     context = tls.server_context() if tls else None
     scheme = "https" if tls else "http"
-    tool_server: BaseWSGIServer = make_server(
-        "127.0.0.1", 0, _placeholder, threaded=True, ssl_context=context
-    )
+    tool_server: BaseWSGIServer = make_server("127.0.0.1", 0, _placeholder, ssl_context=context)
     lms_servers: list[BaseWSGIServer] = [
-        make_server(host, 0, _placeholder, threaded=True, ssl_context=context)
+        make_server(host, 0, _placeholder, ssl_context=context)
         for host in ("127.0.0.1", SSO_HOST, ACCOUNT_HOST)
     ]
     tool_url = f"{scheme}://127.0.0.1:{tool_server.server_port}"

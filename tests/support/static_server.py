@@ -8,8 +8,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import BaseWSGIServer
 
+from app.serve import make_server
 from tests.support.serving import serving
 from tests.support.tls import TlsFiles
 
@@ -69,7 +70,6 @@ def static_server(tls: TlsFiles | None = None) -> Iterator[StaticServer]:
         "127.0.0.1",
         0,
         static.wsgi,
-        threaded=True,
         ssl_context=tls.server_context() if tls else None,
     )
     static.port = server.server_port
