@@ -1,5 +1,5 @@
-"""axe-core in Playwright: inject it into a page or a frame, run the WCAG 2 A/AA rules, and fail
-readably on serious or critical violations."""
+"""axe-core in Playwright: inject it into a page or a frame, run the WCAG 2 A/AA rules and two
+best practices, and fail readably on serious or critical violations."""
 
 from __future__ import annotations
 
@@ -12,6 +12,10 @@ from playwright.sync_api import Frame, Page
 AXE_JS = Path(__file__).resolve().parent / "node_modules" / "axe-core" / "axe.min.js"
 AXE_TAGS = ["wcag2a", "wcag2aa"]
 BLOCKING_IMPACTS = {"serious", "critical"}
+# Beyond WCAG's tags, axe's best practices a screen reader user meets on every page (issue 28
+# item 15): the outline of headings goes down one level at a time, and two landmarks of a kind
+# (the workspace's asides) are told apart by their names.
+BEST_PRACTICES = ["heading-order", "landmark-unique"]
 
 
 def axe_violations(target: Page | Frame) -> list[dict[str, Any]]:
@@ -19,7 +23,11 @@ def axe_violations(target: Page | Frame) -> list[dict[str, Any]]:
     WCAG 2 A/AA violations in that document alone: frames are checked on their own."""
     if not target.evaluate("() => typeof window.axe !== 'undefined'"):
         target.add_script_tag(path=str(AXE_JS))
-    options = {"runOnly": {"type": "tag", "values": AXE_TAGS}, "iframes": False}
+    options = {
+        "runOnly": {"type": "tag", "values": AXE_TAGS},
+        "rules": {rule: {"enabled": True} for rule in BEST_PRACTICES},
+        "iframes": False,
+    }
     result: dict[str, Any] = target.evaluate(
         "async (options) => await window.axe.run(document, options)", options
     )
@@ -42,8 +50,13 @@ def describe(violations: list[dict[str, Any]]) -> str:
 
 
 def assert_accessible(target: Page | Frame, where: str) -> None:
-    """Fail on serious or critical WCAG 2 A/AA violations, listing each with its elements."""
-    blocking = [v for v in axe_violations(target) if v.get("impact") in BLOCKING_IMPACTS]
+    """Fail on serious or critical WCAG 2 A/AA violations and on the best practices above (axe
+    calls them moderate), listing each with its elements."""
+    blocking = [
+        v
+        for v in axe_violations(target)
+        if v.get("impact") in BLOCKING_IMPACTS or v["id"] in BEST_PRACTICES
+    ]
     assert not blocking, (
         f"axe found {len(blocking)} serious/critical accessibility "
         f"violation(s) on {where}:\n{describe(blocking)}"

@@ -3,6 +3,7 @@ everything to know before starting, a stack's page; Markdown never runs script (
 
 from __future__ import annotations
 
+import itertools
 import re
 from html import unescape
 
@@ -54,6 +55,7 @@ def test_search_and_filters(launched):
     assert "2 micro-credentials" in by_stack and "Talk Moves" in by_stack
     assert "0 micro-credentials" in _get(http, url, q="zzzz-no-such").text
     assert "Nothing matches" in _get(http, url, q="100%_").text  # LIKE wildcards are literal
+    assert_headings_in_order(_get(http, url).text)
 
 
 def test_credential_page_shows_what_to_submit_and_the_rubric(launched):
@@ -74,6 +76,7 @@ def test_credential_page_shows_what_to_submit_and_the_rubric(launched):
         assert f">{heading}<" in page
     assert "Black, P., &amp; Wiliam, D. (1998)" in page
     assert "You earn the credential when every criterion is met." in page
+    assert_headings_in_order(page)
 
 
 def test_unknown_credential_is_a_404_page(launched):
@@ -99,6 +102,16 @@ def test_stack_page_lists_its_credentials_in_order_and_its_milestone(launched):
     ]
     assert order == sorted(order)
     assert "Milestone" in page and "Formative Assessment Practitioner" in page
+    assert_headings_in_order(page)
+
+
+def assert_headings_in_order(page: str) -> None:
+    """Issue 28 item 15: a heading is at most one level below the one before it (a screen
+    reader's list of headings is the page's outline), starting at h1."""
+    levels = [int(level) for level in re.findall(r"<h([1-6])[\s>]", page)]
+    assert levels and levels[0] == 1, levels
+    for before, level in itertools.pairwise(levels):
+        assert level <= before + 1, f"h{before} then h{level}: {levels}"
 
 
 def test_markdown_cannot_run_script(live, launched):
