@@ -400,3 +400,54 @@ def test_one_click_continues_to_the_decision_after_typing_feedback(
         assert button.bounding_box() == before
         page.mouse.up()
         expect(page.get_by_role("heading", level=1)).to_contain_text("decision")
+
+
+SPOKEN = """() => {
+  window.spoken = [];
+  const live = "[aria-live]:not([aria-live=off]), [role=status], [role=alert], [role=log]";
+  for (const region of document.querySelectorAll(live)) {
+    new MutationObserver(() => window.spoken.push(region.textContent.trim()))
+      .observe(region, { childList: true, characterData: true, subtree: true });
+  }
+}"""
+
+
+def test_the_review_status_speaks_only_what_the_reviewer_must_hear(
+    browser: Browser, live: LiveServers, activity: str
+) -> None:
+    """Issue 28 item 15: the status line was a live region rewritten on every keystroke
+    ("Unsaved changes…", "Saving…", "Draft saved at …"), so a screen reader talked over the
+    assessor as they typed. The line is still shown; a screen reader hears the rule's outcome
+    once every criterion is judged, a failed save once (not each retry), and that the draft is
+    saved again."""
+    from tests.evidence.support import INSTRUCTOR, LEARNER, launch
+    from tests.grading.support import CRITERIA, submitted
+    from tests.grading.support import claim as claim_over_http
+
+    attempt = submitted(launch(live, LEARNER, activity))
+    url = claim_over_http(launch(live, INSTRUCTOR, activity), attempt).url
+    with fresh_page(browser, bypass_csp=True) as page:
+        page.goto(url)
+        review_ready(page.main_frame)
+        page.evaluate(SPOKEN)
+        status = page.locator("[data-review-status]")
+        judge(page.main_frame, {key: ("Met", "") for key in CRITERIA})
+        expect(status).to_contain_text("5 of 5 criteria judged · by the rule: earned")
+        feedback = page.get_by_label("Overall feedback to the educator")
+        feedback.press_sequentially("Clear evidence throughout.")
+        expect(status).to_contain_text("Draft saved")
+        spoken = page.evaluate("window.spoken")
+        assert spoken == ["All 5 criteria judged. By the rule: earned."], spoken
+
+        # The connection fails: said once, however many retries; then saved again.
+        page.route("**/review/attempts/*/draft", lambda route: route.abort())
+        feedback.press_sequentially(" Well done.")
+        expect(status).to_contain_text("the connection failed. Trying again in 4 s")
+        page.unroute("**/review/attempts/*/draft")
+        expect(status).to_contain_text("Draft saved", timeout=15_000)
+        spoken = page.evaluate("window.spoken")
+        assert spoken[1:] == [
+            "The draft is not saved: the connection failed. Microcred keeps trying; "
+            "keep this page open.",
+            "The draft is saved again.",
+        ], spoken

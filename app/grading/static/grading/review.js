@@ -25,6 +25,10 @@
   var reviewId = parseInt(root.dataset.review, 10);
   var versionField = form.querySelector("[data-version-field]");
   var status = form.querySelector("[data-review-status]");
+  var announcer = form.querySelector("[data-review-announce]");
+  var spoken = "";
+  var spokenOutcome = "";
+  var failing = false;
   var expires = document.querySelector("[data-expires] time");
   // Times are shown by the page's one formatter (core/static/moments.js, loaded first).
   var moments = window.MicrocredMoments;
@@ -34,9 +38,19 @@
   var blocked = false;
   var retryMs = 0;
 
-  function say(text, failing) {
-    status.textContent = text;
-    status.classList.toggle("failing", !!failing);
+  // The status line, shown as it changes (every keystroke, every save); a screen reader is
+  // not told each change, or it would talk over the reviewer as they type.
+  function say(text, failed) {
+    if (status.textContent !== text) status.textContent = text;
+    status.classList.toggle("failing", !!failed);
+  }
+
+  // What a reviewer must hear, said once: a save that failed (not each retry), the draft saved
+  // again after that, and the rule's outcome when every criterion is judged or it changes.
+  function announce(text) {
+    if (!announcer || !text || text === spoken) return;
+    spoken = text;
+    announcer.textContent = text;
   }
 
   function localTime(iso) {
@@ -85,19 +99,29 @@
           versionField.value = String(data.version);
           if (data.session) token = data.session;
           if (expires && data.expires_at && moments) moments.set(expires, data.expires_at);
+          var outcome = data.outcome === "earned" ? "earned" : "not yet";
           say("Draft saved at " + localTime(data.saved_at) + " · " + data.judged + " of " +
             data.total + " criteria judged" + (data.judged === data.total ?
-              " · by the rule: " + (data.outcome === "earned" ? "earned" : "not yet") : ""));
+              " · by the rule: " + outcome : ""));
+          var news = [];
+          if (failing) news.push("The draft is saved again.");
+          var rule = "All " + data.total + " criteria judged. By the rule: " + outcome + ".";
+          if (data.judged === data.total && rule !== spokenOutcome) {
+            spokenOutcome = rule;
+            news.push(rule);
+          }
+          failing = false;
+          announce(news.join(" "));
           return true;
         }
         var message = (data.error && data.error.message) || "The draft was not saved.";
         var hint = (data.error && data.error.hint) || "";
+        failing = true;
         if (response.status === 409 || response.status === 401 || response.status === 404) {
           blocked = true; // someone else's save, an ended session or a lost claim: stop
-          say("Not saved: " + message + " " + hint, true);
-          return false;
         }
         say("Not saved: " + message + " " + hint, true);
+        announce("Not saved: " + message + " " + hint);
         return false;
       });
     }, function () {
@@ -106,6 +130,9 @@
       retryMs = Math.min(MAX_RETRY_MS, retryMs ? retryMs * 2 : 2000);
       say("Not saved yet: the connection failed. Trying again in " +
         Math.round(retryMs / 1000) + " s; keep this page open.", true);
+      failing = true;
+      announce("The draft is not saved: the connection failed. Microcred keeps trying; " +
+        "keep this page open.");
       timer = setTimeout(save, retryMs);
       return false;
     });
