@@ -15,6 +15,7 @@ from app.db import get_db
 from app.evidence.models import Attempt
 from tests.browser.accessibility import assert_no_violations
 from tests.browser.frames import open_activity, shoot
+from tests.browser.test_errors_in_view import IN_VIEW
 from tests.browser.test_launch_in_iframe import act_as
 from tests.evidence.support import (
     ASSESSOR_NAME,
@@ -100,8 +101,18 @@ def test_the_educator_reads_the_feedback_and_revises_beside_it(
         path=str(artifacts / "review-outcome-not-yet-top.png")
     )
 
+    # Without a note, attempt 2 is refused at the note (issue 28 item 15): the message is an
+    # alert in view, the field marked invalid and focused.
+    frame.get_by_role("button", name="Start attempt 2").click()
+    note = frame.get_by_label("What I changed, or will change")
+    expect(note).to_have_attribute("aria-invalid", "true")
+    expect(note).to_be_focused()
+    refusal = frame.locator("#next-attempt [role=alert]")
+    expect(refusal).to_have_count(1)
+    assert refusal.evaluate(IN_VIEW), "the message is out of sight"
+
     # Attempt 2: the feedback is collapsed at the top, and open beside the parts to revise.
-    frame.get_by_label("What I changed, or will change").fill("A photo of every whiteboard.")
+    note.fill("A photo of every whiteboard.")
     frame.get_by_role("button", name="Start attempt 2").click()
     expect(frame.locator("#state")).to_contain_text("attempt 2 of 3")
     previous = frame.locator("#previous-decision")

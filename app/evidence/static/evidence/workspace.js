@@ -408,23 +408,23 @@
   });
   window.addEventListener("pagehide", flushAll);
 
-  // "Add the link" is sent from this page: a refusal comes back as the form with its message,
-  // which takes the refused form's place with the focus on the field to fix. (A page that
-  // reloads inside the LMS's cross-origin frame may not take the focus: Chromium blocks it.
-  // Without script the form's address still brings it into view.)
-  function addLink(event) {
+  // "Add the link" and "Start attempt N" are sent from this page: a refusal comes back as the
+  // form with its message, which takes the refused form's place with the focus on the field to
+  // fix. (A page that reloads inside the LMS's cross-origin frame may not take the focus:
+  // Chromium blocks it. Without script the form's address still brings it into view.)
+  function sendHere(event) {
     var form = event.currentTarget;
     if (form.dataset.sending) { event.preventDefault(); return; }
     event.preventDefault();
     form.dataset.sending = "1";
     fetch(form.action, { method: "POST", body: new FormData(form), credentials: "same-origin" })
       .then(function (response) {
-        if (response.ok) {  // added: the workspace again, at the part (fetch drops the #)
+        if (response.ok) {  // done: the workspace again, at the part if any (fetch drops the #)
           var target = response.url.split("#")[0];
-          var hash = "#part-" + form.elements.part.value;
+          var hash = form.elements.part ? "#part-" + form.elements.part.value : "";
           if (target === window.location.href.split("#")[0]) {
             // The same address: assigning it would only move to the #, not load the page.
-            window.location.hash = hash;
+            if (hash) window.location.hash = hash;
             window.location.reload();
           } else {
             window.location.assign(target + hash);
@@ -437,8 +437,8 @@
           if (!returned) { form.submit(); return; }  // not the form's answer: show it as sent
           var fresh = document.importNode(returned, true);
           form.parentNode.replaceChild(fresh, form);
-          fresh.addEventListener("submit", addLink);
-          var field = fresh.querySelector("[aria-invalid=true]") || fresh.querySelector("input[type=url]");
+          fresh.addEventListener("submit", sendHere);
+          var field = fresh.querySelector("[aria-invalid=true]") || fresh.querySelector("input[type=url], textarea");
           if (field) field.focus();
         });
       }, function () {
@@ -446,11 +446,11 @@
         form.submit();  // the connection failed: let the browser try and say so
       });
   }
-  var linkForms = document.querySelectorAll("form.link-form");
-  for (var k = 0; k < linkForms.length; k++) linkForms[k].addEventListener("submit", addLink);
+  var sentHere = document.querySelectorAll("form.link-form, form.next-attempt");
+  for (var k = 0; k < sentHere.length; k++) sentHere[k].addEventListener("submit", sendHere);
 
   // Without the script's help (a reload), the refused field takes the focus where it can.
-  var refused = document.querySelector("form.link-form [aria-invalid=true]");
+  var refused = document.querySelector("#workspace [aria-invalid=true]");
   if (refused) refused.focus();
   root.setAttribute("data-autosave", "on");
 })();
