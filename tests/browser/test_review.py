@@ -451,3 +451,53 @@ def test_the_review_status_speaks_only_what_the_reviewer_must_hear(
             "keep this page open.",
             "The draft is saved again.",
         ], spoken
+
+
+def test_a_hold_about_to_end_says_so_and_is_kept_in_one_click(
+    browser: Browser, live: LiveServers, activity: str, artifacts: Path
+) -> None:
+    """Issue 28 item 15 (WCAG 2.2.1): a reviewer's hold on a submission lapsed without a word
+    after an hour without a save. Five minutes before, a warning in view says when, with a
+    button that keeps it; when it has ended with the page open, it says that too."""
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from app.db import utcnow
+    from app.grading.models import Review
+    from tests.evidence.support import INSTRUCTOR, LEARNER, launch
+    from tests.grading.support import claim as claim_over_http
+    from tests.grading.support import reviews, submitted
+
+    attempt = submitted(launch(live, LEARNER, activity))
+    url = claim_over_http(launch(live, INSTRUCTOR, activity), attempt).url
+    # As if the page had been open 57 minutes without a save: 3 minutes of the hold are left.
+    with get_db(live.tool).begin() as session:
+        session.execute(
+            update(Review)
+            .where(Review.attempt_id == attempt)
+            .values(expires_at=utcnow() + timedelta(minutes=3))
+            .execution_options(all_platforms=True)
+        )
+    with fresh_page(browser, bypass_csp=True) as page:
+        page.clock.install()
+        page.goto(url)
+        review_ready(page.main_frame)
+        warning = page.locator("[data-hold-warning]")
+        expect(warning).to_have_attribute("role", "alert")
+        expect(warning).to_contain_text("Your hold on this submission ends at")
+        assert warning.evaluate(
+            "(el) => el.getBoundingClientRect().bottom <= window.innerHeight"
+        ), "the warning is out of sight"
+        page.screenshot(path=str(artifacts / "review-hold-warning.png"))
+        warning.get_by_role("button", name="Keep it for another hour").click()
+        expect(warning).to_be_hidden()
+        (review,) = reviews(live, attempt)
+        assert review.expires_at.replace(tzinfo=None) > utcnow().replace(tzinfo=None) + timedelta(
+            minutes=55
+        )
+
+        # The page stays open past the renewed hour: it says the hold has ended.
+        page.clock.fast_forward(61 * 60 * 1000)
+        expect(warning).to_contain_text("Your hold on this submission ended at")
+        expect(warning.get_by_role("button", name="Keep it for another hour")).to_be_visible()

@@ -185,6 +185,40 @@
     }
   });
 
+  // The hold: from 5 minutes before it ends, a warning with a way to keep it (a save renews
+  // it); checked every 15 s and when the page comes back into view.
+  var HOLD_WARNING_MS = 5 * 60 * 1000;
+  var warning = document.querySelector("[data-hold-warning]");
+  function checkHold() {
+    if (!warning || !expires) return;
+    var ends = Date.parse(expires.getAttribute("datetime") || "");
+    var left = ends - Date.now();
+    if (blocked || isNaN(left) || left > HOLD_WARNING_MS) {
+      warning.hidden = true;
+      document.body.style.paddingBottom = "";
+      return;
+    }
+    var at = localTime(expires.getAttribute("datetime"));
+    var text = left > 0
+      ? "Your hold on this submission ends at " + at + ". After that another assessor may " +
+        "take it. Keep it to go on reviewing."
+      : "Your hold on this submission ended at " + at + ". Keep it to go on reviewing: if " +
+        "another assessor has taken it meanwhile, Microcred says so.";
+    var line = warning.querySelector("[data-hold-text]");
+    if (line.textContent !== text) line.textContent = text;
+    warning.hidden = false;
+    // The page's end (its buttons) can still be scrolled clear of the warning.
+    document.body.style.paddingBottom = warning.offsetHeight + "px";
+  }
+  if (warning) {
+    warning.querySelector("[data-hold-keep]").addEventListener("click", function () {
+      save().then(checkHold);
+    });
+    setInterval(checkHold, 15000);
+    document.addEventListener("visibilitychange", checkHold);
+    checkHold();
+  }
+
   var clicked = null;
   form.addEventListener("click", function (event) {
     if (event.target && event.target.name === "action") clicked = event.target.value;
