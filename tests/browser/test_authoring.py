@@ -124,6 +124,7 @@ def test_author_writes_publishes_and_an_educator_finds_it(
         page.get_by_label(part).check()
         page.get_by_label("Met when").fill(f"The {title.lower()} is clear and specific.")
         page.get_by_role("button", name="Add").click()
+        expect(page.get_by_role("status")).to_have_text("Added.")
     _check(page, artifacts, "7-rubric", "the rubric list")
 
     # The badge image, then the preview as educators will see it.
@@ -143,6 +144,7 @@ def test_author_writes_publishes_and_an_educator_finds_it(
 
     page.get_by_role("link", name=f"Back to {TITLE}").click()
     page.get_by_role("link", name="Publish version 1…").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Publish version 1 of")
     _check(page, artifacts, "9-publish", "the publish confirmation")
     page.get_by_role("button", name="Yes, publish version 1").click()
     expect(page.get_by_role("status")).to_contain_text("educators now see version 1")

@@ -119,12 +119,14 @@ def test_an_organisation_admin_builds_a_stack_and_sets_the_image(
     expect(page.locator("ol.entries > li h3")).to_have_text([QUESTIONING, TALK_MOVES, FEEDBACK])
 
     page.get_by_role("link", name=f"Remove “{TALK_MOVES}” from the stack").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("from the stack?")
     _check(page, artifacts, "6-remove", "the remove confirmation")
     page.get_by_role("button", name="Yes, remove it").click()
     expect(page.get_by_role("status")).to_contain_text("Removed from the stack")
     expect(page.locator("ol.entries > li h3")).to_have_text([QUESTIONING, FEEDBACK])
 
     page.get_by_role("link", name="Delete this stack…").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Delete the stack")
     _check(page, artifacts, "7-delete", "the delete confirmation")
     page.get_by_role("link", name="Cancel").click()
 

@@ -82,9 +82,12 @@ def start_s3() -> S3Server:
         if process.poll() is not None:
             raise RuntimeError(f"moto.server exited with code {process.returncode}")
         try:
-            requests.get(server.endpoint_url, timeout=1)
+            # Connecting fails at once until it listens; its first answer (moto imports its
+            # services then) may take seconds on a busy machine: wait for it, up to the deadline.
+            left = max(deadline - time.monotonic(), 1.0)
+            requests.get(server.endpoint_url, timeout=(1, left))
             return server
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):
             time.sleep(0.1)
     server.stop()
     raise RuntimeError("moto.server did not answer within 30 s")
