@@ -458,6 +458,12 @@ def init_app(app: Flask) -> None:
             click.echo("Score worker:     running in this process (sends grades to the LMS).")
         if badges is not None:
             click.echo("Badge issuing:    running in this process (issues earned badges).")
+        if not settings.base_url.startswith("https://"):
+            # did:web keys are fetched over https only: say so before anyone relies on it.
+            click.echo(
+                "Badges:           served over http, so wallets cannot check the badges it "
+                "issues (their pages here can); docs/using.md, 'Badges from the demo', says why."
+            )
         click.echo("Press Ctrl+C to stop.")
         try:
             while True:

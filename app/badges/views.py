@@ -159,6 +159,7 @@ def badge(public_id: str) -> Response | str:
             badge=found,
             share_url=site.url(f"/badges/{public_id}"),
             image_png=site.url(f"/badges/{public_id}/badge.png"),
+            plain_http=not site.base_url.startswith("https://"),
         )
     )
     response.headers["Vary"] = "Accept"

@@ -5,6 +5,7 @@ downloads, and what revocation changes in each."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 
@@ -115,6 +116,32 @@ def test_the_verification_page_says_verified_in_words(app, client):
     assert 'property="og:title"' in html
 
 
+HTTP_NOTE = "wallets and other verifiers cannot check it"
+
+
+def test_a_badge_from_a_plain_http_server_says_a_wallet_cannot_check_it(app, client):
+    """Issue 28 item 13: did:web is resolved over https only, so a badge whose issuer is
+    served over http (the demo) verifies on its own page but never in a wallet. The page said
+    "Verified" and nothing else."""
+    award = earn(app)
+    html = client.get(f"/badges/{award.public_id}", headers={"Accept": "text/html"}).get_data(
+        as_text=True
+    )
+    assert "Verified" in html
+    assert HTTP_NOTE in html
+    assert "https://" in html.split(HTTP_NOTE, 1)[1][:600]  # and what would make it checkable
+
+
+def test_a_badge_from_an_https_server_has_no_such_note(app, client):
+    award = earn(app)
+    settings = app.config["MICROCRED_SETTINGS"]
+    app.config["MICROCRED_SETTINGS"] = replace(settings, base_url="https://badges.example.edu")
+    html = client.get(f"/badges/{award.public_id}", headers={"Accept": "text/html"}).get_data(
+        as_text=True
+    )
+    assert HTTP_NOTE not in html
+
+
 def test_the_verification_page_says_revoked_and_why(app, client):
     award = earn(app)
     _revoke(app, award.public_id, "Plagiarised evidence.")
@@ -203,3 +230,15 @@ def test_an_author_who_is_not_the_issuers_admin_cannot_revoke(app):
     author = Rights(actor=CLI_ACTOR, is_operator=False, roles={award.organisation_id: "author"})
     with get_db(app).begin() as session, pytest.raises(Forbidden):
         services.revoke(session, award.public_id, "A reason.", author)
+
+
+def test_the_consoles_badges_page_says_when_wallets_cannot_check_them(app):
+    """Issue 28 item 13: the operator learns it where they manage badges, not from a wallet."""
+    from tests.admin.console import signed_in_client
+
+    client = signed_in_client(app)
+    page = client.get("/admin/badges").get_data(as_text=True)
+    assert "wallets and other verifiers cannot check the badges it issues" in page
+    settings = app.config["MICROCRED_SETTINGS"]
+    app.config["MICROCRED_SETTINGS"] = replace(settings, base_url="https://badges.example.edu")
+    assert "cannot check" not in client.get("/admin/badges").get_data(as_text=True)
