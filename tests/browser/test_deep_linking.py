@@ -106,6 +106,11 @@ def test_instructor_adds_two_credentials_and_a_learner_lands_on_one(
             f"{FRACTIONS}: gradebook column “{FRACTIONS}”, out of 40",
         ]
     )
+    # The course page around the frame lists them at once, as Moodle's and Canvas's do once
+    # their dialog closes (issue 28 item 14: it showed the list from before until a reload).
+    activities = page.locator("#course-activities")
+    expect(activities.get_by_role("link", name=QUESTIONING, exact=True)).to_be_visible()
+    expect(activities.get_by_role("link", name=FRACTIONS, exact=True)).to_be_visible()
     page.screenshot(path=str(artifacts / f"deep-linking-added-{flavour}.png"), full_page=True)
 
     page.get_by_role("link", name="Gradebook").click()
