@@ -80,7 +80,9 @@ def test_operator_grants_and_revokes_an_assessor_and_reads_the_figures(
     _check(page, artifacts, "3-granted", "the assessors page with a grant")
 
     page.get_by_role("link", name="Revoke Sam Reid").click()
-    expect(page.get_by_role("heading", level=1)).to_contain_text("Stop Sam Reid <sam.reid@example.edu> assessing")
+    expect(page.get_by_role("heading", level=1)).to_contain_text(
+        "Stop Sam Reid <sam.reid@example.edu> assessing"
+    )
     _check(page, artifacts, "4-revoke", "the revoke confirmation")
     page.get_by_role("button", name="Yes, revoke").click()
     expect(page.get_by_role("status")).to_contain_text("no longer assesses")
