@@ -276,7 +276,7 @@ def init_app(app: Flask) -> None:
         deployment_ids: tuple[str, ...],
     ) -> None:
         """Register an LMS (or update the registration with the same issuer and client id)."""
-        from app.admin import audit
+        from app import audit
         from app.lti.registrations import find_by_issuer_and_client_id, register_platform
 
         for label, url in (

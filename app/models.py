@@ -1,6 +1,7 @@
 """Every model, imported in one place so that the metadata is complete (for Alembic)."""
 
 from app.admin import models as admin_models
+from app.audit import models as audit_models
 from app.badges import models as badges_models
 from app.catalog import models as catalog_models
 from app.db import Base
@@ -14,6 +15,7 @@ metadata = Base.metadata
 
 __all__ = [
     "admin_models",
+    "audit_models",
     "badges_models",
     "catalog_models",
     "devlms_models",

@@ -12,7 +12,7 @@ from flask import Flask
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.admin import audit
+from app import audit
 from app.badges import documents, identity, images, proofs, status
 from app.badges.identity import Site
 from app.badges.issuance import Signer

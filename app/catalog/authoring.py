@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.admin import audit
+from app import audit
 from app.admin.models import Operator
 from app.admin.services import Actor
 from app.catalog import exchange
