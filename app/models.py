@@ -10,6 +10,7 @@ from app.evidence import models as evidence_models
 from app.grading import models as grading_models
 from app.linking import models as linking_models
 from app.lti import models as lti_models
+from app.outbox import models as outbox_models
 
 metadata = Base.metadata
 
@@ -24,4 +25,5 @@ __all__ = [
     "linking_models",
     "lti_models",
     "metadata",
+    "outbox_models",
 ]

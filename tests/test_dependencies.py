@@ -77,7 +77,6 @@ KNOWN_UPWARD: frozenset[tuple[str, str]] = frozenset(
         ("app.grading.queue", "app.linking.models"),
         ("app.grading.services", "app.linking.models"),
         ("app.grading.sync", "app.linking.services"),
-        ("app.grading.worker_cli", "app.badges.processing"),
     }
 )
 """Imports against the layering still to be turned around: of a feature in the same or a
@@ -97,7 +96,6 @@ KNOWN_MODELS: frozenset[tuple[str, str]] = frozenset(
         ("app.badges.issuance", "app.grading.models"),
         ("app.badges.issuance", "app.lti.models"),
         ("app.badges.models", "app.catalog.models"),
-        ("app.badges.processing", "app.grading.models"),
         ("app.badges.services", "app.catalog.models"),
         ("app.badges.services", "app.evidence.models"),
         ("app.badges.services", "app.grading.models"),

@@ -22,8 +22,9 @@ from app.catalog.models import Credential, CredentialVersion, Organisation, Stac
 from app.db import utcnow
 from app.errors import AppError, Forbidden, NotFound
 from app.evidence.models import Answer, Attempt, EvidenceFile, EvidenceLink
-from app.grading.models import Decision, OutboxEvent
+from app.grading.models import Decision
 from app.lti.models import LtiUser
+from app.outbox.models import OutboxEvent
 
 ALL = {"all_platforms": True}
 
