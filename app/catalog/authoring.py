@@ -211,7 +211,8 @@ def draft_of(credential: Credential) -> CredentialVersion | None:
 
 
 def published_of(credential: Credential) -> CredentialVersion | None:
-    """Return the version educators see: the latest published one."""
+    """Return the version educators see: the latest published one (``services.current_version``
+    answers the same from the database; this reads the versions an authoring page has loaded)."""
     published = [v for v in credential.versions if v.status == CredentialVersion.PUBLISHED]
     return published[-1] if published else None
 

@@ -19,6 +19,7 @@ from sqlalchemy import String, bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from app.catalog import services as catalog
 from app.catalog.models import Credential, CredentialVersion, Image
 from app.db import UTCDateTime, dialect_insert, table_of, utcnow
 from app.errors import AppError, Forbidden, NotFound
@@ -282,7 +283,7 @@ def resolve(session: Session, launch: Launch) -> Resolved | Unbound:
         binding = _bind_from_history(session, launch, link)
     if binding is None:
         return UNBOUND
-    return _at_version(binding)
+    return _at_version(session, binding)
 
 
 def _link_history(launch: Launch) -> list[str]:
@@ -327,7 +328,7 @@ def _bind_from_history(
     )
 
 
-def _at_version(binding: LinkedCredential) -> Resolved:
+def _at_version(session: Session, binding: LinkedCredential) -> Resolved:
     credential = binding.credential
     if binding.version_number is not None:
         for version in credential.versions:
@@ -337,13 +338,13 @@ def _at_version(binding: LinkedCredential) -> Resolved:
             f"Version {binding.version_number} of “{credential.slug}” is not published.",
             hint="Ask your instructor to choose the credential for this activity again.",
         )
-    published = [v for v in credential.versions if v.status == CredentialVersion.PUBLISHED]
-    if not published:
+    current = catalog.current_version(session, credential.id)
+    if current is None:
         raise NotFound(
             f"“{credential.versions[-1].title}” has been retired from the catalog.",
             hint="Ask your instructor which micro-credential to work on instead.",
         )
-    return Resolved(credential, published[-1], False, binding)
+    return Resolved(credential, current, False, binding)
 
 
 def _bind(
@@ -402,7 +403,7 @@ def bind(session: Session, launch: Launch, slug: str, *, pin: bool) -> Resolved:
         _user_row(session, launch),
     )
     session.flush()
-    return _at_version(binding)
+    return _at_version(session, binding)
 
 
 def record_visit(session: Session, launch: Launch) -> int | None:
