@@ -64,6 +64,7 @@ def create_app(config_override: Mapping[str, Any] | None = None) -> Flask:
     from app.linking.views import bp as linking_bp
     from app.lti.setup_views import bp as lti_setup_bp
     from app.lti.views import bp as lti_bp
+    from app.progress.views import bp as progress_bp
 
     settings = load_settings(config_override)
     app = build_base_app(__name__, settings, component="tool", session_cookie="microcred_session")
@@ -75,6 +76,7 @@ def create_app(config_override: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(lti_setup_bp)
     app.register_blueprint(catalog_bp)
     app.register_blueprint(linking_bp)
+    app.register_blueprint(progress_bp)
     evidence_files.init_app(app)
     app.register_blueprint(evidence_bp)
     app.register_blueprint(grading_bp)

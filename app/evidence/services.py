@@ -736,6 +736,11 @@ class Summary:
     saved_at: datetime | None = None
     label: str = "Not started"
 
+    @property
+    def waiting(self) -> bool:
+        """Submitted and not decided yet: waiting for review, or in it."""
+        return self.state in Attempt.WAITING
+
 
 def launch_summary(session: Session, launch: Launch, credential_id: int) -> Summary:
     """The launching person's standing on a credential (not started, for an anonymous one)."""

@@ -23,7 +23,6 @@ from app.catalog import services as catalog
 from app.catalog.models import Credential, CredentialVersion, Image
 from app.db import UTCDateTime, dialect_insert, table_of, utcnow
 from app.errors import AppError, Forbidden, NotFound
-from app.evidence.services import states_for
 from app.inputs import BadInput, as_id, finite_number
 from app.linking.models import LinkedCredential, LinkVisit
 from app.lti.launch import Launch
@@ -475,61 +474,3 @@ def _visit_statement(dialect: str) -> Any:
         index_elements=["resource_link_id", "user_id"],
         set_={"roles": statement.excluded.roles, "last_seen_at": statement.excluded.last_seen_at},
     ).returning(visits.c.user_id)
-
-
-@dataclass(frozen=True)
-class Visitor:
-    name: str
-    email: str | None
-    roles: str
-    first_seen_at: Any
-    last_seen_at: Any
-    evidence: str = "Not started"
-    """Where they stand on the activity's credential (their latest attempt)."""
-
-
-EVIDENCE_LABELS = {
-    "draft": "Drafting",
-    "submitted": "Submitted",
-    "in_review": "In review",
-    "not_yet": "Not yet",
-    "earned": "Earned",
-}
-
-
-def visitors(session: Session, launch: Launch, credential_id: int | None = None) -> list[Visitor]:
-    """Who has opened this link, by name, with their evidence state on ``credential_id``."""
-    link = _link_row(session, launch)
-    if link is None:
-        return []
-    rows = session.execute(
-        select(LinkVisit, LtiUser)
-        .join(LtiUser, LtiUser.id == LinkVisit.user_id)
-        .where(LinkVisit.resource_link_id == link.id)
-        .order_by(LtiUser.family_name, LtiUser.given_name, LtiUser.name)
-    ).all()
-    states = (
-        states_for(session, [user.id for _, user in rows], credential_id)
-        if credential_id is not None
-        else {}
-    )
-    return [
-        Visitor(
-            name=user.name
-            or " ".join(p for p in (user.given_name, user.family_name) if p)
-            or user.sub,
-            email=user.email,
-            roles=visit.roles,
-            first_seen_at=visit.first_seen_at,
-            last_seen_at=visit.last_seen_at,
-            evidence=_evidence_label(states.get(user.id)),
-        )
-        for visit, user in rows
-    ]
-
-
-def _evidence_label(state: tuple[str, int] | None) -> str:
-    if state is None:
-        return "Not started"
-    label = EVIDENCE_LABELS.get(state[0], state[0])
-    return f"{label} (attempt {state[1]})" if state[1] > 1 else label
