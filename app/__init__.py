@@ -1,8 +1,9 @@
 """Microcred: the application factories.
 
 ``create_app`` assembles the tool; ``app.devlms.create_devlms_app`` assembles the development
-LMS, a separate application on its own origin. Both only assemble: settings are read here, each
-part's ``init_app`` is called, blueprints are registered. No migrations run at start-up.
+LMS, a separate application on its own origin. Both start from ``app.base.build_base_app`` and
+only assemble: settings are read here, each part's ``init_app`` is called, blueprints are
+registered. No migrations run at start-up.
 """
 
 from __future__ import annotations
@@ -12,40 +13,8 @@ from typing import Any
 
 from flask import Flask
 
-from config import Settings, load_settings
-
-MAX_FORM_BYTES = 2 * 1024 * 1024
-
-
-def build_base_app(
-    import_name: str, settings: Settings, *, component: str, session_cookie: str
-) -> Flask:
-    """Make a Flask app with the parts every Microcred app shares: logging, errors, database."""
-    from app import errors, logs
-    from app.db import Database
-
-    # No app-level static route: it would shadow the blueprints' own /static folders.
-    app = Flask(
-        import_name,
-        instance_path=str(settings.instance_path),
-        instance_relative_config=False,
-        static_folder=None,
-    )
-    app.config.update(
-        SECRET_KEY=settings.secret_key,
-        SESSION_COOKIE_NAME=session_cookie,
-        SESSION_COOKIE_HTTPONLY=True,
-        SESSION_COOKIE_SAMESITE="Lax",
-        SESSION_COOKIE_SECURE=settings.base_url.startswith("https://"),
-        MAX_FORM_MEMORY_SIZE=MAX_FORM_BYTES,
-        JSON_SORT_KEYS=False,
-    )
-    app.config["MICROCRED_SETTINGS"] = settings
-    logs.configure_logging(settings.log_level)
-    logs.init_app(app, component=component)
-    errors.init_app(app)
-    Database(settings.database_url, settings.database_pool_size).init_app(app)
-    return app
+from app.base import build_base_app
+from config import load_settings
 
 
 def create_app(config_override: Mapping[str, Any] | None = None) -> Flask:

@@ -21,8 +21,9 @@ The intended layering, bottom first; a feature imports only features in lower la
    home page): peers, which do not import each other.
 8. ``devlms`` — the development LMS, independent of the product except where it seeds it.
 
-Beside the layers, shared infrastructure (``SHARED``: the database, errors, input parsing,
-tenancy, key generation, health, logs, the audit log, the outbox) may be imported by any
+Beside the layers, shared infrastructure (``SHARED``: the base every app is built on, the
+database, errors, input parsing, tenancy, key generation, health, logs, the audit log, the
+outbox) may be imported by any
 feature but imports no feature, and the composition root (``ROOT``: the app factory, the CLI,
 the model registry, the server) may import anything and is imported by nothing else.
 
@@ -47,7 +48,7 @@ ROOT = frozenset({"app", "app.cli", "app.migrate", "app.models", "app.serve"})
 """The composition root: wires the features together, so it may import any of them."""
 
 SHARED = frozenset(
-    {"audit", "db", "errors", "health", "inputs", "keygen", "logs", "outbox", "tenancy"}
+    {"audit", "base", "db", "errors", "health", "inputs", "keygen", "logs", "outbox", "tenancy"}
 )
 """Shared infrastructure: imported by any feature, imports none."""
 
@@ -69,7 +70,6 @@ KNOWN_UPWARD: frozenset[tuple[str, str]] = frozenset(
         ("app.admin.console", "app.catalog.authoring"),
         ("app.admin.console", "app.catalog.models"),
         ("app.catalog.views", "app.evidence.services"),
-        ("app.devlms", "app"),
         ("app.evidence.files", "app.grading.services"),
         ("app.evidence.services", "app.grading.models"),
         ("app.evidence.services", "app.grading.outbox"),
