@@ -138,8 +138,6 @@ KNOWN_MODELS: frozenset[tuple[str, str]] = frozenset(
         ("app.linking.models", "app.catalog.models"),
         ("app.linking.services", "app.catalog.models"),
         ("app.linking.services", "app.lti.models"),
-        ("app.progress.services", "app.linking.models"),
-        ("app.progress.services", "app.lti.models"),
     }
 )
 """Imports of another feature's ``models`` module, still to be replaced by public functions."""

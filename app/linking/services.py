@@ -405,6 +405,20 @@ def bind(session: Session, launch: Launch, slug: str, *, pin: bool) -> Resolved:
     return _at_version(session, binding)
 
 
+def visits(session: Session, resource_link_id: int) -> list[tuple[LinkVisit, LtiUser]]:
+    """Return who has opened a course link, each with their visit (roles, first and last seen),
+    by family name, given name and name: one statement, whatever the course's size."""
+    return [
+        (visit, user)
+        for visit, user in session.execute(
+            select(LinkVisit, LtiUser)
+            .join(LtiUser, LtiUser.id == LinkVisit.user_id)
+            .where(LinkVisit.resource_link_id == resource_link_id)
+            .order_by(LtiUser.family_name, LtiUser.given_name, LtiUser.name)
+        )
+    ]
+
+
 def record_visit(session: Session, launch: Launch) -> int | None:
     """Remember that this person opened this link (for the instructor's view); return their
     user id (``None`` for an anonymous launch or one without a link).

@@ -29,7 +29,6 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.db import utcnow
@@ -41,13 +40,13 @@ from app.grading import queue as review_queue
 from app.grading import services as review
 from app.grading.services import openable_reviews
 from app.grading.sync import labels_for_link as gradebook_labels
-from app.linking.models import LinkVisit
 from app.linking.services import Resolved, Unbound, link_id_of, resolve
+from app.linking.services import visits as link_visits
 from app.lti.launch import Launch
-from app.lti.models import LtiUser
 from app.lti.nrps import Member, Roster, launch_roster
 from app.lti.platform_services import PlatformServiceError
 from app.lti.platforms import plugin
+from app.lti.services import user_ids
 
 NOT_STARTED = "not_started"
 STATES = (NOT_STARTED, "draft", "submitted", "in_review", "not_yet", "earned")
@@ -280,11 +279,10 @@ def _rows(
     session: Session, launch: Launch, resolved: Resolved, roster: Roster | None
 ) -> list[ProgressRow]:
     # The binding is this resource link's own (a copied link is bound anew when launched).
-    visits = session.execute(
-        select(LinkVisit.roles, LinkVisit.last_seen_at, LtiUser)
-        .join(LtiUser, LtiUser.id == LinkVisit.user_id)
-        .where(LinkVisit.resource_link_id == resolved.binding.resource_link_id)
-    ).all()
+    visits = [
+        (visit.roles, visit.last_seen_at, user)
+        for visit, user in link_visits(session, resolved.binding.resource_link_id)
+    ]
     learners: list[Member] = [m for m in roster.members if m.is_learner] if roster else []
     in_roster = {m.user_id for m in roster.members} if roster else set()
     accounts: dict[str, int] = {}
@@ -294,12 +292,7 @@ def _rows(
     unknown = [m.user_id for m in learners if m.user_id not in accounts]
     if unknown:
         # Roster learners who have launched some other link (or the catalog) may have started.
-        found = session.execute(
-            select(LtiUser.sub, LtiUser.id).where(
-                LtiUser.registration_id == launch.registration_id, LtiUser.sub.in_(unknown)
-            )
-        )
-        accounts.update((sub, user_id) for sub, user_id in found)
+        accounts.update(user_ids(session, launch.registration_id, unknown))
     attempts = latest_attempts(session, sorted(set(accounts.values())), resolved.credential.id)
     reviewable = openable_reviews(
         session, launch, [a.attempt_id for a in attempts.values() if a.state != "draft"]
@@ -476,12 +469,7 @@ def visitors(session: Session, launch: Launch, credential_id: int | None = None)
     link_id = link_id_of(session, launch)
     if link_id is None:
         return []
-    rows = session.execute(
-        select(LinkVisit, LtiUser)
-        .join(LtiUser, LtiUser.id == LinkVisit.user_id)
-        .where(LinkVisit.resource_link_id == link_id)
-        .order_by(LtiUser.family_name, LtiUser.given_name, LtiUser.name)
-    ).all()
+    rows = link_visits(session, link_id)
     states = (
         states_for(session, [user.id for _, user in rows], credential_id)
         if credential_id is not None
