@@ -22,6 +22,7 @@ def create_app(config_override: Mapping[str, Any] | None = None) -> Flask:
     from app import admin, cli, inputs, lti
     from app.badges.admin_views import bp as badges_admin_bp
     from app.badges.views import bp as badges_bp
+    from app.catalog import authoring
     from app.catalog.authoring_views import bp as authoring_bp
     from app.catalog.stack_views import bp as stack_authoring_bp
     from app.catalog.views import bp as catalog_bp
@@ -39,7 +40,7 @@ def create_app(config_override: Mapping[str, Any] | None = None) -> Flask:
     app = build_base_app(__name__, settings, component="tool", session_cookie="microcred_session")
     inputs.init_app(app)  # first: its path converters must be in place before any route
     lti.init_app(app, settings)
-    admin.init_app(app, settings)
+    admin.init_app(app, settings, admins_an_organisation=authoring.admins_an_organisation)
     app.register_blueprint(core_bp)
     app.register_blueprint(lti_bp)
     app.register_blueprint(lti_setup_bp)

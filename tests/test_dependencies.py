@@ -67,8 +67,6 @@ LAYERS: tuple[frozenset[str], ...] = (
 KNOWN_UPWARD: frozenset[tuple[str, str]] = frozenset(
     {
         # (importing module, imported module) where the import points up or sideways.
-        ("app.admin.console", "app.catalog.authoring"),
-        ("app.admin.console", "app.catalog.models"),
         ("app.catalog.views", "app.evidence.services"),
         ("app.evidence.files", "app.grading.services"),
         ("app.evidence.services", "app.grading.models"),
@@ -82,7 +80,6 @@ higher layer, of the composition root, or of a feature by shared infrastructure.
 KNOWN_MODELS: frozenset[tuple[str, str]] = frozenset(
     {
         # (importing module, another feature's models module).
-        ("app.admin.console", "app.catalog.models"),
         ("app.admin.services", "app.lti.models"),
         ("app.admin.views", "app.lti.models"),
         ("app.badges.cli", "app.catalog.models"),

@@ -83,6 +83,11 @@ def rights_of(session: Session, account: Operator) -> Rights:
     return Rights(actor=Actor.of(account), is_operator=account.is_operator, roles=roles)
 
 
+def admins_an_organisation(session: Session, account: Operator) -> bool:
+    """Tell whether a console account is an admin of some issuer organisation."""
+    return Author.ADMIN in rights_of(session, account).roles.values()
+
+
 def _record(session: Session, rights: Rights, action: str, target: str, **details: Any) -> None:
     audit.record(
         session,
