@@ -67,7 +67,6 @@ LAYERS: tuple[frozenset[str], ...] = (
 KNOWN_UPWARD: frozenset[tuple[str, str]] = frozenset(
     {
         # (importing module, imported module) where the import points up or sideways.
-        ("app.catalog.views", "app.evidence.services"),
         ("app.evidence.files", "app.grading.services"),
         ("app.evidence.services", "app.grading.models"),
         ("app.evidence.services", "app.grading.outbox"),
