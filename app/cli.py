@@ -1,15 +1,20 @@
-"""``flask`` commands: database migrations, the demo, serving, keys, platforms, operators."""
+"""``flask`` commands: database migrations, the demo, serving, the worker (scores and badges),
+keys, platforms, operators."""
 
 from __future__ import annotations
 
 import re
+import signal
 import sys
+import threading
 import time
 from datetime import timedelta
+from types import FrameType
 from typing import Any
 
 import click
 from flask import Flask, current_app
+from flask.cli import with_appcontext
 
 from app.db import get_db, utcnow
 from app.errors import AppError
@@ -75,11 +80,66 @@ def _cli_message(exc: AppError) -> str:
     return f"{exc.message} {exc.hint}" if exc.hint else exc.message
 
 
+@click.command("worker")
+@with_appcontext
+@click.option("--threads", type=click.IntRange(1, 256), help="Sends in flight (default: setting).")
+@click.option(
+    "--until-idle",
+    is_flag=True,
+    help="Exit once nothing is waiting to be sent (for scripts and one-off catch-ups).",
+)
+def worker_command(threads: int | None, until_idle: bool) -> None:
+    """Send scores to the LMSs' gradebooks and issue earned badges until stopped (SIGTERM or
+    Ctrl+C finish the work in flight first)."""
+    from app.badges import processing
+    from app.grading.worker_cli import build
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    found = build(app, threads=threads)
+    previous: dict[int, Any] = {}
+    if threading.current_thread() is threading.main_thread():
+
+        def _stop(_signum: int, _frame: FrameType | None) -> None:
+            found.stop()
+
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            previous[signum] = signal.signal(signum, _stop)
+    # The claiming loop waits on the database and the sending threads on the LMS; with the
+    # default 5 ms switch interval each of the loop's round trips may wait that long for the
+    # GIL behind the senders, and the loop, not the LMS, would set the pace.
+    sys.setswitchinterval(0.0005)
+    click.echo(f"{found.name}: sending scores with {found.settings.threads} threads.")
+    badges = processing.build(app, name=f"{found.name}-badges")
+    if not until_idle:
+        badges.run_in_thread()
+    try:
+        counters = found.run(until_idle=until_idle)
+        if until_idle:
+            issued = badges.run(until_idle=True)
+            click.echo(f"{badges.name}: issued {issued.issued} badges.")
+    finally:
+        badges.stop()
+        if badges.thread is not None:
+            badges.thread.join(timeout=30)
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+    ungraded = (
+        f" {counters.no_column} belonged to activities the LMS keeps no grades for (see their "
+        "Gradebook sync page)."
+        if counters.no_column
+        else ""
+    )
+    click.echo(
+        f"{found.name}: stopped. Delivered {counters.delivered}, to retry {counters.retried}, "
+        f"failed {counters.failed}.{ungraded}"
+    )
+
+
 def init_app(app: Flask) -> None:
     from app.badges.cli import badges_group
     from app.catalog.cli import group as catalog_group
     from app.grading.cli import group as grading_group
-    from app.grading.worker_cli import grades_group, worker_command
+    from app.grading.worker_cli import grades_group
     from app.lti.cli import group as registration_links_group
     from app.lti.keys import JWKS_MAX_AGE
 
@@ -276,7 +336,7 @@ def init_app(app: Flask) -> None:
         deployment_ids: tuple[str, ...],
     ) -> None:
         """Register an LMS (or update the registration with the same issuer and client id)."""
-        from app.admin import audit
+        from app import audit
         from app.lti.registrations import find_by_issuer_and_client_id, register_platform
 
         for label, url in (

@@ -3,11 +3,14 @@ manage platforms, deployments and the audit log."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from flask import Flask, current_app, request
+from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
+from app.admin.models import Operator
 from app.admin.services import SignInThrottle
 from app.admin.sessions import SessionStore
 from config import Settings
@@ -37,14 +40,24 @@ class AdminRuntime:
     settings: Settings
     sessions: SessionStore
     throttle: SignInThrottle
+    admins_an_organisation: Callable[[Session, Operator], bool]
+    """Whether an account without operator powers is an admin of an issuer organisation (the
+    catalog knows; the console's navigation asks, to show it the pages such admins may use)."""
 
     @property
     def secure_cookies(self) -> bool:
         return self.settings.base_url.startswith("https://")
 
 
-def init_app(app: Flask, settings: Settings) -> None:
-    """Register the console's blueprint and its security headers (after ``app.lti``)."""
+def init_app(
+    app: Flask,
+    settings: Settings,
+    *,
+    admins_an_organisation: Callable[[Session, Operator], bool],
+) -> None:
+    """Register the console's blueprint and its security headers (after ``app.lti``).
+    ``admins_an_organisation`` is the catalog's answer, given by the app factory: the console
+    is below the features whose pages stand in it and imports none of them."""
     from app.admin.setup_views import bp  # the views module's blueprint, with these pages
 
     lti = app.extensions["lti"]
@@ -53,6 +66,7 @@ def init_app(app: Flask, settings: Settings) -> None:
         settings=settings,
         sessions=SessionStore(lti.durable_store),
         throttle=SignInThrottle(lti.store),
+        admins_an_organisation=admins_an_organisation,
     )
     app.register_blueprint(bp, url_prefix=URL_PREFIX)
 

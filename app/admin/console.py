@@ -18,8 +18,6 @@ from werkzeug.wrappers import Response
 from app.admin import runtime, services, sessions
 from app.admin.models import Operator
 from app.admin.schemas import FAMILY_LABELS, LABELS, SOURCE_LABELS
-from app.catalog.authoring import rights_of
-from app.catalog.models import Author
 from app.db import db_session
 from app.errors import Forbidden, Unauthorized, wants_json
 
@@ -145,8 +143,7 @@ def attach(
 def _admins_an_organisation(account: Operator) -> bool:
     """Tell whether a non-operator account is an admin of an organisation (once a request)."""
     if "admins_an_organisation" not in g:
-        rights = rights_of(db_session(), account)
-        g.admins_an_organisation = Author.ADMIN in rights.roles.values()
+        g.admins_an_organisation = runtime().admins_an_organisation(db_session(), account)
     return bool(g.admins_an_organisation)
 
 

@@ -17,9 +17,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.admin import audit, passwords
-from app.admin.models import AuditEvent, Operator
+from app import audit
+from app.admin import passwords
+from app.admin.models import Operator
 from app.admin.schemas import PlatformValues
+from app.audit.models import AuditEvent
 from app.db import utcnow
 from app.errors import AppError, Conflict, NotFound, Unauthorized
 from app.lti import registrations

@@ -8,7 +8,7 @@ from datetime import timedelta
 from flask import redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from app.admin import audit
+from app import audit
 from app.admin.views import NOTICES, bp, current_actor, page_notice
 from app.db import db_session, utcnow
 from app.errors import AppError, NotFound

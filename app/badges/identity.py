@@ -29,7 +29,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.admin import audit
+from app import audit
 from app.badges import proofs
 from app.badges.models import IssuerKey
 from app.catalog.models import Organisation

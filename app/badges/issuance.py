@@ -20,6 +20,7 @@ from app.badges import documents, identity, proofs, status
 from app.badges.documents import Recipient
 from app.badges.identity import Site
 from app.badges.models import Award
+from app.catalog import services as catalog
 from app.catalog.models import Credential, CredentialVersion, Organisation, Stack, StackItem
 from app.db import utcnow
 from app.evidence.models import Attempt
@@ -191,7 +192,7 @@ def milestones_for(
             .execution_options(all_platforms=True)
         )
         milestone = session.get(Credential, stack.milestone_credential_id)
-        version = _published_version(session, stack.milestone_credential_id)
+        version = None if milestone is None else catalog.current_version(session, milestone.id)
         if already or milestone is None or version is None:
             continue
         award = _issue(
@@ -208,15 +209,3 @@ def milestones_for(
         issued.append(award)
         held.add(milestone.id)
     return issued
-
-
-def _published_version(session: Session, credential_id: int | None) -> CredentialVersion | None:
-    return session.scalars(
-        select(CredentialVersion)
-        .where(
-            CredentialVersion.credential_id == credential_id,
-            CredentialVersion.status == CredentialVersion.PUBLISHED,
-        )
-        .order_by(CredentialVersion.number.desc())
-        .limit(1)
-    ).first()

@@ -12,7 +12,7 @@ from flask import Flask
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.admin import audit
+from app import audit
 from app.badges import documents, identity, images, proofs, status
 from app.badges.identity import Site
 from app.badges.issuance import Signer
@@ -22,8 +22,9 @@ from app.catalog.models import Credential, CredentialVersion, Organisation, Stac
 from app.db import utcnow
 from app.errors import AppError, Forbidden, NotFound
 from app.evidence.models import Answer, Attempt, EvidenceFile, EvidenceLink
-from app.grading.models import Decision, OutboxEvent
+from app.grading.models import Decision
 from app.lti.models import LtiUser
+from app.outbox.models import OutboxEvent
 
 ALL = {"all_platforms": True}
 

@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.admin import audit
+from app import audit
 from app.admin.models import Operator
 from app.admin.services import Actor
 from app.catalog import exchange
@@ -81,6 +81,11 @@ def rights_of(session: Session, account: Operator) -> Rights:
     )
     roles = {organisation_id: role for organisation_id, role in rows}
     return Rights(actor=Actor.of(account), is_operator=account.is_operator, roles=roles)
+
+
+def admins_an_organisation(session: Session, account: Operator) -> bool:
+    """Tell whether a console account is an admin of some issuer organisation."""
+    return Author.ADMIN in rights_of(session, account).roles.values()
 
 
 def _record(session: Session, rights: Rights, action: str, target: str, **details: Any) -> None:
@@ -211,7 +216,8 @@ def draft_of(credential: Credential) -> CredentialVersion | None:
 
 
 def published_of(credential: Credential) -> CredentialVersion | None:
-    """Return the version educators see: the latest published one."""
+    """Return the version educators see: the latest published one (``services.current_version``
+    answers the same from the database; this reads the versions an authoring page has loaded)."""
     published = [v for v in credential.versions if v.status == CredentialVersion.PUBLISHED]
     return published[-1] if published else None
 

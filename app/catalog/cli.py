@@ -14,7 +14,7 @@ from flask.cli import AppGroup
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.admin import audit
+from app import audit
 from app.admin.services import CLI_ACTOR, find_operator
 from app.catalog.authoring import Rights, add_author
 from app.catalog.exchange import CatalogInvalid, export_catalog, import_catalog

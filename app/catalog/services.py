@@ -62,6 +62,23 @@ class CredentialPage:
     stacks: list[Stack]
 
 
+def current_version(session: Session, credential_id: int) -> CredentialVersion | None:
+    """Return a credential's current version: its latest published one (what educators are
+    offered and badges are issued for), or None once it is retired or before it is published.
+
+    The one answer to this question for every feature; a query over many credentials limits
+    itself the same way with ``_current``."""
+    return session.scalars(
+        select(CredentialVersion)
+        .where(
+            CredentialVersion.credential_id == credential_id,
+            CredentialVersion.status == CredentialVersion.PUBLISHED,
+        )
+        .order_by(CredentialVersion.number.desc())
+        .limit(1)
+    ).first()
+
+
 def _current(query: Any) -> Any:
     """Limit a query over versions to each credential's latest published version."""
     # "No later published version" rather than a join to max(number) per credential: the
@@ -219,15 +236,7 @@ def credential_page(session: Session, slug: str) -> CredentialPage | None:
     ).first()
     if credential is None:
         return None
-    version = session.scalars(
-        select(CredentialVersion)
-        .where(
-            CredentialVersion.credential_id == credential.id,
-            CredentialVersion.status == CredentialVersion.PUBLISHED,
-        )
-        .order_by(CredentialVersion.number.desc())
-        .limit(1)
-    ).first()
+    version = current_version(session, credential.id)
     if version is None:
         return None
     return CredentialPage(

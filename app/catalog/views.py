@@ -1,6 +1,7 @@
 """The catalog for educators, inside a launch: browse and search published micro-credentials,
-a credential's page (everything to know before starting), a stack's page. And, public and
-outside any launch, the catalog's badge and issuer images by their digest."""
+a stack's page. And, public and outside any launch, the catalog's badge and issuer images by
+their digest. A credential's page, which shows the educator's own work on it beside what the
+catalog says, is ``app.evidence.views``'s."""
 
 from __future__ import annotations
 
@@ -14,7 +15,6 @@ from app.catalog import images, services
 from app.catalog.markdown import render
 from app.db import db_session
 from app.errors import NotFound
-from app.evidence import services as evidence
 from app.lti import require_launch, session_token_for
 
 bp = Blueprint("catalog", __name__, template_folder="templates")
@@ -84,20 +84,6 @@ def browse() -> str:
     return render_template(
         "catalog/browse.html", launch=launch, result=result, chosen=chosen, stacks=stacks, tags=tags
     )
-
-
-@bp.get("/catalog/credentials/<slug>")
-def credential(slug: str) -> str:
-    launch = require_launch()
-    session_token_for(launch)
-    page = services.credential_page(db_session(), slug)
-    if page is None:
-        raise NotFound(
-            "There is no published micro-credential at this address.",
-            hint="Go back to the catalog and choose one from the list.",
-        )
-    work = evidence.launch_summary(db_session(), launch, page.credential.id)
-    return render_template("catalog/credential.html", launch=launch, page=page, work=work)
 
 
 @bp.get("/catalog/stacks/<slug>")

@@ -16,7 +16,7 @@ from config import ConfigurationError, load_settings
 
 def create_devlms_app(config_override: Mapping[str, Any] | None = None) -> Flask:
     """Create the development LMS application."""
-    from app import build_base_app
+    from app.base import build_base_app
     from app.db import get_db
     from app.devlms import throttle
     from app.devlms.api import bp as api_bp

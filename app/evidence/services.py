@@ -23,6 +23,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from app.catalog import services as catalog
 from app.catalog.models import Credential, CredentialVersion, Organisation
 from app.db import utcnow
 from app.errors import AppError, Conflict, NotFound
@@ -735,6 +736,11 @@ class Summary:
     saved_at: datetime | None = None
     label: str = "Not started"
 
+    @property
+    def waiting(self) -> bool:
+        """Submitted and not decided yet: waiting for review, or in it."""
+        return self.state in Attempt.WAITING
+
 
 def launch_summary(session: Session, launch: Launch, credential_id: int) -> Summary:
     """The launching person's standing on a credential (not started, for an anonymous one)."""
@@ -1045,15 +1051,7 @@ def credential_by_slug(session: Session, slug: str) -> Credential:
 
 def published_version(session: Session, credential: Credential) -> CredentialVersion:
     """The credential's latest published version (what the self-directed catalog offers)."""
-    version = session.scalars(
-        select(CredentialVersion)
-        .where(
-            CredentialVersion.credential_id == credential.id,
-            CredentialVersion.status == CredentialVersion.PUBLISHED,
-        )
-        .order_by(CredentialVersion.number.desc())
-        .limit(1)
-    ).first()
+    version = catalog.current_version(session, credential.id)
     if version is None:
         raise NotFound(
             "This micro-credential has been retired from the catalog, so it cannot be started.",

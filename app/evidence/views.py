@@ -1,6 +1,7 @@
-"""The educator's workspace for a credential, inside a launch: the parts with their guidance and
-criteria, text answers (autosaved by script as JSON, or posted as a form without it), links,
-the submission checklist and submit, and the next attempt after "not yet".
+"""The educator's workspace for a credential, inside a launch: the credential's page in the
+catalog with their standing on it, the parts with their guidance and criteria, text answers
+(autosaved by script as JSON, or posted as a form without it), links, the submission checklist
+and submit, and the next attempt after "not yet".
 
 Scripted saves send the launch session as ``Authorization: Bearer``; forms carry it in the body
 (app/lti/session.py). Every access goes through app/evidence/access.py.
@@ -14,9 +15,10 @@ from flask import Blueprint, jsonify, redirect, render_template, url_for
 from werkzeug.wrappers import Response
 
 from app import inputs
+from app.catalog import services as catalog
 from app.catalog.models import Credential, CredentialVersion
 from app.db import db_session
-from app.errors import AppError
+from app.errors import AppError, NotFound
 from app.evidence import access, services
 from app.evidence.models import Attempt
 from app.evidence.services import parts_of
@@ -92,6 +94,22 @@ def _page(
         progress=review_progress.review_progress(session, attempt) if attempt else None,
     )
     return page, status
+
+
+@bp.get("/catalog/credentials/<slug>")
+def credential(slug: str) -> str:
+    """A credential's page in the catalog (everything to know before starting), with the
+    educator's own standing on it."""
+    launch = require_launch()
+    session_token_for(launch)
+    page = catalog.credential_page(db_session(), slug)
+    if page is None:
+        raise NotFound(
+            "There is no published micro-credential at this address.",
+            hint="Go back to the catalog and choose one from the list.",
+        )
+    work = services.launch_summary(db_session(), launch, page.credential.id)
+    return render_template("evidence/credential.html", launch=launch, page=page, work=work)
 
 
 @bp.get("/work/<slug>")

@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.admin import audit
+from app import audit
 from app.catalog.authoring import Rights
 from app.catalog.models import Author, Organisation
 from app.db import utcnow

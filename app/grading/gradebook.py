@@ -30,11 +30,12 @@ from sqlalchemy.orm import Session
 
 from app.db import utcnow
 from app.evidence.models import Attempt
-from app.grading.models import Decision, OutboxEvent, ScoreDelivery
+from app.grading.models import Decision, ScoreDelivery
 from app.linking.models import LinkedCredential, LinkVisit
 from app.lti import runtime
 from app.lti.models import LineItem, Registration
 from app.lti.platforms import SCOPE_LINEITEM, SCOPE_SCORE, plugin
+from app.outbox.models import OutboxEvent
 from app.tenancy import ALL_PLATFORMS
 
 ALL = {ALL_PLATFORMS: True}

@@ -10,9 +10,10 @@ Every row belongs to the educator's platform (the attempt's ``registration_id``)
 assessor launched from another platform under a tool-side grant: the submission's data stays
 with the platform it came from, and a cross-platform assessor's queries say so explicitly.
 
-Side effects that must reach other systems (the gradebook, badge issuance) are written as
-``OutboxEvent`` rows in the same transaction as the submission or decision that causes them and
-delivered by the worker (STYLE.md, "Durable side effects").
+Side effects that must reach other systems are written in the same transaction as the
+submission or decision that causes them (STYLE.md, "Durable side effects"): an ``OutboxEvent``
+(``app.outbox``; badge issuance reads it) and the desired score of each gradebook column
+(``ScoreDelivery`` here; the worker sends it).
 """
 
 from __future__ import annotations
@@ -134,38 +135,6 @@ class Decision(PlatformOwned, Base):
     """Per criterion key: ``{"met": bool, "comment": "…"}`` as the educator sees it."""
     feedback: Mapped[str] = mapped_column(Text, default="")
     decided_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-
-class OutboxEvent(PlatformOwned, Base):
-    """Something that happened and must reach another system: written in the same transaction
-    as its cause, handled by the worker (which fans it out to gradebook deliveries and badge
-    issuance) with bounded retries."""
-
-    __tablename__ = "grading_outbox_event"
-    __table_args__ = (Index("ix_grading_outbox_event_pending", "processed_at", "available_at"),)
-
-    SUBMITTED = "submitted"
-    """An attempt was submitted (gradebook: Submitted / PendingManual)."""
-    DECIDED = "decided"
-    """A decision was made (gradebook: Completed / FullyGraded with the score; badge if earned)."""
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    registration_id: Mapped[int] = mapped_column(
-        ForeignKey("lti_registration.id", ondelete="CASCADE"), index=True
-    )
-    kind: Mapped[str] = mapped_column(String(32))
-    attempt_id: Mapped[int] = mapped_column(
-        ForeignKey("evidence_attempt.id", ondelete="CASCADE"), index=True
-    )
-    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    available_at: Mapped[datetime] = mapped_column(default=utcnow)
-    """Not handled before this time (retry back-off)."""
-    tries: Mapped[int] = mapped_column(Integer, default=0)
-    last_error: Mapped[str | None] = mapped_column(Text)
-    processed_at: Mapped[datetime | None] = mapped_column()
-    failed_at: Mapped[datetime | None] = mapped_column()
-    """Set when the last allowed try failed (``last_error`` says why); an operator may retry."""
 
 
 class ScoreDelivery(PlatformOwned, Base):

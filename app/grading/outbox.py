@@ -1,9 +1,10 @@
-"""The outbox: events that must reach other systems, written with the change that causes them.
+"""A submission's or a decision's outbox event, and the gradebook's desired scores with it.
 
-STYLE.md "Durable side effects": a submission or a decision adds an ``OutboxEvent`` row in its
-own transaction, and the desired score of every gradebook column it changes
-(``gradebook.schedule``); nothing here calls the LMS or issues a badge. The worker delivers the
-scores with bounded retries (``app/grading/worker.py``); badge issuance reads the events.
+STYLE.md "Durable side effects": a submission or a decision adds an ``OutboxEvent`` row
+(``app.outbox``) in its own transaction, and the desired score of every gradebook column it
+changes (``gradebook.schedule``); nothing here calls the LMS or issues a badge. The worker
+delivers the scores with bounded retries (``app/grading/worker.py``); badge issuance reads the
+events (``app/badges/processing.py``).
 """
 
 from __future__ import annotations
@@ -12,9 +13,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from app import outbox
 from app.evidence.models import Attempt
 from app.grading import gradebook
-from app.grading.models import OutboxEvent
+from app.outbox.models import OutboxEvent
 
 SUBMITTED = OutboxEvent.SUBMITTED
 DECIDED = OutboxEvent.DECIDED
@@ -24,17 +26,16 @@ def record(
     session: Session, attempt: Attempt, kind: str, payload: dict[str, Any] | None = None
 ) -> OutboxEvent:
     """Add an event about ``attempt`` to the caller's transaction."""
-    event = OutboxEvent(
+    event = outbox.record(
+        session,
         registration_id=attempt.registration_id,
-        kind=kind,
         attempt_id=attempt.id,
+        kind=kind,
         payload={
             "user_id": attempt.user_id,
             "credential_id": attempt.credential_id,
             **(payload or {}),
         },
     )
-    session.add(event)
-    session.flush()
     gradebook.schedule(session, attempt, kind, event.payload)
     return event

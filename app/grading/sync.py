@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from app.admin import audit
+from app import audit
 from app.db import utcnow
 from app.errors import Forbidden, NotFound
 from app.grading.models import ScoreDelivery

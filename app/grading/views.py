@@ -328,7 +328,7 @@ def _opened(launch: Launch, destination: opening.Destination) -> Response | tupl
     if isinstance(destination, opening.ToOwnWork):
         return _redirect("evidence.workspace", launch, slug=destination.slug)
     if isinstance(destination, opening.ToActivity):
-        return _redirect("linking.activity", launch)
+        return _redirect("progress.activity", launch)
     session_token_for(launch)
     return render_template("grading/from_gradebook.html", launch=launch, found=destination), 200
 

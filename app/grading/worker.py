@@ -32,7 +32,7 @@ from collections.abc import Collection, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol, cast
+from typing import Any, cast
 
 from sqlalchemy import Boolean, Table, bindparam, case, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
@@ -44,6 +44,7 @@ from app.lti import ags
 from app.lti.models import LineItem, LtiResourceLink, LtiUser, Registration
 from app.lti.platform_services import PlatformServiceError
 from app.lti.platforms import SCOPE_LINEITEM, SCOPE_LINEITEM_READONLY, Platform, plugin
+from app.outbox import backoff
 from app.tenancy import ALL_PLATFORMS
 
 log = logging.getLogger(__name__)
@@ -112,28 +113,6 @@ def next_timestamp(previous: datetime | None, now: datetime) -> datetime:
         return now
     floor = previous.replace(microsecond=0) + timedelta(seconds=1)
     return max(now, floor)
-
-
-class RetryTimes(Protocol):
-    """How long waits between tries grow: from ``retry_base_seconds``, doubling, to the cap."""
-
-    @property
-    def retry_base_seconds(self) -> float: ...
-
-    @property
-    def retry_cap_seconds(self) -> float: ...
-
-
-def backoff(
-    tries: int, settings: RetryTimes, retry_after: float | None, rng: random.Random
-) -> float:
-    """Seconds to wait before try ``tries + 1``: exponential with full jitter, at least what the
-    LMS asked for with ``Retry-After``."""
-    ceiling = min(settings.retry_cap_seconds, settings.retry_base_seconds * 2 ** max(0, tries - 1))
-    delay = ceiling * (0.5 + rng.random() / 2)
-    if retry_after is not None:
-        delay = max(delay, retry_after)
-    return delay
 
 
 class Worker:

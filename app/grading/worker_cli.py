@@ -1,19 +1,13 @@
-"""``flask worker``: the score worker as a process (the scaled shape), and how ``flask serve``
-starts it as a thread (the embedded default); ``flask grades reconcile``."""
+"""The score worker as ``flask worker`` builds it (the scaled shape; the command, which also runs
+the badge issuing, is ``app/cli.py``'s), and how ``flask serve`` starts it as a thread (the
+embedded default); ``flask grades reconcile``."""
 
 from __future__ import annotations
 
-import signal
-import sys
-import threading
-from types import FrameType
-from typing import Any
-
 import click
 from flask import Flask, current_app
-from flask.cli import AppGroup, with_appcontext
+from flask.cli import AppGroup
 
-from app.badges import processing
 from app.db import get_db
 from app.grading import reconcile, worker
 from app.lti import runtime
@@ -46,58 +40,6 @@ def start_embedded(app: Flask) -> worker.Worker | None:
     found = build(app, name="embedded-worker")
     found.run_in_thread()
     return found
-
-
-@click.command("worker")
-@with_appcontext
-@click.option("--threads", type=click.IntRange(1, 256), help="Sends in flight (default: setting).")
-@click.option(
-    "--until-idle",
-    is_flag=True,
-    help="Exit once nothing is waiting to be sent (for scripts and one-off catch-ups).",
-)
-def worker_command(threads: int | None, until_idle: bool) -> None:
-    """Send scores to the LMSs' gradebooks and issue earned badges until stopped (SIGTERM or
-    Ctrl+C finish the work in flight first)."""
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    found = build(app, threads=threads)
-    previous: dict[int, Any] = {}
-    if threading.current_thread() is threading.main_thread():
-
-        def _stop(_signum: int, _frame: FrameType | None) -> None:
-            found.stop()
-
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            previous[signum] = signal.signal(signum, _stop)
-    # The claiming loop waits on the database and the sending threads on the LMS; with the
-    # default 5 ms switch interval each of the loop's round trips may wait that long for the
-    # GIL behind the senders, and the loop, not the LMS, would set the pace.
-    sys.setswitchinterval(0.0005)
-    click.echo(f"{found.name}: sending scores with {found.settings.threads} threads.")
-    badges = processing.build(app, name=f"{found.name}-badges")
-    if not until_idle:
-        badges.run_in_thread()
-    try:
-        counters = found.run(until_idle=until_idle)
-        if until_idle:
-            issued = badges.run(until_idle=True)
-            click.echo(f"{badges.name}: issued {issued.issued} badges.")
-    finally:
-        badges.stop()
-        if badges.thread is not None:
-            badges.thread.join(timeout=30)
-        for number, handler in previous.items():
-            signal.signal(number, handler)
-    ungraded = (
-        f" {counters.no_column} belonged to activities the LMS keeps no grades for (see their "
-        "Gradebook sync page)."
-        if counters.no_column
-        else ""
-    )
-    click.echo(
-        f"{found.name}: stopped. Delivered {counters.delivered}, to retry {counters.retried}, "
-        f"failed {counters.failed}.{ungraded}"
-    )
 
 
 grades_group = AppGroup("grades", help="The LMS gradebooks: compare them with the decisions.")

@@ -19,10 +19,10 @@ from sqlalchemy import String, bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from app.catalog import services as catalog
 from app.catalog.models import Credential, CredentialVersion, Image
 from app.db import UTCDateTime, dialect_insert, table_of, utcnow
 from app.errors import AppError, Forbidden, NotFound
-from app.evidence.services import states_for
 from app.inputs import BadInput, as_id, finite_number
 from app.linking.models import LinkedCredential, LinkVisit
 from app.lti.launch import Launch
@@ -282,7 +282,7 @@ def resolve(session: Session, launch: Launch) -> Resolved | Unbound:
         binding = _bind_from_history(session, launch, link)
     if binding is None:
         return UNBOUND
-    return _at_version(binding)
+    return _at_version(session, binding)
 
 
 def _link_history(launch: Launch) -> list[str]:
@@ -327,7 +327,7 @@ def _bind_from_history(
     )
 
 
-def _at_version(binding: LinkedCredential) -> Resolved:
+def _at_version(session: Session, binding: LinkedCredential) -> Resolved:
     credential = binding.credential
     if binding.version_number is not None:
         for version in credential.versions:
@@ -337,13 +337,13 @@ def _at_version(binding: LinkedCredential) -> Resolved:
             f"Version {binding.version_number} of “{credential.slug}” is not published.",
             hint="Ask your instructor to choose the credential for this activity again.",
         )
-    published = [v for v in credential.versions if v.status == CredentialVersion.PUBLISHED]
-    if not published:
+    current = catalog.current_version(session, credential.id)
+    if current is None:
         raise NotFound(
             f"“{credential.versions[-1].title}” has been retired from the catalog.",
             hint="Ask your instructor which micro-credential to work on instead.",
         )
-    return Resolved(credential, published[-1], False, binding)
+    return Resolved(credential, current, False, binding)
 
 
 def _bind(
@@ -402,7 +402,21 @@ def bind(session: Session, launch: Launch, slug: str, *, pin: bool) -> Resolved:
         _user_row(session, launch),
     )
     session.flush()
-    return _at_version(binding)
+    return _at_version(session, binding)
+
+
+def visits(session: Session, resource_link_id: int) -> list[tuple[LinkVisit, LtiUser]]:
+    """Return who has opened a course link, each with their visit (roles, first and last seen),
+    by family name, given name and name: one statement, whatever the course's size."""
+    return [
+        (visit, user)
+        for visit, user in session.execute(
+            select(LinkVisit, LtiUser)
+            .join(LtiUser, LtiUser.id == LinkVisit.user_id)
+            .where(LinkVisit.resource_link_id == resource_link_id)
+            .order_by(LtiUser.family_name, LtiUser.given_name, LtiUser.name)
+        )
+    ]
 
 
 def record_visit(session: Session, launch: Launch) -> int | None:
@@ -474,61 +488,3 @@ def _visit_statement(dialect: str) -> Any:
         index_elements=["resource_link_id", "user_id"],
         set_={"roles": statement.excluded.roles, "last_seen_at": statement.excluded.last_seen_at},
     ).returning(visits.c.user_id)
-
-
-@dataclass(frozen=True)
-class Visitor:
-    name: str
-    email: str | None
-    roles: str
-    first_seen_at: Any
-    last_seen_at: Any
-    evidence: str = "Not started"
-    """Where they stand on the activity's credential (their latest attempt)."""
-
-
-EVIDENCE_LABELS = {
-    "draft": "Drafting",
-    "submitted": "Submitted",
-    "in_review": "In review",
-    "not_yet": "Not yet",
-    "earned": "Earned",
-}
-
-
-def visitors(session: Session, launch: Launch, credential_id: int | None = None) -> list[Visitor]:
-    """Who has opened this link, by name, with their evidence state on ``credential_id``."""
-    link = _link_row(session, launch)
-    if link is None:
-        return []
-    rows = session.execute(
-        select(LinkVisit, LtiUser)
-        .join(LtiUser, LtiUser.id == LinkVisit.user_id)
-        .where(LinkVisit.resource_link_id == link.id)
-        .order_by(LtiUser.family_name, LtiUser.given_name, LtiUser.name)
-    ).all()
-    states = (
-        states_for(session, [user.id for _, user in rows], credential_id)
-        if credential_id is not None
-        else {}
-    )
-    return [
-        Visitor(
-            name=user.name
-            or " ".join(p for p in (user.given_name, user.family_name) if p)
-            or user.sub,
-            email=user.email,
-            roles=visit.roles,
-            first_seen_at=visit.first_seen_at,
-            last_seen_at=visit.last_seen_at,
-            evidence=_evidence_label(states.get(user.id)),
-        )
-        for visit, user in rows
-    ]
-
-
-def _evidence_label(state: tuple[str, int] | None) -> str:
-    if state is None:
-        return "Not started"
-    label = EVIDENCE_LABELS.get(state[0], state[0])
-    return f"{label} (attempt {state[1]})" if state[1] > 1 else label

@@ -1,7 +1,6 @@
-"""Courses and credentials, inside a launch: the Deep Linking picker and its signed answer,
-a course activity's page (its credential, or "not set up yet"), an instructor binding an
-activity that has no credential, the instructor's view of who has opened it, and the class's
-progress on it (the LMS's roster joined with each learner's state; also as CSV)."""
+"""Courses and credentials, inside a launch: the Deep Linking picker and its signed answer, and
+an instructor binding an activity that has no credential. The activity's own page, who has
+opened it and the class's progress read several features and are ``app.progress``'s."""
 
 from __future__ import annotations
 
@@ -16,13 +15,7 @@ from app.catalog import services as catalog
 from app.catalog.views import image_url
 from app.db import db_session
 from app.errors import AppError
-from app.evidence import services as evidence
-from app.evidence.models import Attempt
-from app.grading import assessors, gradebook
-from app.grading import educator as review_progress
-from app.grading import queue as review_queue
-from app.grading import services as review
-from app.linking import progress, services
+from app.linking import services
 from app.lti import deep_linking, require_launch, runtime, session_token_for
 from app.lti.keys import signing_key
 from app.lti.launch import Launch
@@ -194,81 +187,7 @@ def _post_back(
     return page, 200
 
 
-# --- A course activity -----------------------------------------------------------------------
-
-
-@bp.get("/activity")
-def activity() -> Response | str:
-    launch = require_launch()
-    session_token_for(launch)
-    if deep_linking.request_of(launch) is not None:
-        return redirect(_with_session("linking.picker", launch), code=303)
-    session = db_session()
-    resolved = services.resolve(session, launch)
-    visitor = services.record_visit(session, launch)
-    if visitor is not None and not isinstance(resolved, services.Unbound):
-        gradebook.catch_up(session, launch.registration_id, visitor, resolved.credential.id)
-    session.commit()
-    if isinstance(resolved, services.Unbound):
-        return render_template("lti/launched.html", launch=launch, unbound=True)
-    page = catalog.CredentialPage(
-        credential=resolved.credential,
-        version=resolved.version,
-        content=resolved.version.content,
-        stacks=catalog.stacks_of_credential(session, resolved.credential.id),
-    )
-    work = evidence.launch_summary(session, launch, resolved.credential.id)
-    # Someone who does not teach the course may still review as an assessor: their way in.
-    assessor = (
-        not launch.may_add_content
-        and launch.user is not None
-        and assessors.is_assessor(session, launch.registration_id, launch.user.sub)
-    )
-    return render_template(
-        "linking/activity.html",
-        launch=launch,
-        page=page,
-        resolved=resolved,
-        work=work,
-        assessor=assessor,
-        waiting=_waiting_here(launch, resolved.credential.slug),
-        progress=_own_review_progress(launch, work, resolved.credential.id),
-    )
-
-
-def _own_review_progress(
-    launch: Launch, work: evidence.Summary, credential_id: int
-) -> review_progress.ReviewProgress | None:
-    """Where the launching educator's submission stands in review, while it waits."""
-    if work.state not in Attempt.WAITING or launch.user is None:
-        return None
-    session = db_session()
-    user = evidence.educator(session, launch)
-    attempt = evidence.latest_attempt(session, user.id, credential_id)
-    return review_progress.review_progress(session, attempt) if attempt else None
-
-
-@dataclass(frozen=True)
-class WaitingHere:
-    """What the activity page tells a course's teacher about the work waiting for them."""
-
-    count: int
-    queue_args: dict[str, Any]
-    """The review queue's filters that list exactly these submissions."""
-
-
-def _waiting_here(launch: Launch, slug: str) -> WaitingHere | None:
-    """The submissions at this activity's credential from this course waiting for review, for
-    a teacher of the course (``None`` for anyone else: a learner's page is about their work)."""
-    if not launch.may_add_content:
-        return None
-    session = db_session()
-    try:
-        reviewer = review.reviewer_of(session, launch)
-    except review.NotAReviewer:
-        return None
-    filters = review_queue.Filters(credential=slug, this_course=True)
-    return WaitingHere(review_queue.waiting_count(session, reviewer, filters), filters.query_args())
+# --- An activity without a credential -----------------------------------------------------------
 
 
 @bp.route("/activity/choose", methods=["GET", "POST"])
@@ -279,7 +198,7 @@ def choose() -> Response | tuple[str, int]:
     if request.method == "GET":
         return _picker_page(launch, "bind")
     if request.form.get("action") == "cancel":
-        return redirect(_with_session("linking.activity", launch), code=303)
+        return redirect(_with_session("progress.activity", launch), code=303)
     slugs = request.form.getlist("credential")
     session = db_session()
     try:
@@ -289,67 +208,4 @@ def choose() -> Response | tuple[str, int]:
     except services.InvalidChoice as exc:
         return _picker_page(launch, "bind", exc.message, 400)
     session.commit()
-    return redirect(_with_session("linking.activity", launch), code=303)
-
-
-@bp.get("/activity/people")
-def people() -> str:
-    launch = require_launch()
-    services.require_content_rights(launch, "see who has opened this activity")
-    session_token_for(launch)
-    session = db_session()
-    resolved = services.resolve(session, launch)
-    return render_template(
-        "linking/people.html",
-        launch=launch,
-        resolved=None if isinstance(resolved, services.Unbound) else resolved,
-        visitors=services.visitors(
-            session,
-            launch,
-            None if isinstance(resolved, services.Unbound) else resolved.credential.id,
-        ),
-    )
-
-
-@bp.get("/activity/progress")
-def progress_page() -> str:
-    launch = require_launch()
-    progress.require_teaching_rights(launch)
-    session_token_for(launch)
-    session = db_session()
-    resolved = progress.bound_credential(session, launch)
-    filters = progress.Filters.parse(request.args)
-    page = progress.course_progress(
-        session,
-        launch,
-        resolved,
-        filters,
-        refresh=request.args.get("refresh") == "1",
-    )
-    return render_template(
-        "linking/progress.html",
-        launch=launch,
-        resolved=resolved,
-        progress=page,
-        age=progress.age,
-        sorts=progress.SORTS,
-    )
-
-
-@bp.get("/activity/progress.csv")
-def progress_csv() -> Response:
-    launch = require_launch()
-    progress.require_teaching_rights(launch)
-    session = db_session()
-    resolved = progress.bound_credential(session, launch)
-    page = progress.course_progress(session, launch, resolved, progress.Filters.parse(request.args))
-    name = progress.csv_filename(resolved.credential.slug)
-    return Response(
-        progress.csv_bytes(page.rows),
-        content_type="text/csv; charset=utf-8",
-        headers={
-            "Content-Disposition": f'attachment; filename="{name}"',
-            # Names and emails: never kept in a shared cache.
-            "Cache-Control": "no-store",
-        },
-    )
+    return redirect(_with_session("progress.activity", launch), code=303)

@@ -8,7 +8,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from app.admin import audit
+from app import audit
 from app.db import get_db, utcnow
 from app.lti import registration_links
 from config import Settings

@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 import requests
 from sqlalchemy.orm import Session
 
-from app.admin import audit
+from app import audit
 from app.db import utcnow
 from app.errors import AppError
 from app.lti import registration_links, registrations

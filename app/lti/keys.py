@@ -35,7 +35,7 @@ from sqlalchemy import ColumnElement, Select, and_, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.admin import audit
+from app import audit
 from app.db import utcnow
 from app.errors import AppError
 from app.keygen import new_rsa_key

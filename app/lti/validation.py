@@ -35,7 +35,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from app.admin import audit
+from app import audit
 from app.db import utcnow
 from app.lti import claim_types, platform_refusal, services
 from app.lti.errors import ADMIN, RELAUNCH, DeploymentNotApproved, LaunchError, explain

@@ -123,8 +123,8 @@ def launch_confirm() -> Response | tuple[str, int]:
     return _finish(launch, claims, method)
 
 
-LANDING = "linking.activity"
-"""Where a course activity's launch lands (``app/linking``): its credential, its picker, or
+LANDING = "progress.activity"
+"""Where a course activity's launch lands (``app/progress``): its credential, its picker, or
 "not set up yet"."""
 
 

@@ -12,8 +12,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from app.admin import services
-from app.admin.models import AuditEvent
 from app.admin.schemas import PlatformValues
+from app.audit.models import AuditEvent
 from app.db import get_db
 from app.lti import registrations
 from app.lti.models import Deployment, Registration

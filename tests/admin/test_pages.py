@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from app.admin import audit
+from app import audit
 from app.db import get_db
 from tests.admin.console import (
     add_pending_deployment,

@@ -13,13 +13,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from app.badges.models import Award
-from app.badges.processing import Processor, Settings, build
+from app.badges.processing import build
 from app.catalog.exchange import import_catalog
 from app.catalog.models import Credential, CredentialVersion
 from app.db import get_db
 from app.evidence.models import Answer, Attempt, EvidenceLink
 from app.grading import outbox
 from app.lti.models import LtiUser, Registration
+from app.outbox.processing import Processor, Settings
 from tests.evidence.support import record_decision
 
 SAMPLE = Path(__file__).parents[2] / "app" / "catalog" / "sample" / "catalog.json"

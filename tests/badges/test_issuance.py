@@ -10,10 +10,11 @@ from sqlalchemy import select
 from app.badges import identity, proofs
 from app.badges.issuance import Signer
 from app.badges.models import Award, IssuerKey
-from app.badges.processing import Settings, build
+from app.badges.processing import build, issue_badges
 from app.badges.services import site_of
 from app.db import get_db
-from app.grading.models import OutboxEvent
+from app.outbox.models import OutboxEvent
+from app.outbox.processing import Settings
 from tests.badges.support import (
     EMAIL,
     add_educator,
@@ -186,7 +187,7 @@ def test_a_failing_issue_is_retried_then_marked_failed_with_its_error(app):
     attempt = decide_attempt(app, other)
     processor = build(app)
     processor.settings = Settings(max_tries=2, retry_base_seconds=0, retry_cap_seconds=0)
-    processor.signer = Signer(processor.signer.site, identity.issuer_key_cipher("x" * 64))
+    processor.handler = issue_badges(Signer(site_of(app), identity.issuer_key_cipher("x" * 64)))
     processor.run(until_idle=True)
     event = [e for e in _events(app) if e.attempt_id == attempt][-1]
     assert event.failed_at is not None

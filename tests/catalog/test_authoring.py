@@ -9,7 +9,8 @@ import re
 import pytest
 from sqlalchemy import select
 
-from app.admin.models import AuditEvent, Operator
+from app.admin.models import Operator
+from app.audit.models import AuditEvent
 from app.catalog import services as catalog
 from app.catalog.models import Author, Credential
 from app.db import get_db

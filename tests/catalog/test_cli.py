@@ -6,7 +6,7 @@ import json
 
 from sqlalchemy import select
 
-from app.admin.models import AuditEvent
+from app.audit.models import AuditEvent
 from app.db import get_db
 from tests.catalog.test_exchange import catalog
 

@@ -10,7 +10,7 @@ from io import BytesIO
 import pytest
 from sqlalchemy import select
 
-from app.admin.models import AuditEvent
+from app.audit.models import AuditEvent
 from app.catalog import services as catalog
 from app.catalog.exchange import export_catalog
 from app.catalog.models import Credential, Image, Organisation

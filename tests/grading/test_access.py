@@ -13,8 +13,9 @@ from app.catalog.models import Credential, Organisation
 from app.db import get_db, utcnow
 from app.evidence.models import Answer, Attempt, EvidenceFile
 from app.grading import outbox, services
-from app.grading.models import AssessorGrant, Decision, OutboxEvent, Review
+from app.grading.models import AssessorGrant, Decision, Review
 from app.lti.models import LtiUser
+from app.outbox.models import OutboxEvent
 from tests.evidence.support import (
     HINGE,
     INSTRUCTOR,

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import event, select
 
-from app.admin.models import AuditEvent
+from app.audit.models import AuditEvent
 from app.catalog.models import Organisation
 from app.db import get_db
 from app.grading.models import Review

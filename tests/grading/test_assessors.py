@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from sqlalchemy import event, select
 
-from app.admin.models import AuditEvent
 from app.admin.services import Actor
+from app.audit.models import AuditEvent
 from app.catalog.authoring import Rights
 from app.catalog.models import Organisation
 from app.db import get_db

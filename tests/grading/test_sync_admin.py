@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from app.admin.models import AuditEvent
+from app.audit.models import AuditEvent
 from app.db import get_db
 from app.grading.models import ScoreDelivery
 from app.lti.models import Deployment, LineItem, LtiContext, LtiResourceLink

@@ -13,7 +13,8 @@ from sqlalchemy import select, update
 
 from app.db import get_db, utcnow
 from app.evidence.models import Attempt
-from app.grading.models import Decision, OutboxEvent, Review
+from app.grading.models import Decision, Review
+from app.outbox.models import OutboxEvent
 from tests.evidence.support import (
     HINGE,
     INSTRUCTOR,

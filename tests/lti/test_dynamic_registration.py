@@ -12,7 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from sqlalchemy import func, select
 
-from app.admin.models import AuditEvent
+from app.audit.models import AuditEvent
 from app.db import get_db, utcnow
 from app.lti import dynamic_registration, registration_links
 from app.lti.models import Deployment, Registration, RegistrationLink

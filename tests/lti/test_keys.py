@@ -9,7 +9,7 @@ import jwt
 import pytest
 from sqlalchemy import select
 
-from app.admin import audit
+from app import audit
 from app.db import get_db
 from app.lti import keys
 from app.lti.models import ToolKey

@@ -1,5 +1,8 @@
-"""The audit log: every change to platforms, deployments, keys, links and operators, with who
-made it and when. Written in the same transaction as the change it records."""
+"""The audit log: every change to platforms, deployments, keys, links, operators, credentials
+and badges, with who made it and when. Written in the same transaction as the change it records.
+
+Shared infrastructure: any feature records its changes here, and this package imports none of
+them (the console's page that lists the log is ``admin``'s)."""
 
 from __future__ import annotations
 
@@ -8,7 +11,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.admin.models import AuditEvent
+from app.audit.models import AuditEvent
 
 CLI = "cli"
 DYNAMIC_REGISTRATION = "dynamic-registration"

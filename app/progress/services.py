@@ -1,4 +1,7 @@
-"""The instructor's progress view of a course activity: the course roster from the LMS (NRPS,
+"""Where people stand on a course activity's micro-credential, read from the features that
+hold it (evidence, grading, linking) and imported back by none of them.
+
+The instructor's progress view of a course activity: the course roster from the LMS (NRPS,
 app/lti/nrps.py) joined with where each learner stands on the activity's micro-credential —
 not started, drafting, submitted, in review, not yet, earned — and the same rows as CSV.
 
@@ -10,6 +13,10 @@ activity instead and says why, in plain words (LTI-CHECKLIST H).
 States are read in a fixed number of statements whatever the course's size: one for the
 roster's accounts, one for the visits, one for the latest attempts, and the review links'
 few.
+
+Also what the activity's page says beside the credential: who has opened the activity (with
+their evidence state), the work waiting for a teacher of the course, and where the launching
+educator's own submission stands in review.
 """
 
 from __future__ import annotations
@@ -22,25 +29,35 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.db import utcnow
 from app.errors import AppError, Forbidden, NotFound
-from app.evidence.services import latest_attempts
+from app.evidence import services as evidence
+from app.evidence.services import latest_attempts, states_for
+from app.grading import educator as review_progress
+from app.grading import queue as review_queue
+from app.grading import services as review
 from app.grading.services import openable_reviews
 from app.grading.sync import labels_for_link as gradebook_labels
-from app.linking.models import LinkVisit
-from app.linking.services import EVIDENCE_LABELS, Resolved, Unbound, resolve
+from app.linking.services import Resolved, Unbound, link_id_of, resolve
+from app.linking.services import visits as link_visits
 from app.lti.launch import Launch
-from app.lti.models import LtiUser
 from app.lti.nrps import Member, Roster, launch_roster
 from app.lti.platform_services import PlatformServiceError
 from app.lti.platforms import plugin
+from app.lti.services import user_ids
 
 NOT_STARTED = "not_started"
 STATES = (NOT_STARTED, "draft", "submitted", "in_review", "not_yet", "earned")
 """Every state a row can be in, in the order of the way through a credential."""
+EVIDENCE_LABELS = {
+    "draft": "Drafting",
+    "submitted": "Submitted",
+    "in_review": "In review",
+    "not_yet": "Not yet",
+    "earned": "Earned",
+}
 STATE_LABELS = {NOT_STARTED: "Not started", **EVIDENCE_LABELS}
 
 ROSTER = "roster"
@@ -262,11 +279,10 @@ def _rows(
     session: Session, launch: Launch, resolved: Resolved, roster: Roster | None
 ) -> list[ProgressRow]:
     # The binding is this resource link's own (a copied link is bound anew when launched).
-    visits = session.execute(
-        select(LinkVisit.roles, LinkVisit.last_seen_at, LtiUser)
-        .join(LtiUser, LtiUser.id == LinkVisit.user_id)
-        .where(LinkVisit.resource_link_id == resolved.binding.resource_link_id)
-    ).all()
+    visits = [
+        (visit.roles, visit.last_seen_at, user)
+        for visit, user in link_visits(session, resolved.binding.resource_link_id)
+    ]
     learners: list[Member] = [m for m in roster.members if m.is_learner] if roster else []
     in_roster = {m.user_id for m in roster.members} if roster else set()
     accounts: dict[str, int] = {}
@@ -276,12 +292,7 @@ def _rows(
     unknown = [m.user_id for m in learners if m.user_id not in accounts]
     if unknown:
         # Roster learners who have launched some other link (or the catalog) may have started.
-        found = session.execute(
-            select(LtiUser.sub, LtiUser.id).where(
-                LtiUser.registration_id == launch.registration_id, LtiUser.sub.in_(unknown)
-            )
-        )
-        accounts.update((sub, user_id) for sub, user_id in found)
+        accounts.update(user_ids(session, launch.registration_id, unknown))
     attempts = latest_attempts(session, sorted(set(accounts.values())), resolved.credential.id)
     reviewable = openable_reviews(
         session, launch, [a.attempt_id for a in attempts.values() if a.state != "draft"]
@@ -437,3 +448,86 @@ def csv_bytes(rows: list[ProgressRow]) -> bytes:
     for row in rows:
         writer.writerow([safe_cell(cell(row)) for _, cell in CSV_COLUMNS])
     return out.getvalue().encode("utf-8-sig")
+
+
+# --- Who has opened the activity ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Visitor:
+    name: str
+    email: str | None
+    roles: str
+    first_seen_at: Any
+    last_seen_at: Any
+    evidence: str = "Not started"
+    """Where they stand on the activity's credential (their latest attempt)."""
+
+
+def visitors(session: Session, launch: Launch, credential_id: int | None = None) -> list[Visitor]:
+    """Who has opened this link, by name, with their evidence state on ``credential_id``."""
+    link_id = link_id_of(session, launch)
+    if link_id is None:
+        return []
+    rows = link_visits(session, link_id)
+    states = (
+        states_for(session, [user.id for _, user in rows], credential_id)
+        if credential_id is not None
+        else {}
+    )
+    return [
+        Visitor(
+            name=user.name
+            or " ".join(p for p in (user.given_name, user.family_name) if p)
+            or user.sub,
+            email=user.email,
+            roles=visit.roles,
+            first_seen_at=visit.first_seen_at,
+            last_seen_at=visit.last_seen_at,
+            evidence=_evidence_label(states.get(user.id)),
+        )
+        for visit, user in rows
+    ]
+
+
+def _evidence_label(state: tuple[str, int] | None) -> str:
+    if state is None:
+        return "Not started"
+    label = EVIDENCE_LABELS.get(state[0], state[0])
+    return f"{label} (attempt {state[1]})" if state[1] > 1 else label
+
+
+# --- Beside the credential on the activity's page ----------------------------------------------
+
+
+def own_review_progress(
+    session: Session, launch: Launch, work: evidence.Summary, credential_id: int
+) -> review_progress.ReviewProgress | None:
+    """Where the launching educator's submission stands in review, while it waits."""
+    if not work.waiting or launch.user is None:
+        return None
+    user = evidence.educator(session, launch)
+    attempt = evidence.latest_attempt(session, user.id, credential_id)
+    return review_progress.review_progress(session, attempt) if attempt else None
+
+
+@dataclass(frozen=True)
+class WaitingHere:
+    """What the activity page tells a course's teacher about the work waiting for them."""
+
+    count: int
+    queue_args: dict[str, Any]
+    """The review queue's filters that list exactly these submissions."""
+
+
+def waiting_here(session: Session, launch: Launch, slug: str) -> WaitingHere | None:
+    """The submissions at this activity's credential from this course waiting for review, for
+    a teacher of the course (``None`` for anyone else: a learner's page is about their work)."""
+    if not launch.may_add_content:
+        return None
+    try:
+        reviewer = review.reviewer_of(session, launch)
+    except review.NotAReviewer:
+        return None
+    filters = review_queue.Filters(credential=slug, this_course=True)
+    return WaitingHere(review_queue.waiting_count(session, reviewer, filters), filters.query_args())
