@@ -74,7 +74,8 @@ def withdraw_command(organisation: str, key: str, reason: str) -> None:
 @click.argument("badge")
 @click.option("--reason", required=True, help="Shown on the badge's public page.")
 def revoke_command(badge: str, reason: str) -> None:
-    """Revoke a badge (its public id, or its URL)."""
+    """Revoke a badge (its public id, or its URL). An id issued before ids stopped starting
+    with "-" goes after "--": flask badges revoke --reason "…" -- -AbC…"""
     public_id = badge.rstrip("/").rpartition("/")[2]
     with get_db(current_app).begin() as session:
         try:

@@ -66,6 +66,15 @@ def evidence_narrative(version: CredentialVersion, decision: Decision | None) ->
     return " ".join(lines)
 
 
+def new_public_id() -> str:
+    """A badge's public id: 128 random bits, URL-safe, never starting with "-" — typed after a
+    command (``flask badges revoke <id>``) such an id read as an option (a 1 in 64 chance)."""
+    while True:
+        public_id = secrets.token_urlsafe(16)
+        if not public_id.startswith("-"):
+            return public_id
+
+
 def _issue(
     session: Session,
     signer: Signer,
@@ -84,7 +93,7 @@ def _issue(
     recipient = recipient_for(session, user)
     days = version.content.get("valid_for_days")
     valid_until = now + timedelta(days=int(days)) if days else None
-    public_id = secrets.token_urlsafe(16)
+    public_id = new_public_id()
     unsigned = documents.credential(
         signer.site,
         public_id=public_id,
