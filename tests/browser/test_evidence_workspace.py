@@ -7,6 +7,7 @@ carried over. axe-core on every state; screenshots in test-artifacts/browser/ (i
 from __future__ import annotations
 
 import re
+import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,9 +66,9 @@ class Servers:
     def start_tool(self) -> None:
         from app import create_app
 
-        port = int(self.tool_url.rsplit(":", 1)[1])
+        host, port = self.tool_url.removeprefix("http://").rsplit(":", 1)
         self.tool = create_app(self.config)
-        self.tool_server = make_server("127.0.0.1", port, self.tool)
+        self.tool_server = make_server(host, int(port), self.tool)
         self._serve(self.tool_server)
 
 
@@ -81,10 +82,13 @@ def servers(settings_override: dict[str, Any]) -> Iterator[Servers]:
         start_response("503 Service Unavailable", [("Content-Type", "text/plain")])
         return [b"starting"]
 
-    tool_server = make_server("127.0.0.1", 0, placeholder)
-    lms_server = make_server("127.0.0.1", 0, placeholder)
-    tool_url = f"http://127.0.0.1:{tool_server.server_port}"
-    lms_url = f"http://127.0.0.1:{lms_server.server_port}"
+    # A loopback address of this test's own: while the tool is stopped its port is free, and on
+    # 127.0.0.1 another test's server took it once (the page's saves then reached that server).
+    host = "127.{}.{}.{}".format(*(secrets.randbelow(254) + 1 for _ in range(3)))
+    tool_server = make_server(host, 0, placeholder)
+    lms_server = make_server(host, 0, placeholder)
+    tool_url = f"http://{host}:{tool_server.server_port}"
+    lms_url = f"http://{host}:{lms_server.server_port}"
     config = {**settings_override, "MICROCRED_BASE_URL": tool_url, "MICROCRED_DEVLMS_URL": lms_url}
     tool, devlms = create_app(config), create_devlms_app(config)
     tool_server.app, lms_server.app = tool, devlms

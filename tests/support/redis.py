@@ -5,6 +5,7 @@ crash gives: a server that comes back empty."""
 
 from __future__ import annotations
 
+import secrets
 import shutil
 import subprocess
 import tempfile
@@ -20,10 +21,11 @@ class RedisServer:
     process: subprocess.Popen[bytes]
     port: int
     folder: Path
+    host: str
 
     @property
     def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
+        return f"redis://{self.host}:{self.port}/0"
 
     def settings(self) -> dict[str, str]:
         """The tool's settings for keeping its state store here."""
@@ -38,7 +40,7 @@ class RedisServer:
     def restart(self) -> None:
         """Kill this server and start it again, empty, on the same port."""
         self.kill()
-        self.process = _spawn(self.port, self.folder)
+        self.process = _spawn(self.host, self.port, self.folder)
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -47,8 +49,8 @@ class RedisServer:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
-def _spawn(port: int, folder: Path) -> subprocess.Popen[bytes]:
-    """Start ``redis-server`` on ``port`` and return it once it answers."""
+def _spawn(host: str, port: int, folder: Path) -> subprocess.Popen[bytes]:
+    """Start ``redis-server`` on ``host:port`` and return it once it answers."""
     binary = shutil.which("redis-server")
     if binary is None:
         raise RuntimeError("redis-server is not installed (Debian package redis-server).")
@@ -58,7 +60,7 @@ def _spawn(port: int, folder: Path) -> subprocess.Popen[bytes]:
             "--port",
             str(port),
             "--bind",
-            "127.0.0.1",
+            host,
             "--save",
             "",
             "--appendonly",
@@ -73,7 +75,7 @@ def _spawn(port: int, folder: Path) -> subprocess.Popen[bytes]:
     )
     import redis
 
-    client = redis.Redis(port=port)
+    client = redis.Redis(host=host, port=port)
     deadline = time.monotonic() + 30  # it starts in milliseconds, but a busy machine is slow
     while time.monotonic() < deadline:
         try:
@@ -89,4 +91,7 @@ def _spawn(port: int, folder: Path) -> subprocess.Popen[bytes]:
 def start_redis() -> RedisServer:
     folder = Path(tempfile.mkdtemp(prefix="microcred-redis-"))
     port = free_port()
-    return RedisServer(process=_spawn(port, folder), port=port, folder=folder)
+    # A loopback address of its own: between a kill and the restart its port is free, and no
+    # other test's server can take it there.
+    host = "127.{}.{}.{}".format(*(secrets.randbelow(254) + 1 for _ in range(3)))
+    return RedisServer(process=_spawn(host, port, folder), port=port, folder=folder, host=host)
