@@ -79,7 +79,7 @@ $(CLUSTER_STAMP): pyproject.toml | $(BIN)/python
 run: $(APP_STAMP)
 	$(BIN)/flask --app app db upgrade
 	$(BIN)/flask --app app demo seed
-	exec $(BIN)/flask --app app serve
+	MICROCRED_LOG_FORMAT=$${MICROCRED_LOG_FORMAT:-text} exec $(BIN)/flask --app app serve
 
 system-deps:
 	scripts/system-deps.sh

@@ -35,7 +35,7 @@ def build_base_app(
         JSON_SORT_KEYS=False,
     )
     app.config["MICROCRED_SETTINGS"] = settings
-    logs.configure_logging(settings.log_level)
+    logs.configure_logging(settings.log_level, settings.log_format)
     logs.init_app(app, component=component)
     errors.init_app(app)
     Database(settings.database_url, settings.database_pool_size).init_app(app)

@@ -1,4 +1,5 @@
-"""JSON-lines logging to stdout, each line carrying the request id.
+"""Logging to stdout, each line carrying the request id: JSON lines for a log collector, or
+readable text for a person at a terminal (``MICROCRED_LOG_FORMAT=text``, as ``make run``).
 
 A request id comes from a well-formed ``X-Request-Id`` header (a load balancer's) or is made
 here; it is echoed in the response header and shown on error pages, so a person can quote it
@@ -44,6 +45,35 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
+class TextFormatter(logging.Formatter):
+    """Format a record as one line a person reads: the time, the level, the logger, the message
+    (for a request: method, path, status and milliseconds), then any other fields."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        fields = {
+            key: value
+            for key, value in vars(record).items()
+            if key not in _STANDARD and not key.startswith("_")
+        }
+        when = datetime.fromtimestamp(record.created).strftime("%H:%M:%S")
+        if {"method", "path", "status"} <= fields.keys():
+            what = f"{fields.pop('method')} {fields.pop('path')} {fields.pop('status')}"
+            duration = fields.pop("duration_ms", None)
+            if duration is not None:
+                what += f" {duration} ms"
+        else:
+            what = record.getMessage()
+        if has_request_context() and getattr(g, "request_id", None):
+            fields["request"] = g.request_id
+        extra = " ".join(f"{key}={value}" for key, value in fields.items())
+        line = f"{when} {record.levelname:<7} {record.name:<14} {what}"
+        if extra:
+            line += f"  [{extra}]"
+        if record.exc_info:
+            line += "\n" + self.formatException(record.exc_info)
+        return line
+
+
 class _StdoutHandler(logging.StreamHandler):
     """Write to whatever ``sys.stdout`` is at the time of each record (test capture swaps it)."""
 
@@ -59,14 +89,16 @@ class _StdoutHandler(logging.StreamHandler):
         pass
 
 
-def configure_logging(level: str) -> None:
-    """Send every log line to stdout as JSON (idempotent: safe for many apps in one process)."""
+def configure_logging(level: str, form: str = "json") -> None:
+    """Send every log line to stdout as JSON or text (one handler however many apps a process
+    makes; the latest app's level and format apply)."""
     root = logging.getLogger()
     root.setLevel(level)
-    if not any(isinstance(h, _StdoutHandler) for h in root.handlers):
+    handler = next((h for h in root.handlers if isinstance(h, _StdoutHandler)), None)
+    if handler is None:
         handler = _StdoutHandler()
-        handler.setFormatter(JsonFormatter())
         root.addHandler(handler)
+    handler.setFormatter(TextFormatter() if form == "text" else JsonFormatter())
     # werkzeug's own access log duplicates ours in a non-JSON format.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
 

@@ -129,7 +129,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "MICROCRED_LOG_LEVEL",
         "INFO",
-        "Log level of the JSON-lines log on stdout (DEBUG, INFO, WARNING, ERROR).",
+        "Log level of the log on stdout (DEBUG, INFO, WARNING, ERROR).",
+    ),
+    Setting(
+        "MICROCRED_LOG_FORMAT",
+        "json",
+        "`json` (one JSON object per line, for a log collector) or `text` (one line a person "
+        "reads; `make run` sets it).",
     ),
     Setting(
         "MICROCRED_HTTP_TIMEOUT",
@@ -232,6 +238,7 @@ class Settings:
     state_store: str
     redis_url: str | None
     log_level: str
+    log_format: str
     http_timeout: float
     platform_jwks_cache_seconds: int
     extra: Mapping[str, Any] = field(default_factory=dict)
@@ -330,6 +337,11 @@ def load_settings(overrides: Mapping[str, Any] | None = None) -> Settings:
         raise ConfigurationError(
             f"MICROCRED_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, not {level!r}."
         )
+    log_format = str(read["MICROCRED_LOG_FORMAT"]).lower()
+    if log_format not in {"json", "text"}:
+        raise ConfigurationError(
+            f"MICROCRED_LOG_FORMAT must be 'json' or 'text', not {log_format!r}."
+        )
     state_store = str(read["MICROCRED_STATE_STORE"]).lower()
     if state_store not in {"database", "redis"}:
         raise ConfigurationError(
@@ -358,6 +370,7 @@ def load_settings(overrides: Mapping[str, Any] | None = None) -> Settings:
         state_store=state_store,
         redis_url=read["MICROCRED_REDIS_URL"],
         log_level=level,
+        log_format=log_format,
         http_timeout=read["MICROCRED_HTTP_TIMEOUT"],
         platform_jwks_cache_seconds=read["MICROCRED_PLATFORM_JWKS_CACHE_SECONDS"],
         extra=extra,

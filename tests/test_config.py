@@ -122,3 +122,11 @@ def test_the_configuration_page_documents_every_setting():
     documented = set(re.findall(r"`(MICROCRED_[A-Z0-9_]+)`", page))
     missing = [name for name in setting_names() if name not in documented]
     assert not missing, f"docs/configuration.md does not document: {missing}"
+
+
+def test_the_log_format_is_json_or_text(tmp_path):
+    assert load_settings({"MICROCRED_INSTANCE_PATH": str(tmp_path)}).log_format == "json"
+    text = load_settings({"MICROCRED_INSTANCE_PATH": str(tmp_path), "MICROCRED_LOG_FORMAT": "Text"})
+    assert text.log_format == "text"
+    with pytest.raises(ConfigurationError, match="MICROCRED_LOG_FORMAT must be 'json' or 'text'"):
+        load_settings({"MICROCRED_INSTANCE_PATH": str(tmp_path), "MICROCRED_LOG_FORMAT": "xml"})

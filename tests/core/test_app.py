@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -104,3 +105,25 @@ def test_the_browsers_icon_request_finds_the_logo(client):
     assert b"<svg" in response.data
     page = client.get("/")
     assert 'rel="icon"' in page.get_data(as_text=True)
+
+
+def test_make_runs_log_reads_as_text_one_line_per_request(settings_override, capsys):
+    """Issue 28 item 14: `make run` printed every request as a JSON line, for a person at a
+    terminal. MICROCRED_LOG_FORMAT=text (what `make run` sets) prints a line a person reads;
+    the default stays JSON for log collectors."""
+    from app import create_app
+    from app.logs import configure_logging
+
+    app = create_app(
+        {**settings_override, "MICROCRED_LOG_LEVEL": "INFO", "MICROCRED_LOG_FORMAT": "text"}
+    )
+    try:
+        app.test_client().get("/healthz?login_hint=private")
+        out = capsys.readouterr().out
+        line = next(line for line in out.splitlines() if "/healthz" in line)
+        assert not line.startswith("{"), line
+        assert re.search(r"^\d\d:\d\d:\d\d INFO +tool\.access +GET /healthz 200 [\d.]+ ms", line)
+        assert "private" not in out
+    finally:
+        configure_logging("INFO", "json")
+        app.extensions["db"].dispose()
