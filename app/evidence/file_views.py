@@ -401,6 +401,23 @@ def remove_form(file_id: int) -> BaseResponse:
     return _back(attempt_id, part_key, launch, "removed")
 
 
+@bp.post("/work/files/<int:file_id>/description")
+def describe_form(file_id: int) -> BaseResponse:
+    """Keep a description or transcript of an image, audio or video file; back to the file
+    on the workspace."""
+    launch = _launch()
+    session = db_session()
+    row = files.changeable_file(session, launch, file_id, for_update=True)
+    text = inputs.form().text("description", max_length=inputs.LONG_TEXT)
+    files.describe(row, text)
+    attempt = session.get_one(Attempt, row.attempt_id)
+    slug = attempt.credential.slug
+    session.commit()
+    values: dict[str, Any] = {SESSION_PARAM: session_token_for(launch), "described": file_id}
+    target = url_for("evidence.workspace", slug=slug, **values)
+    return redirect(f"{target}#file-{file_id}", 303)
+
+
 def init_app(app: Flask) -> None:
     """Give the app its evidence store, these routes and the ``flask evidence`` commands."""
     from app.evidence.cli import group

@@ -124,6 +124,36 @@ def own_file(
     return access.own_attempt(session, launch, found.attempt_id), found
 
 
+MAX_DESCRIPTION = 5000
+"""Characters of a file's description or transcript: a few minutes of speech."""
+DESCRIBED_KINDS = ("image/", "audio/", "video/")
+
+
+def describable(row: EvidenceFile) -> bool:
+    """Whether a file is one an assessor may not be able to see or hear."""
+    return row.media_type.startswith(DESCRIBED_KINDS)
+
+
+def describe(row: EvidenceFile, text: str) -> None:
+    """Keep the educator's description or transcript of an image, audio or video file (an
+    empty text removes it)."""
+    if not describable(row):
+        raise AppError(
+            "Only an image, audio or video file takes a description.",
+            hint="A document's text is already readable.",
+            status=400,
+        )
+    text = text.strip()
+    if len(text) > MAX_DESCRIPTION:
+        raise AppError(
+            f"The description is {len(text)} characters long; it may be at most "
+            f"{MAX_DESCRIPTION}.",
+            hint="Shorten it, or upload a longer transcript as a document.",
+            status=400,
+        )
+    row.description = text or None
+
+
 def changeable_file(
     session: Session, launch: Launch, file_id: int, *, for_update: bool = False
 ) -> EvidenceFile:

@@ -173,3 +173,6 @@ class EvidenceFile(PlatformOwned, Base):
     parts so far); ``None`` once complete."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     completed_at: Mapped[datetime | None] = mapped_column()
+    description: Mapped[str | None] = mapped_column(Text)
+    """An image's description or a recording's transcript, by the educator, for an assessor
+    who cannot see or hear it."""

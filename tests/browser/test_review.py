@@ -190,6 +190,9 @@ def judge(frame: Frame, marks: dict[str, tuple[str, str]]) -> None:
     expect(frame.locator("[data-review-status]")).to_contain_text("Draft saved")
 
 
+TRANSCRIPT = "Teacher: Boards up. Most boards show B; two show C. Teacher: Let's look at C."
+
+
 def test_a_submission_is_reviewed_not_yet_resubmitted_and_earned(
     page: Page,
     instructor_page: Page,
@@ -215,6 +218,20 @@ def test_a_submission_is_reviewed_not_yet_resubmitted_and_earned(
     saved(educator, "reflection")
     upload(educator, "lesson-plan", "lesson-plan.pdf", "application/pdf", minimal_pdf("Plan"))
     upload(educator, "response-evidence", "whiteboards.mp4", "video/mp4", recorded_mp4(page))
+    # Issue 28 item 15: a transcript for an assessor who cannot hear or see the recording.
+    transcript = educator.get_by_label("Transcript of whiteboards.mp4")
+    transcript.fill(TRANSCRIPT)
+    educator.get_by_role("button", name="Save the transcript").click()
+    educator.wait_for_url(re.compile(r"#file-\d+$"))  # the workspace again, at the file
+    workspace_ready(educator)
+    expect(educator.get_by_label("Transcript of whiteboards.mp4")).to_have_value(TRANSCRIPT)
+    expect(educator.locator("#part-response-evidence").get_by_role("status").first).to_have_text(
+        "Saved."
+    )
+    assert_no_violations(educator, "the workspace with a video and its transcript")
+    educator.locator("#part-response-evidence").screenshot(
+        path=str(artifacts / "review-educator-transcript.png")
+    )
     submit(educator)
 
     # The instructor: the queue, blind by default.
@@ -281,6 +298,10 @@ def test_a_submission_is_reviewed_not_yet_resubmitted_and_earned(
         "A strong hinge question. One more piece of evidence and it is there."
     )
     expect(instructor.locator("[data-review-status]")).to_contain_text("by the rule: not yet")
+    video = instructor.get_by_role("figure").filter(has_text="The educator\u2019s transcript")
+    expect(video).to_contain_text(TRANSCRIPT)
+    described = video.locator("video").get_attribute("aria-describedby")
+    assert described and instructor.locator(f"#{described}").inner_text().endswith(TRANSCRIPT)
     assert_no_violations(instructor, "the review page (claimed)")
     shoot(instructor_page, instructor, artifacts / "review-page.png")
     # As seen in the LMS's frame: the evidence scrolled to the video, the rubric still in view.

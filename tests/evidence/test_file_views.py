@@ -347,3 +347,41 @@ def test_another_platforms_attempt_and_files_are_not_found(educator, live):
     assert len(visited) == len(methods)
     kept = file_row(live, ids["file"])
     assert kept is not None and kept.state == EvidenceFile.COMPLETE
+
+
+def _describe(educator, file_id: int, text: str):
+    return educator.http.post(
+        f"{educator.base}/work/files/{file_id}/description",
+        data={"lt": educator.token, "description": text},
+        timeout=30,
+    )
+
+
+def test_only_media_take_a_description_of_a_length_an_assessor_can_read(educator, live):
+    from tests.support.images import png
+
+    document = educator.upload("plan.pdf", b"%PDF-1.4 kept", CHUNK_SIZE)
+    refused = _describe(educator, document["id"], "A plan.")
+    assert refused.status_code == 400
+    assert "Only an image, audio or video file takes a description." in refused.text
+    image = educator.upload("board.png", png(), CHUNK_SIZE)
+    too_long = _describe(educator, image["id"], "x" * 5001)
+    assert too_long.status_code == 400 and "at most 5000" in too_long.text
+    assert file_row(live, image["id"]).description is None
+    assert _describe(educator, image["id"], "A board.").status_code == 200
+    assert file_row(live, image["id"]).description == "A board."
+    assert _describe(educator, image["id"], "   ").status_code == 200  # empty: removed
+    assert file_row(live, image["id"]).description is None
+
+
+def test_a_description_is_kept_only_by_its_educator_while_the_attempt_is_open(
+    educator, other_educator, live
+):
+    from tests.support.images import png
+
+    image = educator.upload("board.png", png(), CHUNK_SIZE)
+    assert _describe(other_educator, image["id"], "Mine now.").status_code == 404
+    set_state(live, educator.attempt_id, Attempt.SUBMITTED)
+    locked = _describe(educator, image["id"], "Too late.")
+    assert locked.status_code == 409
+    assert file_row(live, image["id"]).description is None

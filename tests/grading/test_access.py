@@ -298,3 +298,47 @@ def test_an_assessor_who_does_not_teach_finds_the_queue_from_the_activity(live, 
     link = re.search(r'<a href="(/review\?[^"]+)">Review submissions</a>', page.text)
     assert link, "no way to the review queue"
     assert "assessor" in page.text
+
+
+def test_the_reviewer_reads_the_educators_description_of_an_image(live, educator, instructor):
+    """Issue 28 item 15 (WCAG 1.1.1, 1.2.1): an assessor who cannot see an image or hear a
+    recording reads the educator's description or transcript, tied to the media."""
+    from tests.evidence.support import attempt_id, start
+    from tests.support.images import png
+
+    attempt = attempt_id(start(educator, HINGE).text)
+    sent = educator.user.http.post(
+        f"{educator.base}/work/attempts/{attempt}/parts/response-evidence/files",
+        data={"lt": educator.token},
+        files={"file": ("whiteboards.png", png(), "image/png")},
+        timeout=30,
+    )
+    assert sent.status_code == 200, sent.text[:300]
+    with get_db(live.tool).begin() as session:
+        file_id = session.scalars(
+            select(EvidenceFile.id).where(EvidenceFile.attempt_id == attempt)
+        ).one()
+    workspace = educator.post(
+        f"/work/files/{file_id}/description",
+        description="  Six whiteboards held up: four show B, two show C.  ",
+    )
+    assert workspace.status_code == 200, workspace.text[:300]
+    assert ">Six whiteboards held up: four show B, two show C.</textarea>" in workspace.text
+    for part, text in (("overview", "The hinge."), ("reflection", "I learned.")):
+        assert educator.put_json(
+            f"/work/attempts/{attempt}/answers/{part}", {"text": text, "version": 0}
+        ).ok
+    educator.post(
+        f"/work/attempts/{attempt}/links",
+        part="lesson-plan",
+        url="https://docs.example.org/p",
+        title="Plan",
+    )
+    assert educator.post(f"/work/attempts/{attempt}/submit").status_code == 200
+
+    page = claim(instructor, attempt).text
+    assert f'aria-describedby="described-{file_id}"' in page
+    assert (
+        f'id="described-{file_id}"><strong>The educator\u2019s description:</strong> '
+        "Six whiteboards held up: four show B, two show C." in page
+    )

@@ -146,6 +146,42 @@
       percent.textContent = value + "%";
     }
 
+    // An image's description or a recording's transcript, for an assessor who cannot see or
+    // hear it: the same form the page draws for its own rows (evidence/_files.html).
+    function describeForm(file) {
+      var image = file.media_type.indexOf("image/") === 0;
+      var form = document.createElement("form");
+      form.method = "post";
+      form.className = "file-description";
+      form.id = "file-" + file.id;
+      form.action = section.getAttribute("data-describe-url")
+        .replace(/\/0\/description$/, "/" + file.id + "/description");
+      var session = document.createElement("input");
+      session.type = "hidden";
+      session.name = "lt";
+      session.value = token;
+      var label = document.createElement("label");
+      label.htmlFor = "describe-" + file.id;
+      label.textContent = (image ? "Description" : "Transcript") + " of " + file.name;
+      var hint = document.createElement("p");
+      hint.className = "hint";
+      hint.id = "describe-" + file.id + "-hint";
+      hint.textContent = image
+        ? "For an assessor who cannot see it: what it shows that matters for the criteria. Up to 5,000 characters."
+        : "For an assessor who cannot hear or see it: what is said, and what happens that matters for the criteria. Up to 5,000 characters.";
+      var area = document.createElement("textarea");
+      area.id = "describe-" + file.id;
+      area.name = "description";
+      area.rows = 3;
+      area.setAttribute("aria-describedby", hint.id);
+      var save = document.createElement("button");
+      save.type = "submit";
+      save.className = "secondary";
+      save.textContent = "Save the " + (image ? "description" : "transcript");
+      form.append(session, label, hint, area, save);
+      return form;
+    }
+
     function addToList(file) {
       var stale = list.querySelector('[data-file-id="' + file.id + '"]');
       if (stale) { stale.remove(); }
@@ -173,6 +209,7 @@
       hidden.textContent = " " + file.name;
       remove.appendChild(hidden);
       item.append(link, meta, remove);
+      if (/^(image|audio|video)\//.test(file.media_type)) { item.appendChild(describeForm(file)); }
       list.appendChild(item);
       showEmpty();
     }
