@@ -495,6 +495,7 @@ def init_app(app: Flask) -> None:
     def serve(devlms: bool | None) -> None:
         """Serve the tool (and the development LMS) until interrupted."""
         from app.badges.processing import start_embedded as start_badges
+        from app.badges.services import site_of
         from app.devlms import create_devlms_app
         from app.grading.worker_cli import start_embedded
         from app.serve import host_port, start_server
@@ -518,8 +519,7 @@ def init_app(app: Flask) -> None:
             click.echo("Score worker:     running in this process (sends grades to the LMS).")
         if badges is not None:
             click.echo("Badge issuing:    running in this process (issues earned badges).")
-        if not settings.base_url.startswith("https://"):
-            # did:web keys are fetched over https only: say so before anyone relies on it.
+        if not site_of(current_app).checkable_by_wallets:  # say so before anyone relies on it
             click.echo(
                 "Badges:           served over http, so wallets cannot check the badges it "
                 "issues (their pages here can); docs/using.md, 'Badges from the demo', says why."

@@ -44,7 +44,7 @@ def awards_page() -> str:
         pages=max(1, -(-total // services.PAGE_SIZE)),
         failed=services.failed_issues(session) if rights.is_operator else [],
         done=request.args.get("done"),
-        plain_http=not services.site_of(current_app).base_url.startswith("https://"),
+        plain_http=not services.site_of(current_app).checkable_by_wallets,
         section="badges_admin.awards",
     )
 

@@ -63,6 +63,12 @@ class Site:
         return self.root + path
 
     @property
+    def checkable_by_wallets(self) -> bool:
+        """Whether a wallet can check what is issued here: it fetches did:web keys over https
+        only (the demo's http badges are checked on their own pages alone)."""
+        return self.base_url.startswith("https://")
+
+    @property
     def did(self) -> str:
         """The tool's own did:web (host, port percent-encoded, then any path segments)."""
         parts = urlsplit(self.root)

@@ -159,7 +159,7 @@ def badge(public_id: str) -> Response | str:
             badge=found,
             share_url=site.url(f"/badges/{public_id}"),
             image_png=site.url(f"/badges/{public_id}/badge.png"),
-            plain_http=not site.base_url.startswith("https://"),
+            plain_http=not site.checkable_by_wallets,
         )
     )
     response.headers["Vary"] = "Accept"

@@ -63,18 +63,23 @@ def submitted_with_file(educator: Session) -> tuple[int, int]:
 
     attempt = attempt_id(start(educator, HINGE).text)
     file_id = upload(educator, attempt)
+    finish_and_submit(educator, attempt, link_part="response-evidence")
+    return attempt, file_id
+
+
+def finish_and_submit(educator: Session, attempt: int, *, link_part: str) -> None:
+    """Write the two text parts, link the one part still without evidence, submit."""
     for part, text in (("overview", "The hinge."), ("reflection", "I learned.")):
         assert educator.put_json(
             f"/work/attempts/{attempt}/answers/{part}", {"text": text, "version": 0}
         ).ok
     educator.post(
         f"/work/attempts/{attempt}/links",
-        part="response-evidence",
+        part=link_part,
         url="https://docs.example.org/r",
         title="Responses",
     )
     assert educator.post(f"/work/attempts/{attempt}/submit").status_code == 200
-    return attempt, file_id
 
 
 # --- Evidence files -------------------------------------------------------------------------
@@ -324,17 +329,7 @@ def test_the_reviewer_reads_the_educators_description_of_an_image(live, educator
     )
     assert workspace.status_code == 200, workspace.text[:300]
     assert ">Six whiteboards held up: four show B, two show C.</textarea>" in workspace.text
-    for part, text in (("overview", "The hinge."), ("reflection", "I learned.")):
-        assert educator.put_json(
-            f"/work/attempts/{attempt}/answers/{part}", {"text": text, "version": 0}
-        ).ok
-    educator.post(
-        f"/work/attempts/{attempt}/links",
-        part="lesson-plan",
-        url="https://docs.example.org/p",
-        title="Plan",
-    )
-    assert educator.post(f"/work/attempts/{attempt}/submit").status_code == 200
+    finish_and_submit(educator, attempt, link_part="lesson-plan")
 
     page = claim(instructor, attempt).text
     assert f'aria-describedby="described-{file_id}"' in page
