@@ -10,6 +10,7 @@ from typing import Any
 from playwright.sync_api import Frame, Page
 
 AXE_JS = Path(__file__).resolve().parent / "node_modules" / "axe-core" / "axe.min.js"
+_axe_source: list[str] = []
 AXE_TAGS = ["wcag2a", "wcag2aa"]
 BLOCKING_IMPACTS = {"serious", "critical"}
 # Beyond WCAG's tags, axe's best practices a screen reader user meets on every page (issue 28
@@ -22,17 +23,27 @@ def axe_violations(target: Page | Frame) -> list[dict[str, Any]]:
     """Inject axe-core into a page or a frame (iframes included, cross-origin too) and return the
     WCAG 2 A/AA violations in that document alone: frames are checked on their own."""
     if not target.evaluate("() => typeof window.axe !== 'undefined'"):
-        target.add_script_tag(path=str(AXE_JS))
+        if not _axe_source:
+            _axe_source.append(AXE_JS.read_text(encoding="utf-8"))
+        target.add_script_tag(content=_axe_source[0])
     options = {
         "runOnly": {"type": "tag", "values": AXE_TAGS},
         "rules": {rule: {"enabled": True} for rule in BEST_PRACTICES},
         "iframes": False,
+        # Every rule still runs on every element; only the violations are listed whole (axe's
+        # option for large pages). Passes and the rest would cross to Python for nothing: with
+        # them, a run took ~3 times as long.
+        "resultTypes": ["violations"],
     }
     result: dict[str, Any] = target.evaluate(
-        "async (options) => await window.axe.run(document, options)", options
+        """async (options) => {
+            const result = await window.axe.run(document, options);
+            return {violations: result.violations, passed: result.passes.length};
+        }""",
+        options,
     )
     # An empty document passes every rule by having nothing to check: make sure it checked.
-    assert result["passes"] or result["violations"], f"axe checked nothing on {target.url}"
+    assert result["passed"] or result["violations"], f"axe checked nothing on {target.url}"
     return list(result["violations"])
 
 
