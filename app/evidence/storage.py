@@ -30,7 +30,7 @@ import re
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, BinaryIO, Protocol
+from typing import Any, Protocol
 
 from flask import Flask, current_app
 
@@ -62,6 +62,12 @@ def _checked(key: str) -> str:
     return key
 
 
+class Readable(Protocol):
+    """Anything ``put`` can take a file from: an open file, ``io.BytesIO``, a checking reader."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
+
+
 class EvidenceStore(Protocol):
     """What the evidence services need from a store."""
 
@@ -89,7 +95,7 @@ class EvidenceStore(Protocol):
     def keys(self) -> Iterator[str]:
         """Yield the key of every complete file stored (unfinished uploads are not files)."""
 
-    def put(self, key: str, source: BinaryIO) -> None:
+    def put(self, key: str, source: Readable) -> None:
         """Store everything ``source`` reads as the complete file ``key`` (replacing any),
         a block at a time."""
 
@@ -183,7 +189,7 @@ class LocalStore:
             if _KEY.fullmatch(path.name) and path.parent == self._path(path.name).parent:
                 yield path.name
 
-    def put(self, key: str, source: BinaryIO) -> None:
+    def put(self, key: str, source: Readable) -> None:
         partial = self._partial(key)
         partial.parent.mkdir(parents=True, exist_ok=True)
         with partial.open("wb") as handle:
@@ -269,8 +275,12 @@ class S3Store:
 
     @staticmethod
     def _blocks(body: Any) -> Iterator[bytes]:
+        from botocore.exceptions import BotoCoreError
+
         try:
             yield from body.iter_chunks(READ_BLOCK)
+        except BotoCoreError as exc:  # the connection dropped mid-body
+            raise StoreError(f"the evidence bucket stopped sending: {exc}") from exc
         finally:
             body.close()
 
@@ -301,7 +311,7 @@ class S3Store:
         except (BotoCoreError, ClientError) as exc:
             raise StoreError(f"the evidence bucket refused list_objects_v2: {exc}") from exc
 
-    def put(self, key: str, source: BinaryIO) -> None:
+    def put(self, key: str, source: Readable) -> None:
         first = _read_up_to(source, CHUNK_SIZE)
         if len(first) < CHUNK_SIZE:  # the whole file: one request
             self._call("put_object", Key=self._object(key), Body=first)
@@ -322,7 +332,7 @@ class S3Store:
         self._call("head_bucket")
 
 
-def _read_up_to(source: BinaryIO, size: int) -> bytes:
+def _read_up_to(source: Readable, size: int) -> bytes:
     """Read ``size`` bytes, fewer only at the end: a part must be whole to be a part."""
     pieces: list[bytes] = []
     wanted = size
