@@ -146,8 +146,7 @@ def describe(row: EvidenceFile, text: str) -> None:
     text = text.strip()
     if len(text) > MAX_DESCRIPTION:
         raise AppError(
-            f"The description is {len(text)} characters long; it may be at most "
-            f"{MAX_DESCRIPTION}.",
+            f"The description is {len(text)} characters long; it may be at most {MAX_DESCRIPTION}.",
             hint="Shorten it, or upload a longer transcript as a document.",
             status=400,
         )
