@@ -136,6 +136,7 @@ def worker_command(threads: int | None, until_idle: bool) -> None:
 
 
 def init_app(app: Flask) -> None:
+    from app import backup
     from app.badges.cli import badges_group
     from app.catalog.cli import group as catalog_group
     from app.grading.cli import group as grading_group
@@ -149,6 +150,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(worker_command)
     app.cli.add_command(grades_group)
     app.cli.add_command(badges_group)
+    backup.init_app(app)
 
     @app.cli.group("db")
     def db_group() -> None:

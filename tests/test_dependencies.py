@@ -17,8 +17,9 @@ The intended layering, bottom first; a feature imports only features in lower la
 5. ``evidence`` — a learner's attempts and their files.
 6. ``grading`` — reviews, decisions and sending grades back to the LMS.
 7. ``badges`` (issuing and hosting Open Badges), ``progress`` (an activity's page, who has
-   opened it and the class's progress: reads evidence, grading and linking) and ``core`` (the
-   home page): peers, which do not import each other.
+   opened it and the class's progress: reads evidence, grading and linking), ``core`` (the
+   home page) and ``backup`` (a copy of the database and of the evidence files it refers to:
+   reads evidence): peers, which do not import each other.
 8. ``devlms`` — the development LMS, independent of the product except where it seeds it.
 
 Beside the layers, shared infrastructure (``SHARED``: the base every app is built on, the
@@ -59,7 +60,7 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"linking"}),
     frozenset({"evidence"}),
     frozenset({"grading"}),
-    frozenset({"badges", "core", "progress"}),
+    frozenset({"backup", "badges", "core", "progress"}),
     frozenset({"devlms"}),
 )
 """Feature packages, bottom layer first (see the module's docstring)."""

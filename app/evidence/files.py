@@ -146,8 +146,7 @@ def describe(row: EvidenceFile, text: str) -> None:
     text = text.strip()
     if len(text) > MAX_DESCRIPTION:
         raise AppError(
-            f"The description is {len(text)} characters long; it may be at most "
-            f"{MAX_DESCRIPTION}.",
+            f"The description is {len(text)} characters long; it may be at most {MAX_DESCRIPTION}.",
             hint="Shorten it, or upload a longer transcript as a document.",
             status=400,
         )
@@ -312,6 +311,49 @@ def key_in_use(session: Session, key: str) -> bool:
         .execution_options(**{ALL_PLATFORMS: True})
     )
     return bool(count)
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    """The bytes of one storage key and the complete files that use them."""
+
+    key: str
+    size: int
+    sha256: str | None
+    """As computed when the upload completed, from the stored bytes."""
+    file_ids: tuple[int, ...]
+
+
+def stored_objects(session: Session) -> list[StoredObject]:
+    """Every object the complete files of the database use, once per key, on every platform.
+
+    What a backup copies from the store (``app.backup``). Rows share a key when a file is
+    carried over to a later attempt; an unfinished upload is not a file yet."""
+    found = session.execute(
+        select(EvidenceFile.storage_key, EvidenceFile.size, EvidenceFile.sha256, EvidenceFile.id)
+        .where(EvidenceFile.state == EvidenceFile.COMPLETE)
+        .order_by(EvidenceFile.storage_key, EvidenceFile.id)
+        .execution_options(**{ALL_PLATFORMS: True})
+    ).all()
+    objects: list[StoredObject] = []
+    for key, size, sha256, file_id in found:
+        if objects and objects[-1].key == key:
+            last = objects[-1]
+            objects[-1] = StoredObject(key, last.size, last.sha256, (*last.file_ids, file_id))
+        else:
+            objects.append(StoredObject(key, size, sha256, (file_id,)))
+    return objects
+
+
+def unfinished_uploads(session: Session) -> int:
+    """How many uploads, on every platform, have begun and not completed."""
+    count = session.scalar(
+        select(func.count())
+        .select_from(EvidenceFile)
+        .where(EvidenceFile.state == EvidenceFile.UPLOADING)
+        .execution_options(**{ALL_PLATFORMS: True})
+    )
+    return int(count or 0)
 
 
 def readable_file(session: Session, launch: Launch, file_id: int) -> tuple[EvidenceFile, str]:

@@ -16,6 +16,9 @@ locked and updated, a commit, an fsync). At 8 MiB that kept an upload under half
 speed (``bench/uploads.py`` on PostgreSQL: 0.38-0.45 of it; 0.63-0.79 at 16 MiB), and a chunk
 lost to a dropped connection is still under a minute of a slow school uplink.
 
+Backups (``app.backup``) read a store through the same interface: ``keys`` lists the complete
+files, ``read`` streams one out and ``put`` streams one back in, without holding it in memory.
+
 Multipart upload: https://docs.aws.amazon.com/AmazonS3/latest/userguide/mpuoverview.html
 """
 
@@ -43,6 +46,10 @@ class StoreError(RuntimeError):
     """The store could not do what was asked (disk full, bucket unreachable…)."""
 
 
+class NotStored(StoreError):
+    """The store answered, and holds no complete file under that key."""
+
+
 def new_key() -> str:
     """Return a fresh random storage key (128 bits, lowercase hex)."""
     return secrets.token_hex(16)
@@ -53,6 +60,12 @@ def _checked(key: str) -> str:
     if not _KEY.fullmatch(key):
         raise ValueError(f"not a storage key: {key!r}")
     return key
+
+
+class Readable(Protocol):
+    """Anything ``put`` can take a file from: an open file, ``io.BytesIO``, a checking reader."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
 
 
 class EvidenceStore(Protocol):
@@ -78,6 +91,13 @@ class EvidenceStore(Protocol):
 
     def exists(self, key: str) -> bool:
         """Tell whether the complete file ``key`` is stored."""
+
+    def keys(self) -> Iterator[str]:
+        """Yield the key of every complete file stored (unfinished uploads are not files)."""
+
+    def put(self, key: str, source: Readable) -> None:
+        """Store everything ``source`` reads as the complete file ``key`` (replacing any),
+        a block at a time."""
 
     def check(self) -> None:
         """Return when files can be stored; raise ``StoreError`` when not (readiness)."""
@@ -141,7 +161,7 @@ class LocalStore:
         try:
             handle = self._path(key).open("rb")
         except FileNotFoundError as exc:
-            raise StoreError(f"the file {key} is not stored") from exc
+            raise NotStored(f"the file {key} is not stored") from exc
         return self._blocks(handle, start, end)
 
     @staticmethod
@@ -162,6 +182,22 @@ class LocalStore:
 
     def exists(self, key: str) -> bool:
         return self._path(key).is_file()
+
+    def keys(self) -> Iterator[str]:
+        for path in self.root.glob("*/*/*"):
+            # Only a name a key makes, in the folder its key puts it in (".part" is not one).
+            if _KEY.fullmatch(path.name) and path.parent == self._path(path.name).parent:
+                yield path.name
+
+    def put(self, key: str, source: Readable) -> None:
+        partial = self._partial(key)
+        partial.parent.mkdir(parents=True, exist_ok=True)
+        with partial.open("wb") as handle:
+            while block := source.read(READ_BLOCK):
+                handle.write(block)
+            handle.flush()
+            os.fsync(handle.fileno())
+        self.complete(key, {})
 
     def check(self) -> None:
         try:
@@ -226,14 +262,25 @@ class S3Store:
                 )
 
     def read(self, key: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
+        from botocore.exceptions import ClientError
+
         span = f"bytes={start}-{'' if end is None else end}"
-        answer = self._call("get_object", Key=self._object(key), Range=span)
+        try:
+            answer = self._call("get_object", Key=self._object(key), Range=span)
+        except StoreError as exc:
+            if isinstance(exc.__cause__, ClientError) and _missing(exc.__cause__):
+                raise NotStored(f"the file {key} is not in the evidence bucket") from exc
+            raise
         return self._blocks(answer["Body"])
 
     @staticmethod
     def _blocks(body: Any) -> Iterator[bytes]:
+        from botocore.exceptions import BotoCoreError
+
         try:
             yield from body.iter_chunks(READ_BLOCK)
+        except BotoCoreError as exc:  # the connection dropped mid-body
+            raise StoreError(f"the evidence bucket stopped sending: {exc}") from exc
         finally:
             body.close()
 
@@ -246,13 +293,58 @@ class S3Store:
         try:
             self.client.head_object(Bucket=self.bucket, Key=self._object(key))
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in {"404", "NoSuchKey", "NotFound"}:
+            if _missing(exc):
                 return False
             raise StoreError(f"the evidence bucket refused head_object: {exc}") from exc
         return True
 
+    def keys(self) -> Iterator[str]:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        paginator = self.client.get_paginator("list_objects_v2")
+        try:
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=self.prefix):
+                for found in page.get("Contents", ()):
+                    name = found["Key"][len(self.prefix) :]
+                    if _KEY.fullmatch(name):
+                        yield name
+        except (BotoCoreError, ClientError) as exc:
+            raise StoreError(f"the evidence bucket refused list_objects_v2: {exc}") from exc
+
+    def put(self, key: str, source: Readable) -> None:
+        first = _read_up_to(source, CHUNK_SIZE)
+        if len(first) < CHUNK_SIZE:  # the whole file: one request
+            self._call("put_object", Key=self._object(key), Body=first)
+            return
+        upload = self.begin(key)
+        try:
+            offset, data = 0, first
+            while data:
+                upload = self.write(key, upload, offset, data)
+                offset += len(data)
+                data = _read_up_to(source, CHUNK_SIZE)
+            self.complete(key, upload)
+        except BaseException:
+            self.abort(key, upload)
+            raise
+
     def check(self) -> None:
         self._call("head_bucket")
+
+
+def _read_up_to(source: Readable, size: int) -> bytes:
+    """Read ``size`` bytes, fewer only at the end: a part must be whole to be a part."""
+    pieces: list[bytes] = []
+    wanted = size
+    while wanted > 0 and (piece := source.read(wanted)):
+        pieces.append(piece)
+        wanted -= len(piece)
+    return b"".join(pieces)
+
+
+def _missing(exc: Any) -> bool:
+    """Tell whether an S3 ``ClientError`` says there is no such object."""
+    return exc.response.get("Error", {}).get("Code") in {"404", "NoSuchKey", "NotFound"}
 
 
 def s3_client(settings: Settings) -> Any:

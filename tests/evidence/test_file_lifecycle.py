@@ -8,6 +8,7 @@ from datetime import timedelta
 from sqlalchemy import update
 
 from app.db import get_db, utcnow
+from app.evidence import files
 from app.evidence.models import EvidenceFile
 from app.evidence.storage import CHUNK_SIZE
 from app.lti.models import LtiUser
@@ -84,3 +85,22 @@ def test_sweep_takes_its_age_from_the_command_line(educator, live):
     result = live.tool.test_cli_runner().invoke(args=["evidence", "sweep", "--hours", "2"])
     assert "Removed 1 abandoned upload." in result.output
     assert file_row(live, upload) is None
+
+
+def test_the_stored_objects_are_listed_once_each_without_unfinished_uploads(educator, live):
+    """What a backup copies (app/backup): one object per key, with every file that uses it."""
+    done = educator.upload("plan.pdf", b"%PDF-1.4 shared", CHUNK_SIZE)
+    copy_id = carry_over(live, educator, done["id"])
+    other = educator.upload("notes.pdf", b"%PDF-1.4 other", CHUNK_SIZE)
+    educator.start("unfinished.pdf", 20)
+    with get_db(live.tool).begin() as session:
+        objects = files.stored_objects(session)
+        unfinished = files.unfinished_uploads(session)
+    shared = file_row(live, done["id"])
+    assert sorted((o.key, o.size, o.sha256, o.file_ids) for o in objects) == sorted(
+        [
+            (shared.storage_key, 15, done["sha256"], (done["id"], copy_id)),
+            (file_row(live, other["id"]).storage_key, 14, other["sha256"], (other["id"],)),
+        ]
+    )
+    assert unfinished == 1

@@ -3,11 +3,12 @@ S3-compatible bucket (moto's server mode over real HTTP on loopback)."""
 
 from __future__ import annotations
 
+import io
 import os
 
 import pytest
 
-from app.evidence.storage import CHUNK_SIZE, LocalStore, S3Store, StoreError, new_key
+from app.evidence.storage import CHUNK_SIZE, LocalStore, NotStored, S3Store, StoreError, new_key
 
 BIG = os.urandom(CHUNK_SIZE) + os.urandom(1000)
 
@@ -68,9 +69,37 @@ def test_deleting_a_file_removes_it_and_is_idempotent(store):
     store.delete(key)
 
 
-def test_reading_a_missing_file_is_a_store_error(store):
-    with pytest.raises(StoreError):
+def test_reading_a_missing_file_is_a_store_error_that_says_so(store):
+    with pytest.raises(NotStored):
         b"".join(store.read(new_key()))
+
+
+def test_the_keys_are_those_of_complete_files_only(store):
+    first, second, unfinished = new_key(), new_key(), new_key()
+    upload(store, first, b"one")
+    upload(store, second, b"two")
+    store.write(unfinished, store.begin(unfinished), 0, b"%PDF-1.7 partial")
+    assert sorted(store.keys()) == sorted([first, second])
+
+
+def test_an_empty_store_has_no_keys(store):
+    assert list(store.keys()) == []
+
+
+@pytest.mark.parametrize("size", [5, CHUNK_SIZE, CHUNK_SIZE + 1000])  # never empty
+def test_a_file_put_from_a_stream_reads_back_whole(store, size):  # restoring a backup
+    key = new_key()
+    data = BIG[:size] if size <= len(BIG) else os.urandom(size)
+    store.put(key, io.BytesIO(data))
+    assert store.exists(key)
+    assert b"".join(store.read(key)) == data
+
+
+def test_a_file_put_again_replaces_the_first(store):
+    key = new_key()
+    store.put(key, io.BytesIO(b"first version, longer"))
+    store.put(key, io.BytesIO(b"second"))
+    assert b"".join(store.read(key)) == b"second"
 
 
 def test_keys_that_are_not_ours_are_refused(store):
