@@ -111,6 +111,11 @@ class Queue:
     """The launch's course, when the reviewer teaches it."""
     reviews_across_courses: bool
 
+    @property
+    def any_blind(self) -> bool:
+        """Some submission listed is reviewed blind (the page says what that means)."""
+        return any(e.blind for e in self.entries)
+
 
 def _filtered(reviewer: Reviewer, filters: Filters, now: datetime) -> ColumnElement[bool]:
     conditions = [

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, false, or_, select, tuple_, update
+from sqlalchemy import ColumnElement, and_, exists, false, or_, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -232,6 +232,13 @@ def target(session: Session, reviewer: Reviewer, attempt_id: int) -> Target:
     return Target(
         attempt, version, credential, organisation, rules.settings_of(version, organisation)
     )
+
+
+def reviewed_blind(session: Session, credential: Credential, version: CredentialVersion) -> bool:
+    """Whether submissions at ``version`` are reviewed blind (its own setting, else its
+    organisation's): the pages that show it to a course's instructors say what that means."""
+    organisation = session.get(Organisation, credential.organisation_id)
+    return organisation is not None and rules.settings_of(version, organisation).blind
 
 
 def may_review_attempt(session: Session, launch: Launch, attempt_id: int) -> bool:
@@ -769,6 +776,9 @@ class ReviewPage:
     """The decision on the educator's previous attempt, if this is a resubmission."""
     waited_days: int
     overdue: bool
+    own_course: bool = False
+    """Reviewed blind, and the submission comes from a course the reviewer teaches: their
+    course's pages and the LMS name who has submitted (the page says so)."""
 
 
 def review_page(session: Session, reviewer: Reviewer, found: Target) -> ReviewPage:
@@ -813,4 +823,8 @@ def review_page(session: Session, reviewer: Reviewer, found: Target) -> ReviewPa
         previous=previous,
         waited_days=waited.days,
         overdue=waited.overdue,
+        own_course=blind
+        and bool(
+            session.scalar(select(exists().where(Attempt.id == attempt.id, course_scope(reviewer))))
+        ),
     )

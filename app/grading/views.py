@@ -23,6 +23,7 @@ from app.evidence.models import Attempt
 from app.grading import opening, rules, services, sync
 from app.grading import queue as review_queue
 from app.grading.models import Review
+from app.linking import services as linking
 from app.lti import require_launch, session_token_for
 from app.lti.launch import Launch
 from app.lti.session import SESSION_PARAM
@@ -348,10 +349,13 @@ def gradebook_page() -> str:
     link_id = sync.require_teacher(session, launch)
     session_token_for(launch)
     rows = sync.for_link(session, link_id)
+    resolved = linking.resolve(session, launch)
     return render_template(
         "grading/gradebook.html",
         launch=launch,
         rows=rows,
+        blind=not isinstance(resolved, linking.Unbound)
+        and services.reviewed_blind(session, resolved.credential, resolved.version),
         no_column=sync.no_column(session, link_id),
         failed=sum(1 for r in rows if r.status == "failed"),
         notice=SYNC_NOTICES.get(inputs.query().text("notice")),

@@ -15,6 +15,7 @@ from app.catalog import services as catalog
 from app.db import db_session
 from app.evidence import services as evidence
 from app.grading import assessors, gradebook
+from app.grading import services as grading
 from app.linking import services as linking
 from app.lti import deep_linking, require_launch, session_token_for
 from app.lti.launch import Launch
@@ -79,6 +80,8 @@ def people() -> str:
         "progress/people.html",
         launch=launch,
         resolved=None if isinstance(resolved, linking.Unbound) else resolved,
+        blind=not isinstance(resolved, linking.Unbound)
+        and grading.reviewed_blind(session, resolved.credential, resolved.version),
         visitors=progress.visitors(
             session,
             launch,
@@ -106,6 +109,7 @@ def progress_page() -> str:
         "progress/progress.html",
         launch=launch,
         resolved=resolved,
+        blind=grading.reviewed_blind(session, resolved.credential, resolved.version),
         progress=page,
         age=progress.age,
         sorts=progress.SORTS,
