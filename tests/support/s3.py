@@ -1,8 +1,9 @@
 """A throwaway S3-compatible server (moto's server mode) on a free loopback port.
 
 MinIO would be the closer stand-in for production object storage, but it is not installable
-from the registries this project uses (PyPI, Debian, npm); ``moto[server,s3]`` is, and it
-speaks the S3 REST API over real HTTP, multipart uploads included."""
+from the registries this project uses (PyPI, Debian, npm); ``moto[s3]`` is (its server mode
+needs only flask-cors beside Flask), and it speaks the S3 REST API over real HTTP, multipart
+uploads included."""
 
 from __future__ import annotations
 
