@@ -66,7 +66,11 @@ def _session_helpers() -> dict[str, Any]:
         token = g.get("session_token")
         return url_for(endpoint, **values, **({session.SESSION_PARAM: token} if token else {}))
 
-    return {"with_session": with_session, "session_field": session.SESSION_PARAM}
+    return {
+        "with_session": with_session,
+        "session_field": session.SESSION_PARAM,
+        "session_seconds": session.SESSION_SECONDS,
+    }
 
 
 @bp.route("/lti/login", methods=["GET", "POST"])

@@ -15,8 +15,12 @@
   var token = null;
 
   function remember(response) {
-    if (response && response.session) { token = response.session; }
+    if (response && response.session) {
+      document.dispatchEvent(new CustomEvent("microcred:session", { detail: { token: response.session } }));
+    }
   }
+  // A fresh token, from any save or from "Stay signed in" (lti/session.js).
+  document.addEventListener("microcred:session", function (event) { token = event.detail.token; });
 
   function request(method, url, body, onProgress) {
     return new Promise(function (resolve) {

@@ -57,6 +57,8 @@
     }
   })();
   var token = root.dataset.session;
+  // A fresh token, from a save or from "Stay signed in" (lti/session.js).
+  document.addEventListener("microcred:session", function (event) { token = event.detail.token; });
   var store = storage();
   var answers = [];
 
@@ -252,7 +254,7 @@
       this.version = data.version;
       this.versionField.value = String(data.version);
       this.saved = text;
-      if (data.session) token = data.session;
+      if (data.session) document.dispatchEvent(new CustomEvent("microcred:session", { detail: { token: data.session } }));
       this.forget();
       this.again = false;
       if (this.area.value !== text) {

@@ -21,6 +21,8 @@
   if (!root || !form || !root.dataset.review) return;
 
   var token = root.dataset.session;
+  // A fresh token, from a save or from "Stay signed in" (lti/session.js).
+  document.addEventListener("microcred:session", function (event) { token = event.detail.token; });
   var url = root.dataset.draftUrl;
   var reviewId = parseInt(root.dataset.review, 10);
   var versionField = form.querySelector("[data-version-field]");
@@ -97,7 +99,7 @@
         if (response.ok) {
           retryMs = 0;
           versionField.value = String(data.version);
-          if (data.session) token = data.session;
+          if (data.session) document.dispatchEvent(new CustomEvent("microcred:session", { detail: { token: data.session } }));
           if (expires && data.expires_at && moments) moments.set(expires, data.expires_at);
           var outcome = data.outcome === "earned" ? "earned" : "not yet";
           say("Draft saved at " + localTime(data.saved_at) + " · " + data.judged + " of " +
