@@ -12,12 +12,15 @@ them: ``.venv/bin/python -m tests.test_wiring``, and the diff shows what users w
 
 from __future__ import annotations
 
+import json
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import click
+import pytest
 from flask import Flask
 
 from app import health
@@ -184,6 +187,36 @@ def test_the_development_lms_has_the_routes_hooks_and_extensions_it_had(settings
         assert list(app.cli.commands) == []
     finally:
         app.extensions["db"].dispose()
+
+
+# --- Importing registers nothing -----------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def imported() -> dict[str, Any]:
+    """What importing every module of ``app`` in a fresh interpreter changed
+    (``tests/support/imports.py``)."""
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.support.imports"],
+        cwd=Path(__file__).resolve().parent.parent,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    found: dict[str, Any] = json.loads(done.stdout)
+    return found
+
+
+def test_importing_a_module_adds_nothing_to_another_modules_blueprint_or_collections(imported):
+    assert imported["changed"] == []
+
+
+def test_importing_connects_no_database_event_every_session_or_engine_would_run(imported):
+    assert imported["database_events"] == []
+
+
+def test_importing_builds_no_application(imported):
+    assert imported["apps"] == 0
 
 
 def _write_records() -> None:

@@ -58,7 +58,7 @@ def init_app(
     """Register the console's blueprint and its security headers (after ``app.lti``).
     ``admins_an_organisation`` is the catalog's answer, given by the app factory: the console
     is below the features whose pages stand in it and imports none of them."""
-    from app.admin.setup_views import bp  # the views module's blueprint, with these pages
+    from app.admin.views import bp
 
     lti = app.extensions["lti"]
     # Sessions outlive a Redis restart; a throttle's count may be lost with it.
