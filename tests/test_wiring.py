@@ -22,6 +22,7 @@ from typing import Any
 import click
 import pytest
 from flask import Flask
+from werkzeug.routing import AnyConverter, IntegerConverter, PathConverter, Rule
 
 from app import health
 
@@ -34,19 +35,50 @@ def _name(function: Any) -> str:
     return str(getattr(function, "__name__", type(function).__name__))
 
 
+def _sample_path(rule: Rule) -> str:
+    """Return an address the rule matches, with a plain value for each of its variables."""
+    values: dict[str, Any] = {}
+    for name, converter in rule._converters.items():
+        if isinstance(converter, AnyConverter):
+            values[name] = sorted(converter.items)[0]
+        elif isinstance(converter, IntegerConverter):
+            values[name] = 7
+        elif isinstance(converter, PathConverter):
+            values[name] = "a/b.txt"
+        else:
+            values[name] = "sample"
+    built = rule.build(values, append_unknown=False)
+    assert built is not None, rule.rule
+    return built[1]
+
+
 def describe_app(app: Flask) -> list[str]:
     """Return, line by line, everything about ``app``'s wiring that a request can meet."""
-    lines = ["# blueprints, in the order they were registered"]
-    for name, blueprint in app.blueprints.items():
+    # In no particular order: the order matters only where two blueprints offer the same
+    # template, which test_no_two_folders_of_an_app_offer_the_same_template rules out.
+    lines = ["# blueprints"]
+    for name, blueprint in sorted(app.blueprints.items()):
         lines.append(
             f"{name} template_folder={blueprint.template_folder} "
             f"static_url_path={blueprint.static_url_path if blueprint.has_static_folder else '-'}"
         )
-    lines.append("# routes")
+    lines.append("# routes: rule, endpoint, methods; then what a request to an address of the rule")
+    lines.append("# is routed to, for each method (the same rule unless another one takes it)")
+    urls = app.url_map.bind("localhost")
     for rule in sorted(app.url_map.iter_rules(), key=lambda r: (r.rule, r.endpoint)):
-        methods = ",".join(sorted(rule.methods or ()))
+        methods = sorted(rule.methods or ())
         defaults = f" defaults={sorted(rule.defaults.items())}" if rule.defaults else ""
-        lines.append(f"{rule.rule} {rule.endpoint} {methods}{defaults}")
+        path = _sample_path(rule)
+        routed = {
+            method: urls.match(path, method)[0]
+            for method in methods
+            if method not in {"HEAD", "OPTIONS"}
+        }
+        taken = {m: endpoint for m, endpoint in routed.items() if endpoint != rule.endpoint}
+        lines.append(
+            f"{rule.rule} {rule.endpoint} {','.join(methods)}{defaults}"
+            + (f" {path} routed to {taken}" if taken else "")
+        )
     lines.append("# request hooks, per blueprint (None: the app's), in the order they run")
     hooks = {
         "before_request": app.before_request_funcs,
@@ -162,6 +194,31 @@ def _same(found: list[str], name: str) -> None:
     new = [line for line in found if line not in recorded]
     assert (gone, new) == ([], []), f"tests/wiring/{name} changed"
     assert found == recorded, f"tests/wiring/{name}: the same lines in another order"
+
+
+def _template_folders(app: Flask) -> dict[str, set[str]]:
+    """Return, for each template name, the folders that offer it (app and blueprints)."""
+    offered: dict[str, set[str]] = {}
+    loaders = [app.jinja_loader, *(bp.jinja_loader for bp in app.blueprints.values())]
+    for loader in loaders:
+        if loader is None:
+            continue
+        for name in loader.list_templates():
+            offered.setdefault(name, set()).update(getattr(loader, "searchpath", ["?"]))
+    return offered
+
+
+@pytest.mark.parametrize("build", [_tool, _devlms], ids=["tool", "devlms"])
+def test_no_two_folders_of_an_app_offer_the_same_template(build, settings_override):
+    """Flask looks a template up in the app's folder, then in each blueprint's in the order
+    they were registered: with no name in two folders, that order changes nothing."""
+    app = build(settings_override)
+    try:
+        offered = _template_folders(app)
+        assert offered, "no templates found: the check would prove nothing"
+        assert {name: sorted(f) for name, f in offered.items() if len(f) > 1} == {}
+    finally:
+        app.extensions["db"].dispose()
 
 
 def test_the_tool_has_the_routes_hooks_and_extensions_it_had(settings_override):
