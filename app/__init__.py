@@ -3,9 +3,9 @@
 ``create_app`` assembles the tool; ``app.devlms.create_devlms_app`` assembles the development
 LMS, a separate application on its own origin. Both start from ``app.base.build_base_app``
 (logging, errors, the database) and only assemble: settings are read here and each package's
-``init_app`` is called, which registers that package's blueprints (with their URL prefixes) and
-its request hooks; ``app.cli`` adds the ``flask`` commands. Importing a module registers
-nothing (``tests/test_wiring.py``). No migrations run at start-up.
+``init_app`` is called, which registers that package's blueprints (with their URL prefixes), its
+``flask`` commands and its request hooks; ``app.cli`` adds the worker and ``flask serve``.
+Importing a module registers nothing (``tests/test_wiring.py``). No migrations run at start-up.
 """
 
 from __future__ import annotations
@@ -40,11 +40,13 @@ def create_app(config_override: Mapping[str, Any] | None = None) -> Flask:
         catalog,
         cli,
         core,
+        devlms,
         evidence,
         grading,
         inputs,
         linking,
         lti,
+        migrate,
         progress,
     )
     from app.catalog.authoring import admins_an_organisation
@@ -61,5 +63,7 @@ def create_app(config_override: Mapping[str, Any] | None = None) -> Flask:
     badges.init_app(app)
     progress.init_app(app)
     core.init_app(app)
+    devlms.init_tool_app(app)
+    migrate.init_app(app)
     cli.init_app(app)
     return app

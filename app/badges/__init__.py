@@ -8,10 +8,11 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """Register the badges' public pages and the earner's, and the console's Badges page
-    (under ``/admin``)."""
+    """Register the badges' public pages and the earner's, the console's Badges page (under
+    ``/admin``), and the ``flask badges`` commands."""
     from app.admin import URL_PREFIX
-    from app.badges import admin_views, views
+    from app.badges import admin_views, cli, views
 
     app.register_blueprint(views.bp)
     app.register_blueprint(admin_views.bp, url_prefix=URL_PREFIX)
+    app.cli.add_command(cli.badges_group)

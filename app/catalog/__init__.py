@@ -7,11 +7,12 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """Register the catalog's pages for educators and its authoring pages in the console (under
-    ``/admin/catalog``)."""
+    """Register the catalog's pages for educators, its authoring pages in the console (under
+    ``/admin/catalog``) and the ``flask catalog`` commands."""
     from app.admin import URL_PREFIX
-    from app.catalog import authoring_views, stack_views, views
+    from app.catalog import authoring_views, cli, stack_views, views
 
     app.register_blueprint(views.bp)
     app.register_blueprint(authoring_views.bp, url_prefix=URL_PREFIX + "/catalog")
     app.register_blueprint(stack_views.bp, url_prefix=URL_PREFIX + "/catalog/stacks")
+    app.cli.add_command(cli.group)

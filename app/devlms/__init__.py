@@ -3,7 +3,8 @@
 It runs as its own application on its own origin (``MICROCRED_DEVLMS_URL``) so that the tool
 meets it exactly as it meets Moodle or Canvas: over HTTP, in an iframe, with signed tokens.
 ``create_devlms_app`` builds that application and ``init_app`` wires it, as ``create_app`` and
-each feature's ``init_app`` do the tool's.
+each feature's ``init_app`` do the tool's; the tool's app carries only its ``flask demo``
+commands (``init_tool_app``).
 """
 
 from __future__ import annotations
@@ -48,3 +49,11 @@ def init_app(app: Flask, settings: Settings) -> None:
     app.extensions["devlms_clients"] = throttle.ClientLookup(get_db(app).engine)
     app.register_blueprint(ui_bp)
     app.register_blueprint(api_bp)
+
+
+def init_tool_app(app: Flask) -> None:
+    """Give the tool's ``flask`` the ``demo`` commands, which seed the development LMS and the
+    tool together (the one part of the development LMS the tool's app carries)."""
+    from app.devlms.cli import demo_group
+
+    app.cli.add_command(demo_group)
