@@ -4,8 +4,8 @@
 LMS, a separate application on its own origin. Both start from ``app.base.build_base_app``
 (logging, errors, the database) and only assemble: settings are read here and each package's
 ``init_app`` is called, which registers that package's blueprints (with their URL prefixes), its
-``flask`` commands and its request hooks; ``app.cli`` adds the worker and ``flask serve``.
-Importing a module registers nothing (``tests/test_wiring.py``). No migrations run at start-up.
+``flask`` commands, its request hooks and its jobs for the worker. Importing a module registers
+nothing (``tests/test_wiring.py``). No migrations run at start-up.
 """
 
 from __future__ import annotations
@@ -30,6 +30,9 @@ def create_app(config_override: Mapping[str, Any] | None = None) -> Flask:
     - ``lti`` before ``admin``: the console keeps its sessions in LTI's stores, and its response
       hook must be added after LTI's security headers' (Flask runs ``after_request`` hooks last
       added first), so that the console's stricter policy is set first and LTI's leaves it.
+    - ``grading`` before ``badges``: jobs run in the order they are added, and ``flask worker``
+      runs the first (sending scores) in its own thread, the one SIGTERM and Ctrl+C stop, and
+      prints its summary last.
     - Otherwise Flask does not mind the order (no template or route of one package shadows
       another's: ``tests/test_wiring.py``); it follows the layers so that the factory reads as
       the dependencies are drawn.
@@ -38,7 +41,6 @@ def create_app(config_override: Mapping[str, Any] | None = None) -> Flask:
         admin,
         badges,
         catalog,
-        cli,
         core,
         devlms,
         evidence,
@@ -47,13 +49,16 @@ def create_app(config_override: Mapping[str, Any] | None = None) -> Flask:
         linking,
         lti,
         migrate,
+        outbox,
         progress,
+        serve,
     )
     from app.catalog.authoring import admins_an_organisation
 
     settings = load_settings(config_override)
     app = build_base_app(__name__, settings, component="tool", session_cookie="microcred_session")
     inputs.init_app(app)
+    outbox.init_app(app)
     lti.init_app(app, settings)
     admin.init_app(app, settings, admins_an_organisation=admins_an_organisation)
     catalog.init_app(app)
@@ -65,5 +70,5 @@ def create_app(config_override: Mapping[str, Any] | None = None) -> Flask:
     core.init_app(app)
     devlms.init_tool_app(app)
     migrate.init_app(app)
-    cli.init_app(app)
+    serve.init_app(app)
     return app

@@ -25,6 +25,7 @@ from flask import Flask
 from werkzeug.routing import AnyConverter, IntegerConverter, PathConverter, Rule
 
 from app import health
+from app.outbox.jobs import jobs_of
 
 RECORDS = Path(__file__).resolve().parent / "wiring"
 HELP_WIDTH = 100
@@ -113,6 +114,7 @@ def describe_app(app: Flask) -> list[str]:
     lines.append(f"json: {type(app.json).__name__}, request: {app.request_class.__name__}")
     lines.append(f"session: {type(app.session_interface).__name__}")
     lines.append("extensions: " + ", ".join(app.extensions))
+    lines.append("worker jobs: " + " / ".join(job.serving for job in jobs_of(app)))
     lines.append("health checks: " + ", ".join(app.extensions.get(health.EXTENSION, {})))
     for key, value in sorted(app.config.items()):
         # The secret and the settings differ from test to test; the settings' own test is

@@ -9,10 +9,12 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Register the badges' public pages and the earner's, the console's Badges page (under
-    ``/admin``), and the ``flask badges`` commands."""
+    ``/admin``), the ``flask badges`` commands, and the worker's job of issuing earned badges."""
     from app.admin import URL_PREFIX
-    from app.badges import admin_views, cli, views
+    from app.badges import admin_views, cli, processing, views
+    from app.outbox.jobs import add_job
 
     app.register_blueprint(views.bp)
     app.register_blueprint(admin_views.bp, url_prefix=URL_PREFIX)
     app.cli.add_command(cli.badges_group)
+    add_job(app, processing.ISSUING_BADGES)

@@ -213,28 +213,32 @@ def test_canvas_gets_one_submission_then_the_grade_on_it(live, activity):
 def test_the_embedded_worker_runs_only_where_the_settings_ask(live, activity):
     from dataclasses import replace
 
-    from app.grading.worker_cli import start_embedded
+    from app.outbox.jobs import start_embedded
 
     settings = live.tool.config["MICROCRED_SETTINGS"]
     graded = add_graded_activity(live, HINGE)
     submitted(launch(live, LEARNER, graded))
     try:
         live.tool.config["MICROCRED_SETTINGS"] = replace(settings, embedded_worker=False)
-        assert start_embedded(live.tool) is None
+        assert start_embedded(live.tool) == []
         live.tool.config["MICROCRED_SETTINGS"] = replace(settings, embedded_worker=True)
-        embedded = start_embedded(live.tool)
+        embedded = [loop for _, loop in start_embedded(live.tool)]
     finally:
         live.tool.config["MICROCRED_SETTINGS"] = settings
-    assert embedded is not None and embedded.thread is not None
+    assert [loop.name for loop in embedded] == ["embedded-worker", "embedded-badges"]
     try:
+        assert all(loop.thread is not None for loop in embedded)
         deadline = time.monotonic() + 30
         while lms_grade(live, graded, LEARNER) is None and time.monotonic() < deadline:
             time.sleep(0.1)
         assert lms_grade(live, graded, LEARNER) is not None
     finally:
-        embedded.stop()
-        embedded.thread.join(10)
-    assert not embedded.thread.is_alive()
+        for loop in embedded:
+            loop.stop()
+        for loop in embedded:
+            assert loop.thread is not None
+            loop.thread.join(10)
+    assert not any(loop.thread is not None and loop.thread.is_alive() for loop in embedded)
 
 
 def test_a_database_failure_while_claiming_is_waited_out(live, activity):
