@@ -3,6 +3,7 @@ score of each cell reaches the gradebook, in order, once, with the errors an LMS
 
 from __future__ import annotations
 
+import re
 import time
 from datetime import datetime
 
@@ -190,6 +191,23 @@ def test_flask_worker_until_idle_sends_and_says_what_it_did(live, activity):
     assert "sending scores with 2 threads" in result.output
     assert "Delivered 1, to retry 0, failed 0." in result.output
     assert lms_grade(live, graded, LEARNER) is not None
+
+
+def test_flask_worker_reports_each_job_and_the_score_sender_last(live, activity):
+    """The score sender runs in the command's thread and reports when the worker stops; the
+    badge issuing runs after it is idle and reports as it finishes (``app.outbox.cli``)."""
+    graded = add_graded_activity(live, HINGE)
+    submitted(launch(live, LEARNER, graded))
+    result = live.tool.test_cli_runner().invoke(args=["worker", "--until-idle", "--threads", "2"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    name = lines[0].partition(":")[0]
+    assert re.fullmatch(r"worker-[0-9a-f]{6}", name)
+    assert lines == [
+        f"{name}: sending scores with 2 threads.",
+        f"{name}-badges: issued 0 badges.",
+        f"{name}: stopped. Delivered 1, to retry 0, failed 0.",
+    ]
 
 
 def test_canvas_gets_one_submission_then_the_grade_on_it(live, activity):
