@@ -12,7 +12,9 @@ What is reported:
   ``init_app`` registers them. It may not add to another module's.
 - ``database_events``: SQLAlchemy events that a new session or a new engine would run although
   nothing connected them to it (listeners on the ``Session`` or ``Engine`` class itself, which
-  every application in the process would share).
+  every application in the process would share). A model's listener on its own class (a
+  published credential version refuses changes, ``app.catalog.models``) is part of the model,
+  as a constraint is, and stays.
 - ``apps``: Flask applications that exist after the imports (none is built on import).
 """
 
