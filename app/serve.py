@@ -1,4 +1,6 @@
-"""Serve the tool and the development LMS from one process, each on its own origin.
+"""Serve the tool and the development LMS from one process, each on its own origin: ``flask
+serve`` (``init_app``), with the worker's jobs as threads when the settings ask for the embedded
+worker (``app.outbox.jobs``).
 
 For development and demos (``make run``). Production runs the tool under a WSGI server
 (e.g. ``gunicorn 'app:create_app()'``) without the development LMS.
@@ -7,13 +9,18 @@ For development and demos (``make run``). Production runs the tool under a WSGI 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from ssl import SSLContext
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Flask
+import click
+from flask import Flask, current_app
+from flask.cli import with_appcontext
 from werkzeug.serving import BaseWSGIServer, ThreadedWSGIServer, WSGIRequestHandler
+
+from config import Settings
 
 _RESPONSE = "microcred.serve.response"
 
@@ -95,3 +102,54 @@ def start_server(app: Flask, host: str, port: int) -> BaseWSGIServer:
     thread = threading.Thread(target=server.serve_forever, name=f"http-{port}", daemon=True)
     thread.start()
     return server
+
+
+@click.command("serve")
+@with_appcontext
+@click.option(
+    "--devlms/--no-devlms",
+    default=None,
+    help="Also serve the development LMS (default: when it is enabled).",
+)
+def serve_command(devlms: bool | None) -> None:
+    """Serve the tool (and the development LMS) until interrupted."""
+    from app.badges.services import site_of
+    from app.devlms import create_devlms_app
+    from app.outbox.jobs import start_embedded
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    settings: Settings = app.config["MICROCRED_SETTINGS"]
+    with_devlms = settings.devlms_enabled if devlms is None else devlms
+    host, port = host_port(settings.base_url)
+    servers = [start_server(app, host, port)]
+    click.echo(f"Microcred tool:   {settings.base_url}/")
+    if with_devlms:
+        lms_host, lms_port = host_port(settings.devlms_url)
+        servers.append(start_server(create_devlms_app(), lms_host, lms_port))
+        click.echo(f"Development LMS:  {settings.devlms_url}/")
+        click.echo("")
+        click.echo(
+            f"Open {settings.devlms_url}/ , pick a user, open the course and launch the tool."
+        )
+    embedded = start_embedded(app)
+    for job, _ in embedded:
+        click.echo(job.serving)
+    if not site_of(app).checkable_by_wallets:  # say so before anyone relies on it
+        click.echo(
+            "Badges:           served over http, so wallets cannot check the badges it "
+            "issues (their pages here can); docs/using.md, 'Badges from the demo', says why."
+        )
+    click.echo("Press Ctrl+C to stop.")
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        for _, loop in embedded:
+            loop.stop()
+        for server in servers:
+            server.shutdown()
+
+
+def init_app(app: Flask) -> None:
+    """Give the app's ``flask`` the ``serve`` command."""
+    app.cli.add_command(serve_command)

@@ -12,7 +12,14 @@ joins, relationship loads and ORM bulk updates and deletes too.
 from __future__ import annotations
 
 from sqlalchemy import ForeignKey, event
-from sqlalchemy.orm import Mapped, ORMExecuteState, Session, mapped_column, with_loader_criteria
+from sqlalchemy.orm import (
+    Mapped,
+    ORMExecuteState,
+    Session,
+    mapped_column,
+    sessionmaker,
+    with_loader_criteria,
+)
 
 ALL_PLATFORMS = "all_platforms"
 _SCOPE = "platform_scope"
@@ -40,7 +47,14 @@ def platform_scope(session: Session) -> int | None:
     return int(value) if value is not None else None
 
 
-@event.listens_for(Session, "do_orm_execute")
+def scope_sessions_of(sessions: sessionmaker[Session]) -> None:
+    """Make every session ``sessions`` makes honour ``scope_to_platform``.
+
+    ``app.db.Database`` does it for the sessions it hands out. The listener is the factory's,
+    not the ``Session`` class's: importing this module changes no session in the process."""
+    event.listen(sessions, "do_orm_execute", _add_platform_criteria)
+
+
 def _add_platform_criteria(state: ORMExecuteState) -> None:
     registration_id = state.session.info.get(_SCOPE)
     if registration_id is None or state.execution_options.get(ALL_PLATFORMS):

@@ -24,9 +24,9 @@ The intended layering, bottom first; a feature imports only features in lower la
 
 Beside the layers, shared infrastructure (``SHARED``: the base every app is built on, the
 database, errors, input parsing, tenancy, key generation, health, logs, the audit log, the
-outbox) may be imported by any
-feature but imports no feature, and the composition root (``ROOT``: the app factory, the CLI,
-the model registry, the server) may import anything and is imported by nothing else.
+outbox and the worker that runs the features' jobs) may be imported by any feature but imports
+no feature, and the composition root (``ROOT``: the app factory, the migrations and ``flask
+db``, the model registry, ``flask serve``) may import anything and is imported by nothing else.
 
 Besides pointing down, a feature reads another through its public functions, not its tables:
 a module of one feature importing another feature's ``models`` module breaks the rule.
@@ -45,7 +45,7 @@ from pathlib import Path
 
 APP = Path(__file__).resolve().parent.parent / "app"
 
-ROOT = frozenset({"app", "app.cli", "app.migrate", "app.models", "app.serve"})
+ROOT = frozenset({"app", "app.migrate", "app.models", "app.serve"})
 """The composition root: wires the features together, so it may import any of them."""
 
 SHARED = frozenset(

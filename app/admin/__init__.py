@@ -55,10 +55,12 @@ def init_app(
     *,
     admins_an_organisation: Callable[[Session, Operator], bool],
 ) -> None:
-    """Register the console's blueprint and its security headers (after ``app.lti``).
-    ``admins_an_organisation`` is the catalog's answer, given by the app factory: the console
-    is below the features whose pages stand in it and imports none of them."""
-    from app.admin.setup_views import bp  # the views module's blueprint, with these pages
+    """Register the console's blueprint, its security headers (after ``app.lti``) and the
+    ``flask platforms`` and ``flask operator`` commands. ``admins_an_organisation`` is the
+    catalog's answer, given by the app factory: the console is below the features whose pages
+    stand in it and imports none of them."""
+    from app.admin import cli
+    from app.admin.views import bp
 
     lti = app.extensions["lti"]
     # Sessions outlive a Redis restart; a throttle's count may be lost with it.
@@ -69,6 +71,8 @@ def init_app(
         admins_an_organisation=admins_an_organisation,
     )
     app.register_blueprint(bp, url_prefix=URL_PREFIX)
+    app.cli.add_command(cli.platforms_group)
+    app.cli.add_command(cli.operator_group)
 
     # App-level (not the blueprint's), so that a 404 under /admin gets the same headers; it
     # runs before app.lti's hook, which then leaves an existing policy alone.

@@ -3,7 +3,8 @@
 
 The processor (``app.outbox.processing``) takes the events in order, each in its own
 transaction; for a ``decided`` event with outcome ``earned`` this handler issues the badge
-(``issuance.issue_for_decision``); other events have nothing left to do here.
+(``issuance.issue_for_decision``); other events have nothing left to do here. The worker runs
+the processor as one of its jobs (``ISSUING_BADGES``, ``app.outbox.jobs``).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from app.badges.issuance import Signer, issue_for_decision
 from app.db import get_db
+from app.outbox.jobs import Job, Run
 from app.outbox.models import OutboxEvent
 from app.outbox.processing import Handler, Processor, Settings
 
@@ -45,11 +47,18 @@ def build(app: Flask, *, name: str = "") -> Processor:
     )
 
 
-def start_embedded(app: Flask) -> Processor | None:
-    """Start the badge processor thread of ``flask serve`` when the settings ask for an
-    embedded worker."""
-    if not app.config["MICROCRED_SETTINGS"].embedded_worker:
-        return None
-    found = build(app, name="embedded-badges")
-    found.run_in_thread()
-    return found
+def _for(app: Flask, run: Run) -> Processor:
+    # Named as they always were: "<the worker's name>-badges", "embedded-badges" in flask serve.
+    return build(app, name=f"{run.name}-badges")
+
+
+def _issued(found: Processor, until_idle: bool) -> str | None:
+    return f"{found.name}: issued {found.counters.issued} badges." if until_idle else None
+
+
+ISSUING_BADGES: Job[Processor] = Job(
+    build=_for,
+    serving="Badge issuing:    running in this process (issues earned badges).",
+    finished=_issued,
+)
+"""The worker's job of issuing earned badges (``badges.init_app`` adds it, after grading's)."""

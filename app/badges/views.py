@@ -15,7 +15,6 @@ from typing import Any
 
 from flask import (
     Blueprint,
-    Flask,
     Response,
     current_app,
     g,
@@ -280,7 +279,3 @@ def choose_evidence(public_id: str) -> BaseResponse:
     session.commit()
     values: dict[str, Any] = {lti.session.SESSION_PARAM: g.session_token, "saved": public_id}
     return redirect(url_for("badges.my_badges", **values) + f"#badge-{public_id}", code=303)
-
-
-def init_app(app: Flask) -> None:
-    app.register_blueprint(bp)

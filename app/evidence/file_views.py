@@ -20,7 +20,7 @@ import logging
 from typing import Any
 from urllib.parse import quote
 
-from flask import Blueprint, Flask, Response, redirect, render_template, request, url_for
+from flask import Blueprint, Response, redirect, render_template, request, url_for
 from werkzeug.datastructures import ContentRange
 from werkzeug.wrappers import Response as BaseResponse
 
@@ -416,12 +416,3 @@ def describe_form(file_id: int) -> BaseResponse:
     values: dict[str, Any] = {SESSION_PARAM: session_token_for(launch), "described": file_id}
     target = url_for("evidence.workspace", slug=slug, **values)
     return redirect(f"{target}#file-{file_id}", 303)
-
-
-def init_app(app: Flask) -> None:
-    """Give the app its evidence store, these routes and the ``flask evidence`` commands."""
-    from app.evidence.cli import group
-
-    storage.init_app(app, app.config["MICROCRED_SETTINGS"])
-    app.register_blueprint(bp)
-    app.cli.add_command(group)

@@ -1,6 +1,5 @@
-"""The score worker as ``flask worker`` builds it (the scaled shape; the command, which also runs
-the badge issuing, is ``app/cli.py``'s), and how ``flask serve`` starts it as a thread (the
-embedded default); ``flask grades reconcile``."""
+"""The score sender as the worker's job (``flask worker``, the scaled shape, or a thread of
+``flask serve``, the embedded default: ``app.outbox.jobs``); ``flask grades reconcile``."""
 
 from __future__ import annotations
 
@@ -11,6 +10,7 @@ from flask.cli import AppGroup
 from app.db import get_db
 from app.grading import reconcile, worker
 from app.lti import runtime
+from app.outbox.jobs import Job, Run
 from config import Settings
 
 
@@ -32,14 +32,32 @@ def build(app: Flask, *, threads: int | None = None, name: str | None = None) ->
     )
 
 
-def start_embedded(app: Flask) -> worker.Worker | None:
-    """Start the worker thread of ``flask serve`` when the settings ask for it."""
-    settings: Settings = app.config["MICROCRED_SETTINGS"]
-    if not settings.embedded_worker:
-        return None
-    found = build(app, name="embedded-worker")
-    found.run_in_thread()
-    return found
+def _for(app: Flask, run: Run) -> worker.Worker:
+    # Named as they always were: the worker's own name, or "embedded-worker" in flask serve.
+    return build(app, threads=run.threads, name=f"{run.name}-worker" if run.embedded else run.name)
+
+
+def _stopped(found: worker.Worker, _until_idle: bool) -> str:
+    counters = found.counters
+    ungraded = (
+        f" {counters.no_column} belonged to activities the LMS keeps no grades for (see their "
+        "Gradebook sync page)."
+        if counters.no_column
+        else ""
+    )
+    return (
+        f"{found.name}: stopped. Delivered {counters.delivered}, to retry {counters.retried}, "
+        f"failed {counters.failed}.{ungraded}"
+    )
+
+
+SENDING_SCORES: Job[worker.Worker] = Job(
+    build=_for,
+    serving="Score worker:     running in this process (sends grades to the LMS).",
+    starting=lambda found: f"{found.name}: sending scores with {found.settings.threads} threads.",
+    finished=_stopped,
+)
+"""The worker's job of sending scores (``grading.init_app`` adds it, first of the jobs)."""
 
 
 grades_group = AppGroup("grades", help="The LMS gradebooks: compare them with the decisions.")

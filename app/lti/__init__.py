@@ -106,7 +106,10 @@ def make_state_store(settings: Settings, durable_store: StateStore) -> StateStor
 
 
 def init_app(app: Flask, settings: Settings) -> None:
-    from app.lti import frame_origins
+    """Give the app its LTI runtime (stores, keys, HTTP client), the security headers of every
+    response, the launch and registration routes, and the ``flask keys`` and ``flask
+    registration-links`` commands."""
+    from app.lti import cli, frame_origins, setup_views, views
 
     frame_origins.init_app(app)
     durable_store = DatabaseStateStore(get_db(app))
@@ -119,6 +122,10 @@ def init_app(app: Flask, settings: Settings) -> None:
         durable_store=durable_store,
     )
     health.register(app, "state_store", store.ping, kind=settings.state_store)
+    app.register_blueprint(views.bp)
+    app.register_blueprint(setup_views.bp)
+    app.cli.add_command(cli.group)
+    app.cli.add_command(cli.keys_group)
 
 
 def require_launch() -> Launch:

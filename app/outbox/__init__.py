@@ -7,7 +7,9 @@ processor (``app.outbox.processing``) takes the events in order and hands each t
 score worker's sends are.
 
 Shared infrastructure: features write and read events here, and this package imports none of
-them (the handler is given to the processor by the feature that builds it).
+them (the handler is given to the processor by the feature that builds it). The worker that runs
+the processor and every other feature's durable work (``flask worker``, ``app.outbox.cli``)
+runs the jobs the features add in their ``init_app`` (``app.outbox.jobs``).
 """
 
 from __future__ import annotations
@@ -15,12 +17,20 @@ from __future__ import annotations
 import random
 from typing import Any, Protocol
 
+from flask import Flask
 from sqlalchemy.orm import Session
 
 from app.outbox.models import OutboxEvent
 
 SUBMITTED = OutboxEvent.SUBMITTED
 DECIDED = OutboxEvent.DECIDED
+
+
+def init_app(app: Flask) -> None:
+    """Give the app's ``flask`` the ``worker`` command; the features add its jobs."""
+    from app.outbox.cli import worker_command
+
+    app.cli.add_command(worker_command)
 
 
 def record(

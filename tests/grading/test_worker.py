@@ -3,6 +3,7 @@ score of each cell reaches the gradebook, in order, once, with the errors an LMS
 
 from __future__ import annotations
 
+import re
 import time
 from datetime import datetime
 
@@ -192,6 +193,23 @@ def test_flask_worker_until_idle_sends_and_says_what_it_did(live, activity):
     assert lms_grade(live, graded, LEARNER) is not None
 
 
+def test_flask_worker_reports_each_job_and_the_score_sender_last(live, activity):
+    """The score sender runs in the command's thread and reports when the worker stops; the
+    badge issuing runs after it is idle and reports as it finishes (``app.outbox.cli``)."""
+    graded = add_graded_activity(live, HINGE)
+    submitted(launch(live, LEARNER, graded))
+    result = live.tool.test_cli_runner().invoke(args=["worker", "--until-idle", "--threads", "2"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    name = lines[0].partition(":")[0]
+    assert re.fullmatch(r"worker-[0-9a-f]{6}", name)
+    assert lines == [
+        f"{name}: sending scores with 2 threads.",
+        f"{name}-badges: issued 0 badges.",
+        f"{name}: stopped. Delivered 1, to retry 0, failed 0.",
+    ]
+
+
 def test_canvas_gets_one_submission_then_the_grade_on_it(live, activity):
     from tests.grading.gradebook_support import set_family
     from tests.support.lms import set_flavour
@@ -213,28 +231,32 @@ def test_canvas_gets_one_submission_then_the_grade_on_it(live, activity):
 def test_the_embedded_worker_runs_only_where_the_settings_ask(live, activity):
     from dataclasses import replace
 
-    from app.grading.worker_cli import start_embedded
+    from app.outbox.jobs import start_embedded
 
     settings = live.tool.config["MICROCRED_SETTINGS"]
     graded = add_graded_activity(live, HINGE)
     submitted(launch(live, LEARNER, graded))
     try:
         live.tool.config["MICROCRED_SETTINGS"] = replace(settings, embedded_worker=False)
-        assert start_embedded(live.tool) is None
+        assert start_embedded(live.tool) == []
         live.tool.config["MICROCRED_SETTINGS"] = replace(settings, embedded_worker=True)
-        embedded = start_embedded(live.tool)
+        embedded = [loop for _, loop in start_embedded(live.tool)]
     finally:
         live.tool.config["MICROCRED_SETTINGS"] = settings
-    assert embedded is not None and embedded.thread is not None
+    assert [loop.name for loop in embedded] == ["embedded-worker", "embedded-badges"]
     try:
+        assert all(loop.thread is not None for loop in embedded)
         deadline = time.monotonic() + 30
         while lms_grade(live, graded, LEARNER) is None and time.monotonic() < deadline:
             time.sleep(0.1)
         assert lms_grade(live, graded, LEARNER) is not None
     finally:
-        embedded.stop()
-        embedded.thread.join(10)
-    assert not embedded.thread.is_alive()
+        for loop in embedded:
+            loop.stop()
+        for loop in embedded:
+            assert loop.thread is not None
+            loop.thread.join(10)
+    assert not any(loop.thread is not None and loop.thread.is_alive() for loop in embedded)
 
 
 def test_a_database_failure_while_claiming_is_waited_out(live, activity):
