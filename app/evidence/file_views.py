@@ -26,7 +26,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from app import inputs
 from app.db import db_session
-from app.errors import AppError, error_response
+from app.errors import AppError, NotFound, error_response
 from app.evidence import access, files, storage
 from app.evidence.models import Attempt, EvidenceFile
 from app.evidence.storage import CHUNK_SIZE, evidence_store
@@ -302,6 +302,27 @@ def download(file_id: int) -> Response:
     body = evidence_store().read(row.storage_key, start, end)
     return Response(
         body, status=status, headers=headers, mimetype=media_type, direct_passthrough=True
+    )
+
+
+@bp.get("/evidence/files/<int:file_id>/captions.vtt")
+def captions_track(file_id: int) -> Response:
+    """A recording's WebVTT captions, for the player's captions track (whoever may open the
+    recording may read them; 404 when its transcript is not captions)."""
+    row, _ = files.readable_file(db_session(), _launch(), file_id)
+    if not row.has_captions or row.description is None:
+        raise NotFound(
+            "This recording has no captions.",
+            hint="Its educator may give them as WebVTT in the recording's transcript field.",
+        )
+    return Response(
+        row.description,
+        mimetype="text/vtt",
+        headers={
+            "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": DOWNLOAD_CSP,
+            "Cache-Control": "private, no-store",
+        },
     )
 
 

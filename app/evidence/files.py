@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 
 from app.db import utcnow
 from app.errors import AppError, Conflict, Forbidden, NotFound
-from app.evidence import access, sniffing
+from app.evidence import access, captions, sniffing
 from app.evidence.models import Attempt, EvidenceFile
 from app.evidence.services import Part, part_of
 from app.evidence.sniffing import FileRejected
@@ -127,6 +127,8 @@ def own_file(
 MAX_DESCRIPTION = 5000
 """Characters of a file's description or transcript: a few minutes of speech."""
 DESCRIBED_KINDS = ("image/", "audio/", "video/")
+CAPTIONED_KINDS = ("audio/", "video/")
+"""A recording's transcript may be WebVTT captions (``captions``)."""
 
 
 def describable(row: EvidenceFile) -> bool:
@@ -144,10 +146,20 @@ def describe(row: EvidenceFile, text: str) -> None:
             status=400,
         )
     text = text.strip()
-    if len(text) > MAX_DESCRIPTION:
+    if row.media_type.startswith(CAPTIONED_KINDS) and captions.is_webvtt(text):
+        if len(text) > captions.MAX_CAPTIONS:
+            raise AppError(
+                f"The captions are {len(text)} characters long; they may be at most "
+                f"{captions.MAX_CAPTIONS}.",
+                hint="Split the recording, or upload the captions as a document.",
+                status=400,
+            )
+        captions.parse(text)  # refused here, naming the line, rather than in a player
+    elif len(text) > MAX_DESCRIPTION:
         raise AppError(
             f"The description is {len(text)} characters long; it may be at most {MAX_DESCRIPTION}.",
-            hint="Shorten it, or upload a longer transcript as a document.",
+            hint="Shorten it, upload a longer transcript as a document, or give it as WebVTT "
+            "captions (their first line is WEBVTT).",
             status=400,
         )
     row.description = text or None

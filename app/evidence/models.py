@@ -31,6 +31,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.catalog.models import Credential, CredentialVersion
 from app.db import Base, utcnow
+from app.evidence import captions
 from app.tenancy import PlatformOwned
 
 
@@ -175,4 +176,20 @@ class EvidenceFile(PlatformOwned, Base):
     completed_at: Mapped[datetime | None] = mapped_column()
     description: Mapped[str | None] = mapped_column(Text)
     """An image's description or a recording's transcript, by the educator, for an assessor
-    who cannot see or hear it."""
+    who cannot see or hear it; a recording's may be WebVTT captions (``app.evidence.captions``)."""
+
+    @property
+    def has_captions(self) -> bool:
+        """A recording whose transcript is WebVTT: a player shows it as captions."""
+        return (
+            self.description is not None
+            and self.media_type.startswith(("audio/", "video/"))
+            and captions.is_webvtt(self.description)
+        )
+
+    @property
+    def description_text(self) -> str | None:
+        """The description or transcript to read (captions without their timings)."""
+        if self.description is not None and self.has_captions:
+            return captions.transcript(self.description)
+        return self.description

@@ -190,7 +190,14 @@ def judge(frame: Frame, marks: dict[str, tuple[str, str]]) -> None:
     expect(frame.locator("[data-review-status]")).to_contain_text("Draft saved")
 
 
-TRANSCRIPT = "Teacher: Boards up. Most boards show B; two show C. Teacher: Let's look at C."
+# The recording's transcript as WebVTT captions (issue 28 item 15, WCAG 1.2.1 and 1.2.2): the
+# player shows them, the page reads them without their timings.
+CAPTIONS = (
+    "WEBVTT\n\n00:00.000 --> 00:00.800\nTeacher: Boards up.\n\n"
+    "00:00.800 --> 00:01.600\nMost boards show B; two show C.\n\n"
+    "00:01.600 --> 00:02.400\nTeacher: Let's look at C.\n"
+)
+TRANSCRIPT = "Teacher: Boards up.\nMost boards show B; two show C.\nTeacher: Let's look at C."
 
 
 def test_a_submission_is_reviewed_not_yet_resubmitted_and_earned(
@@ -220,11 +227,11 @@ def test_a_submission_is_reviewed_not_yet_resubmitted_and_earned(
     upload(educator, "response-evidence", "whiteboards.mp4", "video/mp4", recorded_mp4(page))
     # Issue 28 item 15: a transcript for an assessor who cannot hear or see the recording.
     transcript = educator.get_by_label("Transcript of whiteboards.mp4")
-    transcript.fill(TRANSCRIPT)
+    transcript.fill(CAPTIONS)
     educator.get_by_role("button", name="Save the transcript").click()
     educator.wait_for_url(re.compile(r"#file-\d+$"))  # the workspace again, at the file
     workspace_ready(educator)
-    expect(educator.get_by_label("Transcript of whiteboards.mp4")).to_have_value(TRANSCRIPT)
+    expect(educator.get_by_label("Transcript of whiteboards.mp4")).to_have_value(CAPTIONS.strip())
     expect(educator.locator("#part-response-evidence").get_by_role("status").first).to_have_text(
         "Saved."
     )
@@ -302,6 +309,17 @@ def test_a_submission_is_reviewed_not_yet_resubmitted_and_earned(
     expect(video).to_contain_text(TRANSCRIPT)
     described = video.locator("video").get_attribute("aria-describedby")
     assert described and instructor.locator(f"#{described}").inner_text().endswith(TRANSCRIPT)
+    # The player loaded the captions track, every cue of it.
+    cues = video.locator("video").evaluate(
+        """(v) => new Promise((resolve) => {
+            const track = v.querySelector("track");
+            const done = () => resolve(track.readyState === 2 ? track.track.cues.length : -1);
+            if (track.readyState >= 2) { done(); return; }
+            track.addEventListener("load", done);
+            track.addEventListener("error", done);
+        })"""
+    )
+    assert cues == 3
     assert_no_violations(instructor, "the review page (claimed)")
     shoot(instructor_page, instructor, artifacts / "review-page.png")
     # As seen in the LMS's frame: the evidence scrolled to the video, the rubric still in view.
