@@ -227,7 +227,11 @@ def test_a_submission_is_reviewed_not_yet_resubmitted_and_earned(
     upload(educator, "response-evidence", "whiteboards.mp4", "video/mp4", recorded_mp4(page))
     # Issue 28 item 15: a transcript for an assessor who cannot hear or see the recording.
     transcript = educator.get_by_label("Transcript of whiteboards.mp4")
-    transcript.fill(CAPTIONS)
+    # As a captioning tool gives them: a .vtt file, read into the field.
+    educator.get_by_label("Or load captions of whiteboards.mp4 from a file (.vtt)").set_input_files(
+        files=[{"name": "whiteboards.vtt", "mimeType": "text/vtt", "buffer": CAPTIONS.encode()}]
+    )
+    expect(transcript).to_have_value(CAPTIONS.strip())
     educator.get_by_role("button", name="Save the transcript").click()
     educator.wait_for_url(re.compile(r"#file-\d+$"))  # the workspace again, at the file
     workspace_ready(educator)

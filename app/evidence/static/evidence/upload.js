@@ -172,7 +172,7 @@
       hint.id = "describe-" + file.id + "-hint";
       hint.textContent = image
         ? "For an assessor who cannot see it: what it shows that matters for the criteria. Up to 5,000 characters."
-        : "For an assessor who cannot hear or see it: what is said, and what happens that matters for the criteria. Up to 5,000 characters.";
+        : "For an assessor who cannot hear or see it: what is said, and what happens that matters for the criteria. Up to 5,000 characters; or paste captions in WebVTT (the file Zoom, Teams or YouTube exports, starting with WEBVTT), which play with the recording.";
       var area = document.createElement("textarea");
       area.id = "describe-" + file.id;
       area.name = "description";
@@ -182,7 +182,22 @@
       save.type = "submit";
       save.className = "secondary";
       save.textContent = "Save the " + (image ? "description" : "transcript");
-      form.append(session, label, hint, area, save);
+      form.append(session, label, hint, area);
+      if (!image) {
+        var loader = document.createElement("p");
+        loader.className = "captions-loader";
+        var pick = document.createElement("input");
+        pick.type = "file";
+        pick.id = "captions-" + file.id;
+        pick.accept = ".vtt,text/vtt";
+        pick.setAttribute("data-captions-for", area.id);
+        var pickLabel = document.createElement("label");
+        pickLabel.htmlFor = pick.id;
+        pickLabel.textContent = "Or load captions of " + file.name + " from a file (.vtt)";
+        loader.append(pickLabel, " ", pick);
+        form.append(loader);
+      }
+      form.append(save);
       return form;
     }
 
@@ -333,4 +348,33 @@
   }
 
   document.querySelectorAll("[data-evidence-files]").forEach(init);
+
+  // A captions file (.vtt) read into its recording's transcript field, to be saved with it.
+  var MAX_CAPTIONS_BYTES = 400000;
+  document.querySelectorAll("[data-captions-loader]").forEach(function (p) { p.hidden = false; });
+  document.addEventListener("change", function (event) {
+    var input = event.target;
+    if (!input.matches || !input.matches("input[data-captions-for]") || !input.files.length) {
+      return;
+    }
+    var area = document.getElementById(input.getAttribute("data-captions-for"));
+    var picked = input.files[0];
+    var note = input.parentNode.querySelector("[data-captions-note]");
+    if (!note) {
+      note = document.createElement("span");
+      note.setAttribute("data-captions-note", "");
+      note.setAttribute("role", "status");
+      input.parentNode.appendChild(note);
+    }
+    if (picked.size > MAX_CAPTIONS_BYTES) {
+      note.textContent = " " + picked.name + " is too large for captions: choose the .vtt file " +
+        "of this recording.";
+      return;
+    }
+    picked.text().then(function (text) {
+      area.value = text.replace(/^\ufeff/, "").trim();
+      note.textContent = " Loaded " + picked.name + ": save the transcript to keep it.";
+      area.focus();
+    });
+  });
 })();
