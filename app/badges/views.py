@@ -261,7 +261,7 @@ def my_badges() -> str:
         name_choice=_name_choice(user.name_in_badges),
         name_on_badges=user.badge_name or user.lms_name,
         name_defaults=services.name_defaults(session),
-        name_saved=request.args.get("saved") == "name",
+        name_saved=request.args.get("name_saved") == "1",
         site=site,
         linkedin=lambda b: images.linkedin_add_to_profile_url(
             name=b.title,
@@ -311,7 +311,7 @@ def choose_name() -> BaseResponse:
         )
     lti_services.set_name_in_badges(session, launch, NAME_CHOICES[choice])
     session.commit()
-    values: dict[str, Any] = {lti.session.SESSION_PARAM: g.session_token, "saved": "name"}
+    values: dict[str, Any] = {lti.session.SESSION_PARAM: g.session_token, "name_saved": 1}
     return redirect(url_for("badges.my_badges", **values) + "#name-title", code=303)
 
 

@@ -189,7 +189,9 @@ def test_the_choice_saved_before_issue_keeps_the_name_out_of_the_badge(live, act
     educator = launch(live, LEARNER, activity)
     saved = educator.post("/my/badges/name", name_in_badges="hidden")
     assert saved.status_code == 200 and "/my/badges" in saved.url
-    assert "Saved" in saved.text and _choice_on(saved.text) == "hidden"
+    assert "Saved. Badges issued to you from now on" in saved.text
+    assert "The badge's public page shows the evidence" not in saved.text
+    assert _choice_on(saved.text) == "hidden"
     decide_attempt(live.tool, _user_id(live), HINGE)
     process(live.tool)
     (award,) = awards(live.tool, user_id=_user_id(live))
