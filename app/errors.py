@@ -211,10 +211,9 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(AppError)
     def _app_error(exc: AppError) -> Response:
-        log.info(
-            "request refused",
-            extra={"error_code": exc.code, "status": exc.status, "reason": exc.message},
-        )
+        # The code, not the message: a message is written for the person refused, and may name
+        # someone (who holds a review, whom to write to) — personal data stays out of logs.
+        log.info("request refused", extra={"error_code": exc.code, "status": exc.status})
         response = error_response(exc.status, exc.code, exc.title, exc.message, exc.hint)
         if exc.status == 503:
             response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)

@@ -268,7 +268,9 @@ def authenticate(
         verified = passwords.verify(operator.password_hash, password)
     if not verified.ok or operator is None or not operator.is_active:
         locked = throttle.fail(email)
-        log.info("operator sign-in failed", extra={"email": email, "locked": locked})
+        # Without the email typed (personal data, and often a password typed in the wrong
+        # field); a lockout of a known account is in the audit log.
+        log.info("operator sign-in failed", extra={"locked": locked})
         if locked:
             if operator is not None:
                 _record(

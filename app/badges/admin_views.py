@@ -65,6 +65,7 @@ def revoke_page(public_id: str) -> Response | tuple[str, int] | str:
             page = render_template(
                 "badges/admin_revoke.html",
                 badge=found,
+                earner=services.earner(session, award),
                 reason=reason,
                 error=refused.message,
                 hint=refused.hint,
@@ -77,6 +78,7 @@ def revoke_page(public_id: str) -> Response | tuple[str, int] | str:
     return render_template(
         "badges/admin_revoke.html",
         badge=found,
+        earner=services.earner(session, award),
         reason=reason,
         error=None,
         hint=None,

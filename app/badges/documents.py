@@ -34,7 +34,8 @@ class Recipient:
     """``email`` or ``systemId``."""
     salt: str
     identity_hash: str
-    name: str
+    name: str | None
+    """In clear, when the earner's name is shown; ``None``: the badge names nobody."""
 
 
 def hash_identity(identity: str, salt: str) -> str:
@@ -160,14 +161,17 @@ def credential(
             "hashed": True,
             "identityHash": recipient.identity_hash,
             "salt": recipient.salt,
-        },
-        {
-            "type": "IdentityObject",
-            "identityType": "name",
-            "hashed": False,
-            "identityHash": recipient.name,
-        },
+        }
     ]
+    if recipient.name:
+        identifiers.append(
+            {
+                "type": "IdentityObject",
+                "identityType": "name",
+                "hashed": False,
+                "identityHash": recipient.name,
+            }
+        )
     subject: dict[str, Any] = {
         "type": ["AchievementSubject"],
         "identifier": identifiers,

@@ -36,11 +36,20 @@ class Signer:
     cipher: Fernet
 
 
-def recipient_for(session: Session, user: LtiUser) -> Recipient:
+def name_shown(user: LtiUser, organisation: Organisation) -> bool:
+    """Whether a badge the organisation issues to ``user`` now carries their name: their own
+    choice, else the organisation's default."""
+    return organisation.badge_name_shown if user.name_in_badges is None else user.name_in_badges
+
+
+def recipient_for(session: Session, user: LtiUser, organisation: Organisation) -> Recipient:
     """The recipient identity: the hashed email (lower-cased, as validators compare it), or,
-    if the LMS shared none, the hashed LMS user id."""
+    if the LMS shared none, the hashed LMS user id; and the name, when it is shown.
+
+    The name is the one the person chose for badges, else the LMS's, never the email or the
+    LMS user id the pages fall back to: the name goes into the credential unhashed."""
     salt = secrets.token_hex(16)
-    name = user.badge_name or user.display_name
+    name = (user.badge_name or user.lms_name) if name_shown(user, organisation) else None
     if user.email:
         return Recipient("email", salt, documents.hash_identity(user.email.lower(), salt), name)
     registration = session.get(Registration, user.registration_id)
@@ -90,7 +99,7 @@ def _issue(
     organisation = session.get_one(Organisation, credential.organisation_id)
     key = identity.active_key(session, organisation.id, signer.cipher)
     status_list, index = status.allocate(session, organisation.id)
-    recipient = recipient_for(session, user)
+    recipient = recipient_for(session, user, organisation)
     days = version.content.get("valid_for_days")
     valid_until = now + timedelta(days=int(days)) if days else None
     public_id = new_public_id()

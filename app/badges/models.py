@@ -161,8 +161,9 @@ class Award(PlatformOwned, Base):
     status_index: Mapped[int] = mapped_column(Integer)
     issued_at: Mapped[datetime] = mapped_column(default=utcnow)
     valid_until: Mapped[datetime | None] = mapped_column()
-    recipient_name: Mapped[str] = mapped_column(String(255))
-    """The name on the badge when it was issued."""
+    recipient_name: Mapped[str | None] = mapped_column(String(255))
+    """The name on the badge when it was issued; ``None``: issued without the earner's name
+    (their choice, or their issuer's default)."""
     recipient_type: Mapped[str] = mapped_column(String(16))
     """``email`` (the hash is of the email address) or ``systemId`` (of the LMS's user id, when
     the LMS shared no email)."""

@@ -258,6 +258,32 @@ def badges_of(session: Session, user_id: int) -> list[Award]:
     )
 
 
+@dataclass(frozen=True)
+class NameDefault:
+    """An issuer, and whether its badges show the earner's name when the earner has not
+    chosen."""
+
+    organisation: str
+    shown: bool
+
+
+def name_defaults(session: Session) -> list[NameDefault]:
+    """The issuers of published credentials, by name, with their default for names in
+    badges: what "as each issuer decides" means for an educator choosing."""
+    rows = session.execute(
+        select(Organisation.name, Organisation.badge_name_shown)
+        .where(
+            Organisation.id.in_(
+                select(Credential.organisation_id)
+                .join(CredentialVersion, CredentialVersion.credential_id == Credential.id)
+                .where(CredentialVersion.status == CredentialVersion.PUBLISHED)
+            )
+        )
+        .order_by(Organisation.name)
+    ).all()
+    return [NameDefault(name, shown) for name, shown in rows]
+
+
 def waiting_for(session: Session, user_id: int) -> list[Waiting]:
     """Earned decisions whose badge the processor has not issued yet."""
     rows = session.execute(
@@ -471,10 +497,21 @@ def revoke(session: Session, public_id: str, reason: str, rights: Rights) -> Awa
 # --- the console ---------------------------------------------------------------------------------
 
 
+def _earner_label(award: Award, user: LtiUser) -> str:
+    return award.recipient_name or f"{user.display_name} (name not on the badge)"
+
+
+def earner(session: Session, award: Award) -> str:
+    """Whose badge it is, for the console: the name on it, or, for a badge that names nobody,
+    the earner's name at their LMS marked so (an operator must know whose badge they revoke)."""
+    return _earner_label(award, session.get_one(LtiUser, award.user_id, execution_options=ALL))
+
+
 @dataclass(frozen=True)
 class ConsoleRow:
     public_id: str
-    recipient_name: str
+    recipient: str
+    """Whose badge it is (``earner``)."""
     title: str
     organisation: str
     issued_at: datetime
@@ -491,9 +528,10 @@ def console_awards(
     """The badges this account may see (an operator: all; an organisation's author or admin:
     its own), newest first, filtered by a name or title; and how many match."""
     query = (
-        select(Award, CredentialVersion.title, Organisation.name)
+        select(Award, CredentialVersion.title, Organisation.name, LtiUser)
         .join(CredentialVersion, CredentialVersion.id == Award.version_id)
         .join(Organisation, Organisation.id == Award.organisation_id)
+        .join(LtiUser, LtiUser.id == Award.user_id)
         .execution_options(**ALL)
     )
     if not rights.is_operator:
@@ -502,7 +540,7 @@ def console_awards(
     if words:
         like = f"%{words.lower()}%"
         query = query.where(
-            func.lower(Award.recipient_name).like(like)
+            func.lower(func.coalesce(Award.recipient_name, LtiUser.name, "")).like(like)
             | func.lower(CredentialVersion.title).like(like)
             | (Award.public_id == words)
         )
@@ -515,14 +553,14 @@ def console_awards(
     return [
         ConsoleRow(
             award.public_id,
-            award.recipient_name,
+            _earner_label(award, user),
             title,
             organisation,
             award.issued_at,
             award.revoked_at,
             rights.may_manage(award.organisation_id),
         )
-        for award, title, organisation in rows
+        for award, title, organisation, user in rows
     ], total
 
 

@@ -5,7 +5,8 @@ credential — at the same URL for clients asking for JSON), its downloads (cred
 PNG and SVG, QR code), the OB 2.0 hosted assertion, badge class and issuer, the achievement
 (criteria) page, the issuers' DID documents, keys and status lists.
 
-Inside a launch: the educator's "My badges" and their choice of public evidence.
+Inside a launch: the educator's "My badges", their choice of public evidence, and whether the
+badges issued to them from now on carry their name.
 """
 
 from __future__ import annotations
@@ -237,6 +238,14 @@ def _earner() -> tuple[Any, Any]:
     return launch, user
 
 
+NAME_CHOICES = {"default": None, "shown": True, "hidden": False}
+"""The choice of names in badges on "My badges", as the form sends it."""
+
+
+def _name_choice(shown: bool | None) -> str:
+    return next(key for key, value in NAME_CHOICES.items() if value is shown)
+
+
 @bp.get("/my/badges")
 def my_badges() -> str:
     launch, user = _earner()
@@ -248,6 +257,10 @@ def my_badges() -> str:
         launch=launch,
         badges=[services.view(session, site, a, with_checks=False) for a in awards],
         waiting=services.waiting_for(session, user.id),
+        name_choice=_name_choice(user.name_in_badges),
+        name_on_badges=user.badge_name or user.lms_name,
+        name_defaults=services.name_defaults(session),
+        name_saved=request.args.get("name_saved") == "1",
         site=site,
         linkedin=lambda b: images.linkedin_add_to_profile_url(
             name=b.title,
@@ -279,3 +292,23 @@ def choose_evidence(public_id: str) -> BaseResponse:
     session.commit()
     values: dict[str, Any] = {lti.session.SESSION_PARAM: g.session_token, "saved": public_id}
     return redirect(url_for("badges.my_badges", **values) + f"#badge-{public_id}", code=303)
+
+
+@bp.post("/my/badges/name")
+def choose_name() -> BaseResponse:
+    """Keep the educator's choice of their name in badges issued from now on (a signed badge
+    cannot change)."""
+    launch, _user = _earner()
+    session = db_session()
+    choice = inputs.form().text("name_in_badges", strip=True)
+    if choice not in NAME_CHOICES:
+        raise AppError(
+            "Choose whether your badges show your name: as each issuer decides, show my name, "
+            "or do not show my name.",
+            hint="Go back to My badges and choose one; nothing was changed.",
+            code="name_choice_unknown",
+        )
+    lti_services.set_name_in_badges(session, launch, NAME_CHOICES[choice])
+    session.commit()
+    values: dict[str, Any] = {lti.session.SESSION_PARAM: g.session_token, "name_saved": 1}
+    return redirect(url_for("badges.my_badges", **values) + "#name-title", code=303)

@@ -624,6 +624,24 @@ REVIEW_SETTINGS: tuple[Field, ...] = (
 )
 """The organisation's review settings, saved with its profile."""
 
+BADGE_SETTINGS: tuple[Field, ...] = (
+    Field(
+        "badge_name_shown",
+        "Names in badges",
+        "select",
+        choices=(
+            ("shown", "Shown by default: the educator may choose to leave their name out"),
+            ("hidden", "Not shown by default: the educator may choose to show it"),
+        ),
+        default="shown",
+        hint="Whether the badges this organisation issues carry the educator's name, in clear, "
+        "beside the hashed email that identifies them. A signed badge never changes: a new "
+        "setting applies to badges issued from then on.",
+        missing="Choose whether names in badges are shown or not shown by default.",
+    ),
+)
+"""The organisation's badge settings, saved with its profile."""
+
 ORGANISATION_FIELDS: tuple[Field, ...] = (
     Field(
         "name",
@@ -661,6 +679,7 @@ ORGANISATION_FIELDS: tuple[Field, ...] = (
         hint="A short description for the catalog and the badge's issuer profile. Markdown.",
     ),
     *REVIEW_SETTINGS,
+    *BADGE_SETTINGS,
 )
 ROLE_LABELS = {Author.AUTHOR: "Author", Author.ADMIN: "Organisation admin"}
 
@@ -698,10 +717,19 @@ def update_organisation(
     return changes
 
 
+def organisation_form_values(organisation: Organisation) -> dict[str, Any]:
+    """Return the profile form's values for what the organisation holds now."""
+    values = {f.name: getattr(organisation, f.name) for f in ORGANISATION_FIELDS}
+    values["badge_name_shown"] = "shown" if organisation.badge_name_shown else "hidden"
+    return values
+
+
 def _organisation_value(f: Field, value: Any) -> Any:
     """Return what the organisation's column holds for a form's value (empty → the default)."""
     if f.kind == "bool":
         return bool(value)
+    if f.name == "badge_name_shown":
+        return value != "hidden"
     if f.name == "turnaround_days":
         return value or DEFAULT_TURNAROUND_DAYS
     return value or ""
@@ -750,6 +778,7 @@ def create_organisation(session: Session, rights: Rights, slug: str, form: Parse
         description="",
         blind_review=False,
         turnaround_days=DEFAULT_TURNAROUND_DAYS,
+        badge_name_shown=True,
     )
     if form.errors:
         raise InvalidChange("Some fields need attention.")

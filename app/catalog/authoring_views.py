@@ -492,7 +492,7 @@ def organisation(slug: str) -> Response | tuple[str, int]:
     rights = _rights()
     found = authoring.organisation_for(session, rights, slug)
     if request.method == "GET":
-        typed = shown(authoring.ORGANISATION_FIELDS, _organisation_values(found))
+        typed = shown(authoring.ORGANISATION_FIELDS, authoring.organisation_form_values(found))
         return _organisation_page(found, rights, typed, {}, {}, 200)
     form = parse(authoring.ORGANISATION_FIELDS, request.form)
     if form.is_valid:
@@ -505,10 +505,6 @@ def organisation(slug: str) -> Response | tuple[str, int]:
             done = "saved" if changes else "unchanged"
             return redirect(url_for("authoring.organisation", slug=slug, done=done), 303)
     return _organisation_page(found, rights, form.typed, form.errors, {}, 400)
-
-
-def _organisation_values(found: Any) -> dict[str, Any]:
-    return {f.name: getattr(found, f.name) for f in authoring.ORGANISATION_FIELDS}
 
 
 def _organisation_page(
@@ -527,6 +523,7 @@ def _organisation_page(
         may_manage=rights.may_manage(found.id),
         fields=authoring.ORGANISATION_FIELDS,
         review_fields=authoring.REVIEW_SETTINGS,
+        badge_fields=authoring.BADGE_SETTINGS,
         typed=typed,
         errors=errors,
         authors=authoring.authors_of(db_session(), found),
@@ -563,7 +560,7 @@ def add_author(slug: str) -> Response | tuple[str, int]:
         if exc.status == 403:
             raise
         session.rollback()
-        values = shown(authoring.ORGANISATION_FIELDS, _organisation_values(found))
+        values = shown(authoring.ORGANISATION_FIELDS, authoring.organisation_form_values(found))
         return _organisation_page(found, rights, values, {}, typed, exc.status, exc.message)
     session.commit()
     done = "author-created" if created else "author-added"
@@ -640,7 +637,7 @@ def organisation_image(slug: str) -> Response | tuple[str, int]:
     found = authoring.organisation_to_manage(session, rights, slug)
 
     def refused(message: str, status: int) -> tuple[str, int]:
-        typed = shown(authoring.ORGANISATION_FIELDS, _organisation_values(found))
+        typed = shown(authoring.ORGANISATION_FIELDS, authoring.organisation_form_values(found))
         return _organisation_page(found, rights, typed, {}, {}, status, image_error=message)
 
     limit = images.MAX_IMAGE_BYTES + UPLOAD_OVERHEAD

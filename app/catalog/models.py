@@ -26,6 +26,7 @@ from sqlalchemy import (
     event,
     false,
     inspect,
+    true,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -51,6 +52,9 @@ class Organisation(Base):
     """Reviewers of every credential of this organisation see no names, emails or course."""
     turnaround_days: Mapped[int] = mapped_column(Integer, default=14, server_default="14")
     """The review turnaround target: submissions waiting longer are flagged overdue."""
+    badge_name_shown: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    """Whether its badges carry the earner's name (beside the hashed email) when the earner has
+    not chosen (``LtiUser.name_in_badges``)."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     image: Mapped[Image | None] = relationship()

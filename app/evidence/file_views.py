@@ -148,6 +148,22 @@ def _read_chunk(length: int) -> bytes:
     return pieces[0] if len(pieces) == 1 else b"".join(pieces)
 
 
+@bp.errorhandler(storage.NotStored)
+def _not_stored(exc: storage.NotStored) -> Response:
+    # The store answered and has no bytes under the file's key (deleted, or lost with a store
+    # that was not restored): no retry will bring them back, so this is not the 503 below.
+    log.warning("evidence file not in the store", extra={"reason": str(exc)})
+    return error_response(
+        404,
+        "evidence_file_not_kept",
+        "This file is no longer kept",
+        "Microcred no longer keeps this file's contents, so it cannot be downloaded. Its name "
+        "and the rest of the evidence are still here.",
+        "If it is still needed, the educator it belongs to can upload it again or share it as "
+        "a link.",
+    )
+
+
 @bp.errorhandler(storage.StoreError)
 def _store_failed(exc: storage.StoreError) -> Response:
     log.error("evidence store failed", extra={"reason": str(exc)})

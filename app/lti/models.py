@@ -153,13 +153,21 @@ class LtiUser(PlatformOwned, Base):
     email: Mapped[str | None] = mapped_column(String(320))
     badge_name: Mapped[str | None] = mapped_column(String(120))
     """The name the person wants on their badges, if not the LMS's."""
+    name_in_badges: Mapped[bool | None] = mapped_column(Boolean)
+    """Whether the badges issued to them carry their name; ``None``: as the issuing
+    organisation's setting says (``Organisation.badge_name_shown``)."""
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    @property
+    def lms_name(self) -> str | None:
+        """The person's name as the LMS gave it, if it gave one."""
+        full = " ".join(p for p in (self.given_name, self.family_name) if p)
+        return self.name or full or None
 
     @property
     def display_name(self) -> str:
         """The person's name as the LMS gave it, else their email, else their LMS user id."""
-        full = " ".join(p for p in (self.given_name, self.family_name) if p)
-        return self.name or full or self.email or f"User {self.sub}"
+        return self.lms_name or self.email or f"User {self.sub}"
 
 
 class LtiContext(PlatformOwned, Base):

@@ -408,6 +408,16 @@ def user_ids(session: Session, registration_id: int, subs: Sequence[str]) -> dic
     return {sub: user_id for sub, user_id in found}
 
 
+def set_name_in_badges(session: Session, launch: Launch, shown: bool | None) -> LtiUser:
+    """Store whether the person's badges, issued from now on, carry their name (``None``: as
+    each issuing organisation decides). The caller commits."""
+    user = find_user(session, launch)
+    if user is None:
+        raise LookupError("no stored user for this launch")
+    user.name_in_badges = shown
+    return user
+
+
 def set_badge_name(session: Session, launch: Launch, name: str | None) -> LtiUser:
     """Store the name the person wants on their badges."""
     user = find_user(session, launch)

@@ -22,6 +22,7 @@ and the browser never attaches it by itself, as it would a cookie.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -58,11 +59,18 @@ def _roles_digest(roles: tuple[str, ...]) -> str:
     return hashlib.sha256("\n".join(sorted(roles)).encode()).hexdigest()[:16]
 
 
-def _binding(launch: Launch) -> dict[str, Any]:
+def _user_digest(secret: str, sub: str) -> str:
+    # The token is signed, not encrypted, and travels in URLs (proxies' access logs, Referer):
+    # it names the person by a keyed digest of their ``sub``, never the ``sub`` itself (a
+    # Moodle ``sub`` is the user's number, so an unkeyed digest would be read back at once).
+    return hmac.new(secret.encode(), b"lt-user\n" + sub.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def _binding(secret: str, launch: Launch) -> dict[str, Any]:
     return {
         "r": launch.registration_id,
         "d": launch.deployment_id,
-        "u": launch.user.sub if launch.user else None,
+        "u": _user_digest(secret, launch.user.sub) if launch.user else None,
         "c": launch.context.id if launch.context else None,
         "k": launch.resource_link.id if launch.resource_link else None,
         "ro": _roles_digest(launch.roles),
@@ -71,7 +79,7 @@ def _binding(launch: Launch) -> dict[str, Any]:
 
 def issue(secret: str, launch: Launch) -> str:
     """Return a fresh session token for ``launch``."""
-    return _serializer(secret).dumps({"l": launch.launch_id, **_binding(launch)})
+    return _serializer(secret).dumps({"l": launch.launch_id, **_binding(secret, launch)})
 
 
 def keep(store: StateStore, launch_id: str, claims: Mapping[str, Any]) -> None:
@@ -128,7 +136,8 @@ class SessionReader:
                 hint=RELAUNCH_HINT,
             )
         launch = to_launch(claims["l"], self._claims(claims["l"], data), registration)
-        if _binding(launch) != {k: claims.get(k) for k in ("r", "d", "u", "c", "k", "ro")}:
+        bound = {k: claims.get(k) for k in ("r", "d", "u", "c", "k", "ro")}
+        if _binding(self.secret, launch) != bound:
             raise SessionEnded("This page's session does not match its launch.", hint=RELAUNCH_HINT)
         return launch
 

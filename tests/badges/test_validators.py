@@ -127,3 +127,45 @@ def test_a_milestone_credential_verifies_too(live_https, validators):
     (milestone,) = [a for a in awards(app) if a.stack_id is not None]
     result = verify_ob3(milestone.credential_json, ca_cert=live_https.ca_cert)
     assert result.ok, result
+
+
+@pytest.fixture
+def nameless(live_https, validators):
+    """An educator's badge issued without their name (issue 23 item 6): the educator chose to
+    leave it out, so the credential identifies them only by the salted hash of their email."""
+    from app.lti.models import LtiUser
+    from tests.badges.support import add_educator, awards, decide_attempt, load_sample, process
+
+    app = live_https.tool
+    load_sample(app)
+    _registration, user_id = add_educator(app)
+    with get_db(app).begin() as session:
+        session.get_one(LtiUser, user_id).name_in_badges = False
+    attempt_id = decide_attempt(app, user_id)
+    process(app)
+    (award,) = awards(app, attempt_id=attempt_id)
+    identifiers = award.credential_json["credentialSubject"]["identifier"]
+    assert [i["identityType"] for i in identifiers] == ["emailAddress"]
+    return award
+
+
+def test_a_credential_without_the_name_verifies_in_the_dcc_verifier(live_https, nameless):
+    result = verify_ob3(nameless.credential_json, ca_cert=live_https.ca_cert)
+    assert result.ok, result
+    assert result.steps["valid_signature"] == "ok"
+
+
+def test_the_ob2_assertion_of_a_nameless_badge_validates_for_the_educators_email(
+    live_https, nameless
+):
+    url = f"{live_https.tool_url}/ob2/assertions/{nameless.public_id}"
+    result = verify_ob2(url, recipient=EMAIL, ca_cert=live_https.ca_cert)
+    assert result.ok, result
+
+
+def test_the_baked_png_of_a_nameless_badge_validates(live_https, nameless, tmp_path):
+    png = requests.get(f"{live_https.tool_url}/badges/{nameless.public_id}/badge.png", timeout=30)
+    path = tmp_path / "badge.png"
+    path.write_bytes(png.content)
+    result = verify_ob2(path, recipient=EMAIL, ca_cert=live_https.ca_cert)
+    assert result.ok, result

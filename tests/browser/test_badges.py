@@ -113,3 +113,49 @@ def test_an_educator_shares_a_badge_that_verifies_until_it_is_revoked(
         expect(stranger.locator("#verification")).to_contain_text(REASON)
         assert_no_violations(stranger, "the badge's public page (revoked)")
         stranger.screenshot(path=str(artifacts / "badges-5-revoked.png"), full_page=True)
+
+
+def test_an_educator_keeps_their_name_out_of_later_badges_inside_the_lms_frame(
+    page: Page, browser: Browser, live, artifacts: Path
+) -> None:
+    """Issue 23 item 6: in "My badges", inside the LMS's iframe, the
+    educator chooses not to show their name; the badge they hold keeps it (a signed badge cannot
+    change), the next one is issued without it, and its public page names nobody."""
+    activity = _earned(live)
+    act_as(page, live, "Jordan Lee")
+    frame = open_activity(page, activity, TITLE)
+    frame.get_by_role("link", name="Your badge").click()
+    expect(frame.get_by_role("heading", level=1, name="My badges")).to_be_visible()
+    choice = frame.get_by_role("group", name="On badges issued to you from now on")
+    expect(choice.get_by_label("As each issuer decides", exact=False)).to_be_checked()
+    expect(choice).to_contain_text("shows it")
+    expect(frame.locator("#name-signed")).to_contain_text("cannot change afterwards")
+    expect(frame.locator(".badge-card")).to_contain_text("This badge shows your name, Jordan Lee.")
+    assert_no_violations(frame, "My badges with the choice of name")
+
+    choice.get_by_label("Do not show my name").check()
+    frame.get_by_role("button", name="Save my choice").click()
+    expect(frame.get_by_role("status").first).to_contain_text("Saved.")
+    expect(
+        frame.get_by_role("group", name="On badges issued to you from now on").get_by_label(
+            "Do not show my name"
+        )
+    ).to_be_checked()
+    expect(frame.locator(".badge-card")).to_contain_text("This badge shows your name, Jordan Lee.")
+    assert_no_violations(frame, "My badges after choosing not to show the name")
+    shoot(page, frame, artifacts / "badges-6-name-choice.png")
+
+    with get_db(live.tool).begin() as session:
+        user_id = session.scalars(select(LtiUser.id).where(LtiUser.email == LEARNER)).one()
+    decide_attempt(live.tool, user_id, "feedback-that-moves-learning-forward")
+    process(live.tool)
+    frame.goto(frame.url.split("#")[0])  # the page again, not a jump within it
+    nameless = frame.locator(".badge-card", has_text="This badge does not show your name.")
+    expect(nameless).to_have_count(1)
+    share = nameless.get_by_label("Link to its public page").input_value()
+    with fresh_page(browser, bypass_csp=True) as stranger:
+        stranger.goto(share)
+        expect(stranger.locator(".lead")).to_contain_text("whose name this badge does not show")
+        expect(stranger.locator("body")).not_to_contain_text("Jordan Lee")
+        expect(stranger.locator("#verification")).to_contain_text("Verified")
+        assert_no_violations(stranger, "the public page of a badge without the name")

@@ -276,14 +276,18 @@ def test_a_chunk_that_is_not_raw_bytes_or_has_no_length_is_refused(educator):
     assert educator.status(file_id).json()["received"] == 0
 
 
-def test_bytes_missing_from_the_store_are_a_503_with_a_message_not_a_500(educator, live):
+def test_bytes_gone_from_the_store_are_a_404_that_says_the_file_is_no_longer_kept(educator, live):
+    """The store answered and holds nothing: trying again will not help, so not a 503."""
     done = educator.upload("plan.pdf", b"%PDF-1.4 x", CHUNK_SIZE)
     for path in evidence_root(live).rglob("*"):
         if path.is_file():
             path.unlink()
     answer = educator.download(done["id"])
-    assert answer.status_code == 503
-    assert "did not answer as expected" in answer.text
+    assert answer.status_code == 404
+    assert "no longer kept" in unescape(answer.text)
+    assert "Try again in a few minutes" not in unescape(answer.text)
+    as_json = educator.download(done["id"], Accept="application/json")
+    assert as_json.status_code == 404 and error(as_json)["code"] == "evidence_file_not_kept"
 
 
 def test_another_platforms_attempt_and_files_are_not_found(educator, live):

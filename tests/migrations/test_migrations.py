@@ -499,3 +499,69 @@ def test_0019_marks_the_cells_whose_lms_holds_a_decision_of_the_tools(
         migrate.upgrade(empty_database)
     finally:
         engine.dispose()
+
+
+_ONE_AWARD = (
+    "INSERT INTO catalog_organisation (id, slug, name, url, email, description, blind_review,"
+    " turnaround_days, created_at) VALUES (1, 'org', 'Org', 'https://org', 'b@org', '', :f, 14,"
+    " :now)",
+    "INSERT INTO catalog_credential (id, slug, organisation_id, created_at)"
+    " VALUES (1, 'cred', 1, :now)",
+    "INSERT INTO catalog_credential_version (id, credential_id, number, status, revision,"
+    " content, title, short_description, tags, created_at)"
+    " VALUES (1, 1, 1, 'published', 1, '{}', 'Cred', 'A credential.', '[]', :now)",
+    "INSERT INTO badges_issuer_key (id, organisation_id, public_multibase, private_key_encrypted,"
+    " state, created_at) VALUES (1, 1, 'z6Mk', 'x', 'active', :now)",
+    "INSERT INTO badges_status_list (id, organisation_id, purpose, size, used, revision,"
+    " created_at) VALUES (1, 1, 'revocation', 131072, 2, 1, :now)",
+    "INSERT INTO lti_user (id, registration_id, sub, name, updated_at)"
+    " VALUES (1, 1, 'educator', 'Ana Teacher', :now)",
+)
+"""An organisation with a published credential, its key and status list, and an educator."""
+
+_AWARD = (
+    "INSERT INTO badges_award (id, public_id, registration_id, user_id, credential_id,"
+    " version_id, organisation_id, issuer_key_id, status_list_id, status_index, issued_at,"
+    " recipient_name, recipient_type, recipient_salt, recipient_hash, credential_json,"
+    " public_evidence) VALUES (:id, :public_id, 1, 1, 1, 1, 1, 1, 1, :id, :now, :name, 'email',"
+    " 's', 'sha256$h', '{}', '[]')"
+)
+
+
+def test_0021_shows_names_as_before_and_a_nameless_badge_goes_back_empty(
+    empty_database: str,
+) -> None:
+    """Organisations that existed show names in badges (as every badge did), educators have
+    not chosen; a badge issued without a name keeps an empty one on the way back."""
+    from sqlalchemy import text
+
+    migrate.upgrade(empty_database, "0020")
+    now = {"now": "2026-01-01 00:00:00+00:00", "f": False, "family": "moodle"}
+    engine = create_engine(empty_database)
+    try:
+        with engine.begin() as connection:
+            for statement in (*_ONE_COLUMN, *_ONE_AWARD):
+                connection.execute(text(statement), now)
+            connection.execute(
+                text(_AWARD), {**now, "id": 1, "public_id": "named", "name": "Ana Teacher"}
+            )
+        migrate.upgrade(empty_database, "0021")
+        with engine.begin() as connection:
+            assert connection.scalar(text("SELECT badge_name_shown FROM catalog_organisation"))
+            assert connection.scalar(text("SELECT name_in_badges FROM lti_user")) is None
+            connection.execute(
+                text(_AWARD), {**now, "id": 2, "public_id": "nameless", "name": None}
+            )
+            names = connection.execute(
+                text("SELECT recipient_name FROM badges_award ORDER BY id")
+            ).scalars()
+            assert list(names) == ["Ana Teacher", None]
+        migrate.downgrade(empty_database, "0020")
+        with engine.connect() as connection:
+            names = connection.execute(
+                text("SELECT recipient_name FROM badges_award ORDER BY id")
+            ).scalars()
+            assert list(names) == ["Ana Teacher", ""]
+        migrate.upgrade(empty_database)
+    finally:
+        engine.dispose()
