@@ -9,8 +9,8 @@
  * announced as a "microcred:session" event on the document, which the page's scripts
  * (workspace.js, review.js, upload.js) send and listen to; it moves the warning two hours on.
  * When the time has passed anyway, the banner says what to do: open the activity again from the
- * course, where nothing saved is lost (and the workspace restores unsaved text from this
- * browser).
+ * course, where nothing saved is lost (the workspace keeps unsaved text in this browser and
+ * restores it).
  *
  * The banner is fixed to the bottom of the frame, where it is seen wherever the page is
  * scrolled, and is spoken once (role=alert); it takes no focus from what the person is typing.
@@ -78,8 +78,7 @@
 
   function ended() {
     show([paragraph("Your Microcred session has ended. Open the activity again from your " +
-      "course page: nothing you saved is lost, and text you had not saved yet is kept in " +
-      "this browser.")]);
+      "course page: nothing you saved is lost.")]);
   }
 
   function schedule() {
