@@ -52,6 +52,7 @@ def create_app(config_override: Mapping[str, Any] | None = None) -> Flask:
         migrate,
         outbox,
         progress,
+        reports,
         serve,
     )
     from app.catalog.authoring import admins_an_organisation
@@ -70,6 +71,7 @@ def create_app(config_override: Mapping[str, Any] | None = None) -> Flask:
     progress.init_app(app)
     core.init_app(app)
     backup.init_app(app)
+    reports.init_app(app)
     devlms.init_tool_app(app)
     migrate.init_app(app)
     serve.init_app(app)

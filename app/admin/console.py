@@ -30,6 +30,7 @@ NAV: list[tuple[str, str, bool]] = [
     ("grading_admin.assessors", "Assessors", True),
     ("grading_admin.turnaround", "Turnaround", True),
     ("grading_admin.gradebook", "Gradebook sync", True),
+    ("reports.index", "Reports", True),
     ("badges_admin.awards", "Badges", False),
     ("admin.platforms", "Platforms", True),
     ("admin.add_platform", "Add a platform", True),
@@ -42,7 +43,7 @@ MAX_NEXT_CHARS = 2000
 """A console address longer than this is not carried through sign-in (``?next=``): it would
 make a ``Location`` header that browsers and proxies refuse."""
 
-ORGANISATION_ADMIN_PAGES = frozenset({"grading_admin.assessors"})
+ORGANISATION_ADMIN_PAGES = frozenset({"grading_admin.assessors", "reports.index"})
 """Operators-only entries of NAV that an organisation's admins see too."""
 
 

@@ -4,6 +4,7 @@ whatever the catalog's size."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -77,6 +78,26 @@ def current_version(session: Session, credential_id: int) -> CredentialVersion |
         .order_by(CredentialVersion.number.desc())
         .limit(1)
     ).first()
+
+
+def titles(session: Session, credential_ids: Sequence[int]) -> dict[int, str]:
+    """Each credential's title as educators are offered it: its current version's, or its
+    latest version's once retired or before it is published. One statement."""
+    if not credential_ids:
+        return {}
+    rows = session.execute(
+        select(CredentialVersion.credential_id, CredentialVersion.status, CredentialVersion.title)
+        .where(CredentialVersion.credential_id.in_(list(credential_ids)))
+        .order_by(CredentialVersion.credential_id, CredentialVersion.number.desc())
+    )
+    found: dict[int, str] = {}
+    published: set[int] = set()
+    for credential_id, status, title in rows:
+        if credential_id not in published and status == CredentialVersion.PUBLISHED:
+            found[credential_id] = title
+            published.add(credential_id)
+        found.setdefault(credential_id, title)
+    return found
 
 
 def _current(query: Any) -> Any:

@@ -777,37 +777,53 @@ def latest_attempts(
     session: Session, user_ids: Sequence[int], credential_id: int
 ) -> dict[int, LatestAttempt]:
     """Each user's latest attempt at a credential, by user id, in one query."""
-    if not user_ids:
+    found = latest_attempts_at(session, user_ids, [credential_id])
+    return {user_id: latest for (user_id, _), latest in found.items()}
+
+
+def latest_attempts_at(
+    session: Session, user_ids: Sequence[int], credential_ids: Sequence[int]
+) -> dict[tuple[int, int], LatestAttempt]:
+    """Each user's latest attempt at each of these credentials, by (user id, credential id),
+    in one query whatever the number of users and credentials (a course's overview)."""
+    if not user_ids or not credential_ids:
         return {}
     latest = (
         select(
             Attempt.user_id,
+            Attempt.credential_id,
             func.max(Attempt.number).label("number"),
             func.min(Attempt.created_at).label("first_started_at"),
         )
-        .where(Attempt.credential_id == credential_id, Attempt.user_id.in_(list(user_ids)))
-        .group_by(Attempt.user_id)
+        .where(
+            Attempt.credential_id.in_(list(credential_ids)),
+            Attempt.user_id.in_(list(user_ids)),
+        )
+        .group_by(Attempt.user_id, Attempt.credential_id)
         .subquery()
     )
     rows = session.execute(
         select(
             Attempt.user_id,
+            Attempt.credential_id,
             Attempt.id,
             Attempt.number,
             Attempt.state,
             latest.c.first_started_at,
             Attempt.submitted_at,
             Attempt.decided_at,
-        )
-        .join(
+        ).join(
             latest,
-            (latest.c.user_id == Attempt.user_id) & (latest.c.number == Attempt.number),
+            (latest.c.user_id == Attempt.user_id)
+            & (latest.c.credential_id == Attempt.credential_id)
+            & (latest.c.number == Attempt.number),
         )
-        .where(Attempt.credential_id == credential_id)
     ).all()
     return {
-        user_id: LatestAttempt(attempt_id, number, state, started, submitted, decided)
-        for user_id, attempt_id, number, state, started, submitted, decided in rows
+        (user_id, credential_id): LatestAttempt(
+            attempt_id, number, state, started, submitted, decided
+        )
+        for user_id, credential_id, attempt_id, number, state, started, submitted, decided in rows
     }
 
 

@@ -12,22 +12,27 @@ with ``p_o`` the share of pairs that agree and ``p_e`` the agreement expected by
 (Cohen 1960, "A coefficient of agreement for nominal scales", Educational and Psychological
 Measurement 20(1)). Pairs are counted across the credential's versions and all platforms; the
 lead's round 3 is a settlement, not an independent judgement, and is left out.
+
+Also what the outcome reports read of the rubric's judgements (``criterion_tallies``): how often
+each criterion's standing judgement was "not yet", which tells authors which parts of a rubric
+educators find hardest.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from fractions import Fraction
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from app.catalog.models import CredentialVersion
 from app.evidence.models import Attempt
-from app.grading.models import Review
+from app.grading.models import Decision, Review
 from app.lti.models import LtiUser, Registration
 from app.tenancy import ALL_PLATFORMS
 
@@ -193,3 +198,59 @@ def calibration(session: Session, credential_id: int) -> Calibration:
     ]
     reviewers.sort(key=lambda r: (-r.reviews, r.name.lower()))
     return Calibration(criteria, Agreement.of(outcome_pairs), reviewers)
+
+
+# --- Which criteria educators find hardest (the outcome reports) ---------------------------------
+
+
+@dataclass(frozen=True)
+class CriterionTally:
+    """How often one criterion of one credential was judged in the decisions of a period, and
+    how often "not yet"."""
+
+    credential_id: int
+    key: str
+    judged: int
+    not_yet: int
+
+
+def criterion_tallies(
+    session: Session,
+    credential_ids: Collection[int],
+    since: datetime | None = None,
+    until: datetime | None = None,
+    *,
+    registration_id: int | None = None,
+) -> list[CriterionTally]:
+    """Count, per credential and criterion, the decisions of ``[since, until)`` that judged it
+    and those that judged it not met: the judgement that stands (the decision's), not each
+    reviewer's. One statement; each decision's criteria are counted here, as their keys live
+    in a JSON column that SQLite and PostgreSQL unpack differently."""
+    conditions: list[ColumnElement[bool]] = [
+        Attempt.credential_id.in_(list(credential_ids) or [-1])
+    ]
+    if registration_id is not None:
+        conditions.append(Decision.registration_id == registration_id)
+    if since is not None:
+        conditions.append(Decision.decided_at >= since)
+    if until is not None:
+        conditions.append(Decision.decided_at < until)
+    rows = session.execute(
+        select(Attempt.credential_id, Decision.criteria)
+        .join(Attempt, Attempt.id == Decision.attempt_id)
+        .where(*conditions)
+        .execution_options(**{ALL_PLATFORMS: True})
+    )
+    judged: dict[tuple[int, str], list[int]] = defaultdict(lambda: [0, 0])
+    for credential_id, criteria in rows:
+        for key, judgement in (criteria or {}).items():
+            met = _met(judgement)
+            if met is None:
+                continue
+            counts = judged[(credential_id, key)]
+            counts[0] += 1
+            counts[1] += 0 if met else 1
+    return [
+        CriterionTally(credential_id, key, counts[0], counts[1])
+        for (credential_id, key), counts in sorted(judged.items())
+    ]

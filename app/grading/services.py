@@ -23,7 +23,7 @@ re-scopes the request to the attempt's platform (``enter_attempt_platform``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -239,6 +239,32 @@ def reviewed_blind(session: Session, credential: Credential, version: Credential
     organisation's): the pages that show it to a course's instructors say what that means."""
     organisation = session.get(Organisation, credential.organisation_id)
     return organisation is not None and rules.settings_of(version, organisation).blind
+
+
+def blind_credentials(session: Session, credential_ids: Sequence[int]) -> set[int]:
+    """Which of these credentials are reviewed blind at their latest published version (its
+    own setting, else its organisation's): one statement, for a page showing many."""
+    if not credential_ids:
+        return set()
+    rows = session.execute(
+        select(CredentialVersion, Organisation)
+        .join(Credential, Credential.id == CredentialVersion.credential_id)
+        .join(Organisation, Organisation.id == Credential.organisation_id)
+        .where(
+            CredentialVersion.credential_id.in_(list(credential_ids)),
+            CredentialVersion.status == CredentialVersion.PUBLISHED,
+        )
+        .order_by(CredentialVersion.credential_id, CredentialVersion.number.desc())
+    ).all()
+    seen: set[int] = set()
+    blind: set[int] = set()
+    for version, organisation in rows:
+        if version.credential_id in seen:
+            continue
+        seen.add(version.credential_id)
+        if rules.settings_of(version, organisation).blind:
+            blind.add(version.credential_id)
+    return blind
 
 
 def may_review_attempt(session: Session, launch: Launch, attempt_id: int) -> bool:

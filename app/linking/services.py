@@ -419,6 +419,55 @@ def visits(session: Session, resource_link_id: int) -> list[tuple[LinkVisit, Lti
     ]
 
 
+@dataclass(frozen=True)
+class Placement:
+    """A link of a course that stands for a credential."""
+
+    resource_link_id: int
+    credential_id: int
+    slug: str
+
+
+def placements(session: Session, launch: Launch) -> list[Placement]:
+    """The links of the launch's course bound to a credential, in the order they were bound:
+    one statement. A link is known once someone has opened it (the LMS tells the tool of a
+    link only by launching it)."""
+    if launch.context is None:
+        return []
+    rows = session.execute(
+        select(LtiResourceLink.id, Credential.id, Credential.slug)
+        .join(LinkedCredential, LinkedCredential.resource_link_id == LtiResourceLink.id)
+        .join(Credential, Credential.id == LinkedCredential.credential_id)
+        .join(LtiContext, LtiContext.id == LtiResourceLink.context_id)
+        .join(Deployment, Deployment.id == LtiContext.deployment_id)
+        .where(
+            Deployment.registration_id == launch.registration_id,
+            Deployment.deployment_id == launch.deployment_id,
+            LtiContext.context_id == launch.context.id,
+        )
+        .order_by(LinkedCredential.id)
+    )
+    return [Placement(*row) for row in rows]
+
+
+def visits_of_links(
+    session: Session, resource_link_ids: Sequence[int]
+) -> list[tuple[LinkVisit, LtiUser]]:
+    """Who has opened any of these links, each visit with its person (a person who opened
+    two of them comes twice), by family name, given name and name: one statement."""
+    if not resource_link_ids:
+        return []
+    return [
+        (visit, user)
+        for visit, user in session.execute(
+            select(LinkVisit, LtiUser)
+            .join(LtiUser, LtiUser.id == LinkVisit.user_id)
+            .where(LinkVisit.resource_link_id.in_(list(resource_link_ids)))
+            .order_by(LtiUser.family_name, LtiUser.given_name, LtiUser.name, LinkVisit.id)
+        )
+    ]
+
+
 def record_visit(session: Session, launch: Launch) -> int | None:
     """Remember that this person opened this link (for the instructor's view); return their
     user id (``None`` for an anonymous launch or one without a link).

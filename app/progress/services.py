@@ -24,10 +24,10 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 
@@ -104,11 +104,11 @@ def bound_credential(session: Session, launch: Launch) -> Resolved:
     return found
 
 
-def require_teaching_rights(launch: Launch) -> None:
+def require_teaching_rights(launch: Launch, seeing: str = "the class's progress") -> None:
     """Refuse anyone who does not teach the course (learners): the page names every learner."""
     if not (launch.is_instructor or launch.is_teaching_assistant or launch.is_staff):
         raise TeachersOnly(
-            "Only the course's instructors and teaching assistants can see the class's progress.",
+            f"Only the course's instructors and teaching assistants can see {seeing}.",
             hint="If you teach this course, ask your LMS administrator to check your role in it.",
         )
 
@@ -241,21 +241,7 @@ def course_progress(
     """Return the progress of the launch's course on the launched activity's credential.
 
     ``refresh`` asks the LMS for the roster even if a recent copy is kept."""
-    roster: Roster | None = None
-    try:
-        roster = launch_roster(session, launch, refresh=refresh)
-    except PlatformServiceError as exc:
-        status = RosterStatus(error=exc.message)
-    else:
-        status = (
-            RosterStatus(fetched_at=roster.fetched_at)
-            if roster is not None
-            else RosterStatus(
-                missing="Your LMS did not share this course's roster with Microcred, so "
-                "learners who have not opened this activity yet are not listed.",
-                admin_hint=plugin(launch.platform_family).roster_not_granted(),
-            )
-        )
+    roster, status = roster_of(session, launch, refresh=refresh, opened="this activity")
     everyone = _rows(session, launch, resolved, roster)
     counts = {state: 0 for state in STATES}
     for row in everyone:
@@ -268,6 +254,80 @@ def course_progress(
         filters=filters,
         roster=status,
     )
+
+
+def roster_of(
+    session: Session, launch: Launch, *, refresh: bool, opened: str
+) -> tuple[Roster | None, RosterStatus]:
+    """The course's roster from the LMS, if it gives one, and what to say about it; ``opened``
+    names what the people listed without a roster have opened (``this activity``)."""
+    try:
+        roster = launch_roster(session, launch, refresh=refresh)
+    except PlatformServiceError as exc:
+        return None, RosterStatus(error=exc.message)
+    if roster is not None:
+        return roster, RosterStatus(fetched_at=roster.fetched_at)
+    return None, RosterStatus(
+        missing="Your LMS did not share this course's roster with Microcred, so learners "
+        f"who have not opened {opened} yet are not listed.",
+        admin_hint=plugin(launch.platform_family).roster_not_granted(),
+    )
+
+
+class Person(Protocol):
+    """A person as the tool stored them from a launch (``lti_user``)."""
+
+    @property
+    def sub(self) -> str: ...
+    @property
+    def display_name(self) -> str: ...
+    @property
+    def given_name(self) -> str | None: ...
+    @property
+    def family_name(self) -> str | None: ...
+    @property
+    def email(self) -> str | None: ...
+
+
+def people(
+    roster: Roster | None, visits: Sequence[tuple[str, datetime, Person]]
+) -> list[ProgressRow]:
+    """The people a class's page lists: the roster's learners, then those who opened what the
+    page is about (``visits``: roles, last seen, person) as learners but are not in the roster
+    (or everyone who opened it, without a roster), each once."""
+    learners: list[Member] = [m for m in roster.members if m.is_learner] if roster else []
+    in_roster = {m.user_id for m in roster.members} if roster else set()
+    found = [
+        ProgressRow(
+            user_id=m.user_id,
+            name=m.display_name,
+            given_name=m.given_name,
+            family_name=m.family_name,
+            email=m.email,
+            roles=", ".join(m.roles),
+            enrolment=m.status,
+            source=ROSTER,
+        )
+        for m in learners
+    ]
+    listed = set(in_roster)
+    for roles, _, user in visits:
+        if user.sub in listed or not _learner_like(set(roles.split(", "))):
+            continue
+        listed.add(user.sub)
+        found.append(
+            ProgressRow(
+                user_id=user.sub,
+                name=user.display_name,
+                given_name=user.given_name,
+                family_name=user.family_name,
+                email=user.email,
+                roles=roles,
+                enrolment="",
+                source=NOT_IN_ROSTER if roster is not None else OPENED,
+            )
+        )
+    return found
 
 
 def _learner_like(role_labels: set[str]) -> bool:
@@ -284,7 +344,6 @@ def _rows(
         for visit, user in link_visits(session, resolved.binding.resource_link_id)
     ]
     learners: list[Member] = [m for m in roster.members if m.is_learner] if roster else []
-    in_roster = {m.user_id for m in roster.members} if roster else set()
     accounts: dict[str, int] = {}
     visited = {user.sub: (roles, seen) for roles, seen, user in visits}
     for _, _, user in visits:
@@ -321,34 +380,7 @@ def _rows(
             reviewable=found.attempt_id in reviewable,
         )
 
-    people = [
-        ProgressRow(
-            user_id=m.user_id,
-            name=m.display_name,
-            given_name=m.given_name,
-            family_name=m.family_name,
-            email=m.email,
-            roles=", ".join(m.roles),
-            enrolment=m.status,
-            source=ROSTER,
-        )
-        for m in learners
-    ]
-    people += [
-        ProgressRow(
-            user_id=user.sub,
-            name=user.display_name,
-            given_name=user.given_name,
-            family_name=user.family_name,
-            email=user.email,
-            roles=roles,
-            enrolment="",
-            source=NOT_IN_ROSTER if roster is not None else OPENED,
-        )
-        for roles, _, user in visits
-        if user.sub not in in_roster and _learner_like(set(roles.split(", ")))
-    ]
-    return [standing(row) for row in people]
+    return [standing(row) for row in people(roster, visits)]
 
 
 def _name_key(row: ProgressRow) -> tuple[str, str, str]:

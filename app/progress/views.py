@@ -1,8 +1,9 @@
 """Where people stand on a course activity, inside a launch: the activity's page (its
 credential, or "not set up yet"; one's own work; what waits for a teacher's review), the
-instructor's view of who has opened it, and the class's progress on it (the LMS's roster joined
-with each learner's state; also as CSV). The URLs are the activity's (``/activity``...); the
-pages read evidence, grading and linking (``app.progress.services``)."""
+instructor's view of who has opened it, the class's progress on it (the LMS's roster joined
+with each learner's state; also as CSV), and the course overview (every credential placed in the
+course by every learner; also as CSV). The URLs are the activity's (``/activity``...); the
+pages read evidence, grading and linking (``app.progress.services``, ``app.progress.course``)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from app.linking import services as linking
 from app.lti import deep_linking, require_launch, session_token_for
 from app.lti.launch import Launch
 from app.lti.session import SESSION_PARAM
+from app.progress import course as overview
 from app.progress import services as progress
 
 bp = Blueprint("progress", __name__, template_folder="templates")
@@ -126,6 +128,39 @@ def progress_csv() -> Response:
     name = progress.csv_filename(resolved.credential.slug)
     return Response(
         progress.csv_bytes(page.rows),
+        content_type="text/csv; charset=utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}"',
+            # Names and emails: never kept in a shared cache.
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+@bp.get("/activity/course")
+def course_page() -> str:
+    launch = require_launch()
+    progress.require_teaching_rights(launch, "the course overview")
+    session_token_for(launch)
+    return render_template(
+        "progress/course.html",
+        launch=launch,
+        overview=overview.course_overview(
+            db_session(), launch, refresh=request.args.get("refresh") == "1"
+        ),
+        cell_text=overview.cell_text,
+        age=progress.age,
+    )
+
+
+@bp.get("/activity/course.csv")
+def course_csv() -> Response:
+    launch = require_launch()
+    progress.require_teaching_rights(launch, "the course overview")
+    found = overview.course_overview(db_session(), launch)
+    name = overview.csv_filename(launch.context.title if launch.context else None)
+    return Response(
+        overview.csv_bytes(found),
         content_type="text/csv; charset=utf-8",
         headers={
             "Content-Disposition": f'attachment; filename="{name}"',

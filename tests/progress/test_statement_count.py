@@ -1,6 +1,7 @@
 """The progress page and its CSV send as many SQL statements for a course of 200 learners (in
 every state, most of whom have launched) as for one of 3: the roster's accounts, the visits,
-the latest attempts and the review links are each read in one go (issue 10). Counted in-process
+the latest attempts and the review links are each read in one go (issue 10); so does the course
+overview, with more credentials placed too (issue 24). Counted in-process
 (the tool's Flask test client) inside a real launch, with the roster kept from a first read."""
 
 from __future__ import annotations
@@ -15,13 +16,23 @@ from app.devlms.models import DevUser
 from app.evidence.models import Attempt
 from app.linking.models import LinkVisit
 from app.lti.models import LtiUser
-from tests.evidence.support import HINGE, INSTRUCTOR, OTHER_LEARNER, add_activity, launch
+from tests.evidence.support import (
+    FEEDBACK,
+    HINGE,
+    INSTRUCTOR,
+    LEARNER,
+    OTHER_LEARNER,
+    add_activity,
+    launch,
+)
 from tests.grading.support import set_review, submitted
 from tests.support.catalog import seed_sample_catalog
 from tests.support.roster import enrol_learners
 from tests.support.statements import statements_per_request
 
 STATES = ("draft", "submitted", "in_review", "not_yet", "earned")
+THIRD = "data-informed-small-group-instruction"
+FOURTH = "formative-assessment-practitioner"
 
 
 @pytest.fixture
@@ -91,3 +102,24 @@ def test_progress_statements_do_not_grow_with_the_course(live, activity):
     assert page.text.count("<tr data-user=") == 203
     assert small == large
     assert large["page"] <= 18, large
+
+
+def test_course_overview_statements_do_not_grow_with_learners_or_credentials(live, activity):
+    """The course overview (issue 24 part 2) with 3 learners and two credentials placed, then
+    with 200 more learners and two more credentials."""
+    attempt = submitted(launch(live, OTHER_LEARNER, activity))
+    feedback = add_activity(live, FEEDBACK)
+    launch(live, LEARNER, feedback)
+    instructor = launch(live, INSTRUCTOR, activity)
+    paths = {"page": ("/activity/course", {}), "csv": ("/activity/course.csv", {})}
+    small = statements_per_request(live, instructor.token, paths)
+    add_learners(live, attempt, 200)
+    for slug in (THIRD, FOURTH):
+        launch(live, INSTRUCTOR, add_activity(live, slug))
+    assert instructor.get("/activity/course", refresh="1").status_code == 200
+    large = statements_per_request(live, instructor.token, paths)
+    page = instructor.get("/activity/course")
+    assert page.text.count("<tr data-user=") == 203
+    assert page.text.count("<tr data-credential=") == 4
+    assert small == large
+    assert large["page"] <= 22, large
