@@ -307,6 +307,12 @@ def _course_page_site(message_hint: str) -> str | None:
     return site
 
 
+STORAGE_LISTEN_DELAY = "DEVLMS_STORAGE_LISTEN_DELAY_MS"
+"""The storage frame starts listening this long after it loads (tests set it): the course page
+loads it beside the tool's iframe, and on a slow laptop the tool's first message can arrive
+before its script listens, and is lost, as it would be in Canvas."""
+
+
 @bp.get(f"/{placements.STORAGE_FRAME}")
 def post_message_forwarding() -> str:
     """Canvas's platform storage frame, loaded beside the tool's iframe on the course page: it
@@ -315,7 +321,11 @@ def post_message_forwarding() -> str:
     parts = urlsplit(parent)
     if parts.scheme not in {"http", "https"} or not parts.netloc or parts.path not in {"", "/"}:
         raise PlatformError(400, "invalid_request", "parent_origin must be an http(s) origin.")
-    return render_template("devlms/post_message_forwarding.html", parent_origin=parent)
+    return render_template(
+        "devlms/post_message_forwarding.html",
+        parent_origin=parent,
+        listen_after_ms=int(current_app.config.get(STORAGE_LISTEN_DELAY, 0)),
+    )
 
 
 def _hinted_course(course_id: Any) -> DevCourse:

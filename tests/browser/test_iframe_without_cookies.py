@@ -22,6 +22,7 @@ import pytest
 from playwright.sync_api import Browser, Page, Playwright, expect
 from playwright.sync_api import Error as PlaywrightError
 
+from app.devlms.api import STORAGE_LISTEN_DELAY
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, fresh_page
 from tests.browser.test_launch_in_iframe import act_as
 from tests.support.lms import behave_like
@@ -113,6 +114,24 @@ def test_canvas_platform_storage_proves_the_launch_inside_the_iframe(
     assert kept == []
     _session_works_inside(tool, live)
     page.screenshot(path=str(artifacts / "canvas-platform-storage.png"), full_page=True)
+
+
+def test_canvas_platform_storage_proves_the_launch_when_its_frame_listens_late(
+    page, live_cross_site
+):
+    """The course page loads Canvas's storage frame beside the tool's iframe: on a busy laptop
+    the tool's first message can reach it before its script listens, and is lost. The tool asks
+    again until an answer comes (within its wait), so the launch is still proven by platform
+    storage, not by the partitioned session storage that Safari and a Canvas mobile app lack."""
+    live = live_cross_site
+    behave_like(live, "canvas")
+    live.devlms.config[STORAGE_LISTEN_DELAY] = 1500
+    proofs = _proofs(page)
+    act_as(page, live, "Jordan Lee")
+    _open(page, live)
+    tool = page.frame_locator("iframe.tool")
+    expect(tool.get_by_role("heading", level=1)).to_have_text("Welcome, Jordan Lee")
+    assert proofs == ["platform_storage"]
 
 
 def _new_window_offer(page: Page, live, flavour: str):

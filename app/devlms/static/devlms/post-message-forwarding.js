@@ -9,9 +9,10 @@
 (function () {
   "use strict";
   var parentOrigin = document.documentElement.dataset.parentOrigin;
+  var listenAfter = parseInt(document.documentElement.dataset.listenAfterMs || "0", 10);
   var tools = [];
 
-  window.addEventListener("message", function (event) {
+  function listen(event) {
     var message = event.data;
     if (typeof message === "string") {
       try { message = JSON.parse(message); } catch (e) { return; }
@@ -34,5 +35,13 @@
     for (var key in message) { forwarded[key] = message[key]; }
     forwarded.sourceToolInfo = { origin: event.origin, windowId: windowId };
     window.top.postMessage(forwarded, parentOrigin);
-  });
+  }
+
+  // A message that arrives before this listens is lost, as in a browser that has not run the
+  // frame's script yet (the development LMS can make that moment last: listen_after_ms).
+  if (listenAfter > 0) {
+    setTimeout(function () { window.addEventListener("message", listen); }, listenAfter);
+  } else {
+    window.addEventListener("message", listen);
+  }
 }());

@@ -14,7 +14,11 @@
  * Platform storage messages time out after 4 s, for an LMS whose page announces storage but
  * never answers (Canvas loads each message's handler lazily, which a slow school laptop under
  * load can take seconds to do; its mobile apps announce no storage at all), and answers are
- * only accepted from the LMS's origin.
+ * only accepted from the LMS's origin. The first message, lti.capabilities, is sent again every
+ * 400 ms until answered: the course page loads its storage frame beside the tool's, and a
+ * message that reaches it before its script listens is lost (one lost message left a Canvas
+ * launch with no proof: "needs its own window"). Only this one is repeated: it changes nothing,
+ * and once it is answered the frame is listening.
  */
 (function () {
   "use strict";
@@ -23,6 +27,7 @@
   if (!root) { return; }
   var data = root.dataset;
   var TIMEOUT_MS = 4000;
+  var RESEND_MS = 400;
   var KEY = "microcred_state_" + data.state;
 
   function storageFrame() {
@@ -36,8 +41,13 @@
       var id = Math.random().toString(36).slice(2) + Date.now().toString(36);
       message.message_id = id;
       var timer = setTimeout(function () { finish(null); }, TIMEOUT_MS);
+      var resend = message.subject === "lti.capabilities" ? setInterval(send, RESEND_MS) : null;
+      function send() {
+        try { frame.postMessage(message, data.storageOrigin); } catch (e) { finish(null); }
+      }
       function finish(value) {
         clearTimeout(timer);
+        if (resend !== null) { clearInterval(resend); }
         window.removeEventListener("message", listen);
         resolve(value);
       }
@@ -48,7 +58,7 @@
         finish(reply.error ? null : reply);
       }
       window.addEventListener("message", listen);
-      try { frame.postMessage(message, data.storageOrigin); } catch (e) { finish(null); }
+      send();
     });
   }
 
