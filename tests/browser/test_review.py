@@ -160,6 +160,8 @@ def submit(frame: Frame) -> None:
     frame.get_by_role("link", name="Review and submit").click()
     frame.get_by_role("button", name="Submit for review").click()
     expect(frame.locator("#state")).to_contain_text("Submitted")
+    # Issue 28 item 14: the banner that says so is wholly in view, not half scrolled away.
+    expect(frame.locator("#state")).to_be_in_viewport(ratio=1)
 
 
 def open_queue(frame: Frame) -> None:
