@@ -314,6 +314,9 @@ def download(file_id: int) -> Response:
         headers["Content-Range"] = ContentRange("bytes", span[0], span[1], row.size).to_header()
     headers["Content-Length"] = str(end - start + 1)
     if request.method == "HEAD":
+        # No bytes are read for a HEAD, so ask the store whether it still has them.
+        if not evidence_store().exists(row.storage_key):
+            raise storage.NotStored(f"the file {row.storage_key} is not stored")
         return Response(b"", status=status, headers=headers, mimetype=media_type)
     body = evidence_store().read(row.storage_key, start, end)
     return Response(

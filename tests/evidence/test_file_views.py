@@ -288,6 +288,13 @@ def test_bytes_gone_from_the_store_are_a_404_that_says_the_file_is_no_longer_kep
     assert "Try again in a few minutes" not in unescape(answer.text)
     as_json = educator.download(done["id"], Accept="application/json")
     assert as_json.status_code == 404 and error(as_json)["code"] == "evidence_file_not_kept"
+    # A player's or a download manager's HEAD learns the same, not a 200 for bytes that are gone.
+    head = educator.http.head(
+        f"{educator.base}/evidence/files/{done['id']}/download",
+        params={"lt": educator.token},
+        timeout=30,
+    )
+    assert head.status_code == 404
 
 
 def test_another_platforms_attempt_and_files_are_not_found(educator, live):
