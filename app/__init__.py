@@ -51,6 +51,7 @@ def create_app(config_override: Mapping[str, Any] | None = None) -> Flask:
         lti,
         migrate,
         outbox,
+        privacy,
         progress,
         serve,
     )
@@ -70,6 +71,7 @@ def create_app(config_override: Mapping[str, Any] | None = None) -> Flask:
     progress.init_app(app)
     core.init_app(app)
     backup.init_app(app)
+    privacy.init_app(app)
     devlms.init_tool_app(app)
     migrate.init_app(app)
     serve.init_app(app)

@@ -20,7 +20,9 @@ The intended layering, bottom first; a feature imports only features in lower la
    opened it and the class's progress: reads evidence, grading and linking), ``core`` (the
    home page) and ``backup`` (a copy of the database and of the evidence files it refers to:
    reads evidence): peers, which do not import each other.
-8. ``devlms`` — the development LMS, independent of the product except where it seeds it.
+8. ``privacy`` — a person's records on request: reads evidence, grading (through evidence's
+   decisions) and badges, above them all.
+9. ``devlms`` — the development LMS, independent of the product except where it seeds it.
 
 Beside the layers, shared infrastructure (``SHARED``: the base every app is built on, the
 database, errors, input parsing, tenancy, key generation, health, logs, the audit log, the
@@ -61,6 +63,7 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"evidence"}),
     frozenset({"grading"}),
     frozenset({"backup", "badges", "core", "progress"}),
+    frozenset({"privacy"}),
     frozenset({"devlms"}),
 )
 """Feature packages, bottom layer first (see the module's docstring)."""
