@@ -340,3 +340,12 @@ def audit(
             "badges": counts.badges,
         },
     )
+
+
+def people_on_launch(session: Session, registration_id: int, sub: str) -> list[Person]:
+    """The person a launch names, on the platform it came from (an educator's own records)."""
+    registration = registrations.find_by_id(session, registration_id)
+    user = lti.person_on_platform(session, registration_id, sub)
+    if registration is None or user is None:
+        raise NoSuchPerson("Open Microcred from your course again.")
+    return [_person(user, registration)]
