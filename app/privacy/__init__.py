@@ -12,10 +12,12 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """Register the privacy pages (and the export's page template) and the ``flask privacy``
-    commands."""
-    from app.privacy import views
+    """Register the educator's records page (and the export's page template), the console's
+    Records requests page (under ``/admin``) and the ``flask privacy`` commands."""
+    from app.admin import URL_PREFIX
+    from app.privacy import admin_views, views
     from app.privacy.cli import group
 
     app.register_blueprint(views.bp)
+    app.register_blueprint(admin_views.bp, url_prefix=URL_PREFIX)
     app.cli.add_command(group)
