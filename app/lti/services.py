@@ -417,6 +417,11 @@ def person_on_platform(session: Session, registration_id: int, sub: str) -> LtiU
     ).first()
 
 
+def user_by_id(session: Session, user_id: int) -> LtiUser | None:
+    """Return a stored person by their row id."""
+    return session.get(LtiUser, user_id)
+
+
 def people_with_email(session: Session, email: str) -> list[LtiUser]:
     """Return everyone, on every platform, whose LMS sent this email (compared without case):
     how an operator joins one person's records across platforms."""

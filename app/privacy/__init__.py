@@ -13,11 +13,14 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Register the educator's records page (and the export's page template), the console's
-    Records requests page (under ``/admin``) and the ``flask privacy`` commands."""
+    Records requests page (under ``/admin``), the ``flask privacy`` commands and the worker's
+    job of building large exports."""
     from app.admin import URL_PREFIX
-    from app.privacy import admin_views, views
+    from app.outbox.jobs import add_job
+    from app.privacy import admin_views, building, views
     from app.privacy.cli import group
 
     app.register_blueprint(views.bp)
     app.register_blueprint(admin_views.bp, url_prefix=URL_PREFIX)
     app.cli.add_command(group)
+    add_job(app, building.BUILDING_EXPORTS)

@@ -349,3 +349,22 @@ def people_on_launch(session: Session, registration_id: int, sub: str) -> list[P
     if registration is None or user is None:
         raise NoSuchPerson("Open Microcred from your course again.")
     return [_person(user, registration)]
+
+
+def people_of_user(session: Session, user_id: int) -> list[Person]:
+    """The person a stored user row is (a queued export names them by it)."""
+    user = lti.user_by_id(session, user_id)
+    if user is None:
+        return []
+    registration = registrations.find_by_id(session, user.registration_id)
+    return [] if registration is None else [_person(user, registration)]
+
+
+def evidence_bytes(session: Session, people: Iterable[Person]) -> int:
+    """How many bytes of evidence files an export of ``people`` would carry."""
+    total = 0
+    for person in people:
+        for attempt in evidence.every_attempt_of(session, person.user_id):
+            for rows in evidence.files_of(session, attempt.id).values():
+                total += sum(row.size for row in rows if row.state == "complete")
+    return total

@@ -10,17 +10,20 @@ from __future__ import annotations
 
 import os
 import tempfile
+from typing import Any
 
-from flask import Blueprint, current_app, render_template, send_file
+from flask import Blueprint, current_app, g, redirect, render_template, send_file, url_for
 from werkzeug.wrappers import Response
 
 from app import lti
 from app.badges.services import site_of
 from app.db import db_session
 from app.errors import AppError
+from app.evidence.files import human_size
 from app.evidence.storage import evidence_store
 from app.lti import services as lti_services
-from app.privacy import export
+from app.privacy import building, export
+from app.privacy.models import ExportRequest
 
 bp = Blueprint("privacy", __name__, template_folder="templates")
 
@@ -44,9 +47,66 @@ def _own_records() -> tuple[object, list[export.Person]]:
 
 @bp.get("/my/records")
 def my_records() -> str:
-    """What an export holds, and the button that downloads it."""
-    launch, _people = _own_records()
-    return render_template("privacy/mine.html", launch=launch)
+    """What an export holds, and the button that downloads it; for records too large to build
+    while one waits, the button that asks the worker, and how far it has come."""
+    launch, people = _own_records()
+    session = db_session()
+    size = export.evidence_bytes(session, people)
+    prepared = building.latest(session, people[0].user_id)
+    return render_template(
+        "privacy/mine.html",
+        launch=launch,
+        size=human_size(size),
+        large=size > building.inline_limit(current_app),
+        prepared=prepared,
+        ready=building.downloadable(prepared),
+        prepared_size=human_size(prepared.size) if prepared and prepared.size else "",
+    )
+
+
+def _back() -> Response:
+    values: dict[str, Any] = {lti.session.SESSION_PARAM: g.session_token}
+    return redirect(url_for("privacy.my_records", **values), code=303)
+
+
+@bp.post("/my/records/prepare")
+def prepare() -> Response:
+    """Ask the worker to build the zip; the records page shows how far it has come."""
+    _launch, people = _own_records()
+    session = db_session()
+    building.request_export(session, people[0])
+    session.commit()
+    return _back()
+
+
+@bp.post("/my/records/exports/<int:export_id>")
+def download_prepared(export_id: int) -> Response:
+    """A zip the worker built, streamed from the evidence store while it has not expired."""
+    _launch, people = _own_records()
+    session = db_session()
+    row = session.get(ExportRequest, export_id)
+    if row is None or row.user_id != people[0].user_id:
+        raise AppError("There is no such export of your records.", status=404, code="no_export")
+    if not building.downloadable(row) or row.storage_key is None:
+        raise AppError(
+            "This download of your records has expired.",
+            status=410,
+            code="export_expired",
+            title="Download expired",
+            hint="Open Your records and prepare them again.",
+        )
+    store = evidence_store()
+    response = Response(
+        store.read(row.storage_key),
+        mimetype="application/zip",
+        headers={
+            "Content-Disposition": 'attachment; filename="microcred-records.zip"',
+            "Cache-Control": "no-store",
+        },
+    )
+    if row.size is not None:
+        response.headers["Content-Length"] = str(row.size)
+    return response
 
 
 @bp.post("/my/records/download")
