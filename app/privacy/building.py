@@ -5,9 +5,10 @@ The educator's page asks (``request_export``); the worker's job (``BUILDING_EXPO
 temporary file with the same ``export.write`` as a download while one waits, telling the row how
 far it has come after each file (the educator's page shows it), puts the zip in the evidence
 store (the web process and the worker may be on different hosts; the store is what they share)
-and marks it ready until ``EXPIRES``. Past that, the download answers "expired" and the loop
+and marks it ready until ``EXPIRES``; past that, the download answers "expired" and the loop
 deletes the zip from the store. A request that fails is marked failed: the page offers to ask
-again.
+again. The builder holds a request by a lease renewed with each step: if its worker stops
+mid-build, another takes the request up once the lease lapses.
 """
 
 from __future__ import annotations
@@ -39,6 +40,8 @@ INLINE_LIMIT = 50 * 1024 * 1024
 """Exports whose files add up to more bytes than this are built by the worker; smaller ones are
 built while the educator waits. ``MICROCRED_EXPORT_INLINE_BYTES`` (an extra setting) changes it."""
 IDLE_SECONDS = 2.0
+LEASE = timedelta(minutes=10)
+"""How long a builder holds a request without a step forward before another may take it."""
 
 
 def inline_limit(app: Flask) -> int:
@@ -117,20 +120,22 @@ class Builder:
         return store
 
     def claim(self) -> int | None:
-        """Take the oldest queued request (another worker may race for it: one wins)."""
+        """Take the oldest queued request, or one whose builder stopped holding it (another
+        worker may race for it: one wins)."""
+        now = utcnow()
+        takeable = (ExportRequest.state == ExportRequest.QUEUED) | (
+            (ExportRequest.state == ExportRequest.BUILDING) & (ExportRequest.lease_until < now)
+        )
         with get_db(self.app).begin() as session:
             candidate = session.scalar(
-                select(ExportRequest.id)
-                .where(ExportRequest.state == ExportRequest.QUEUED)
-                .order_by(ExportRequest.id)
-                .limit(1)
+                select(ExportRequest.id).where(takeable).order_by(ExportRequest.id).limit(1)
             )
             if candidate is None:
                 return None
             taken = session.execute(
                 update(ExportRequest)
-                .where(ExportRequest.id == candidate, ExportRequest.state == ExportRequest.QUEUED)
-                .values(state=ExportRequest.BUILDING)
+                .where(ExportRequest.id == candidate, takeable)
+                .values(state=ExportRequest.BUILDING, lease_until=now + LEASE, done=0)
             )
             return candidate if getattr(taken, "rowcount", 0) == 1 else None
 
@@ -144,7 +149,7 @@ class Builder:
             log.exception("building export %s failed", request_id)
             with get_db(self.app).begin() as session:
                 row = session.get_one(ExportRequest, request_id)
-                row.state, row.finished_at = ExportRequest.FAILED, utcnow()
+                row.state, row.finished_at, row.lease_until = ExportRequest.FAILED, utcnow(), None
             self.counters.failed += 1
             return 1
         self.counters.built += 1
@@ -156,7 +161,7 @@ class Builder:
                 session.execute(
                     update(ExportRequest)
                     .where(ExportRequest.id == request_id)
-                    .values(done=done, total=total)
+                    .values(done=done, total=total, lease_until=utcnow() + LEASE)
                 )
 
         return tell
@@ -186,7 +191,7 @@ class Builder:
                 store.put(key, built)
             with get_db(self.app).begin() as session:
                 row = session.get_one(ExportRequest, request_id)
-                row.state, row.storage_key = ExportRequest.READY, key
+                row.state, row.storage_key, row.lease_until = ExportRequest.READY, key, None
                 row.size = os.path.getsize(path)
                 row.finished_at = utcnow()
                 row.expires_at = row.finished_at + EXPIRES

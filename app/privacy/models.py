@@ -38,3 +38,6 @@ class ExportRequest(PlatformOwned, Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column()
     expires_at: Mapped[datetime | None] = mapped_column()
+    lease_until: Mapped[datetime | None] = mapped_column()
+    """While building: the worker's hold on it, renewed with each step; a worker that stopped
+    mid-build lets it lapse, and another takes the request up again."""

@@ -33,6 +33,7 @@ def upgrade() -> None:
         sa.Column("created_at", app.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("finished_at", app.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("expires_at", app.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("lease_until", app.db.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["registration_id"],
             ["lti_registration.id"],

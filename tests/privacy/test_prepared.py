@@ -99,3 +99,27 @@ def test_someone_elses_prepared_export_is_not_theirs_to_download(
 
     assert refused.status_code == 404
     assert "There is no such export of your records." in refused.text
+
+
+def test_a_build_whose_worker_stopped_is_taken_up_once_its_lease_lapses(
+    live: LiveServers,
+) -> None:
+    build_world(live)
+    educator = launch(live, LEARNER, "Microcred: welcome")
+    page = educator.get("/my/records")
+    submit(requests.Session(), page.url, _form(page, "/my/records/prepare"))
+    stopped = Builder(live.tool)
+    export_id = stopped.claim()  # a worker took it, then its process ended
+    assert export_id is not None
+    assert Builder(live.tool).claim() is None  # held: nobody else takes it
+
+    with get_db(live.tool).begin() as session:
+        row = session.get_one(ExportRequest, export_id)
+        assert row.state == ExportRequest.BUILDING
+        row.lease_until = utcnow() - timedelta(seconds=1)
+    builder = Builder(live.tool)
+    builder.run(until_idle=True)
+
+    assert builder.counters.built == 1
+    with get_db(live.tool).begin() as session:
+        assert session.get_one(ExportRequest, export_id).state == ExportRequest.READY
