@@ -10,9 +10,11 @@ from typing import Any
 
 import pytest
 import requests
+from sqlalchemy import select
 
 from app.db import get_db, utcnow
 from app.evidence.storage import evidence_store
+from app.lti.models import LtiUser
 from app.privacy.building import Builder
 from app.privacy.models import ExportRequest
 from tests.evidence.support import LEARNER, launch
@@ -99,6 +101,26 @@ def test_someone_elses_prepared_export_is_not_theirs_to_download(
 
     assert refused.status_code == 404
     assert "There is no such export of your records." in refused.text
+    # Nor another platform's: the beta platform's person has one ready too.
+    with get_db(live.tool).begin() as session:
+        beta = session.scalars(select(LtiUser).where(LtiUser.sub == "beta-user")).one()
+        theirs = ExportRequest(
+            registration_id=beta.registration_id,
+            user_id=beta.id,
+            state=ExportRequest.READY,
+            storage_key=row_key(live, export_id),
+            expires_at=utcnow() + timedelta(days=1),
+        )
+        session.add(theirs)
+        session.flush()
+        beta_export = theirs.id
+    assert educator.post(f"/my/records/exports/{beta_export}").status_code == 404
+    assert educator.post(f"/my/records/exports/{export_id}").status_code == 200
+
+
+def row_key(live: LiveServers, export_id: int) -> str | None:
+    with get_db(live.tool).begin() as session:
+        return session.get_one(ExportRequest, export_id).storage_key
 
 
 def test_a_build_whose_worker_stopped_is_taken_up_once_its_lease_lapses(
