@@ -51,6 +51,7 @@ def create_app(config_override: Mapping[str, Any] | None = None) -> Flask:
         lti,
         migrate,
         outbox,
+        privacy,
         progress,
         reports,
         serve,
@@ -72,6 +73,7 @@ def create_app(config_override: Mapping[str, Any] | None = None) -> Flask:
     core.init_app(app)
     backup.init_app(app)
     reports.init_app(app)
+    privacy.init_app(app)
     devlms.init_tool_app(app)
     migrate.init_app(app)
     serve.init_app(app)

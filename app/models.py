@@ -11,6 +11,7 @@ from app.grading import models as grading_models
 from app.linking import models as linking_models
 from app.lti import models as lti_models
 from app.outbox import models as outbox_models
+from app.privacy import models as privacy_models
 
 metadata = Base.metadata
 
@@ -26,4 +27,5 @@ __all__ = [
     "lti_models",
     "metadata",
     "outbox_models",
+    "privacy_models",
 ]

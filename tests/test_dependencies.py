@@ -21,7 +21,9 @@ The intended layering, bottom first; a feature imports only features in lower la
    home page) and ``backup`` (a copy of the database and of the evidence files it refers to:
    reads evidence): peers, which do not import each other.
 8. ``reports`` — the console's outcome reports: read the catalog, evidence, grading and the
-   LMS's names through their public functions, and write CSV as the class progress does.
+   LMS's names through their public functions, and write CSV as the class progress does; and
+   ``privacy`` — a person's records on request: reads evidence, grading (through evidence's
+   decisions) and badges. Peers, which do not import each other.
 9. ``devlms`` — the development LMS, independent of the product except where it seeds it.
 
 Beside the layers, shared infrastructure (``SHARED``: the base every app is built on, the
@@ -63,7 +65,7 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"evidence"}),
     frozenset({"grading"}),
     frozenset({"backup", "badges", "core", "progress"}),
-    frozenset({"reports"}),
+    frozenset({"privacy", "reports"}),
     frozenset({"devlms"}),
 )
 """Feature packages, bottom layer first (see the module's docstring)."""

@@ -142,6 +142,9 @@ TENANT_ROUTES: dict[str, object] = {
     "evidence.confirm_submit": lambda ids: f"/work/attempts/{ids['attempt']}/submit",
     "evidence.submit": lambda ids: f"/work/attempts/{ids['attempt']}/submit",
     "evidence.next_attempt": lambda ids: f"/work/attempts/{ids['attempt']}/next",
+    # Visited with another platform's (and another person's) export id in tests/privacy/
+    # test_prepared.py::test_someone_elses_prepared_export_is_not_theirs_to_download.
+    "privacy.download_prepared": lambda ids: f"/my/records/exports/{ids['export']}",
     # Visited with another platform's submitted attempt in
     # tests/grading/test_views.py::test_another_platforms_submission_is_not_found.
     "grading.review_page": lambda ids: f"/review/attempts/{ids['attempt']}",

@@ -36,6 +36,7 @@ NAV: list[tuple[str, str, bool]] = [
     ("admin.add_platform", "Add a platform", True),
     ("admin.keys_page", "Keys", True),
     ("admin.registration_links_page", "Registration links", True),
+    ("privacy_admin.records", "Records requests", True),
     ("admin.audit_log", "Audit log", True),
 ]
 

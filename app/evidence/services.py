@@ -196,6 +196,18 @@ def attempts_of(session: Session, user_id: int, credential_id: int) -> list[Atte
     )
 
 
+def every_attempt_of(session: Session, user_id: int) -> list[Attempt]:
+    """All of a person's attempts at any credential, oldest first (a records request)."""
+    return list(
+        session.scalars(
+            select(Attempt)
+            .where(Attempt.user_id == user_id)
+            .order_by(Attempt.created_at, Attempt.id)
+            .execution_options(all_platforms=True)
+        )
+    )
+
+
 def start_attempt(
     session: Session,
     user: LtiUser,

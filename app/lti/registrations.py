@@ -128,11 +128,33 @@ def find_by_issuer_and_client_id(
     ).first()
 
 
+def find_by_id(session: Session, registration_id: int) -> Registration | None:
+    """Return the registration with this row id, or ``None``."""
+    return session.get(Registration, registration_id)
+
+
 def find_by_uuid(session: Session, registration_uuid: str) -> Registration | None:
     """Return the registration with this public identifier, or ``None``."""
     return session.scalars(
         select(Registration).where(Registration.uuid == registration_uuid)
     ).first()
+
+
+def find_platforms(session: Session, named: str) -> list[Registration]:
+    """Return the platforms an operator may mean by ``named``: its public identifier (uuid),
+    its name or its issuer, exactly. An issuer may name several registrations."""
+    named = named.strip()
+    return list(
+        session.scalars(
+            select(Registration)
+            .where(
+                (Registration.uuid == named)
+                | (Registration.name == named)
+                | (Registration.issuer == named)
+            )
+            .order_by(Registration.id)
+        )
+    )
 
 
 def create_registration(

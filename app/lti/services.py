@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, or_, select, update
+from sqlalchemy import Select, and_, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.db import dialect_insert, table_of, utcnow
@@ -406,6 +406,33 @@ def user_ids(session: Session, registration_id: int, subs: Sequence[str]) -> dic
         )
     )
     return {sub: user_id for sub, user_id in found}
+
+
+def person_on_platform(session: Session, registration_id: int, sub: str) -> LtiUser | None:
+    """Return the person a platform knows as ``sub`` (``None`` if they never launched)."""
+    return session.scalars(
+        select(LtiUser)
+        .where(LtiUser.registration_id == registration_id, LtiUser.sub == sub)
+        .execution_options(all_platforms=True)
+    ).first()
+
+
+def user_by_id(session: Session, user_id: int) -> LtiUser | None:
+    """Return a stored person by their row id."""
+    return session.get(LtiUser, user_id)
+
+
+def people_with_email(session: Session, email: str) -> list[LtiUser]:
+    """Return everyone, on every platform, whose LMS sent this email (compared without case):
+    how an operator joins one person's records across platforms."""
+    return list(
+        session.scalars(
+            select(LtiUser)
+            .where(func.lower(LtiUser.email) == email.strip().lower())
+            .order_by(LtiUser.registration_id, LtiUser.id)
+            .execution_options(all_platforms=True)
+        )
+    )
 
 
 def set_name_in_badges(session: Session, launch: Launch, shown: bool | None) -> LtiUser:

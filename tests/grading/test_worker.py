@@ -195,7 +195,8 @@ def test_flask_worker_until_idle_sends_and_says_what_it_did(live, activity):
 
 def test_flask_worker_reports_each_job_and_the_score_sender_last(live, activity):
     """The score sender runs in the command's thread and reports when the worker stops; the
-    badge issuing runs after it is idle and reports as it finishes (``app.outbox.cli``)."""
+    badge issuing and the building of records exports run after it is idle and report as they
+    finish (``app.outbox.cli``)."""
     graded = add_graded_activity(live, HINGE)
     submitted(launch(live, LEARNER, graded))
     result = live.tool.test_cli_runner().invoke(args=["worker", "--until-idle", "--threads", "2"])
@@ -206,6 +207,7 @@ def test_flask_worker_reports_each_job_and_the_score_sender_last(live, activity)
     assert lines == [
         f"{name}: sending scores with 2 threads.",
         f"{name}-badges: issued 0 badges.",
+        f"{name}-exports: built 0 exports.",
         f"{name}: stopped. Delivered 1, to retry 0, failed 0.",
     ]
 
@@ -243,7 +245,11 @@ def test_the_embedded_worker_runs_only_where_the_settings_ask(live, activity):
         embedded = [loop for _, loop in start_embedded(live.tool)]
     finally:
         live.tool.config["MICROCRED_SETTINGS"] = settings
-    assert [loop.name for loop in embedded] == ["embedded-worker", "embedded-badges"]
+    assert [loop.name for loop in embedded] == [
+        "embedded-worker",
+        "embedded-badges",
+        "embedded-exports",
+    ]
     try:
         assert all(loop.thread is not None for loop in embedded)
         deadline = time.monotonic() + 30
