@@ -175,7 +175,10 @@ class Walk:
     def send(self, what: str, caller: Caller, method: str, path: str, **kw: Any) -> TestResponse:
         self.requests += 1
         response = caller.request(method, path, **kw)
-        self._check(what, response)
+        self._check(what, response)  # reads the whole body
+        # A served file (send_file) stays open until its response is closed, as a WSGI server
+        # closes it after sending.
+        response.close()
         return response
 
     def _check(self, what: str, response: TestResponse) -> None:
