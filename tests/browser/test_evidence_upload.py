@@ -9,7 +9,7 @@ import re
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Frame, Page, expect
+from playwright.sync_api import Frame, Page, Route, expect
 from sqlalchemy import select
 
 from app.db import get_db
@@ -188,3 +188,32 @@ def test_an_upload_interrupted_by_a_reload_continues_when_the_same_file_is_chose
     [row] = files_of(live)
     assert row.sha256 == hashlib.sha256(video.read_bytes()).hexdigest()
     expect(frame.get_by_text("unfinished upload")).to_have_count(0)
+
+
+def test_an_upload_whose_completion_answer_was_lost_is_completed_all_the_same(
+    page: Page, live: LiveServers, tmp_path: Path
+) -> None:
+    """The instance died after completing the upload, before answering (a fault the cluster
+    tests make): completing again finds it complete, as it does after a dropped chunk."""
+    frame = open_files_page(page, live)
+    notes = tmp_path / "notes.txt"
+    notes.write_text("17 of 24 chose B; 5 chose C.\n")
+    lost: list[bool] = []
+
+    def complete_then_lose_the_answer(route: Route) -> None:
+        if lost:
+            route.continue_()
+            return
+        route.fetch()  # the tool completes the upload…
+        lost.append(True)
+        route.abort("connectionreset")  # …and its answer never arrives
+
+    page.route("**/api/evidence/files/*/complete", complete_then_lose_the_answer)
+    frame.get_by_label("Add a file").set_input_files(str(notes))
+    frame.get_by_role("button", name="Upload the file").click()
+    expect(frame.get_by_role("status")).to_have_text(
+        "\u201cnotes.txt\u201d was uploaded (29 bytes)."
+    )
+    assert lost
+    [row] = files_of(live)
+    assert row.state == "complete"

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from playwright.sync_api import Error as PlaywrightError
-from playwright.sync_api import Frame, Page, expect
+from playwright.sync_api import Frame, Page, Route, expect
 from werkzeug.serving import BaseWSGIServer
 
 from app.db import get_db
@@ -300,6 +300,44 @@ def test_text_typed_before_the_script_has_started_is_saved(browser: Any, servers
     attempt = attempts(servers, LEARNER)[0].id
     assert answer_text(servers, attempt, "overview") == (
         "Typed while the script was still on its way."
+    )
+
+
+def test_a_save_that_landed_but_whose_answer_was_lost_is_no_conflict(
+    browser: Any, servers: Servers
+) -> None:
+    """The instance or its database died after the save was stored, before it answered (a
+    fault the cluster tests make): the retry quotes the version the tab had, and the 409 names
+    this tab's own text as the stored one. That is this tab's save, not another's: no conflict,
+    and what was typed meanwhile is saved on top of it."""
+    activity = add_activity(servers, HINGE)
+    educator = launch(servers, LEARNER, activity)
+    url = educator.post(f"/work/{HINGE}/start").url
+    lost: list[bool] = []
+
+    def save_then_lose_the_answer(route: Route) -> None:
+        if lost or route.request.method != "PUT":
+            route.continue_()
+            return
+        route.fetch()  # the tool saves the text…
+        lost.append(True)
+        route.abort("connectionreset")  # …and its answer never arrives
+
+    with fresh_page(browser, bypass_csp=True) as page:
+        page.route("**/answers/overview", save_then_lose_the_answer)
+        page.goto(url)
+        _ready(page.main_frame)
+        area = page.locator("#text-overview")
+        area.fill("Saved, but its answer was lost.")
+        expect(page.locator("#save-overview")).to_contain_text("Not saved yet — retrying")
+        area.press("End")
+        area.press_sequentially(" Typed while it retried.", delay=5)
+        _saved(page.main_frame, "overview")
+        expect(page.locator("#conflict-overview")).to_be_hidden()
+    assert lost
+    attempt = attempts(servers, LEARNER)[0].id
+    assert answer_text(servers, attempt, "overview") == (
+        "Saved, but its answer was lost. Typed while it retried."
     )
 
 

@@ -6,6 +6,8 @@ bug (SQLite's missing table) stays a 500."""
 
 from __future__ import annotations
 
+import os
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +17,7 @@ from sqlalchemy import text
 
 from app import create_app
 from app.db import db_session
-from tests.conftest import TEST_SECRET
+from tests.conftest import TEST_SECRET, backend
 from tests.support.postgres import free_port
 
 
@@ -66,3 +68,36 @@ def test_a_database_error_that_is_a_bug_stays_a_500(app):
         return "unreachable"
 
     assert app.test_client().get("/missing-table").status_code == 500
+
+
+@pytest.mark.skipif(backend() != "postgresql", reason="a server that drops a connection")
+def test_a_page_made_before_the_database_dropped_its_connection_is_still_answered(app):
+    """PostgreSQL killed after a request's last statement, before its end (seen on the
+    cluster, tests/cluster/test_faults.py): the page is made, and the rollback that ends the
+    request's transaction fails on the dropped connection. The page is answered all the same,
+    and the next request on that thread gets a working session.
+
+    The connection is cut under the driver (its socket shut), as a server killed outright
+    leaves it, in a teardown that runs just before the one that ends the session."""
+
+    @app.get("/reading")
+    def reading() -> str:
+        return str(db_session().execute(text("SELECT 41 + 1")).scalar_one())
+
+    cut_next = []
+
+    @app.teardown_appcontext
+    def cut_the_connection(_exc: BaseException | None) -> None:
+        session = app.extensions["db"].session
+        if cut_next and session.registry.has() and session().in_transaction():
+            cut_next.clear()
+            driver = session().connection().connection.dbapi_connection
+            with socket.socket(fileno=os.dup(driver.pgconn.socket)) as cut:
+                cut.shutdown(socket.SHUT_RDWR)
+
+    client = app.test_client()
+    cut_next.append(True)
+    response = client.get("/reading")
+    assert (response.status_code, response.get_data(as_text=True)) == (200, "42")
+    again = client.get("/reading")
+    assert (again.status_code, again.get_data(as_text=True)) == (200, "42")

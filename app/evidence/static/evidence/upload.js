@@ -288,7 +288,16 @@
         }
         show(received, file.size);
       }
+      // Completing twice is harmless: a completion whose answer was lost is asked again.
       var done = await request("POST", upload.urls.complete, null);
+      while (done.status === 0 || done.status >= 500) {
+        if (job.cancelled) { return null; }
+        var pause = RETRY_DELAYS[Math.min(failures, RETRY_DELAYS.length - 1)];
+        failures += 1;
+        say("The connection was interrupted. Trying again in " + Math.round(pause / 1000) + " s; nothing is lost.", true);
+        await wait(pause);
+        done = await request("POST", upload.urls.complete, null);
+      }
       if (done.status !== 200) { throw new Error(errorText(done, "The upload could not be completed.")); }
       return done.json;
     }

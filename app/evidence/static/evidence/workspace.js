@@ -5,6 +5,9 @@
  * saved in between, and both texts are shown (never a silent overwrite). Until the server has a
  * text, it is kept in this browser's localStorage (by attempt, part and version): a failed save
  * is retried with backoff and a visible warning, and a reload restores what was not saved yet.
+ * A save whose answer never came may still have been stored (the server, or its database, went
+ * away after storing it): the retry's 409 then names this tab's own text, which is taken as
+ * saved, not shown as another tab's.
  * The forms post on their own when this script does not run.
  */
 (function () {
@@ -81,6 +84,8 @@
     this.timer = null;
     this.inflight = false;
     this.retryMs = 0;
+    // Texts sent from the current version whose answer never came: any of them may be stored.
+    this.unanswered = [];
     this.blocked = false; // a conflict or an ended session: no more autosave until resolved
     this.prefix = "microcred:draft:" + attemptId + ":" + this.part + ":";
     var self = this;
@@ -244,6 +249,7 @@
       self.handle(result.status, result.data, text);
     }, function () {
       self.inflight = false;
+      self.unanswered.push(text);
       self.retry("Not saved yet — retrying. Your text is kept in this browser.");
     });
   };
@@ -251,6 +257,7 @@
   Answer.prototype.handle = function (status, data, text) {
     if (status === 200) {
       this.retryMs = 0;
+      this.unanswered = [];
       this.version = data.version;
       this.versionField.value = String(data.version);
       this.saved = text;
@@ -267,6 +274,11 @@
       return;
     }
     if (status === 409 && typeof data.server_text === "string") {
+      if (data.server_version === this.version + 1 &&
+          this.unanswered.indexOf(data.server_text) >= 0) {
+        this.landed(data.server_text, data.server_version);
+        return;
+      }
       this.showConflict(this.area.value, data.server_text, data.server_version);
       return;
     }
@@ -283,7 +295,24 @@
         (error.hint ? " " + error.hint : ""), true);
       return;
     }
+    if (status >= 500) this.unanswered.push(text);
     this.retry("Not saved yet — retrying. Your text is kept in this browser.");
+  };
+
+  /* A save of this tab's was stored though its answer never came: carry on from it. */
+  Answer.prototype.landed = function (text, version) {
+    this.unanswered = [];
+    this.retryMs = 0;
+    this.version = version;
+    this.versionField.value = String(version);
+    this.saved = text;
+    if (this.area.value === text) {
+      this.forget();
+      this.saySaved(null);
+      return;
+    }
+    this.keep();
+    this.saveNow(false);
   };
 
   Answer.prototype.retry = function (message) {
