@@ -1,7 +1,10 @@
 """Start or stop the scaled shape on this machine: ``make cluster`` / ``make cluster-stop``.
 
-    python scripts/cluster.py start [--port 8400] [--folder .cluster]
+    python scripts/cluster.py start [--port 8400] [--folder .cluster] [--env KEY=VALUE ...]
     python scripts/cluster.py stop [--folder .cluster]
+    python scripts/cluster.py kill PART      # SIGKILL, as a crash: instance-1, worker-2, redis…
+    python scripts/cluster.py restart PART   # start a part again (killed, or running: killed first)
+    python scripts/cluster.py roll           # restart the instances one at a time, drained
 
 HAProxy in front of two gunicorn instances of the tool, PostgreSQL, Redis as the state store,
 two ``flask worker`` processes, moto's S3-compatible server for evidence, and the development
@@ -11,13 +14,23 @@ gets is written to ``<folder>/microcred.env``; logs go to ``<folder>/logs/``. A 
 afresh (moto keeps its objects in memory, so keeping the database alone would leave files
 without their bytes); a stop ends every process it started, by the PIDs it recorded, and keeps
 the folder for its logs.
+
+``kill`` and ``restart`` act on one part by the PID recorded for it (its process group: an
+instance's gunicorn master and workers; PostgreSQL's postmaster and its backends), for trying
+what a crash does (``tests/cluster/test_faults.py``); ``restart`` starts the part with the
+command and environment it was first started with. ``roll`` is a rolling restart without a
+failed request: each instance in turn is drained in HAProxy (its admin socket), stopped once
+nothing is in flight on it (SIGTERM: gunicorn finishes what it has), started again, and put
+back once it answers ``/healthz/ready``.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import io
+import itertools
 import json
 import os
 import pwd
@@ -30,7 +43,9 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import requests
 
@@ -87,6 +102,12 @@ class Cluster:
         self.folder = folder.resolve()
         self.logs = self.folder / "logs"
         self.record = self.folder / "processes.json"
+        self.commands = self.folder / "commands.json"
+        """How each part was started (command, and the environment beyond this process's),
+        so that ``restart`` starts it the same way; and the cluster's first port."""
+        self._started: list[subprocess.Popen[bytes]] = []
+        """The processes this object started: kept, and reaped once they end, so that a
+        long-lived caller (the cluster tests) leaves no zombie and no handle behind."""
 
     # --- processes ------------------------------------------------------------------------
 
@@ -105,9 +126,26 @@ class Cluster:
         """The recorded processes that are still alive."""
         return {name: pid for name, pid in self.processes().items() if _alive(pid)}
 
+    def started_as(self) -> dict[str, Any]:
+        if not self.commands.exists():
+            return {}
+        recorded: dict[str, Any] = json.loads(self.commands.read_text())
+        return recorded
+
+    def _remember_start(self, name: str, how: Any) -> None:
+        recorded = self.started_as()
+        recorded[name] = how
+        self.commands.write_text(json.dumps(recorded, indent=2))
+
+    @property
+    def ports(self) -> Ports:
+        return Ports(int(self.started_as()["port"]))
+
     def spawn(self, name: str, command: list[str], env: dict[str, str]) -> int:
         """Start ``command`` in a session of its own (it outlives ``make``), logging to
-        ``logs/<name>.log``; record its PID."""
+        ``logs/<name>.log``; record its PID, and how it was started."""
+        own = {k: v for k, v in env.items() if os.environ.get(k) != v or k.startswith("MICROCRED_")}
+        self._remember_start(name, {"command": command, "env": own})
         log = (self.logs / f"{name}.log").open("ab")
         process = subprocess.Popen(
             command,
@@ -119,8 +157,13 @@ class Cluster:
             start_new_session=True,
         )
         log.close()
+        self._started.append(process)
         self._remember(name, process.pid)
         return process.pid
+
+    def _reap(self) -> None:
+        """Collect the exit of the processes this object started that have ended."""
+        self._started = [process for process in self._started if process.poll() is None]
 
     def stop(self) -> list[str]:
         """End every recorded process: what serves and sends first, then the stores they use
@@ -149,6 +192,179 @@ class Cluster:
             stopped.append("postgres")
         self.record.unlink(missing_ok=True)
         return stopped
+
+    # --- one part ---------------------------------------------------------------------------
+
+    def kill(self, name: str) -> None:
+        """SIGKILL one part, as a crash would, and return once none of it runs: the process
+        recorded for ``name`` and the session it was started in (an instance's workers), or,
+        for PostgreSQL, the postmaster and every process it started (each backend is a session
+        of its own)."""
+        pid = self._recorded(name)
+        if not _alive(pid):
+            return
+        if name == "postgres":
+            os.kill(pid, signal.SIGSTOP)  # it starts no backend between the listing and the kill
+            doomed = [pid, *_children(pid)]
+            for each in doomed:
+                _kill(each)
+            _wait_gone(doomed, "PostgreSQL after SIGKILL")
+            _wait_reaped(pid, self.folder / "postgres" / "data" / "postmaster.pid")
+            return
+        os.killpg(pid, signal.SIGKILL)
+        _wait_gone([pid], f"{name} after SIGKILL")
+        self._reap()
+
+    def terminate(self, name: str, timeout: float = 40.0) -> None:
+        """Stop one part politely (SIGTERM: gunicorn finishes the requests it has); SIGKILL
+        its session if it is still there after ``timeout`` seconds."""
+        pid = self._recorded(name)
+        if not _alive(pid):
+            return
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while _alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if _alive(pid):
+            os.killpg(pid, signal.SIGKILL)
+            _wait_gone([pid], name)
+        self._reap()
+
+    def restart(self, name: str) -> int:
+        """Start one part again as it was first started (killed first if it still runs);
+        return once it answers, with its new PID."""
+        self.kill(name)
+        ports = self.ports
+        if name == "postgres":
+            pid = _pg_start(self.folder / "postgres", ports.postgres)
+            self._remember("postgres", pid)
+            return pid
+        how = self.started_as()[name]
+        env = {k: v for k, v in os.environ.items() if not k.startswith("MICROCRED_")}
+        pid = self.spawn(name, how["command"], {**env, **how["env"]})
+        ready: dict[str, Callable[[], bool]] = {
+            "redis": lambda: _listens(ports.redis),
+            "s3": lambda: _listens(ports.s3),
+            "devlms": lambda: _answers(f"http://127.0.0.1:{ports.devlms}/"),
+            "haproxy": lambda: _listens(ports.haproxy),
+        }
+        for number, port in enumerate(ports.instances, start=1):
+            ready[f"instance-{number}"] = partial(_answers, f"http://127.0.0.1:{port}/healthz/live")
+        _wait(name, ready.get(name, partial(_alive, pid)), self, stop_on_failure=False)
+        return pid
+
+    def _recorded(self, name: str) -> int:
+        recorded = self.processes()
+        if name not in recorded:
+            known = ", ".join(recorded) or "none: is it running?"
+            raise SystemExit(f"cluster: no part named {name} (parts: {known}).")
+        return recorded[name]
+
+    # --- HAProxy ----------------------------------------------------------------------------
+
+    def haproxy(self, command: str) -> str:
+        """Send one command to HAProxy's admin socket; return its answer."""
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as admin:
+            admin.settimeout(5)
+            admin.connect(str(self.folder / "haproxy.sock"))
+            admin.sendall(command.encode() + b"\n")
+            answer = b""
+            while chunk := admin.recv(65536):
+                answer += chunk
+        return answer.decode()
+
+    def servers(self) -> dict[tuple[str, str], dict[str, str]]:
+        """HAProxy's statistics of each instance in each backend: ``("microcred", "app1")`` →
+        its row (``status``: UP, DOWN, DRAIN, MAINT…; ``scur``: requests on it now…)."""
+        text = self.haproxy("show stat").lstrip("# ")
+        return {
+            (row["pxname"], row["svname"]): row
+            for row in csv.DictReader(io.StringIO(text))
+            if row["pxname"] in BACKENDS and row["svname"] not in {"FRONTEND", "BACKEND"}
+        }
+
+    def set_state(self, server: str, state: str) -> None:
+        """``ready``, ``drain`` or ``maint`` an instance in every backend that has it."""
+        for backend in BACKENDS:
+            answer = self.haproxy(f"set server {backend}/{server} state {state}").strip()
+            if answer:
+                raise SystemExit(f"cluster: HAProxy refused to {state} {server}: {answer}")
+
+    def _server_is(self, server: str, check: Callable[[dict[str, str]], bool]) -> bool:
+        """Whether ``check`` holds for ``server``'s row in every backend."""
+        rows = [row for (_, name), row in self.servers().items() if name == server]
+        return bool(rows) and all(check(row) for row in rows)
+
+    def roll(self, say: Callable[[str], None] = print) -> None:
+        """Restart every instance, one at a time, without failing a request: drain it in
+        HAProxy, wait until nothing is in flight on it, stop it (SIGTERM), start it again,
+        wait until it is ready, put it back, and wait until HAProxy sends it traffic before
+        the next one."""
+        for number, port in enumerate(self.ports.instances, start=1):
+            name, server = f"instance-{number}", f"app{number}"
+            took = [time.monotonic()]
+            self.set_state(server, "drain")
+            idle = partial(self._server_is, server, lambda row: row["scur"] == "0")
+            _wait(f"{server} to finish its requests", idle, self, stop_on_failure=False)
+            took.append(time.monotonic())
+            self.terminate(name)
+            took.append(time.monotonic())
+            pid = self.restart(name)
+            ready = partial(_answers, f"http://127.0.0.1:{port}/healthz/ready")
+            _wait(f"{name} to be ready", ready, self, stop_on_failure=False)
+            took.append(time.monotonic())
+            self.set_state(server, "ready")
+            up = partial(self._server_is, server, lambda row: row["status"] == "UP")
+            _wait(f"HAProxy to send {server} traffic", up, self, stop_on_failure=False)
+            took.append(time.monotonic())
+            drained, stopped, started, back = (b - a for a, b in itertools.pairwise(took))
+            say(
+                f"cluster: {name} restarted (PID {pid}) and back in HAProxy in "
+                f"{took[-1] - took[0]:.1f} s (drained {drained:.1f} s, stopped {stopped:.1f} s, "
+                f"ready {started:.1f} s, in HAProxy again {back:.1f} s)."
+            )
+
+
+BACKENDS = ("microcred", "microcred_alive")
+"""HAProxy's backends of the instances (deploy/cluster/haproxy.cfg): ready, and alive."""
+
+
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid``."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(stat.parent.name))
+        except (OSError, IndexError, ValueError):
+            continue
+    return found
+
+
+def _kill(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError):  # it ended meanwhile
+        os.kill(pid, signal.SIGKILL)
+
+
+def _wait_reaped(pid: int, lock_file: Path) -> None:
+    """Return once a killed postmaster is no process at all: a new one refuses to start while
+    the PID in its lock file exists, and a zombie's does until its parent (here init, once
+    ``pg_ctl`` has left) reaps it. A zombie not reaped within 10 s is dead all the same: its
+    lock file is then removed, as an operator would after checking."""
+    deadline = time.monotonic() + 10
+    while Path(f"/proc/{pid}").exists():
+        if time.monotonic() > deadline:
+            lock_file.unlink(missing_ok=True)
+            return
+        time.sleep(0.02)
+
+
+def _wait_gone(pids: list[int], what: str) -> None:
+    deadline = time.monotonic() + 30
+    while any(_alive(pid) for pid in pids):
+        if time.monotonic() > deadline:
+            raise SystemExit(f"cluster: {what} is still running after 30 s.")
+        time.sleep(0.02)
 
 
 def _alive(pid: int) -> bool:
@@ -193,6 +409,15 @@ def _pg_running(folder: Path) -> bool:
     return status.returncode == 0
 
 
+def _pg_start(folder: Path, port: int) -> int:
+    """Start the server of ``folder`` (after a crash: it recovers from its write-ahead log
+    first); return its postmaster's PID once it accepts connections."""
+    options = f"-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories={folder}"
+    log = folder / "server.log"
+    _pg_ctl(folder, "-o", options, "-l", str(log), "-w", "-t", "60", "start")
+    return int((folder / "data" / "postmaster.pid").read_text().split()[0])
+
+
 def start_postgres(cluster: Cluster, port: int) -> str:
     """Make and start the cluster's PostgreSQL server; return the tool's database URL."""
     folder = cluster.folder / "postgres"
@@ -216,10 +441,7 @@ def start_postgres(cluster: Cluster, port: int) -> str:
         check=True,
         capture_output=True,
     )
-    options = f"-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories={folder}"
-    log = folder / "server.log"
-    _pg_ctl(folder, "-o", options, "-l", str(log), "-w", "-t", "60", "start")
-    cluster._remember("postgres", int((folder / "data" / "postmaster.pid").read_text().split()[0]))
+    cluster._remember("postgres", _pg_start(folder, port))
     import psycopg
 
     with psycopg.connect(
@@ -252,8 +474,11 @@ def _port_free(port: int) -> bool:
         return True
 
 
-def _wait(what: str, ready: Callable[[], bool], cluster: Cluster) -> None:
-    """Poll ``ready()`` until it is true; fail naming ``what`` and the logs after a minute."""
+def _wait(
+    what: str, ready: Callable[[], bool], cluster: Cluster, *, stop_on_failure: bool = True
+) -> None:
+    """Poll ``ready()`` until it is true; fail naming ``what`` and the logs after a minute
+    (stopping the whole cluster first, when it is being started)."""
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
         try:
@@ -261,9 +486,10 @@ def _wait(what: str, ready: Callable[[], bool], cluster: Cluster) -> None:
                 return
         except (requests.RequestException, OSError):
             pass
-        time.sleep(0.2)
-    cluster.stop()
-    raise SystemExit(f"cluster: {what} did not start; see {cluster.logs}/.")
+        time.sleep(0.05)
+    if stop_on_failure:
+        cluster.stop()
+    raise SystemExit(f"cluster: waited a minute for {what}; see {cluster.logs}/.")
 
 
 def _answers(url: str, status: int = 200) -> bool:
@@ -285,8 +511,11 @@ def backend_states(stats_url: str) -> dict[str, str]:
     }
 
 
-def environment(cluster: Cluster, ports: Ports, database_url: str) -> dict[str, str]:
-    """What every Microcred process of the cluster is given (also written to microcred.env)."""
+def environment(
+    cluster: Cluster, ports: Ports, database_url: str, extra: dict[str, str] | None = None
+) -> dict[str, str]:
+    """What every Microcred process of the cluster is given (also written to microcred.env);
+    ``extra`` (``--env``) adds or replaces settings."""
     return {
         "MICROCRED_ENV": "production",
         "MICROCRED_ALLOW_HTTP": "true",  # a lab on loopback: production uses https
@@ -306,10 +535,11 @@ def environment(cluster: Cluster, ports: Ports, database_url: str) -> dict[str, 
         "MICROCRED_DEVLMS_ENABLED": "true",
         "MICROCRED_DEVLMS_URL": f"http://127.0.0.1:{ports.devlms}",
         "MICROCRED_LOG_LEVEL": "INFO",
+        **(extra or {}),
     }
 
 
-def start(cluster: Cluster, ports: Ports) -> None:
+def start(cluster: Cluster, ports: Ports, extra: dict[str, str] | None = None) -> None:
     if cluster.running():
         print(f"cluster: already running ({cluster.record}); `make cluster-stop` ends it.")
         print_urls(cluster, ports)
@@ -326,10 +556,11 @@ def start(cluster: Cluster, ports: Ports) -> None:
         shutil.rmtree(cluster.folder)
     cluster.logs.mkdir(parents=True)
     (cluster.folder / "redis").mkdir()
+    cluster._remember_start("port", ports.base)
 
     database_url = start_postgres(cluster, ports.postgres)
     base_env = {k: v for k, v in os.environ.items() if not k.startswith("MICROCRED_")}
-    env = {**base_env, **environment(cluster, ports, database_url)}
+    env = {**base_env, **environment(cluster, ports, database_url, extra)}
     (cluster.folder / "microcred.env").write_text(
         "".join(f"{k}={v}\n" for k, v in env.items() if k.startswith("MICROCRED_"))
     )
@@ -404,6 +635,7 @@ def start(cluster: Cluster, ports: Ports) -> None:
         "MICROCRED_INSTANCE_2": f"127.0.0.1:{ports.instances[1]}",
         "MICROCRED_HAPROXY_STATS": f"127.0.0.1:{ports.stats}",
         "MICROCRED_HAPROXY_SOCKET": str(cluster.folder / "haproxy.sock"),
+        "MICROCRED_HAPROXY_ERRORS": str(DEPLOY / "errors"),
     }
     cluster.spawn("haproxy", [haproxy, "-f", str(DEPLOY / "haproxy.cfg")], haproxy_env)
 
@@ -437,15 +669,43 @@ Stop it with `make cluster-stop`.""".strip("\n")
     )
 
 
+def _setting(text: str) -> tuple[str, str]:
+    key, equals, value = text.partition("=")
+    if not equals or not key.startswith("MICROCRED_"):
+        raise argparse.ArgumentTypeError(f"{text!r}: give MICROCRED_NAME=value")
+    return key, value
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("action", choices=["start", "stop"])
+    parser.add_argument("action", choices=["start", "stop", "kill", "restart", "roll"])
+    parser.add_argument("part", nargs="?", help="kill, restart: the part (e.g. instance-1)")
     parser.add_argument("--port", type=int, default=8400, help="first of eight loopback ports")
     parser.add_argument("--folder", type=Path, default=ROOT / ".cluster")
+    parser.add_argument(
+        "--env",
+        type=_setting,
+        action="append",
+        default=[],
+        metavar="MICROCRED_NAME=value",
+        help="start: a setting for every Microcred process (e.g. a shorter worker lease)",
+    )
     args = parser.parse_args()
     cluster = Cluster(args.folder)
+    if args.action in {"kill", "restart"} and not args.part:
+        parser.error(f"{args.action} needs the part: {', '.join(cluster.processes())}")
     if args.action == "start":
-        start(cluster, Ports(args.port))
+        start(cluster, Ports(args.port), dict(args.env))
+        return
+    if args.action == "kill":
+        cluster.kill(args.part)
+        print(f"cluster: killed {args.part}.")
+        return
+    if args.action == "restart":
+        print(f"cluster: {args.part} runs again (PID {cluster.restart(args.part)}).")
+        return
+    if args.action == "roll":
+        cluster.roll()
         return
     stopped = cluster.stop()
     print(f"cluster: stopped {', '.join(stopped)}." if stopped else "cluster: nothing running.")

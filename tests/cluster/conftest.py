@@ -1,9 +1,15 @@
 """The scaled shape as ``make cluster`` starts it (``scripts/cluster.py``), once per session, on
-loopback ports of its own, in a folder of its own; stopped at the end, by the PIDs it recorded."""
+loopback ports of its own, in a folder of its own; stopped at the end, by the PIDs it recorded.
+
+One setting differs from ``make cluster``'s: a worker's lease on the scores it claimed is
+``LEASE_SECONDS``, not a minute, so that the scores of a worker killed in the middle of a batch
+are sent by another within the test (``test_faults.py``); the LMS's timeout stays well under it,
+as the setting asks."""
 
 from __future__ import annotations
 
 import importlib.util
+import random
 import shutil
 import subprocess
 import sys
@@ -20,7 +26,12 @@ from app import create_app
 from app.devlms import create_devlms_app
 from config import PROJECT_ROOT
 from tests.support.live import LiveServers
-from tests.support.postgres import free_port
+
+LEASE_SECONDS = 10
+CLUSTER_SETTINGS = {
+    "MICROCRED_WORKER_LEASE_SECONDS": str(LEASE_SECONDS),
+    "MICROCRED_HTTP_TIMEOUT": str(LEASE_SECONDS // 2),
+}
 
 
 def launcher() -> ModuleType:
@@ -44,6 +55,8 @@ class RunningCluster:
     env: dict[str, str]
     live: LiveServers
     """For ``LmsUser``: the tool is HAProxy's URL; the apps only read the cluster's database."""
+    parts: Any
+    """The launcher's ``Cluster``: its processes, ``kill``, ``restart``, ``roll``, HAProxy."""
 
     def instance_url(self, number: int) -> str:
         return f"http://127.0.0.1:{self.ports.instances[number - 1]}"
@@ -54,10 +67,13 @@ class RunningCluster:
 
 
 def _free_block(module: ModuleType) -> Any:
-    """Eight consecutive free loopback ports, starting where the system gave one."""
+    """Eight consecutive free loopback ports below the system's ephemeral range: a port in
+    that range may become some outgoing connection's own between the check and the bind
+    (HAProxy's stats port once did, on a busy machine)."""
+    low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
     for _ in range(50):
-        ports = module.Ports(free_port())
-        if ports.base + 8 < 65536 and all(module._port_free(p) for p in ports.all()):
+        ports = module.Ports(random.randrange(10000, low - 8))
+        if all(module._port_free(p) for p in ports.all()):
             return ports
     raise RuntimeError("no eight consecutive free loopback ports")
 
@@ -71,8 +87,9 @@ def cluster() -> Iterator[RunningCluster]:
     folder = Path(tempfile.mkdtemp(prefix="microcred-cluster-"))
     folder.chmod(0o755)
     command = [sys.executable, "scripts/cluster.py", "--folder", str(folder), "--port"]
+    settings = [f"--env={key}={value}" for key, value in CLUSTER_SETTINGS.items()]
     started = subprocess.run(
-        [*command[:2], "start", *command[2:], str(ports.base)],
+        [*command[:2], "start", *command[2:], str(ports.base), *settings],
         cwd=PROJECT_ROOT,
         capture_output=True,
         text=True,
@@ -89,12 +106,15 @@ def cluster() -> Iterator[RunningCluster]:
         devlms_sso_url=env["MICROCRED_DEVLMS_URL"],
         devlms_account_url=env["MICROCRED_DEVLMS_URL"],
     )
-    recorded = module.Cluster(folder).processes()
+    started_first = module.Cluster(folder).processes()
+    parts = module.Cluster(folder)
     try:
-        yield RunningCluster(folder, ports, started.stdout, env, live)
+        yield RunningCluster(folder, ports, started.stdout, env, live, parts)
     finally:
         for app in (tool, devlms):
             app.extensions["db"].dispose()
+        # The processes as started, and those a test started again since (restart, roll).
+        recorded = [*started_first.items(), *parts.processes().items()]
         stopped = subprocess.run(
             [*command[:2], "stop", "--folder", str(folder)],
             cwd=PROJECT_ROOT,
@@ -102,7 +122,8 @@ def cluster() -> Iterator[RunningCluster]:
             text=True,
             timeout=120,
         )
-        left = [name for name, pid in recorded.items() if module._alive(pid)]
+        parts._reap()  # the parts a test started again were children of this process
+        left = [name for name, pid in recorded if module._alive(pid)]
         assert stopped.returncode == 0, stopped.stdout + stopped.stderr
         assert not left, f"make cluster-stop left {left} running"
         shutil.rmtree(folder, ignore_errors=True)  # kept, with its logs, when a check failed

@@ -216,20 +216,30 @@ def add_cells(live: LiveServers, columns: int) -> list[int]:
         people = [(u.sub, u.email) for u in learners]
     ids: list[int] = []
     with get_db(live.tool).begin() as session:
-        registration = session.scalars(select(Registration)).one()
         deployment = session.scalars(
             select(Deployment).where(Deployment.deployment_id == deployment_id)
         ).one()
-        context = LtiContext(
-            registration_id=registration.id,
-            deployment_id=deployment.id,
-            context_id=context_id,
-            title=DEMO_COURSE,
-        )
-        session.add(context)
+        registration = session.get_one(Registration, deployment.registration_id)
+        context = session.scalars(
+            select(LtiContext).where(
+                LtiContext.deployment_id == deployment.id, LtiContext.context_id == context_id
+            )
+        ).first()  # the course's launches have recorded it (on the cluster)
+        if context is None:
+            context = LtiContext(
+                registration_id=registration.id,
+                deployment_id=deployment.id,
+                context_id=context_id,
+                title=DEMO_COURSE,
+            )
+            session.add(context)
         users = []
         for sub, email in people:
-            user = session.scalars(select(LtiUser).where(LtiUser.sub == sub)).first()
+            user = session.scalars(
+                select(LtiUser).where(
+                    LtiUser.registration_id == registration.id, LtiUser.sub == sub
+                )
+            ).first()
             if user is None:
                 user = LtiUser(registration_id=registration.id, sub=sub, email=email)
                 session.add(user)
@@ -237,7 +247,9 @@ def add_cells(live: LiveServers, columns: int) -> list[int]:
         session.flush()
         for n, url in enumerate(urls):
             link = LtiResourceLink(
-                registration_id=registration.id, context_id=context.id, resource_link_id=f"c{n}"
+                registration_id=registration.id,
+                context_id=context.id,
+                resource_link_id=f"c{n}-{uuid.uuid4().hex[:8]}",
             )
             session.add(link)
             session.flush()
