@@ -413,9 +413,9 @@ What two shared cores can show, and what they cannot:
 - Every process here shares the same cores, so a second instance adds processes, not CPU.
   What it may change is how well the two cores are used (two more Python processes, each
   with its own interpreter lock), not how many requests there is CPU for. So one instance
-  against two shows that the second costs nothing more per request (no shared state to copy,
-  no cache cold on one and warm on the other past its first launch) and that HAProxy's hop
-  is cheap; it cannot show throughput growing with machines.
+  against two can show whether a request costs more when there are two (state to share, a
+  cache cold on one and warm on the other) and what HAProxy's hop costs; it cannot show
+  throughput growing with machines.
 - The CPU per request of each part is what carries to more machines: a core serves about
   1000 ÷ (inst 1 + inst 2) requests/s of the instances, 1000 ÷ PG of PostgreSQL, and so on.
   Sizing several machines is dividing their cores by these figures; PostgreSQL's is the one
