@@ -75,14 +75,15 @@ class Educator:
     """One browser: launched, with an attempt started, saving its draft."""
 
     def __init__(self, tool: str, lms: str, user_id: int, link_id: int) -> None:
-        from tests.support.lms import bridge_data, forms, submit
+        from tests.support.lms import bridge_data, forms, submit, with_landing_address
 
         self.http = requests.Session()
         self.http.post(f"{lms}/act-as", data={"user_id": user_id}, timeout=60)
         initiation = forms(self.http.get(f"{lms}/launch/link/{link_id}", timeout=60).text)[0]
         login = submit(self.http, lms, initiation)
         auth = self.http.get(bridge_data(login.text)["next"], timeout=60)
-        page = submit(self.http, auth.url, forms(auth.text)[0])
+        # The launch answers with the page, which gives itself its address (with its token).
+        page = with_landing_address(submit(self.http, auth.url, forms(auth.text)[0]))
         token = re.search(r"[?&]lt=([^&#\"]+)", page.url)
         if page.status_code != 200 or token is None:
             raise SystemExit(f"launch failed: {page.status_code} {page.text[:300]}")

@@ -230,9 +230,13 @@ class Cluster:
             _wait_gone([pid], name)
         self._reap()
 
-    def restart(self, name: str) -> int:
-        """Start one part again as it was first started (killed first if it still runs);
-        return once it answers, with its new PID."""
+    def restart(self, name: str, settings: dict[str, str] | None = None) -> int:
+        """Start one part again as it was first started (killed first if it still runs),
+        with ``settings`` changed in its environment from now on; return once it answers,
+        with its new PID."""
+        if settings:
+            how = self.started_as()[name]
+            self._remember_start(name, {**how, "env": {**how["env"], **settings}})
         self.kill(name)
         ports = self.ports
         if name == "postgres":

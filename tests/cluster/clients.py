@@ -265,11 +265,12 @@ class Upload:
 
 
 class Uploader(Client):
-    """Uploads files of two chunks, one after another, as ``upload.js`` does: announce, send
-    each chunk from the offset the server has (asking it after a failure), complete (again
-    after a failure). Each chunk is sent at ``bytes_per_second``, a school's connection, so a
-    chunk is in flight long enough to be seen: ``chunk_port`` is the client's port of the
-    connection carrying it, which HAProxy's ``show sess`` names with the instance it went to."""
+    """Uploads files (of two chunks, unless ``size`` says otherwise), one after another, as
+    ``upload.js`` does: announce, send each chunk from the offset the server has (asking it
+    after a failure), complete (again after a failure). Each chunk is sent at
+    ``bytes_per_second``, a school's connection, so that a chunk is in flight long enough to
+    be seen: ``chunk_port`` is the client's port of the connection carrying it, which
+    HAProxy's ``show sess`` names with the instance it went to."""
 
     def __init__(
         self,
@@ -281,9 +282,10 @@ class Uploader(Client):
         *,
         name: str = "uploader",
         bytes_per_second: int = 16 * 1024 * 1024,
+        size: int = CHUNK_SIZE + 4096,
     ) -> None:
         super().__init__(name, journal, stop)
-        self.educator = educator
+        self.educator, self.size = educator, size
         self.start_url = f"/api/evidence/attempts/{attempt}/parts/{part}/files"
         self.rate = bytes_per_second
         self.uploads: list[Upload] = []
@@ -342,7 +344,7 @@ class Uploader(Client):
         return response.status, text, body
 
     def step(self) -> None:
-        upload = Upload(b"%PDF-1.7\n" + os.urandom(CHUNK_SIZE + 4096 - 9))
+        upload = Upload(b"%PDF-1.7\n" + os.urandom(self.size - 9))
         self.uploads.append(upload)
         status, text, body = self._api(
             "POST", self.start_url, json={"name": "lesson.pdf", "size": len(upload.content)}

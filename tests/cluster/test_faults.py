@@ -428,7 +428,7 @@ def test_a_rolling_restart_under_load_fails_no_request(cluster: RunningCluster, 
     journal, stop = Journal(), threading.Event()
     clients = [
         Typist(typing, attempt, "overview", journal, stop, page=page),
-        Uploader(typing, attempt, "lesson-plan", journal, stop),
+        Uploader(typing, attempt, "lesson-plan", journal, stop, size=300_000),
         Reader(reading.user.http, reading.page.url, journal, stop),
         *(
             Launcher(live, [email], journal, stop, name=f"launcher-{n}", resend=False)
