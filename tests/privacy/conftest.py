@@ -3,22 +3,6 @@ S3-compatible server, when a test asks for ``store_kind`` ``s3``)."""
 
 from __future__ import annotations
 
-from typing import Any
+from tests.support.stores import settings_override, store_kind
 
-import pytest
-
-
-@pytest.fixture
-def store_kind(request: pytest.FixtureRequest) -> str:
-    """``local``, unless a test asks for ``s3`` (``parametrize(..., indirect=True)``)."""
-    return getattr(request, "param", "local")
-
-
-@pytest.fixture
-def settings_override(
-    settings_override: dict[str, Any], store_kind: str, request: pytest.FixtureRequest
-) -> dict[str, Any]:
-    if store_kind == "s3":
-        server = request.getfixturevalue("s3_server")
-        return {**settings_override, **server.settings(server.new_bucket())}
-    return settings_override
+__all__ = ["settings_override", "store_kind"]
